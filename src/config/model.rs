@@ -1,0 +1,80 @@
+//! What a valid `telephony.yaml` declares, before any reference is resolved.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use crate::config::node::Loc;
+use crate::model::Provider;
+use crate::secret::Reference;
+
+/// The only file format version.
+pub const FORMAT_VERSION: i128 = 1;
+/// Where the Ultravox API key comes from when the file does not say.
+pub const DEFAULT_API_KEY_ENV: &str = "ULTRAVOX_API_KEY";
+
+/// A validated `telephony.yaml`.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// The path as the user gave it (shown in messages).
+    pub path: PathBuf,
+    /// The folder that relative `file:` references are resolved against.
+    pub base_dir: PathBuf,
+    /// The file's text, kept for diagnostics and for saved plans' fingerprints.
+    pub source: String,
+    pub api_key: Located<Reference>,
+    /// Indexed by [`Provider::index`].
+    pub providers: [Declaration; 3],
+}
+
+impl Config {
+    pub fn declaration(&self, provider: Provider) -> &Declaration {
+        &self.providers[provider.index()]
+    }
+}
+
+/// A value and where it was written (`None` for defaults the file did not spell out).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Located<T> {
+    pub value: T,
+    pub loc: Option<Loc>,
+    /// The field path, e.g. `twilio.authToken`.
+    pub path: String,
+}
+
+/// What the file says about one provider.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Declaration {
+    /// The provider's key is absent: the tool leaves it as it is.
+    Unmanaged,
+    /// `provider: null`: it must not exist.
+    MustNotExist,
+    /// A block: the whole truth for that provider.
+    Managed(ProviderSpec),
+}
+
+/// An identifier: written in the file, or read from a reference (not a secret, so shown in plans).
+#[derive(Clone, Debug, PartialEq)]
+pub enum IdentifierSource {
+    Literal(String),
+    Reference(Reference),
+}
+
+/// One entry of `callCreationAllowedAgentIds`.
+#[derive(Clone, Debug, PartialEq)]
+pub enum AgentEntry {
+    /// A UUID, lower-cased.
+    Id(String),
+}
+
+/// A declared provider block.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ProviderSpec {
+    pub provider: Provider,
+    /// In the order of [`Provider::identifier_fields`].
+    pub identifiers: Vec<(&'static str, Located<IdentifierSource>)>,
+    /// In the order of [`Provider::secret_fields`].
+    pub secrets: Vec<(&'static str, Located<Reference>)>,
+    pub allowed_agents: Vec<Located<AgentEntry>>,
+    pub allow_all_agents: bool,
+    pub request_context_mapping: BTreeMap<String, String>,
+}

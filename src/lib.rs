@@ -1,0 +1,7 @@
+//! `reconcile`: keeps an Ultravox account's telephony credentials declared in a file, and plans and applies the
+//! difference without revealing a secret.
+
+pub mod config;
+pub mod model;
+pub mod secret;
+pub mod state;
