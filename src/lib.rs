@@ -1,7 +1,9 @@
 //! `reconcile`: keeps an Ultravox account's telephony credentials declared in a file, and plans and applies the
 //! difference without revealing a secret.
 
+pub mod api;
 pub mod config;
+pub mod diff;
 pub mod model;
 pub mod secret;
 pub mod state;

@@ -1,0 +1,275 @@
+//! The JSON of the Ultravox telephony-config endpoints: reading an answer into a [`RemoteState`] (checking its shape,
+//! since a server can misbehave), and writing a request body. This is the one place where a secret is exposed: in
+//! [`account_patch_body`].
+
+use std::collections::BTreeMap;
+
+use secrecy::ExposeSecret;
+use serde_json::{Map, Value};
+
+use crate::model::{self, Provider};
+use crate::state::{DesiredProvider, RemotePrefix, RemoteProvider, RemoteState, Settings};
+
+/// Why an answer could not be read. Describes the shape, never quotes the body (it could hold anything).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ShapeError(pub String);
+
+/// Reads the body of `GET`/`PATCH /api/accounts/me/telephony_config`.
+pub fn parse_account_config(body: &[u8]) -> Result<RemoteState, ShapeError> {
+    let value: Value = serde_json::from_slice(body)
+        .map_err(|e| ShapeError(format!("the answer is not valid JSON (line {}, column {})", e.line(), e.column())))?;
+    let Value::Object(top) = value else {
+        return Err(ShapeError(format!("expected a JSON object, found {}", kind(&value))));
+    };
+    let mut state = RemoteState::default();
+    for provider in Provider::ALL {
+        state.providers[provider.index()] = match top.get(provider.key()) {
+            None | Some(Value::Null) => None,
+            Some(Value::Object(block)) => Some(parse_provider(provider, block)?),
+            Some(other) => {
+                return Err(ShapeError(format!(
+                    "`{}` should be an object or null, found {}",
+                    provider.key(),
+                    kind(other)
+                )));
+            }
+        };
+    }
+    Ok(state)
+}
+
+/// Reads one provider block (the account-level answer's `twilio`, or a provider-scoped answer).
+pub fn parse_provider(provider: Provider, block: &Map<String, Value>) -> Result<RemoteProvider, ShapeError> {
+    let at = |field: &str| format!("{}.{field}", provider.key());
+    let mut identifiers = BTreeMap::new();
+    for &field in provider.identifier_fields() {
+        match block.get(field) {
+            None | Some(Value::Null) => {}
+            Some(Value::String(s)) => {
+                identifiers.insert(field.to_string(), s.clone());
+            }
+            Some(other) => {
+                return Err(ShapeError(format!("`{}` should be a string, found {}", at(field), kind(other))));
+            }
+        }
+    }
+    let mut prefixes = BTreeMap::new();
+    for &field in provider.secret_fields() {
+        let key = format!("{field}Prefix");
+        let prefix = match block.get(&key) {
+            None | Some(Value::Null) => None,
+            Some(Value::Object(obj)) => match obj.get("prefix") {
+                None | Some(Value::Null) => None,
+                Some(Value::String(p)) => Some(RemotePrefix::new(p.clone())),
+                Some(other) => {
+                    return Err(ShapeError(format!("`{}.prefix` should be a string, found {}", at(&key), kind(other))));
+                }
+            },
+            Some(other) => {
+                return Err(ShapeError(format!("`{}` should be an object, found {}", at(&key), kind(other))));
+            }
+        };
+        prefixes.insert(field.to_string(), prefix);
+    }
+    let allowed_agent_ids = match block.get(model::AGENT_IDS) {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|item| match item {
+                Value::String(s) => Ok(s.to_lowercase()),
+                other => {
+                    Err(ShapeError(format!("`{}` should hold strings, found {}", at(model::AGENT_IDS), kind(other))))
+                }
+            })
+            .collect::<Result<_, _>>()?,
+        Some(other) => {
+            return Err(ShapeError(format!("`{}` should be a list, found {}", at(model::AGENT_IDS), kind(other))));
+        }
+    };
+    let allow_all_agents = match block.get(model::ALLOW_ALL) {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(b)) => *b,
+        Some(other) => {
+            return Err(ShapeError(format!("`{}` should be a boolean, found {}", at(model::ALLOW_ALL), kind(other))));
+        }
+    };
+    let request_context_mapping = match block.get(model::CONTEXT_MAPPING) {
+        None | Some(Value::Null) => BTreeMap::new(),
+        Some(Value::Object(map)) => map
+            .iter()
+            .map(|(k, v)| match v {
+                Value::String(s) => Ok((k.clone(), s.clone())),
+                other => Err(ShapeError(format!(
+                    "`{}` values should be strings, found {}",
+                    at(model::CONTEXT_MAPPING),
+                    kind(other)
+                ))),
+            })
+            .collect::<Result<_, _>>()?,
+        Some(other) => {
+            return Err(ShapeError(format!(
+                "`{}` should be an object, found {}",
+                at(model::CONTEXT_MAPPING),
+                kind(other)
+            )));
+        }
+    };
+    Ok(RemoteProvider {
+        provider,
+        identifiers,
+        prefixes,
+        settings: Settings { allowed_agent_ids, allow_all_agents, request_context_mapping },
+    })
+}
+
+fn kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// One provider's part of an account-level write: a complete block, or `None` to delete it.
+pub type ProviderWrite<'a> = (Provider, Option<&'a DesiredProvider>);
+
+/// The body of `PATCH /api/accounts/me/telephony_config`: only the written providers, each a complete block (its
+/// secrets included, as the endpoint requires) or `null`.
+pub fn account_patch_body(writes: &[ProviderWrite<'_>]) -> Vec<u8> {
+    let mut top = Map::new();
+    for (provider, desired) in writes {
+        let block = match desired {
+            None => Value::Null,
+            Some(d) => Value::Object(complete_block(d)),
+        };
+        top.insert(provider.key().to_string(), block);
+    }
+    // Serialising a map of strings cannot fail.
+    serde_json::to_vec(&Value::Object(top)).unwrap_or_default()
+}
+
+fn complete_block(desired: &DesiredProvider) -> Map<String, Value> {
+    let mut block = Map::new();
+    for (field, value) in &desired.identifiers {
+        block.insert(field.to_string(), Value::String(value.clone()));
+    }
+    for (field, secret) in &desired.secrets {
+        block.insert(field.to_string(), Value::String(secret.expose_secret().to_string()));
+    }
+    let s = &desired.settings;
+    block.insert(
+        model::AGENT_IDS.to_string(),
+        Value::Array(s.allowed_agent_ids.iter().cloned().map(Value::String).collect()),
+    );
+    block.insert(model::ALLOW_ALL.to_string(), Value::Bool(s.allow_all_agents));
+    block.insert(
+        model::CONTEXT_MAPPING.to_string(),
+        Value::Object(s.request_context_mapping.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect()),
+    );
+    block
+}
+
+/// Turns a Django REST Framework error body into readable lines: `{"detail": "..."}` gives its text, field-keyed
+/// bodies give `twilio.authToken: This field is required.` per message. `None` when the body is not of that shape.
+pub fn drf_messages(body: &[u8]) -> Option<Vec<String>> {
+    let value: Value = serde_json::from_slice(body).ok()?;
+    let mut lines = Vec::new();
+    collect_messages(&value, "", &mut lines);
+    if lines.is_empty() { None } else { Some(lines) }
+}
+
+fn collect_messages(value: &Value, path: &str, out: &mut Vec<String>) {
+    let prefixed = |text: &str| if path.is_empty() { text.to_string() } else { format!("{path}: {text}") };
+    match value {
+        Value::String(s) => out.push(prefixed(s)),
+        Value::Array(items) => {
+            for item in items {
+                collect_messages(item, path, out);
+            }
+        }
+        Value::Object(map) => {
+            for (key, inner) in map {
+                let child = if key == "detail" || key == "non_field_errors" {
+                    path.to_string()
+                } else if key.chars().all(|c| c.is_ascii_digit()) && !path.is_empty() {
+                    format!("{path}[{key}]")
+                } else if path.is_empty() {
+                    key.clone()
+                } else {
+                    format!("{path}.{key}")
+                };
+                collect_messages(inner, &child, out);
+            }
+        }
+        Value::Number(n) => out.push(prefixed(&n.to_string())),
+        Value::Bool(_) | Value::Null => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use secrecy::SecretString;
+
+    #[test]
+    fn parses_a_full_answer() {
+        let body = br#"{"twilio": {"accountSid": "AC1", "authTokenPrefix": {"prefix": "ab"},
+            "callCreationAllowedAgentIds": ["3C90C3CC-0D44-4B50-8888-8DD25736052A"], "callCreationAllowAllAgents": false,
+            "requestContextMapping": {"From": "user.phone"}}, "telnyx": null}"#;
+        let state = parse_account_config(body).unwrap();
+        let twilio = state.get(Provider::Twilio).unwrap();
+        assert_eq!(twilio.identifier("accountSid"), Some("AC1"));
+        assert_eq!(twilio.prefix("authToken").map(|p| p.expose()), Some("ab"));
+        assert_eq!(twilio.settings.allowed_agent_ids, vec!["3c90c3cc-0d44-4b50-8888-8dd25736052a"]);
+        assert!(state.get(Provider::Telnyx).is_none());
+        assert!(state.get(Provider::Plivo).is_none());
+    }
+
+    #[test]
+    fn refuses_wrong_shapes_without_quoting_the_body() {
+        for body in [&b"[]"[..], b"{\"twilio\": 5}", b"{\"twilio\": {\"accountSid\": 1}}", b"{\"twilio\": "] {
+            let err = parse_account_config(body).unwrap_err();
+            assert!(!err.0.contains('5') || err.0.contains("line"), "{err}");
+        }
+    }
+
+    #[test]
+    fn patch_body_has_only_written_providers() {
+        let desired = DesiredProvider {
+            provider: Provider::Plivo,
+            identifiers: vec![("authId", "MA1".into())],
+            secrets: vec![("authToken", SecretString::from("tok".to_string()))],
+            settings: Settings::default(),
+        };
+        let body = account_patch_body(&[(Provider::Plivo, Some(&desired)), (Provider::Twilio, None)]);
+        let v: Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!({"plivo": {"authId": "MA1", "authToken": "tok", "callCreationAllowedAgentIds": [],
+                "callCreationAllowAllAgents": false, "requestContextMapping": {}}, "twilio": null})
+        );
+    }
+
+    #[test]
+    fn drf_bodies_become_lines() {
+        let lines = drf_messages(
+            br#"{"twilio": {"authToken": ["This field is required."],
+            "callCreationAllowedAgentIds": {"0": ["Must be a valid UUID."]}, "non_field_errors": ["Bad."]}}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            lines,
+            vec![
+                "twilio.authToken: This field is required.",
+                "twilio.callCreationAllowedAgentIds[0]: Must be a valid UUID.",
+                "twilio: Bad."
+            ]
+        );
+        assert_eq!(drf_messages(br#"{"detail": "Invalid API key."}"#).unwrap(), vec!["Invalid API key."]);
+        assert_eq!(drf_messages(b"<html>"), None);
+    }
+}
