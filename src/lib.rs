@@ -2,8 +2,11 @@
 //! difference without revealing a secret.
 
 pub mod api;
+pub mod apply;
+pub mod cli;
 pub mod config;
 pub mod diff;
 pub mod model;
+pub mod render;
 pub mod secret;
 pub mod state;

@@ -1,1 +1,27 @@
-fn main() {}
+//! The `reconcile` binary: parse the command line, run it, map the result to an exit code
+//! (0 success, 1 any error or refusal, 2 changes under `plan --detailed-exitcode`).
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use reconcile::cli::{self, Cli, Outcome};
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // Usage errors exit 1, not clap's 2: exit code 2 means "the plan has changes".
+            let _ = e.print();
+            return if e.use_stderr() { ExitCode::from(1) } else { ExitCode::SUCCESS };
+        }
+    };
+    let (out, result) = cli::run(cli);
+    match result {
+        Ok(Outcome::Success) => ExitCode::SUCCESS,
+        Ok(Outcome::ChangesPresent) => ExitCode::from(2),
+        Err(error) => {
+            cli::report(&out, &error);
+            ExitCode::from(1)
+        }
+    }
+}

@@ -1,0 +1,134 @@
+//! Everything the tool shows a person or a pipe: plans ([`text`]), file diagnostics ([`diagnostics`]) and errors.
+//! This is the only module that writes to stdout or stderr; data goes to stdout, everything else to stderr.
+
+pub mod diagnostics;
+pub mod text;
+
+use std::io::{IsTerminal, Write};
+
+use anstyle::{AnsiColor, Effects, Style};
+
+/// When to colour output.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+/// The styles of one stream: all plain when colour is off, so output reads the same without it.
+#[derive(Clone, Copy, Debug)]
+pub struct Palette {
+    pub enabled: bool,
+}
+
+impl Palette {
+    pub fn new(choice: ColorChoice, stream_is_terminal: bool) -> Palette {
+        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        let dumb = std::env::var("TERM").is_ok_and(|t| t == "dumb");
+        let enabled = match choice {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => stream_is_terminal && !no_color && !dumb,
+        };
+        Palette { enabled }
+    }
+
+    pub fn plain() -> Palette {
+        Palette { enabled: false }
+    }
+
+    fn paint(&self, style: Style, text: &str) -> String {
+        if self.enabled { format!("{style}{text}{style:#}") } else { text.to_string() }
+    }
+
+    pub fn create(&self, t: &str) -> String {
+        self.paint(AnsiColor::Green.on_default(), t)
+    }
+    pub fn update(&self, t: &str) -> String {
+        self.paint(AnsiColor::Yellow.on_default(), t)
+    }
+    pub fn delete(&self, t: &str) -> String {
+        self.paint(AnsiColor::Red.on_default(), t)
+    }
+    pub fn dim(&self, t: &str) -> String {
+        self.paint(Style::new().effects(Effects::DIMMED), t)
+    }
+    pub fn bold(&self, t: &str) -> String {
+        self.paint(Style::new().effects(Effects::BOLD), t)
+    }
+    pub fn error(&self, t: &str) -> String {
+        self.paint(AnsiColor::Red.on_default().effects(Effects::BOLD), t)
+    }
+    pub fn warning(&self, t: &str) -> String {
+        self.paint(AnsiColor::Yellow.on_default().effects(Effects::BOLD), t)
+    }
+    pub fn hint(&self, t: &str) -> String {
+        self.paint(AnsiColor::Cyan.on_default().effects(Effects::BOLD), t)
+    }
+}
+
+/// The two output streams and their palettes.
+#[derive(Clone, Copy, Debug)]
+pub struct Output {
+    pub stdout: Palette,
+    pub stderr: Palette,
+    pub quiet: bool,
+}
+
+impl Output {
+    pub fn new(choice: ColorChoice, quiet: bool) -> Output {
+        Output {
+            stdout: Palette::new(choice, std::io::stdout().is_terminal()),
+            stderr: Palette::new(choice, std::io::stderr().is_terminal()),
+            quiet,
+        }
+    }
+
+    /// Data (a plan, JSON): stdout. A closed pipe is not an error worth a panic.
+    pub fn data(&self, text: &str) {
+        let mut out = std::io::stdout().lock();
+        let _ = out.write_all(text.as_bytes());
+        if !text.ends_with('\n') {
+            let _ = out.write_all(b"\n");
+        }
+        let _ = out.flush();
+    }
+
+    /// A status line for a person: stderr, silenced by `-q`.
+    pub fn status(&self, text: &str) {
+        if !self.quiet {
+            eprintln!("{text}");
+        }
+    }
+
+    /// A warning: stderr, even with `-q`.
+    pub fn warning(&self, text: &str) {
+        eprintln!("{} {text}", self.stderr.warning("warning:"));
+    }
+
+    /// An error with an optional hint after a blank line: stderr.
+    pub fn error(&self, message: &str, hint: Option<&str>) {
+        let mut text = format!("{} {message}", self.stderr.error("error:"));
+        if let Some(hint) = hint {
+            text.push_str(&format!("\n\n{} {hint}", self.stderr.hint("hint:")));
+        }
+        eprintln!("{text}");
+    }
+
+    /// A block already rendered for stderr (diagnostics).
+    pub fn error_block(&self, text: &str) {
+        eprint!("{text}");
+    }
+
+    /// Asks a question on stderr and reads one line from stdin.
+    pub fn ask(&self, question: &str) -> Option<String> {
+        eprint!("{question}");
+        let _ = std::io::stderr().flush();
+        let mut line = String::new();
+        match std::io::stdin().read_line(&mut line) {
+            Ok(0) | Err(_) => None,
+            Ok(_) => Some(line.trim().to_string()),
+        }
+    }
+}

@@ -1,0 +1,162 @@
+//! The plan as text, in the spirit of `terraform plan`: `+` create, `~` update, `-` delete, before and after for
+//! every changed non-secret field, a status for every secret, unmanaged providers listed, and a summary line. It
+//! reads the same without colour.
+
+use std::collections::BTreeSet;
+
+use crate::diff::{Action, FieldChange, Plan, ProviderPlan, SecretStatus, Value};
+use crate::render::Palette;
+
+/// Renders a plan. `file` is the declaring file's name, for the summary.
+pub fn plan(plan: &Plan, file: &str, p: Palette) -> String {
+    let mut out = String::new();
+    for provider in plan.providers.iter().filter(|pp| pp.action.writes()) {
+        out.push_str(&provider_block(provider, p));
+        out.push('\n');
+    }
+    for provider in &plan.providers {
+        if let Some(line) = quiet_line(provider, p) {
+            out.push_str(&line);
+            out.push('\n');
+        }
+    }
+    if plan.providers.iter().any(|pp| !pp.action.writes()) {
+        out.push('\n');
+    }
+    let unverifiable: Vec<String> = plan
+        .providers
+        .iter()
+        .flat_map(|pp| pp.unverifiable_secrets().map(move |f| format!("{}.{f}", pp.provider)))
+        .collect();
+    if !unverifiable.is_empty() {
+        out.push_str(&format!(
+            "{} the API returned no prefix for {}, so whether the file's value matches cannot be verified; \
+             it is not sent unless you pass --rotate.\n\n",
+            p.warning("Note:"),
+            unverifiable.join(", ")
+        ));
+    }
+    out.push_str(&summary(plan, file, p));
+    out.push('\n');
+    out
+}
+
+/// The closing line: counts, or "No changes".
+pub fn summary(plan: &Plan, file: &str, p: Palette) -> String {
+    let c = plan.counts();
+    if c.total() == 0 {
+        return format!("{} The account matches {file}.", p.bold("No changes."));
+    }
+    format!(
+        "{} {} to create, {} to update, {} to delete.",
+        p.bold("Plan:"),
+        p.create(&c.create.to_string()),
+        p.update(&c.update.to_string()),
+        p.delete(&c.delete.to_string())
+    )
+}
+
+fn quiet_line(pp: &ProviderPlan, p: Palette) -> Option<String> {
+    let name = pp.provider.key();
+    let text = match pp.action {
+        Action::NoChange => format!("  {name}: no changes"),
+        Action::AlreadyAbsent => format!("  {name}: absent, as declared (null)"),
+        Action::Unmanaged if pp.remote_present => {
+            format!("  {name}: not managed (absent from the file); configured on the account, left as it is")
+        }
+        Action::Unmanaged => format!("  {name}: not managed (absent from the file); not configured on the account"),
+        _ => return None,
+    };
+    Some(p.dim(&text))
+}
+
+fn provider_block(pp: &ProviderPlan, p: Palette) -> String {
+    let name = pp.provider.key();
+    let header = match pp.action {
+        Action::Create => format!("{} {} will be created", p.create("+"), p.bold(name)),
+        Action::Update => format!("{} {} will be updated", p.update("~"), p.bold(name)),
+        Action::Delete => format!("{} {} will be deleted", p.delete("-"), p.bold(name)),
+        _ => unreachable_header(name),
+    };
+    let width = pp.changes.iter().map(|c| c.field().len()).max().unwrap_or(0) + 1;
+    let mut out = header;
+    out.push('\n');
+    for change in &pp.changes {
+        out.push_str(&field_line(pp.action, change, width, p));
+    }
+    out
+}
+
+fn unreachable_header(name: &str) -> String {
+    format!("  {name}")
+}
+
+fn field_line(action: Action, change: &FieldChange, width: usize, p: Palette) -> String {
+    let label = format!("{:<width$}", format!("{}:", change.field()));
+    match change {
+        FieldChange::Secret { status, .. } => {
+            let (mark, text) = secret_text(action, *status, p);
+            format!("    {mark} {label} {}\n", text)
+        }
+        FieldChange::Value { before, after, .. } => match (before, after) {
+            (Some(Value::List(b)), Some(Value::List(a))) => list_change(&label, b, a, p),
+            (None, Some(a)) => format!("    {} {label} {}\n", p.create("+"), show(a)),
+            (Some(b), None) => format!("    {} {label} {}\n", p.delete("-"), show(b)),
+            (Some(b), Some(a)) => format!("    {} {label} {} -> {}\n", p.update("~"), show(b), show(a)),
+            (None, None) => String::new(),
+        },
+    }
+}
+
+fn secret_text(action: Action, status: SecretStatus, p: Palette) -> (String, String) {
+    match status {
+        SecretStatus::Unchanged if action == Action::Update => {
+            (" ".into(), "(secret) unchanged; re-sent, since the write carries the whole block".into())
+        }
+        SecretStatus::Unchanged => (" ".into(), "(secret) unchanged".into()),
+        SecretStatus::Changed => (p.update("~"), "(secret) changed; will be sent".into()),
+        SecretStatus::New => (p.create("+"), "(secret) will be sent".into()),
+        SecretStatus::RotationRequested => (p.update("~"), "(secret) rotation requested; will be sent".into()),
+        SecretStatus::Unverifiable if action == Action::Update => {
+            (p.warning("?"), "(secret) unverifiable: no prefix from the API; re-sent with the block".into())
+        }
+        SecretStatus::Unverifiable => {
+            (p.warning("?"), "(secret) unverifiable: no prefix from the API; not sent".into())
+        }
+        SecretStatus::Removed => (p.delete("-"), "(secret) will be removed".into()),
+    }
+}
+
+fn list_change(label: &str, before: &[String], after: &[String], p: Palette) -> String {
+    let b: BTreeSet<String> = before.iter().map(|s| s.to_lowercase()).collect();
+    let a: BTreeSet<String> = after.iter().map(|s| s.to_lowercase()).collect();
+    let mut out = format!("    {} {label}\n", p.update("~"));
+    for added in a.difference(&b) {
+        out.push_str(&format!("        {} {added}\n", p.create("+")));
+    }
+    for removed in b.difference(&a) {
+        out.push_str(&format!("        {} {removed}\n", p.delete("-")));
+    }
+    out
+}
+
+/// A value as shown in a plan: strings quoted (so blanks and look-alikes are visible), lists and maps inline.
+pub fn show(value: &Value) -> String {
+    match value {
+        Value::Text(s) => quote(s),
+        Value::Bool(b) => b.to_string(),
+        Value::List(items) if items.is_empty() => "[]".into(),
+        Value::List(items) => format!("[{}]", items.join(", ")),
+        Value::Map(map) if map.is_empty() => "{}".into(),
+        Value::Map(map) => {
+            format!(
+                "{{{}}}",
+                map.iter().map(|(k, v)| format!("{}: {}", quote(k), quote(v))).collect::<Vec<_>>().join(", ")
+            )
+        }
+    }
+}
+
+fn quote(s: &str) -> String {
+    serde_json::to_string(s).unwrap_or_else(|_| format!("\"{s}\""))
+}
