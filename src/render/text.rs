@@ -160,3 +160,139 @@ pub fn show(value: &Value) -> String {
 fn quote(s: &str) -> String {
     serde_json::to_string(s).unwrap_or_else(|_| format!("\"{s}\""))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diff::{self, PlanOptions};
+    use crate::model::Provider;
+    use crate::state::{Desired, DesiredProvider, DesiredState, RemotePrefix, RemoteProvider, RemoteState, Settings};
+    use secrecy::SecretString;
+
+    fn desired_twilio() -> DesiredProvider {
+        DesiredProvider {
+            provider: Provider::Twilio,
+            identifiers: vec![("accountSid", "AC-new".into())],
+            secrets: vec![("authToken", SecretString::from("tok-new".to_string()))],
+            settings: Settings {
+                allowed_agent_ids: vec!["3c90c3cc-0d44-4b50-8888-8dd25736052a".into()],
+                allow_all_agents: false,
+                request_context_mapping: [("From".to_string(), "user.phone_number".to_string())].into(),
+            },
+        }
+    }
+
+    fn desired_telnyx() -> DesiredProvider {
+        DesiredProvider {
+            provider: Provider::Telnyx,
+            identifiers: vec![("accountSid", "acct".into()), ("applicationSid", "123".into())],
+            secrets: vec![
+                ("apiKey", SecretString::from("KEY-new".to_string())),
+                ("publicKey", SecretString::from("pub-same".to_string())),
+            ],
+            settings: Settings { allow_all_agents: true, ..Settings::default() },
+        }
+    }
+
+    fn remote_twilio() -> RemoteProvider {
+        RemoteProvider {
+            provider: Provider::Twilio,
+            identifiers: [("accountSid".to_string(), "AC-old".to_string())].into(),
+            prefixes: [("authToken".to_string(), Some(RemotePrefix::new("old".into())))].into(),
+            settings: Settings {
+                allowed_agent_ids: vec!["9d2f1e4a-7b6c-4d5e-8f90-a1b2c3d4e5f6".into()],
+                allow_all_agents: false,
+                request_context_mapping: Default::default(),
+            },
+        }
+    }
+
+    fn remote_plivo() -> RemoteProvider {
+        RemoteProvider {
+            provider: Provider::Plivo,
+            identifiers: [("authId".to_string(), "MA1".to_string())].into(),
+            prefixes: [("authToken".to_string(), Some(RemotePrefix::new("pl".into())))].into(),
+            settings: Settings::default(),
+        }
+    }
+
+    fn render(desired: [Desired; 3], remote: [Option<RemoteProvider>; 3], rotate: bool) -> String {
+        let plan = diff::plan(
+            &DesiredState { providers: desired },
+            &RemoteState { providers: remote },
+            PlanOptions { rotate },
+        );
+        super::plan(&plan, "telephony.yaml", Palette::plain())
+    }
+
+    #[test]
+    fn snapshot_create_update_delete() {
+        let text = render(
+            [Desired::Present(desired_twilio()), Desired::Present(desired_telnyx()), Desired::Absent],
+            [Some(remote_twilio()), None, Some(remote_plivo())],
+            false,
+        );
+        insta::assert_snapshot!(text);
+    }
+
+    #[test]
+    fn snapshot_no_changes_with_unmanaged_and_absent() {
+        let mut remote = remote_twilio();
+        remote.identifiers.insert("accountSid".into(), "AC-new".into());
+        remote.prefixes.insert("authToken".into(), Some(RemotePrefix::new("tok-".into())));
+        remote.settings = desired_twilio().settings;
+        let text = render(
+            [Desired::Present(desired_twilio()), Desired::Absent, Desired::Unmanaged],
+            [Some(remote), None, Some(remote_plivo())],
+            false,
+        );
+        insta::assert_snapshot!(text);
+    }
+
+    #[test]
+    fn snapshot_rotation_and_unverifiable() {
+        let mut remote = remote_twilio();
+        remote.prefixes.insert("authToken".into(), None);
+        let with_rotate = render(
+            [Desired::Present(desired_twilio()), Desired::Unmanaged, Desired::Unmanaged],
+            [Some(remote.clone()), None, None],
+            true,
+        );
+        insta::assert_snapshot!("rotation", with_rotate);
+        remote.identifiers.insert("accountSid".into(), "AC-new".into());
+        remote.settings = desired_twilio().settings;
+        let unverifiable = render(
+            [Desired::Present(desired_twilio()), Desired::Unmanaged, Desired::Unmanaged],
+            [Some(remote), None, None],
+            false,
+        );
+        insta::assert_snapshot!("unverifiable", unverifiable);
+    }
+
+    #[test]
+    fn colour_is_only_added_when_enabled() {
+        let plan = diff::plan(
+            &DesiredState { providers: [Desired::Present(desired_twilio()), Desired::Unmanaged, Desired::Unmanaged] },
+            &RemoteState::default(),
+            PlanOptions::default(),
+        );
+        let plain = super::plan(&plan, "f", Palette::plain());
+        let coloured = super::plan(&plan, "f", Palette { enabled: true });
+        assert!(!plain.contains('\u{1b}'));
+        assert!(coloured.contains('\u{1b}'));
+        let stripped: String = {
+            let mut out = String::new();
+            let mut in_escape = false;
+            for c in coloured.chars() {
+                match (in_escape, c) {
+                    (false, '\u{1b}') => in_escape = true,
+                    (true, 'm') => in_escape = false,
+                    (true, _) => {}
+                    (false, c) => out.push(c),
+                }
+            }
+            out
+        };
+        assert_eq!(stripped, plain, "colour changes nothing but colour");
+    }
+}
