@@ -94,9 +94,9 @@ fn build_reconcile(manifest_dir: &Path) -> Result<PathBuf, String> {
     }
     String::from_utf8_lossy(&output.stdout)
         .lines()
+        .rev()
         .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
         .filter(|m| m["reason"] == "compiler-artifact" && m["target"]["name"] == "reconcile")
-        .filter_map(|m| m["executable"].as_str().map(PathBuf::from))
-        .last()
+        .find_map(|m| m["executable"].as_str().map(PathBuf::from))
         .ok_or_else(|| "cargo did not report the reconcile binary".to_string())
 }

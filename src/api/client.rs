@@ -46,7 +46,8 @@ pub struct Client {
     http: reqwest::Client,
     base: Url,
     api_key: SecretString,
-    scrubber: Scrubber,
+    /// Knows every secret the run resolved, and learns the remote prefixes from each answer.
+    scrubber: std::sync::Mutex<Scrubber>,
     options: ClientOptions,
 }
 
@@ -120,7 +121,24 @@ impl Client {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| ApiError::Client { reason: e.to_string() })?;
-        Ok(Client { http, base, api_key, scrubber, options })
+        Ok(Client { http, base, api_key, scrubber: std::sync::Mutex::new(scrubber), options })
+    }
+
+    fn scrub(&self, text: &str) -> String {
+        self.scrubber.lock().unwrap_or_else(|e| e.into_inner()).scrub(text)
+    }
+
+    /// Reads a config answer and remembers its prefixes, so that no later server message can show them.
+    fn read_config(&self, body: &[u8]) -> Result<RemoteState, ApiError> {
+        let state = wire::parse_account_config(body)
+            .map_err(|e| ApiError::BadAnswer { url: display_url(&self.url(ACCOUNT_CONFIG_PATH)), reason: e.0 })?;
+        let mut scrubber = self.scrubber.lock().unwrap_or_else(|e| e.into_inner());
+        for provider in state.providers.iter().flatten() {
+            for prefix in provider.prefixes.values().flatten() {
+                scrubber.add_text(prefix.expose());
+            }
+        }
+        Ok(state)
     }
 
     fn url(&self, path: &str) -> Url {
@@ -209,7 +227,7 @@ impl Client {
                     return ApiError::Redirect { method: method.to_string(), url, status: status.as_u16(), target };
                 }
                 let messages = wire::drf_messages(&body)
-                    .map(|lines| lines.into_iter().map(|l| self.scrubber.scrub(&truncate(&l, 300))).collect())
+                    .map(|lines| lines.into_iter().map(|l| self.scrub(&truncate(&l, 300))).collect())
                     .unwrap_or_default();
                 ApiError::Status { method: method.to_string(), url, status: status.as_u16(), messages, attempts }
             }
@@ -310,15 +328,13 @@ fn jitter(max: Duration) -> Duration {
 impl TelephonyApi for Client {
     async fn fetch_config(&self) -> Result<RemoteState, ApiError> {
         let body = self.send(Method::GET, ACCOUNT_CONFIG_PATH, None).await?;
-        wire::parse_account_config(&body)
-            .map_err(|e| ApiError::BadAnswer { url: display_url(&self.url(ACCOUNT_CONFIG_PATH)), reason: e.0 })
+        self.read_config(&body)
     }
 
     async fn write_config(&self, writes: &[ProviderWrite<'_>]) -> Result<RemoteState, ApiError> {
         let body = wire::account_patch_body(writes);
         let answer = self.send(Method::PATCH, ACCOUNT_CONFIG_PATH, Some(body)).await?;
-        wire::parse_account_config(&answer)
-            .map_err(|e| ApiError::BadAnswer { url: display_url(&self.url(ACCOUNT_CONFIG_PATH)), reason: e.0 })
+        self.read_config(&answer)
     }
 }
 

@@ -59,7 +59,17 @@ pub fn summary(plan: &Plan, file: &str, p: Palette) -> String {
 fn quiet_line(pp: &ProviderPlan, p: Palette) -> Option<String> {
     let name = pp.provider.key();
     let text = match pp.action {
-        Action::NoChange => format!("  {name}: no changes"),
+        Action::NoChange => {
+            let unverifiable: Vec<&str> = pp.unverifiable_secrets().collect();
+            if unverifiable.is_empty() {
+                format!("  {name}: no changes")
+            } else {
+                format!(
+                    "  {name}: no changes; {}: (secret) unverifiable: no prefix from the API; not sent",
+                    unverifiable.join(", ")
+                )
+            }
+        }
         Action::AlreadyAbsent => format!("  {name}: absent, as declared (null)"),
         Action::Unmanaged if pp.remote_present => {
             format!("  {name}: not managed (absent from the file); configured on the account, left as it is")

@@ -1,0 +1,102 @@
+//! The local Ultravox API emulator as a standalone server, for demos, manual runs and benchmarks of `reconcile`.
+//!
+//! ```text
+//! cargo run --example emulator -- [--port 8787] [--host 127.0.0.1] [--api-key KEY ...] [--prefix-length N]
+//!                                 [--agents-page-size N] [--seed FILE.json]
+//! ```
+//!
+//! Prints `Ultravox emulator listening on http://HOST:PORT` on stdout, then serves until killed. Every `--api-key`
+//! gets an empty account unless the seed file has it; with neither, the one account is `demo-key`. A seed file is
+//! `{"accounts": {"KEY": {"twilio": {"accountSid": "AC...", "authToken": "...", ...}, "agents": [...]}}}`, the
+//! format of `GET /_emulator/state`. Faults and the request log are reachable under `/_emulator/`.
+
+#[path = "../tests/emulator/mod.rs"]
+mod emulator;
+
+use std::io::Write;
+use std::net::ToSocketAddrs;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use emulator::{AccountState, Emulator, EmulatorConfig, Seed};
+
+/// A local, stateful emulator of the Ultravox telephony-config and agents API.
+#[derive(Debug, Parser)]
+#[command(name = "emulator")]
+struct Args {
+    /// Port to listen on; 0 picks a free one.
+    #[arg(long, default_value_t = 8787)]
+    port: u16,
+    /// Address or host name to listen on.
+    #[arg(long, default_value = "127.0.0.1")]
+    host: String,
+    /// An API key to accept (an empty account unless the seed has it). Repeatable; `demo-key` when none is given
+    /// and the seed has no account.
+    #[arg(long = "api-key", value_name = "KEY")]
+    api_keys: Vec<String>,
+    /// Characters of each secret shown as its prefix [default: 4].
+    #[arg(long, value_name = "N")]
+    prefix_length: Option<usize>,
+    /// Default and largest page of `GET /api/agents` [default: 100].
+    #[arg(long, value_name = "N")]
+    agents_page_size: Option<usize>,
+    /// Accounts to start with: `{"accounts": {"KEY": {...}}}`, secrets in clear.
+    #[arg(long, value_name = "FILE.json")]
+    seed: Option<PathBuf>,
+}
+
+fn main() -> ExitCode {
+    match run(Args::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("emulator: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(args: Args) -> Result<(), String> {
+    let mut seed = match &args.seed {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            Seed::from_json(&text).map_err(|e| format!("{} is not a valid seed: {e}", path.display()))?
+        }
+        None => Seed::default(),
+    };
+    let mut keys = args.api_keys;
+    if keys.is_empty() && seed.accounts.is_empty() {
+        keys.push("demo-key".to_string());
+    }
+    for key in keys {
+        seed.accounts.entry(key).or_insert_with(AccountState::empty);
+    }
+
+    let addr = (args.host.as_str(), args.port)
+        .to_socket_addrs()
+        .map_err(|e| format!("cannot resolve {}: {e}", args.host))?
+        .next()
+        .ok_or_else(|| format!("{} resolves to no address", args.host))?;
+    let config = EmulatorConfig {
+        accounts: seed.accounts.into_iter().collect(),
+        prefix_length: args.prefix_length.unwrap_or(0),
+        agents_page_size: args.agents_page_size.unwrap_or(0),
+        ..EmulatorConfig::default()
+    };
+    let emulator = Emulator::start_on(addr, config).map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+    if args.prefix_length == Some(0) {
+        emulator.set_prefix_length(0);
+    }
+
+    let mut stdout = std::io::stdout().lock();
+    writeln!(stdout, "Ultravox emulator listening on {}", emulator.url())
+        .and_then(|()| stdout.flush())
+        .map_err(|e| format!("cannot write to stdout: {e}"))?;
+    drop(stdout);
+
+    // The server runs on its own thread until the process is killed.
+    loop {
+        std::thread::park();
+    }
+}

@@ -1,0 +1,161 @@
+//! Shared test harness: a running emulator, a temporary folder with a `telephony.yaml`, and the real `reconcile`
+//! binary pointed at both with a clean environment.
+#![allow(dead_code)]
+
+#[path = "../emulator/mod.rs"]
+pub mod emulator;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+#[allow(unused_imports)]
+pub use emulator::{AccountState, Emulator, EmulatorConfig, Fault, Plivo, RecordedRequest, Telnyx, Twilio};
+
+pub const API_KEY: &str = "test-api-key-4f1c";
+pub const AGENT_A: &str = "3c90c3cc-0d44-4b50-8888-8dd25736052a";
+pub const AGENT_B: &str = "9d2f1e4a-7b6c-4d5e-8f90-a1b2c3d4e5f6";
+
+/// Secret values the tests resolve; none may ever appear in output.
+pub const TWILIO_TOKEN: &str = "twilio-token-QX7R-0001";
+pub const TELNYX_API_KEY: &str = "KEYtelnyx-api-9Z3M";
+pub const TELNYX_PUBLIC_KEY: &str = "pubkey-telnyx-W2V8";
+pub const PLIVO_TOKEN: &str = "plivo-token-LK55-aaaa";
+
+pub const FULL_FILE: &str = r#"version: 1
+twilio:
+  accountSid: AC0123456789abcdef0123456789abcdef
+  authToken: { env: TWILIO_AUTH_TOKEN }
+  callCreationAllowedAgentIds:
+    - 3c90c3cc-0d44-4b50-8888-8dd25736052a
+    - 9d2f1e4a-7b6c-4d5e-8f90-a1b2c3d4e5f6
+  requestContextMapping:
+    From: user.phone_number
+telnyx:
+  accountSid: 2ab5b1c6-5f2d-4a8e-9b3c-7d1e0f2a4b6c
+  apiKey: { file: secrets/telnyx-api-key }
+  publicKey: { env: TELNYX_PUBLIC_KEY }
+  applicationSid: "1234567890123456789"
+  callCreationAllowAllAgents: true
+plivo:
+  authId: MAXXXXXXXXXXXXXXXXXX
+  authToken: { env: PLIVO_AUTH_TOKEN }
+"#;
+
+/// The remote state that [`FULL_FILE`] declares, with its secrets.
+pub fn full_state() -> AccountState {
+    AccountState {
+        twilio: Some(Twilio {
+            account_sid: "AC0123456789abcdef0123456789abcdef".into(),
+            auth_token: TWILIO_TOKEN.into(),
+            allowed_agent_ids: vec![AGENT_A.into(), AGENT_B.into()],
+            allow_all_agents: false,
+            request_context_mapping: BTreeMap::from([("From".to_string(), "user.phone_number".to_string())]),
+        }),
+        telnyx: Some(Telnyx {
+            account_sid: "2ab5b1c6-5f2d-4a8e-9b3c-7d1e0f2a4b6c".into(),
+            api_key: TELNYX_API_KEY.into(),
+            public_key: TELNYX_PUBLIC_KEY.into(),
+            application_sid: "1234567890123456789".into(),
+            allowed_agent_ids: vec![],
+            allow_all_agents: true,
+            request_context_mapping: BTreeMap::new(),
+        }),
+        plivo: Some(Plivo {
+            auth_id: "MAXXXXXXXXXXXXXXXXXX".into(),
+            auth_token: PLIVO_TOKEN.into(),
+            allowed_agent_ids: vec![],
+            allow_all_agents: false,
+            request_context_mapping: BTreeMap::new(),
+        }),
+        ..AccountState::default()
+    }
+}
+
+pub struct Fixture {
+    pub emu: Emulator,
+    pub dir: tempfile::TempDir,
+    pub env: BTreeMap<String, String>,
+}
+
+impl Fixture {
+    /// An emulator with one empty account for [`API_KEY`], and a folder holding [`FULL_FILE`] and its secret file.
+    pub fn new() -> Fixture {
+        Fixture::with_state(AccountState::default())
+    }
+
+    pub fn with_state(state: AccountState) -> Fixture {
+        let emu = Emulator::start(EmulatorConfig {
+            accounts: vec![(API_KEY.to_string(), state)],
+            ..EmulatorConfig::default()
+        });
+        let dir = tempfile::tempdir().expect("temp dir");
+        let fixture = Fixture { emu, dir, env: BTreeMap::new() };
+        fixture.write("telephony.yaml", FULL_FILE);
+        fixture.write("secrets/telnyx-api-key", &format!("{TELNYX_API_KEY}\n"));
+        let mut fixture = fixture;
+        for (k, v) in [
+            ("ULTRAVOX_API_KEY", API_KEY),
+            ("TWILIO_AUTH_TOKEN", TWILIO_TOKEN),
+            ("TELNYX_PUBLIC_KEY", TELNYX_PUBLIC_KEY),
+            ("PLIVO_AUTH_TOKEN", PLIVO_TOKEN),
+        ] {
+            fixture.env.insert(k.to_string(), v.to_string());
+        }
+        fixture
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    pub fn write(&self, name: &str, content: &str) {
+        let path = self.path(name);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).expect("mkdir");
+        }
+        std::fs::write(path, content).expect("write");
+    }
+
+    /// The real binary, in the fixture's folder, with only the fixture's environment and the emulator's URL.
+    pub fn cmd(&self, args: &[&str]) -> assert_cmd::Command {
+        let mut cmd = assert_cmd::Command::cargo_bin("reconcile").expect("binary");
+        cmd.env_clear().current_dir(self.dir.path()).env("ULTRAVOX_API_URL", self.emu.url()).env("NO_COLOR", "1");
+        for (k, v) in &self.env {
+            cmd.env(k, v);
+        }
+        cmd.args(args);
+        cmd
+    }
+
+    /// Runs the binary and returns (exit code, stdout, stderr).
+    pub fn run(&self, args: &[&str]) -> (i32, String, String) {
+        let output = self.cmd(args).output().expect("run");
+        (
+            output.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    }
+
+    /// The requests the emulator received, as `METHOD path` lines.
+    pub fn request_lines(&self) -> Vec<String> {
+        self.emu.requests().iter().map(|r| format!("{} {}", r.method, r.path)).collect()
+    }
+
+    /// The JSON bodies of the PATCH requests received.
+    pub fn patch_bodies(&self) -> Vec<serde_json::Value> {
+        self.emu.requests().into_iter().filter(|r| r.method == "PATCH").filter_map(|r| r.json).collect()
+    }
+
+    pub fn account(&self) -> AccountState {
+        self.emu.account(API_KEY).expect("account")
+    }
+}
+
+pub const GET_CONFIG: &str = "GET /api/accounts/me/telephony_config";
+pub const PATCH_CONFIG: &str = "PATCH /api/accounts/me/telephony_config";
+
+/// Every secret value a test may resolve, to check that none leaks.
+pub fn all_secrets() -> Vec<&'static str> {
+    vec![API_KEY, TWILIO_TOKEN, TELNYX_API_KEY, TELNYX_PUBLIC_KEY, PLIVO_TOKEN]
+}

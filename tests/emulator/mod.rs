@@ -1,0 +1,383 @@
+//! A local, stateful emulator of the parts of the Ultravox API that `reconcile` talks to, written to the API's schema
+//! (`ultravox-openapi.yaml`): the account-level telephony config (`GET`/`PATCH /api/accounts/me/telephony_config`),
+//! the provider-scoped endpoints (`/api/telephony_configs/{twilio,telnyx,plivo}`) and `GET /api/agents`.
+//!
+//! It keeps real state per API key, answers with prefixes of the stored secrets and never the secrets, validates
+//! bodies the way the Django REST Framework backend does, records every request, and can inject faults (error
+//! statuses, delays, dropped connections, malformed or wrongly shaped answers, redirects).
+//!
+//! [`Emulator::start`] runs it on its own thread with its own tokio runtime, so it serves plain `#[test]` functions
+//! that run the real binary as well as async tests. `examples/emulator.rs` runs it standalone.
+//!
+//! Included from integration tests with `#[path = "emulator/mod.rs"] mod emulator;`.
+//!
+//! An admin surface under `/_emulator/` (no auth, not recorded, never faulted) serves debugging and the standalone
+//! server: `GET`/`DELETE /_emulator/requests`, `POST`/`DELETE /_emulator/faults` (a JSON list, see [`FaultSpec`]),
+//! `PUT /_emulator/always-fail` (a status or `null`), `GET`/`PUT /_emulator/state` (a [`Seed`], secrets included).
+
+#![allow(dead_code)]
+
+mod admin;
+mod api;
+mod model;
+mod server;
+mod validate;
+
+use std::collections::{BTreeMap, VecDeque};
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+// Not every test names every type.
+#[allow(unused_imports)]
+pub use model::{AccountState, Agent, Plivo, Seed, Telnyx, Twilio, numbered_uuid};
+
+/// How the emulator starts. `Default` gives no accounts, prefixes of 4 characters and pages of 100 agents.
+#[derive(Clone, Debug, Default)]
+pub struct EmulatorConfig {
+    /// Accounts by API key.
+    pub accounts: Vec<(String, AccountState)>,
+    /// Characters of a secret shown as its prefix; 0 means the default, 4.
+    pub prefix_length: usize,
+    /// Per secret field (`"twilio.authToken"`, `"telnyx.apiKey"`, `"telnyx.publicKey"`, `"plivo.authToken"`), a
+    /// prefix length overriding `prefix_length` (0 here does mean an empty prefix).
+    pub prefix_length_by_field: BTreeMap<String, usize>,
+    /// Default and largest page of `GET /api/agents` (a larger `pageSize` is clipped to it); 0 means 100.
+    pub agents_page_size: usize,
+}
+
+impl EmulatorConfig {
+    /// Adds an account.
+    pub fn with_account(mut self, api_key: impl Into<String>, state: AccountState) -> Self {
+        self.accounts.push((api_key.into(), state));
+        self
+    }
+}
+
+/// The prefix length used when none is configured.
+pub const DEFAULT_PREFIX_LENGTH: usize = 4;
+/// The agents page size used when none is configured.
+pub const DEFAULT_AGENTS_PAGE_SIZE: usize = 100;
+
+/// How one secret field's `{name}Prefix` is rendered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PrefixRule {
+    /// `{"prefix": "<first n chars>"}`, clipped to the secret's length.
+    Length(usize),
+    /// `"authTokenPrefix": null`.
+    Null,
+    /// No `authTokenPrefix` key at all.
+    Omitted,
+}
+
+/// One request as it reached the API routes (admin requests are not recorded).
+#[derive(Clone, Debug, Serialize)]
+pub struct RecordedRequest {
+    pub method: String,
+    pub path: String,
+    /// The raw query string, without `?`.
+    pub query: Option<String>,
+    /// Lower-cased names; repeated headers are joined with `", "`.
+    pub headers: BTreeMap<String, String>,
+    /// The body as sent (lossily decoded if not UTF-8).
+    pub body: String,
+    /// The body parsed as JSON, when it is JSON.
+    pub json: Option<serde_json::Value>,
+}
+
+impl RecordedRequest {
+    /// A header by name, case-insensitively.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(&name.to_ascii_lowercase()).map(String::as_str)
+    }
+
+    /// The decoded query parameters, in order.
+    pub fn query_pairs(&self) -> Vec<(String, String)> {
+        let query = self.query.as_deref().unwrap_or("");
+        url::form_urlencoded::parse(query.as_bytes()).into_owned().collect()
+    }
+
+    /// The top-level keys of a JSON object body, sorted; empty when the body is not an object.
+    pub fn json_keys(&self) -> Vec<String> {
+        match &self.json {
+            Some(serde_json::Value::Object(map)) => map.keys().cloned().collect(),
+            _ => Vec::new(),
+        }
+    }
+}
+
+/// What a faulted request gets instead of (or before) its normal answer.
+#[derive(Clone, Debug)]
+pub enum Fault {
+    /// This status. `body` is sent as is (as JSON when it parses as JSON, else as text); `None` gives the usual
+    /// body for the status (DRF's `{"detail": ...}`, or an HTML page for 500/502/504 as a proxy or Django sends).
+    Status { code: u16, body: Option<String>, retry_after: Option<String> },
+    /// Wait, then answer normally.
+    Delay(Duration),
+    /// Close the connection without answering.
+    Drop,
+    /// 200 with truncated JSON: `{"twilio": `.
+    Malformed,
+    /// 200 with valid JSON of the wrong shape: `{"twilio": 5}` on the account config, `[]` elsewhere.
+    WrongShape,
+    /// A redirect with this status and `Location`.
+    Redirect { status: u16, location: String },
+}
+
+impl Fault {
+    /// A status with its usual body and no `Retry-After`.
+    pub fn status(code: u16) -> Self {
+        Fault::Status { code, body: None, retry_after: None }
+    }
+
+    /// A status with its usual body and `Retry-After: {retry_after}`.
+    pub fn status_retry_after(code: u16, retry_after: impl Into<String>) -> Self {
+        Fault::Status { code, body: None, retry_after: Some(retry_after.into()) }
+    }
+
+    /// A status with this body.
+    pub fn status_with_body(code: u16, body: impl Into<String>) -> Self {
+        Fault::Status { code, body: Some(body.into()), retry_after: None }
+    }
+}
+
+/// A fault as the admin surface takes it: `{"kind": "status", "code": 503, "retryAfter": "1", "method": "PATCH"}`,
+/// `{"kind": "delay", "ms": 500}`, `{"kind": "drop"}`, `{"kind": "malformed"}`, `{"kind": "wrongShape"}`,
+/// `{"kind": "redirect", "code": 307, "location": "http://..."}`; `method` is optional for every kind.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct FaultSpec {
+    pub kind: String,
+    #[serde(default)]
+    pub method: Option<String>,
+    #[serde(default)]
+    pub code: Option<u16>,
+    #[serde(default)]
+    pub body: Option<String>,
+    #[serde(default)]
+    pub retry_after: Option<String>,
+    #[serde(default)]
+    pub ms: Option<u64>,
+    #[serde(default)]
+    pub location: Option<String>,
+}
+
+impl FaultSpec {
+    /// The fault and its method filter.
+    pub fn into_fault(self) -> Result<(Option<String>, Fault), String> {
+        let fault = match self.kind.as_str() {
+            "status" => Fault::Status {
+                code: self.code.ok_or("a `status` fault needs `code`")?,
+                body: self.body,
+                retry_after: self.retry_after,
+            },
+            "delay" => Fault::Delay(Duration::from_millis(self.ms.ok_or("a `delay` fault needs `ms`")?)),
+            "drop" => Fault::Drop,
+            "malformed" => Fault::Malformed,
+            "wrongShape" => Fault::WrongShape,
+            "redirect" => Fault::Redirect {
+                status: self.code.unwrap_or(307),
+                location: self.location.ok_or("a `redirect` fault needs `location`")?,
+            },
+            other => {
+                return Err(format!(
+                    "unknown fault kind `{other}` (status, delay, drop, malformed, wrongShape, redirect)"
+                ));
+            }
+        };
+        Ok((self.method, fault))
+    }
+}
+
+/// A running emulator. Dropping it stops the server and closes its connections.
+pub struct Emulator {
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    server: Option<server::Server>,
+}
+
+impl Emulator {
+    /// Starts on `127.0.0.1` with a free port; returns once it accepts connections.
+    ///
+    /// # Panics
+    /// When no port can be bound (a test environment problem).
+    pub fn start(config: EmulatorConfig) -> Emulator {
+        Self::start_on(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)), config)
+            .unwrap_or_else(|e| panic!("the Ultravox emulator cannot listen on 127.0.0.1: {e}"))
+    }
+
+    /// Starts on `addr` (port 0 picks a free one).
+    pub fn start_on(addr: SocketAddr, config: EmulatorConfig) -> std::io::Result<Emulator> {
+        let listener = std::net::TcpListener::bind(addr)?;
+        let addr = listener.local_addr()?;
+        let shared = Arc::new(Shared::new(addr, config));
+        let server = server::Server::spawn(listener, Arc::clone(&shared))?;
+        Ok(Emulator { addr, shared, server: Some(server) })
+    }
+
+    /// `http://127.0.0.1:PORT`, no trailing slash.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Every request to the API routes so far, in order, faulted ones included.
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        self.shared.lock().requests.clone()
+    }
+
+    pub fn clear_requests(&self) {
+        self.shared.lock().requests.clear();
+    }
+
+    /// The account's full state, secrets included.
+    pub fn account(&self, api_key: &str) -> Option<AccountState> {
+        self.shared.lock().accounts.get(api_key).cloned()
+    }
+
+    /// Creates or replaces an account.
+    pub fn set_account(&self, api_key: &str, state: AccountState) {
+        self.shared.lock().accounts.insert(api_key.to_string(), state);
+    }
+
+    pub fn remove_account(&self, api_key: &str) -> Option<AccountState> {
+        self.shared.lock().accounts.remove(api_key)
+    }
+
+    /// Every account, secrets included.
+    pub fn snapshot(&self) -> Seed {
+        Seed { accounts: self.shared.lock().accounts.clone() }
+    }
+
+    /// Queues a fault for the next API request.
+    pub fn push_fault(&self, fault: Fault) {
+        self.shared.lock().faults.push_back(QueuedFault { method: None, fault });
+    }
+
+    /// Queues a fault for the next API request with this method (e.g. `"PATCH"`); requests with other methods pass
+    /// it by and take the first queued fault that applies to them.
+    pub fn push_fault_for(&self, method: &str, fault: Fault) {
+        self.shared.lock().faults.push_back(QueuedFault { method: Some(method.to_ascii_uppercase()), fault });
+    }
+
+    /// Faults still queued.
+    pub fn pending_faults(&self) -> usize {
+        self.shared.lock().faults.len()
+    }
+
+    pub fn clear_faults(&self) {
+        self.shared.lock().faults.clear();
+    }
+
+    /// With `Some(status)`, every API request (after any queued fault) answers that status with its usual body.
+    pub fn set_always_fail(&self, status: Option<u16>) {
+        self.shared.lock().always_fail = status;
+    }
+
+    /// The prefix length of every secret without a per-field rule (0 gives empty prefixes).
+    pub fn set_prefix_length(&self, default: usize) {
+        self.shared.lock().prefixes.default = default;
+    }
+
+    /// The prefix length of one secret field: `"twilio.authToken"`, `"telnyx.apiKey"`, `"telnyx.publicKey"`,
+    /// `"plivo.authToken"`.
+    pub fn set_prefix_length_for(&self, field: &str, len: usize) {
+        self.set_prefix_rule_for(field, PrefixRule::Length(len));
+    }
+
+    /// How one secret field's prefix is rendered (including not at all, or as `null`).
+    pub fn set_prefix_rule_for(&self, field: &str, rule: PrefixRule) {
+        self.shared.lock().prefixes.by_field.insert(field.to_string(), rule);
+    }
+
+    /// Default and largest page of `GET /api/agents`.
+    pub fn set_agents_page_size(&self, size: usize) {
+        self.shared.lock().agents_page_size = size.max(1);
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        if let Some(server) = self.server.take() {
+            server.stop();
+        }
+    }
+}
+
+/// The state shared by the server's tasks and the [`Emulator`] handle.
+struct Shared {
+    /// Where the server listens, for absolute links when a request has no `Host`.
+    addr: SocketAddr,
+    inner: Mutex<Inner>,
+}
+
+impl Shared {
+    fn new(addr: SocketAddr, config: EmulatorConfig) -> Self {
+        let prefixes = Prefixes {
+            default: if config.prefix_length == 0 { DEFAULT_PREFIX_LENGTH } else { config.prefix_length },
+            by_field: config
+                .prefix_length_by_field
+                .into_iter()
+                .map(|(field, len)| (field, PrefixRule::Length(len)))
+                .collect(),
+        };
+        let agents_page_size =
+            if config.agents_page_size == 0 { DEFAULT_AGENTS_PAGE_SIZE } else { config.agents_page_size };
+        Shared {
+            addr,
+            inner: Mutex::new(Inner {
+                accounts: config.accounts.into_iter().collect(),
+                requests: Vec::new(),
+                faults: VecDeque::new(),
+                always_fail: None,
+                prefixes,
+                agents_page_size,
+            }),
+        }
+    }
+
+    /// The state; a panic elsewhere while it was held does not make it unusable.
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+struct Inner {
+    accounts: BTreeMap<String, AccountState>,
+    requests: Vec<RecordedRequest>,
+    faults: VecDeque<QueuedFault>,
+    always_fail: Option<u16>,
+    prefixes: Prefixes,
+    agents_page_size: usize,
+}
+
+impl Inner {
+    /// Takes the first queued fault that applies to a request with this method.
+    fn take_fault(&mut self, method: &str) -> Option<Fault> {
+        let index = self.faults.iter().position(|queued| queued.method.as_deref().is_none_or(|m| m == method))?;
+        self.faults.remove(index).map(|queued| queued.fault)
+    }
+}
+
+struct QueuedFault {
+    /// Upper-case method the fault is restricted to.
+    method: Option<String>,
+    fault: Fault,
+}
+
+struct Prefixes {
+    default: usize,
+    /// By `"provider.field"`.
+    by_field: BTreeMap<String, PrefixRule>,
+}
+
+impl Prefixes {
+    fn rule(&self, provider: &str, field: &str) -> PrefixRule {
+        self.by_field.get(&format!("{provider}.{field}")).copied().unwrap_or(PrefixRule::Length(self.default))
+    }
+}

@@ -1,0 +1,654 @@
+//! Tests of the Ultravox API emulator itself (`tests/emulator`), over HTTP with reqwest against an in-process
+//! instance: state, prefixes, DRF-style validation, auth, agents pagination, the request log, faults and the
+//! provider-scoped endpoints.
+
+#[path = "emulator/mod.rs"]
+mod emulator;
+
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::time::{Duration, Instant};
+
+use emulator::{
+    AccountState, Agent, Emulator, EmulatorConfig, Fault, Plivo, PrefixRule, Seed, Telnyx, Twilio, numbered_uuid,
+};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+const KEY: &str = "test-key";
+const ACCOUNT_CONFIG: &str = "/api/accounts/me/telephony_config";
+const AGENT_A: &str = "3c90c3cc-0d44-4b50-8888-8dd25736052a";
+
+fn start(account: AccountState) -> Emulator {
+    Emulator::start(EmulatorConfig::default().with_account(KEY, account))
+}
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder().timeout(Duration::from_secs(10)).build().expect("client")
+}
+
+/// Sends `method url` with the test key and an optional JSON body; returns the status and the JSON answer
+/// (`Value::Null` when the body is empty or not JSON).
+async fn call(emu: &Emulator, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+    call_as(emu, Some(KEY), method, path, body).await
+}
+
+async fn call_as(
+    emu: &Emulator,
+    key: Option<&str>,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
+    let mut request = client().request(method, format!("{}{path}", emu.url()));
+    if let Some(key) = key {
+        request = request.header("X-API-Key", key);
+    }
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().await.expect("request");
+    let status = response.status();
+    let text = response.text().await.expect("body");
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+fn twilio_body() -> Value {
+    json!({
+        "accountSid": "AC0123456789abcdef0123456789abcdef",
+        "authToken": "twilio-secret-token",
+        "callCreationAllowedAgentIds": [AGENT_A],
+        "requestContextMapping": {"From": "user.phone_number"},
+    })
+}
+
+fn telnyx_body() -> Value {
+    json!({
+        "accountSid": "2ab5b1c6-telnyx",
+        "apiKey": "KEYtelnyxapikey",
+        "publicKey": "PUBtelnyxpublickey",
+        "applicationSid": "1234567890123456789",
+    })
+}
+
+#[tokio::test]
+async fn get_on_an_empty_account_shows_three_nulls() {
+    let emu = start(AccountState::empty());
+    let (status, body) = call(&emu, Method::GET, ACCOUNT_CONFIG, None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body, json!({"twilio": null, "telnyx": null, "plivo": null}));
+}
+
+#[tokio::test]
+async fn patch_creates_and_get_shows_prefixes_never_secrets() {
+    let emu = start(AccountState::empty());
+    emu.set_prefix_length_for("telnyx.apiKey", 7);
+
+    let (status, patched) =
+        call(&emu, Method::PATCH, ACCOUNT_CONFIG, Some(json!({"twilio": twilio_body(), "telnyx": telnyx_body()})))
+            .await;
+    assert_eq!(status, StatusCode::OK, "{patched}");
+    let (status, body) = call(&emu, Method::GET, ACCOUNT_CONFIG, None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(patched, body, "PATCH answers like GET");
+    assert_eq!(
+        body,
+        json!({
+            "twilio": {
+                "accountSid": "AC0123456789abcdef0123456789abcdef",
+                "authTokenPrefix": {"prefix": "twil"},
+                "callCreationAllowedAgentIds": [AGENT_A],
+                "callCreationAllowAllAgents": false,
+                "requestContextMapping": {"From": "user.phone_number"},
+            },
+            "telnyx": {
+                "accountSid": "2ab5b1c6-telnyx",
+                "apiKeyPrefix": {"prefix": "KEYteln"},
+                "publicKeyPrefix": {"prefix": "PUBt"},
+                "applicationSid": "1234567890123456789",
+                "callCreationAllowedAgentIds": [],
+                "callCreationAllowAllAgents": false,
+                "requestContextMapping": {},
+            },
+            "plivo": null,
+        })
+    );
+    let text = body.to_string();
+    for secret in ["twilio-secret-token", "KEYtelnyxapikey", "PUBtelnyxpublickey"] {
+        assert!(!text.contains(secret), "{secret} leaked in {text}");
+    }
+
+    let stored = emu.account(KEY).expect("account");
+    assert_eq!(stored.twilio.expect("twilio").auth_token, "twilio-secret-token");
+    assert_eq!(stored.telnyx.expect("telnyx").public_key, "PUBtelnyxpublickey");
+}
+
+#[tokio::test]
+async fn prefix_lengths_are_clipped_and_can_be_empty_null_or_omitted() {
+    let emu =
+        start(AccountState::empty().with_twilio(Twilio::new("AC1", "abc")).with_plivo(Plivo::new("MA1", "p-token")));
+    emu.set_prefix_length(10);
+    let (_, body) = call(&emu, Method::GET, ACCOUNT_CONFIG, None).await;
+    assert_eq!(body["twilio"]["authTokenPrefix"], json!({"prefix": "abc"}));
+
+    emu.set_prefix_length_for("twilio.authToken", 0);
+    emu.set_prefix_rule_for("plivo.authToken", PrefixRule::Omitted);
+    let (_, body) = call(&emu, Method::GET, ACCOUNT_CONFIG, None).await;
+    assert_eq!(body["twilio"]["authTokenPrefix"], json!({"prefix": ""}));
+    assert!(body["plivo"].get("authTokenPrefix").is_none(), "{body}");
+
+    emu.set_prefix_rule_for("plivo.authToken", PrefixRule::Null);
+    let (_, body) = call(&emu, Method::GET, ACCOUNT_CONFIG, None).await;
+    assert_eq!(body["plivo"]["authTokenPrefix"], Value::Null);
+    assert!(body["plivo"].as_object().expect("block").contains_key("authTokenPrefix"));
+}
+
+#[tokio::test]
+async fn validation_reports_every_error_at_once_and_changes_nothing() {
+    let before = AccountState::empty().with_twilio(Twilio::new("AC-old", "old-token"));
+    let emu = start(before.clone());
+    let many_ids: Vec<String> = (0..101).map(numbered_uuid).collect();
+    let body = json!({
+        "twilio": {"accountSid": "AC-new", "callCreationAllowedAgentIds": [AGENT_A, "not-a-uuid", null]},
+        "telnyx": {
+            "accountSid": "",
+            "apiKey": null,
+            "publicKey": ["x"],
+            "applicationSid": "a".repeat(41),
+            "callCreationAllowAllAgents": "maybe",
+            "requestContextMapping": {"From": "user.phone", "To": false},
+        },
+        "plivo": {"authId": "MA1", "authToken": "t", "callCreationAllowedAgentIds": many_ids},
+    });
+    let (status, errors) = call(&emu, Method::PATCH, ACCOUNT_CONFIG, Some(body)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        errors,
+        json!({
+            "twilio": {
+                "authToken": ["This field is required."],
+                "callCreationAllowedAgentIds": {"1": ["Must be a valid UUID."], "2": ["This field may not be null."]},
+            },
+            "telnyx": {
+                "accountSid": ["This field may not be blank."],
+                "apiKey": ["This field may not be null."],
+                "publicKey": ["Not a valid string."],
+                "applicationSid": ["Ensure this field has no more than 40 characters."],
+                "callCreationAllowAllAgents": ["Must be a valid boolean."],
+                "requestContextMapping": {"To": ["Not a valid string."]},
+            },
+            "plivo": {"callCreationAllowedAgentIds": ["Ensure this field has no more than 100 elements."]},
+        })
+    );
+    assert_eq!(emu.account(KEY), Some(before));
+}
+
+#[tokio::test]
+async fn validation_of_shapes_flags_and_bodies() {
+    let emu = start(AccountState::empty());
+
+    let conflict = json!({"plivo": {"authId": "MA1", "authToken": "t", "callCreationAllowAllAgents": true,
+        "callCreationAllowedAgentIds": [AGENT_A]}});
+    let (status, errors) = call(&emu, Method::PATCH, ACCOUNT_CONFIG, Some(conflict)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        errors,
+        json!({"plivo": {"non_field_errors":
+            ["callCreationAllowedAgentIds may not be set if callCreationAllowAllAgents is true."]}})
+    );
+
+    let (status, errors) = call(&emu, Method::PATCH, ACCOUNT_CONFIG, Some(json!({"twilio": 5, "plivo": "x"}))).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        errors,
+        json!({
+            "twilio": {"non_field_errors": ["Invalid data. Expected a dictionary, but got int."]},
+            "plivo": {"non_field_errors": ["Invalid data. Expected a dictionary, but got str."]},
+        })
+    );
+
+    let (status, errors) = call(&emu, Method::PATCH, ACCOUNT_CONFIG, Some(json!([]))).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(errors, json!({"non_field_errors": ["Invalid data. Expected a dictionary, but got list."]}));
+
+    let response = client()
+        .patch(format!("{}{ACCOUNT_CONFIG}", emu.url()))
+        .header("X-API-Key", KEY)
+        .header("Content-Type", "application/json")
+        .body(r#"{"twilio": "#)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let body: Value = response.json().await.expect("json");
+    assert!(body["detail"].as_str().expect("detail").starts_with("JSON parse error - "), "{body}");
+
+    let response = client()
+        .patch(format!("{}{ACCOUNT_CONFIG}", emu.url()))
+        .header("X-API-Key", KEY)
+        .header("Content-Type", "text/plain")
+        .body("{}")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    assert_eq!(
+        response.json::<Value>().await.expect("json"),
+        json!({"detail": "Unsupported media type \"text/plain\" in request."})
+    );
+
+    // Lenient parsing as DRF does: trimmed strings, numbers as strings, "true" as a flag, UUIDs normalised.
+    // Read-only prefixes and unknown keys are ignored.
+    let lenient = json!({"twilio": {"accountSid": "  AC1 ", "authToken": 12345, "callCreationAllowAllAgents": "false",
+        "callCreationAllowedAgentIds": ["{3C90C3CC-0D44-4B50-8888-8DD25736052A}"],
+        "authTokenPrefix": {"prefix": "zzzz"}, "somethingElse": 1}});
+    let (status, body) = call(&emu, Method::PATCH, ACCOUNT_CONFIG, Some(lenient)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["twilio"]["accountSid"], "AC1");
+    assert_eq!(body["twilio"]["authTokenPrefix"], json!({"prefix": "1234"}));
+    assert_eq!(body["twilio"]["callCreationAllowedAgentIds"], json!([AGENT_A]));
+    assert!(body["twilio"].get("somethingElse").is_none());
+}
+
+#[tokio::test]
+async fn null_deletes_and_an_absent_key_leaves_a_provider_alone() {
+    let twilio = Twilio::new("AC1", "tok").allowed_agents([AGENT_A]).context("From", "user.phone");
+    let telnyx = Telnyx::new("sid", "api", "pub", "app").allow_all(true);
+    let emu = start(AccountState::empty().with_twilio(twilio.clone()).with_telnyx(telnyx));
+
+    let (status, body) = call(&emu, Method::PATCH, ACCOUNT_CONFIG, Some(json!({"telnyx": null, "plivo": null}))).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["telnyx"], Value::Null);
+    assert_eq!(body["plivo"], Value::Null);
+    assert_eq!(body["twilio"]["requestContextMapping"], json!({"From": "user.phone"}));
+    assert_eq!(emu.account(KEY), Some(AccountState::empty().with_twilio(twilio)));
+
+    // An empty body changes nothing.
+    let (status, after) = call(&emu, Method::PATCH, ACCOUNT_CONFIG, Some(json!({}))).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(after, body);
+}
+
+#[tokio::test]
+async fn missing_or_unknown_keys_give_401_and_a_forbidden_account_403() {
+    let emu = Emulator::start(
+        EmulatorConfig::default()
+            .with_account(KEY, AccountState::empty())
+            .with_account("no-access", AccountState::empty().with_forbidden()),
+    );
+    for path in [ACCOUNT_CONFIG, "/api/agents", "/api/telephony_configs/twilio"] {
+        let (status, body) = call_as(&emu, None, Method::GET, path, None).await;
+        assert_eq!(
+            (status, body),
+            (StatusCode::UNAUTHORIZED, json!({"detail": "Authentication credentials were not provided."}))
+        );
+        let (status, body) = call_as(&emu, Some("wrong"), Method::GET, path, None).await;
+        assert_eq!((status, body), (StatusCode::UNAUTHORIZED, json!({"detail": "Invalid API key."})));
+        let (status, body) = call_as(&emu, Some("no-access"), Method::PATCH, path, Some(json!({}))).await;
+        assert_eq!(
+            (status, body),
+            (StatusCode::FORBIDDEN, json!({"detail": "You do not have permission to perform this action."}))
+        );
+    }
+}
+
+#[tokio::test]
+async fn unknown_paths_are_404_and_wrong_methods_405() {
+    let emu = start(AccountState::empty());
+    let (status, body) = call_as(&emu, None, Method::GET, "/api/nothing", None).await;
+    assert_eq!((status, body), (StatusCode::NOT_FOUND, json!({"detail": "Not found."})));
+    let (status, body) = call(&emu, Method::GET, "/api/telephony_configs/vonage", None).await;
+    assert_eq!((status, body), (StatusCode::NOT_FOUND, json!({"detail": "Not found."})));
+    let (status, body) = call(&emu, Method::PUT, ACCOUNT_CONFIG, Some(json!({}))).await;
+    assert_eq!((status, body), (StatusCode::METHOD_NOT_ALLOWED, json!({"detail": "Method \"PUT\" not allowed."})));
+    let (status, _) = call(&emu, Method::POST, "/api/agents", Some(json!({}))).await;
+    assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+}
+
+#[tokio::test]
+async fn agents_paginate_with_cursor_links_and_search() {
+    let names = ["Support EN", "Sales", "support FR", "Billing", "SUPPORT DE", "Support ES", "Ops", "Support IT"];
+    let agents: Vec<Agent> = names.iter().zip(1..).map(|(name, n)| Agent::numbered(n, *name)).collect();
+    let emu = start(AccountState::empty().with_agents(agents));
+    let http = client();
+
+    let mut url = format!("{}/api/agents?search=support&pageSize=2", emu.url());
+    let mut pages = Vec::new();
+    loop {
+        let page: Value =
+            http.get(&url).header("X-API-Key", KEY).send().await.expect("send").json().await.expect("json");
+        assert_eq!(page["total"], 5, "{page}");
+        let next = page["next"].as_str().map(str::to_string);
+        pages.push(page);
+        match next {
+            Some(next) => url = next,
+            None => break,
+        }
+        assert!(pages.len() < 10, "pagination does not end");
+    }
+    assert_eq!(pages.len(), 3);
+    let listed: Vec<&str> = pages
+        .iter()
+        .flat_map(|p| p["results"].as_array().expect("results"))
+        .map(|a| a["name"].as_str().expect("name"))
+        .collect();
+    assert_eq!(listed, ["Support EN", "support FR", "SUPPORT DE", "Support ES", "Support IT"]);
+    assert_eq!(pages[0]["previous"], Value::Null);
+    assert!(pages[1]["previous"].is_string());
+    assert_eq!(pages[2]["next"], Value::Null);
+    let next = pages[0]["next"].as_str().expect("next");
+    assert!(next.starts_with(&format!("{}/api/agents?cursor=", emu.url())), "{next}");
+    assert!(next.contains("pageSize=2") && next.contains("search=support"), "{next}");
+
+    let first = &pages[0]["results"][0];
+    assert_eq!(first["agentId"], numbered_uuid(1));
+    assert_eq!(first["publishedRevisionId"], Value::Null);
+    assert_eq!(first["statistics"], json!({"calls": 0}));
+    assert!(first["created"].as_str().expect("created").starts_with("2026-"));
+
+    // The configured page size is the default and the largest; a bad cursor is a 404.
+    emu.set_agents_page_size(3);
+    let (_, page) = call(&emu, Method::GET, "/api/agents?pageSize=100", None).await;
+    assert_eq!((page["results"].as_array().map(Vec::len), page["total"].clone()), (Some(3), json!(8)));
+    let (status, body) = call(&emu, Method::GET, "/api/agents?cursor=garbage", None).await;
+    assert_eq!((status, body), (StatusCode::NOT_FOUND, json!({"detail": "Invalid cursor"})));
+    // A cursor past the end (here `o=usize::MAX`) gives an empty page, not a crash.
+    let (status, page) = call(&emu, Method::GET, "/api/agents?cursor=bz0xODQ0Njc0NDA3MzcwOTU1MTYxNQ%3D%3D", None).await;
+    assert_eq!((status, &page["results"], &page["next"]), (StatusCode::OK, &json!([]), &Value::Null));
+    let (_, page) = call(&emu, Method::GET, "/api/agents?cursor=&pageSize=&search=", None).await;
+    assert_eq!(page["results"][0]["name"], "Support EN");
+}
+
+#[tokio::test]
+async fn the_request_log_records_every_api_request_in_order() {
+    let emu = start(AccountState::empty());
+    call(&emu, Method::GET, ACCOUNT_CONFIG, None).await;
+    call(&emu, Method::PATCH, ACCOUNT_CONFIG, Some(json!({"telnyx": telnyx_body()}))).await;
+    call(&emu, Method::GET, "/api/agents?pageSize=5", None).await;
+    emu.push_fault(Fault::status(503));
+    call(&emu, Method::GET, ACCOUNT_CONFIG, None).await;
+    // The admin surface is not recorded.
+    client().get(format!("{}/_emulator/requests", emu.url())).send().await.expect("admin");
+
+    let requests = emu.requests();
+    let summary: Vec<(&str, &str)> = requests.iter().map(|r| (r.method.as_str(), r.path.as_str())).collect();
+    assert_eq!(
+        summary,
+        [("GET", ACCOUNT_CONFIG), ("PATCH", ACCOUNT_CONFIG), ("GET", "/api/agents"), ("GET", ACCOUNT_CONFIG)]
+    );
+    let patch = &requests[1];
+    assert_eq!(patch.json_keys(), ["telnyx"]);
+    assert_eq!(patch.json, Some(json!({"telnyx": telnyx_body()})));
+    assert_eq!(serde_json::from_str::<Value>(&patch.body).expect("raw body"), json!({"telnyx": telnyx_body()}));
+    assert_eq!(patch.header("X-API-Key"), Some(KEY));
+    assert_eq!(patch.header("content-type"), Some("application/json"));
+    assert_eq!(requests[0].body, "");
+    assert_eq!(requests[0].json, None);
+    assert_eq!(requests[2].query.as_deref(), Some("pageSize=5"));
+    assert_eq!(requests[2].query_pairs(), [("pageSize".to_string(), "5".to_string())]);
+
+    emu.clear_requests();
+    assert!(emu.requests().is_empty());
+}
+
+#[tokio::test]
+async fn status_faults_carry_their_body_and_retry_after() {
+    let emu = start(AccountState::empty());
+    emu.push_fault(Fault::status_retry_after(503, "1"));
+    emu.push_fault(Fault::Status { code: 429, body: None, retry_after: Some("2".into()) });
+    emu.push_fault(Fault::status_with_body(400, r#"{"detail": "Your <b>input</b> was wrong"}"#));
+    emu.push_fault(Fault::status(502));
+    let url = format!("{}{ACCOUNT_CONFIG}", emu.url());
+    let http = client();
+
+    let response = http.get(&url).header("X-API-Key", KEY).send().await.expect("send");
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(response.headers()["retry-after"], "1");
+    let response = http.get(&url).header("X-API-Key", KEY).send().await.expect("send");
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(response.headers()["retry-after"], "2");
+    let response = http.get(&url).header("X-API-Key", KEY).send().await.expect("send");
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(response.json::<Value>().await.expect("json"), json!({"detail": "Your <b>input</b> was wrong"}));
+    let response = http.get(&url).header("X-API-Key", KEY).send().await.expect("send");
+    assert_eq!(response.status(), StatusCode::BAD_GATEWAY);
+    assert!(response.headers()["content-type"].to_str().expect("type").starts_with("text/html"));
+
+    // The queue is empty: normal service again.
+    let response = http.get(&url).header("X-API-Key", KEY).send().await.expect("send");
+    assert_eq!(response.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_dropped_connection_is_a_client_error_and_the_server_carries_on() {
+    let emu = start(AccountState::empty());
+    let url = format!("{}{ACCOUNT_CONFIG}", emu.url());
+    let http = client();
+    let get = || http.get(&url).header("X-API-Key", KEY).send();
+
+    // On a fresh connection, then on a kept-alive one (as a GET then a PATCH would be): the client cannot tell the
+    // request was not handled, so it does not resend it by itself.
+    for warm_up in [false, true] {
+        if warm_up {
+            assert_eq!(get().await.expect("send").status(), StatusCode::OK);
+        }
+        emu.clear_requests();
+        emu.push_fault(Fault::Drop);
+        let started = Instant::now();
+        let error = get().await.expect_err("the connection is dropped");
+        assert!(!error.is_timeout() && !error.is_status(), "{error:?}");
+        assert!(started.elapsed() < Duration::from_secs(5));
+        assert_eq!(emu.requests().len(), 1, "a dropped request is recorded, and sent once");
+    }
+
+    assert_eq!(get().await.expect("send").status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_delay_is_observed_and_then_the_request_is_served() {
+    let emu = start(AccountState::empty());
+    emu.push_fault(Fault::Delay(Duration::from_millis(400)));
+    let started = Instant::now();
+    let (status, _) = call(&emu, Method::GET, ACCOUNT_CONFIG, None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(started.elapsed() >= Duration::from_millis(400));
+
+    emu.push_fault(Fault::Delay(Duration::from_secs(5)));
+    let http = reqwest::Client::builder().timeout(Duration::from_millis(200)).build().expect("client");
+    let error = http
+        .get(format!("{}{ACCOUNT_CONFIG}", emu.url()))
+        .header("X-API-Key", KEY)
+        .send()
+        .await
+        .expect_err("times out");
+    assert!(error.is_timeout(), "{error:?}");
+}
+
+#[tokio::test]
+async fn malformed_and_wrongly_shaped_answers() {
+    let emu = start(AccountState::empty());
+    let http = client();
+    let get = |path: &str| http.get(format!("{}{path}", emu.url())).header("X-API-Key", KEY).send();
+
+    emu.push_fault(Fault::Malformed);
+    let response = get(ACCOUNT_CONFIG).await.expect("send");
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.text().await.expect("text"), r#"{"twilio": "#);
+
+    emu.push_fault(Fault::WrongShape);
+    emu.push_fault(Fault::WrongShape);
+    assert_eq!(get(ACCOUNT_CONFIG).await.expect("send").json::<Value>().await.expect("json"), json!({"twilio": 5}));
+    assert_eq!(get("/api/agents").await.expect("send").json::<Value>().await.expect("json"), json!([]));
+}
+
+#[tokio::test]
+async fn a_redirect_to_another_origin_carries_the_api_key_along() {
+    let emu = start(AccountState::empty());
+    let elsewhere = Emulator::start(EmulatorConfig::default());
+    let location = format!("{}{ACCOUNT_CONFIG}", elsewhere.url());
+    emu.push_fault(Fault::Redirect { status: 307, location: location.clone() });
+    emu.push_fault(Fault::Redirect { status: 307, location: location.clone() });
+    let url = format!("{}{ACCOUNT_CONFIG}", emu.url());
+
+    let no_redirects = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
+    let response = no_redirects.get(&url).header("X-API-Key", KEY).send().await.expect("send");
+    assert_eq!(response.status(), StatusCode::TEMPORARY_REDIRECT);
+    assert_eq!(response.headers()["location"], location.as_str());
+
+    // reqwest's default policy follows it, and sends the custom key header to the other origin: why a client of the
+    // real API must not follow redirects.
+    let response = client().get(&url).header("X-API-Key", KEY).send().await.expect("send");
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    let leaked = elsewhere.requests();
+    assert_eq!(leaked.len(), 1);
+    assert_eq!(leaked[0].header("x-api-key"), Some(KEY));
+}
+
+#[tokio::test]
+async fn method_filtered_faults_wait_for_their_method_and_always_fail_persists() {
+    let emu = start(AccountState::empty());
+    emu.push_fault_for("patch", Fault::status(503));
+    let (status, _) = call(&emu, Method::GET, ACCOUNT_CONFIG, None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(emu.pending_faults(), 1);
+    let (status, body) = call(&emu, Method::PATCH, ACCOUNT_CONFIG, Some(json!({"plivo": null}))).await;
+    assert_eq!(
+        (status, body),
+        (StatusCode::SERVICE_UNAVAILABLE, json!({"detail": "Service temporarily unavailable, try again later."}))
+    );
+    assert_eq!(emu.pending_faults(), 0);
+
+    emu.set_always_fail(Some(500));
+    for _ in 0..3 {
+        let (status, _) = call(&emu, Method::GET, ACCOUNT_CONFIG, None).await;
+        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+    }
+    emu.set_always_fail(None);
+    let (status, _) = call(&emu, Method::GET, ACCOUNT_CONFIG, None).await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn provider_scoped_endpoints_create_merge_and_delete() {
+    let emu = start(AccountState::empty());
+    let path = "/api/telephony_configs/twilio";
+
+    let (status, body) = call(&emu, Method::GET, path, None).await;
+    assert_eq!((status, body), (StatusCode::NOT_FOUND, json!({"detail": "Not found."})));
+    let (status, body) = call(&emu, Method::PATCH, path, Some(json!({"accountSid": "AC2"}))).await;
+    assert_eq!((status, body), (StatusCode::NOT_FOUND, json!({"detail": "Not found."})));
+
+    let (status, errors) = call(&emu, Method::POST, path, Some(json!({"accountSid": "AC1"}))).await;
+    assert_eq!((status, errors), (StatusCode::BAD_REQUEST, json!({"authToken": ["This field is required."]})));
+    let (status, created) = call(&emu, Method::POST, path, Some(twilio_body())).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    assert_eq!(created["authTokenPrefix"], json!({"prefix": "twil"}));
+    let (status, _) = call(&emu, Method::POST, path, Some(twilio_body())).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "already exists");
+
+    // A field-level merge: the secret and the mapping need not be sent and stay.
+    let (status, merged) =
+        call(&emu, Method::PATCH, path, Some(json!({"accountSid": "AC2", "callCreationAllowedAgentIds": []}))).await;
+    assert_eq!(status, StatusCode::OK, "{merged}");
+    assert_eq!(merged["accountSid"], "AC2");
+    assert_eq!(merged["callCreationAllowedAgentIds"], json!([]));
+    assert_eq!(merged["requestContextMapping"], json!({"From": "user.phone_number"}));
+    let stored = emu.account(KEY).and_then(|a| a.twilio).expect("twilio");
+    assert_eq!((stored.account_sid.as_str(), stored.auth_token.as_str()), ("AC2", "twilio-secret-token"));
+    let (status, account) = call(&emu, Method::GET, ACCOUNT_CONFIG, None).await;
+    assert_eq!((status, &account["twilio"]), (StatusCode::OK, &merged));
+
+    // The allow-all check applies to the merged block; a failed PATCH changes nothing.
+    let (status, errors) =
+        call(&emu, Method::PATCH, path, Some(json!({"callCreationAllowAllAgents": true, "authToken": ""}))).await;
+    assert_eq!((status, errors), (StatusCode::BAD_REQUEST, json!({"authToken": ["This field may not be blank."]})));
+    let (status, _) = call(&emu, Method::PATCH, path, Some(json!({"callCreationAllowedAgentIds": [AGENT_A]}))).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, errors) = call(&emu, Method::PATCH, path, Some(json!({"callCreationAllowAllAgents": true}))).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(errors["non_field_errors"].is_array(), "{errors}");
+    assert_eq!(emu.account(KEY).and_then(|a| a.twilio).map(|t| t.allow_all_agents), Some(false));
+
+    let response = client().delete(format!("{}{path}", emu.url())).header("X-API-Key", KEY).send().await.expect("send");
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    assert_eq!(response.text().await.expect("body"), "");
+    let (status, _) = call(&emu, Method::DELETE, path, None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(emu.account(KEY), Some(AccountState::empty()));
+
+    let (status, created) = call(&emu, Method::POST, "/api/telephony_configs/telnyx", Some(telnyx_body())).await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert_eq!(created["publicKeyPrefix"], json!({"prefix": "PUBt"}));
+    let (status, _) = call(&emu, Method::PUT, "/api/telephony_configs/plivo", Some(json!({}))).await;
+    assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+}
+
+#[tokio::test]
+async fn the_admin_surface_queues_faults_and_reads_and_seeds_state() {
+    let emu = start(AccountState::empty().with_twilio(Twilio::new("AC1", "secret")));
+    let http = client();
+    let admin = |path: &str| format!("{}/_emulator/{path}", emu.url());
+
+    let state: Seed = http.get(admin("state")).send().await.expect("send").json().await.expect("json");
+    assert_eq!(state.accounts[KEY].twilio.as_ref().map(|t| t.auth_token.as_str()), Some("secret"));
+
+    let seed = json!({"accounts": {"other": {"plivo": {"authId": "MA1", "authToken": "p"},
+        "agents": [{"agentId": AGENT_A, "name": "A"}]}}});
+    let response = http.put(admin("state")).json(&seed).send().await.expect("send");
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    assert_eq!(emu.account(KEY), None);
+    assert_eq!(
+        emu.account("other"),
+        Some(AccountState::empty().with_plivo(Plivo::new("MA1", "p")).with_agent(AGENT_A, "A"))
+    );
+
+    let faults = json!([{"kind": "status", "code": 503, "retryAfter": "3", "method": "GET"}, {"kind": "drop"}]);
+    let response = http.post(admin("faults")).json(&faults).send().await.expect("send");
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    assert_eq!(emu.pending_faults(), 2);
+    let response = http.post(admin("faults")).json(&json!([{"kind": "explode"}])).send().await.expect("send");
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let response =
+        http.get(format!("{}{ACCOUNT_CONFIG}", emu.url())).header("X-API-Key", "other").send().await.expect("send");
+    assert_eq!(
+        (response.status(), response.headers()["retry-after"].to_str().expect("header")),
+        (StatusCode::SERVICE_UNAVAILABLE, "3")
+    );
+
+    let log: Value = http.get(admin("requests")).send().await.expect("send").json().await.expect("json");
+    assert_eq!(log.as_array().map(Vec::len), Some(1));
+    assert_eq!(log[0]["headers"]["x-api-key"], "other");
+}
+
+#[test]
+fn seeds_round_trip_through_json_with_secrets() {
+    let account = AccountState::empty()
+        .with_twilio(Twilio::new("AC1", "tok").allowed_agents([AGENT_A]))
+        .with_telnyx(Telnyx::new("sid", "api", "pub", "app").allow_all(true).context("a.b", "c.d"))
+        .with_agents([Agent::numbered(1, "One")]);
+    let seed = Seed { accounts: BTreeMap::from([(KEY.to_string(), account)]) };
+    let text = serde_json::to_string(&seed).expect("serialize");
+    assert!(text.contains(r#""authToken":"tok""#) && text.contains(r#""callCreationAllowAllAgents":true"#), "{text}");
+    assert_eq!(Seed::from_json(&text).expect("parse"), seed);
+    assert!(
+        Seed::from_json(r#"{"accounts": {"k": {"twilio": {"accountSid": "x"}}}}"#).is_err(),
+        "authToken is required"
+    );
+}
+
+/// The emulator serves plain (non-async) tests too, such as those that run the binary; dropping it stops it.
+#[test]
+fn works_from_a_sync_test_and_stops_when_dropped() {
+    let emu = start(AccountState::empty());
+    let addr = emu.addr();
+    let mut stream = std::net::TcpStream::connect(addr).expect("connect");
+    write!(stream, "GET {ACCOUNT_CONFIG} HTTP/1.1\r\nHost: {addr}\r\nX-API-Key: {KEY}\r\nConnection: close\r\n\r\n")
+        .expect("write");
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).expect("read");
+    assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"), "{answer}");
+    assert!(answer.ends_with(r#"{"plivo":null,"telnyx":null,"twilio":null}"#), "{answer}");
+
+    drop(emu);
+    assert!(std::net::TcpStream::connect(addr).is_err(), "still listening after drop");
+}

@@ -1,0 +1,97 @@
+//! The leak canary: every command, success and failure paths, at the highest verbosity and with RUST_LOG=trace.
+//! No secret value, no part of one, and no remote prefix may appear in any output.
+
+mod common;
+
+use common::*;
+
+/// Remote secrets differ from the local ones, so that their prefixes are distinct strings we can look for.
+const REMOTE_TWILIO: &str = "RPFXtw-remote-secret-1";
+const REMOTE_TELNYX_KEY: &str = "RPFXtk-remote-secret-2";
+const REMOTE_TELNYX_PUB: &str = "RPFXtp-remote-secret-3";
+const REMOTE_PLIVO: &str = "RPFXpl-remote-secret-4";
+
+fn remote_with_other_secrets() -> AccountState {
+    let mut state = full_state();
+    state.twilio.as_mut().unwrap().auth_token = REMOTE_TWILIO.into();
+    let telnyx = state.telnyx.as_mut().unwrap();
+    telnyx.api_key = REMOTE_TELNYX_KEY.into();
+    telnyx.public_key = REMOTE_TELNYX_PUB.into();
+    state.plivo.as_mut().unwrap().auth_token = REMOTE_PLIVO.into();
+    state
+}
+
+/// Substrings that must never be printed: each local secret and its 6-char head, and each remote prefix.
+fn forbidden() -> Vec<String> {
+    let mut out = Vec::new();
+    for secret in all_secrets() {
+        out.push(secret.to_string());
+        out.push(secret.chars().take(8).collect());
+    }
+    for remote in [REMOTE_TWILIO, REMOTE_TELNYX_KEY, REMOTE_TELNYX_PUB, REMOTE_PLIVO] {
+        out.push(remote.chars().take(6).collect());
+        out.push(remote.to_string());
+    }
+    out
+}
+
+fn assert_clean(what: &str, text: &str) {
+    for needle in forbidden() {
+        assert!(!text.contains(&needle), "{what}: leaked {needle:?} in:\n{text}");
+    }
+}
+
+fn run_all(f: &Fixture, label: &str, runs: &[&[&str]]) -> usize {
+    let mut count = 0;
+    for args in runs {
+        for verbosity in [&["-vvv"][..], &[]] {
+            let mut full: Vec<&str> = verbosity.to_vec();
+            full.extend_from_slice(args);
+            let output = f.cmd(&full).env("RUST_LOG", "trace").output().unwrap();
+            let text =
+                format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+            assert_clean(&format!("{label}: reconcile {}", full.join(" ")), &text);
+            count += 1;
+        }
+    }
+    count
+}
+
+#[test]
+fn no_secret_or_prefix_reaches_any_output() {
+    let mut ran = 0;
+
+    // Plans and applies that succeed, with a 6-character prefix so that remote prefixes are distinctive.
+    let f = Fixture::with_state(remote_with_other_secrets());
+    f.emu.set_prefix_length(6);
+    ran += run_all(&f, "success", &[&["validate"], &["plan"], &["plan", "--rotate"], &["plan", "--detailed-exitcode"]]);
+    ran += run_all(&f, "refused apply", &[&["apply"]]);
+    ran += run_all(&f, "apply", &[&["apply", "--auto-approve"], &["apply", "--auto-approve", "--rotate"]]);
+
+    // A server that echoes the secrets back in a 400 and in a 503.
+    let f = Fixture::with_state(remote_with_other_secrets());
+    f.emu.set_prefix_length(6);
+    let echo = format!(
+        r#"{{"twilio": {{"authToken": ["{TWILIO_TOKEN} is not valid"]}}, "detail": "key {API_KEY} prefix {}"}}"#,
+        &REMOTE_PLIVO[..6]
+    );
+    for _ in 0..2 {
+        f.emu.push_fault_for("PATCH", Fault::Status { code: 400, body: Some(echo.clone()), retry_after: None });
+    }
+    ran += run_all(&f, "400 echo", &[&["apply", "--auto-approve"]]);
+    f.emu.set_always_fail(Some(500));
+    ran += run_all(&f, "500", &[&["plan"]]);
+    f.emu.set_always_fail(None);
+
+    // Failures before the network: unknown key, missing variable, literal secret.
+    let mut f = Fixture::with_state(remote_with_other_secrets());
+    f.env.insert("ULTRAVOX_API_KEY".into(), format!("{TWILIO_TOKEN}-as-key"));
+    ran += run_all(&f, "401", &[&["plan"], &["apply", "--auto-approve"]]);
+    f.env.insert("ULTRAVOX_API_KEY".into(), API_KEY.into());
+    f.env.remove("PLIVO_AUTH_TOKEN");
+    ran += run_all(&f, "missing env", &[&["plan"]]);
+    f.write("telephony.yaml", &FULL_FILE.replace("{ env: TWILIO_AUTH_TOKEN }", TWILIO_TOKEN));
+    ran += run_all(&f, "literal", &[&["validate"], &["plan"]]);
+
+    assert!(ran >= 24, "ran {ran}");
+}
