@@ -9,7 +9,7 @@ use secrecy::{ExposeSecret, SecretString};
 use url::Url;
 
 use crate::api::wire::{self, ProviderWrite};
-use crate::api::{ApiError, TelephonyApi};
+use crate::api::{ApiError, GaveUp, TelephonyApi};
 use crate::secret::Scrubber;
 use crate::state::RemoteState;
 
@@ -129,9 +129,12 @@ impl Client {
     }
 
     /// Reads a config answer and remembers its prefixes, so that no later server message can show them.
-    fn read_config(&self, body: &[u8]) -> Result<RemoteState, ApiError> {
-        let state = wire::parse_account_config(body)
-            .map_err(|e| ApiError::BadAnswer { url: display_url(&self.url(ACCOUNT_CONFIG_PATH)), reason: e.0 })?;
+    fn read_config(&self, method: &Method, body: &[u8]) -> Result<RemoteState, ApiError> {
+        let state = wire::parse_account_config(body).map_err(|e| ApiError::BadAnswer {
+            method: method.to_string(),
+            url: display_url(&self.url(ACCOUNT_CONFIG_PATH)),
+            reason: e.0,
+        })?;
         let mut scrubber = self.scrubber.lock().unwrap_or_else(|e| e.into_inner());
         for provider in state.providers.iter().flatten() {
             for prefix in provider.prefixes.values().flatten() {
@@ -148,8 +151,16 @@ impl Client {
         url
     }
 
-    /// Sends a request, retrying what is safe to retry, and returns the body of a 2xx answer.
-    async fn send(&self, method: Method, path: &str, body: Option<Vec<u8>>) -> Result<Vec<u8>, ApiError> {
+    /// Sends a request and returns the body of a 2xx answer, retrying transient failures within the limits of
+    /// [`ClientOptions`]. `idempotent` says whether sending the request twice leaves the account as sending it once
+    /// does; only then is a request retried when it may already have been processed (see [`is_retried`]).
+    async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Vec<u8>>,
+        idempotent: bool,
+    ) -> Result<Vec<u8>, ApiError> {
         let url = self.url(path);
         let shown = display_url(&url);
         let started = Instant::now();
@@ -163,7 +174,7 @@ impl Client {
                 request = request.header(reqwest::header::CONTENT_TYPE, "application/json").body(body.clone());
             }
             tracing::debug!(%method, url = %shown, attempt, "sending request");
-            let outcome = match request.send().await {
+            let failure = match request.send().await {
                 Ok(response) => {
                     let status = response.status();
                     let retry_after = retry_after(response.headers());
@@ -172,116 +183,284 @@ impl Client {
                         .get(reqwest::header::LOCATION)
                         .and_then(|v| v.to_str().ok())
                         .map(str::to_string);
-                    let read = response.bytes().await;
-                    tracing::debug!(%method, url = %shown, status = status.as_u16(), elapsed_ms = started.elapsed().as_millis() as u64, "answer");
+                    let read = read_body(response).await;
+                    tracing::debug!(
+                        %method, url = %shown, status = status.as_u16(),
+                        elapsed_ms = started.elapsed().as_millis() as u64, "answer"
+                    );
                     match read {
-                        Ok(bytes) if status.is_success() => return Ok(bytes.to_vec()),
-                        Ok(bytes) => Failure::Status { status, retry_after, body: bytes.to_vec(), location },
-                        Err(e) => Failure::Transport(e),
+                        Ok(bytes) if status.is_success() => return Ok(bytes),
+                        Ok(body) => Failure::Status { status, retry_after, body, location },
+                        // An error status decides on its own; its body only adds a message.
+                        Err(_) if !status.is_success() => {
+                            Failure::Status { status, retry_after, body: Vec::new(), location }
+                        }
+                        Err(BodyError::TooLarge) => {
+                            return Err(ApiError::BadAnswer {
+                                method: method.to_string(),
+                                url: shown,
+                                reason: format!("the answer is larger than {} bytes", MAX_ANSWER_BYTES),
+                            });
+                        }
+                        Err(BodyError::Read(e)) => Failure::from_transport(e),
                     }
                 }
-                Err(e) => Failure::Transport(e),
+                Err(e) => Failure::from_transport(e),
             };
-            let retryable = match &outcome {
-                Failure::Status { status, .. } => matches!(status.as_u16(), 429 | 502 | 503 | 504),
-                Failure::Transport(e) => e.is_connect() || e.is_request() || is_reset(e),
+            let gave_up = if is_retried(&failure, idempotent) {
+                let (wait, asked_by_server) = match failure.retry_after() {
+                    Some(asked) => (asked, true),
+                    None => (self.backoff(attempt), false),
+                };
+                match self.next_attempt(attempt, started, wait, asked_by_server) {
+                    Ok(()) => {
+                        tracing::info!(
+                            "{method} {shown}: {} (attempt {attempt} of {}); retrying in {:.1}s{}",
+                            failure.reason(),
+                            self.options.max_attempts,
+                            wait.as_secs_f64(),
+                            if asked_by_server { ", as the server's Retry-After asks" } else { "" },
+                        );
+                        tokio::time::sleep(wait).await;
+                        attempt += 1;
+                        continue;
+                    }
+                    Err(gave_up) => Some(gave_up),
+                }
+            } else {
+                None
             };
-            let wait = self.backoff(
-                attempt,
-                match &outcome {
-                    Failure::Status { retry_after, .. } => *retry_after,
-                    Failure::Transport(_) => None,
-                },
-            );
-            let within_budget = started.elapsed() + wait < self.options.retry_budget;
-            if retryable && attempt < self.options.max_attempts && within_budget {
-                tracing::info!(
-                    %method, url = %shown, attempt, reason = %outcome.reason(), wait_ms = wait.as_millis() as u64,
-                    "retrying after a transient failure"
-                );
-                tokio::time::sleep(wait).await;
-                attempt += 1;
-                continue;
-            }
-            return Err(self.failure(method, shown, outcome, attempt));
+            return Err(self.failure(method, shown, failure, attempt, gave_up));
         }
     }
 
-    fn backoff(&self, attempt: u32, retry_after: Option<Duration>) -> Duration {
-        if let Some(wait) = retry_after {
-            return wait.min(self.options.max_retry_after);
+    /// Whether another attempt may start after `wait`, or why not.
+    fn next_attempt(
+        &self,
+        attempt: u32,
+        started: Instant,
+        wait: Duration,
+        asked_by_server: bool,
+    ) -> Result<(), GaveUp> {
+        if asked_by_server && wait > self.options.max_retry_after {
+            return Err(GaveUp::RetryAfterTooLong { asked: wait, cap: self.options.max_retry_after });
         }
-        let base = Duration::from_millis(250) * 2u32.saturating_pow(attempt - 1);
-        base.min(Duration::from_secs(8)) + jitter(base / 2)
+        if attempt >= self.options.max_attempts {
+            return Err(GaveUp::Attempts);
+        }
+        if started.elapsed() + wait >= self.options.retry_budget {
+            return Err(GaveUp::Budget(self.options.retry_budget));
+        }
+        Ok(())
     }
 
-    fn failure(&self, method: Method, url: String, failure: Failure, attempts: u32) -> ApiError {
+    /// Exponential backoff with jitter: about 0.25 s, 0.5 s, 1 s, ... (at most 8 s), each plus up to half again.
+    fn backoff(&self, attempt: u32) -> Duration {
+        let base = Duration::from_millis(250)
+            .checked_mul(2u32.saturating_pow(attempt.saturating_sub(1)))
+            .unwrap_or(MAX_BACKOFF)
+            .min(MAX_BACKOFF);
+        base + jitter(base / 2)
+    }
+
+    fn failure(
+        &self,
+        method: Method,
+        url: String,
+        failure: Failure,
+        attempts: u32,
+        gave_up: Option<GaveUp>,
+    ) -> ApiError {
+        let method = method.to_string();
         match failure {
             Failure::Status { status, body, location, .. } => {
                 if status.is_redirection() {
                     let target = location
                         .as_deref()
-                        .and_then(|l| self.base.join(l).ok())
-                        .map(|u| display_url(&u))
-                        .unwrap_or_else(|| "an unnamed location".into());
-                    return ApiError::Redirect { method: method.to_string(), url, status: status.as_u16(), target };
+                        .and_then(|l| Url::parse(&url).ok().and_then(|base| base.join(l).ok()))
+                        .map(|u| self.scrub(&clean_server_text(&display_url(&u))))
+                        .unwrap_or_else(|| "no valid location".into());
+                    return ApiError::Redirect { method, url, status: status.as_u16(), target };
                 }
-                let messages = wire::drf_messages(&body)
-                    .map(|lines| lines.into_iter().map(|l| self.scrub(&truncate(&l, 300))).collect())
-                    .unwrap_or_default();
-                ApiError::Status { method: method.to_string(), url, status: status.as_u16(), messages, attempts }
+                let mut messages: Vec<String> = wire::drf_messages(&body)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|line| truncate(&self.scrub(&clean_server_text(&line)), MAX_MESSAGE_CHARS))
+                    .collect();
+                if messages.len() > MAX_MESSAGES {
+                    let more = messages.len() - (MAX_MESSAGES - 1);
+                    messages.truncate(MAX_MESSAGES - 1);
+                    messages.push(format!("… and {more} more"));
+                }
+                ApiError::Status { method, url, status: status.as_u16(), messages, attempts, gave_up }
             }
-            Failure::Transport(e) if e.is_timeout() => {
-                ApiError::Timeout { method: method.to_string(), url, after: self.options.request_timeout, attempts }
+            Failure::Timeout(_) => ApiError::Timeout { method, url, after: self.options.request_timeout, attempts },
+            Failure::Connect(e) => {
+                ApiError::Transport { method, url, reason: transport_reason(&e), attempts, gave_up, sent: false }
             }
-            Failure::Transport(e) => {
-                ApiError::Transport { method: method.to_string(), url, reason: transport_reason(&e), attempts }
+            Failure::Closed(e) | Failure::Other(e) => {
+                ApiError::Transport { method, url, reason: transport_reason(&e), attempts, gave_up, sent: true }
             }
         }
     }
 }
 
+/// The longest wait between attempts that the client picks itself (a server's `Retry-After` is capped separately).
+const MAX_BACKOFF: Duration = Duration::from_secs(8);
+/// The largest answer read; a telephony config is a few kilobytes.
+const MAX_ANSWER_BYTES: usize = 4 * 1024 * 1024;
+/// Server messages shown per error, and characters per message.
+const MAX_MESSAGES: usize = 20;
+const MAX_MESSAGE_CHARS: usize = 300;
+
+enum BodyError {
+    TooLarge,
+    Read(reqwest::Error),
+}
+
+/// Reads an answer's body, refusing one larger than [`MAX_ANSWER_BYTES`] before it is read whole.
+async fn read_body(mut response: reqwest::Response) -> Result<Vec<u8>, BodyError> {
+    if response.content_length().is_some_and(|len| len > MAX_ANSWER_BYTES as u64) {
+        return Err(BodyError::TooLarge);
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(BodyError::Read)? {
+        if body.len() + chunk.len() > MAX_ANSWER_BYTES {
+            return Err(BodyError::TooLarge);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+/// One failed attempt.
 enum Failure {
+    /// An answer with a status other than 2xx.
     Status { status: StatusCode, retry_after: Option<Duration>, body: Vec<u8>, location: Option<String> },
-    Transport(reqwest::Error),
+    /// No connection could be made: nothing was sent.
+    Connect(reqwest::Error),
+    /// The connection was closed or reset before a complete answer: the request may have been processed.
+    Closed(reqwest::Error),
+    /// No complete answer within the request timeout: the request may have been processed.
+    Timeout(reqwest::Error),
+    /// Anything else (TLS, protocol): the request may have been processed.
+    Other(reqwest::Error),
 }
 
 impl Failure {
+    fn from_transport(e: reqwest::Error) -> Failure {
+        // A connect timeout is a failure to connect (nothing was sent), not a slow answer.
+        if e.is_connect() {
+            Failure::Connect(e)
+        } else if e.is_timeout() {
+            Failure::Timeout(e)
+        } else if is_closed(&e) {
+            Failure::Closed(e)
+        } else {
+            Failure::Other(e)
+        }
+    }
+
+    fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Failure::Status { retry_after, .. } => *retry_after,
+            _ => None,
+        }
+    }
+
     fn reason(&self) -> String {
         match self {
             Failure::Status { status, .. } => format!("HTTP {}", status.as_u16()),
-            Failure::Transport(e) => transport_reason(e),
+            Failure::Connect(e) | Failure::Closed(e) | Failure::Timeout(e) | Failure::Other(e) => transport_reason(e),
         }
     }
 }
 
-fn is_reset(e: &reqwest::Error) -> bool {
-    // hyper reports a connection closed before an answer as an "incomplete message" body/request error.
-    let text = format!("{e:?}").to_lowercase();
-    text.contains("incomplete")
-        || text.contains("reset")
-        || text.contains("connection closed")
-        || text.contains("broken pipe")
+/// Which failures are retried. A failure is transient when the same request may well succeed a moment later; it is
+/// retried when, in addition, repeating the request cannot change the outcome:
+///
+/// - 429 and 503: the API refused the request before processing it; any request is retried.
+/// - No connection: nothing was sent; any request is retried.
+/// - 502, 504, and a connection closed or reset before the answer: a proxy or the network failed, and the API may
+///   or may not have processed the request; only an idempotent request is retried.
+/// - Everything else is not retried: other statuses (500 and every 4xx among them) would answer the same again, a
+///   timeout has already waited as long as `--timeout` allows, and a malformed answer or a redirect is not
+///   transient.
+fn is_retried(failure: &Failure, idempotent: bool) -> bool {
+    match failure {
+        Failure::Status { status, .. } => match status.as_u16() {
+            429 | 503 => true,
+            502 | 504 => idempotent,
+            _ => false,
+        },
+        Failure::Connect(_) => true,
+        Failure::Closed(_) => idempotent,
+        Failure::Timeout(_) | Failure::Other(_) => false,
+    }
+}
+
+/// Whether the connection closed or was reset before a complete answer: an I/O error of that kind, or hyper's
+/// "connection closed before message completed", anywhere in the error's sources.
+fn is_closed(e: &reqwest::Error) -> bool {
+    use std::error::Error as _;
+    use std::io::ErrorKind;
+    let mut source = e.source();
+    while let Some(err) = source {
+        if let Some(io) = err.downcast_ref::<std::io::Error>() {
+            if matches!(
+                io.kind(),
+                ErrorKind::ConnectionReset
+                    | ErrorKind::ConnectionAborted
+                    | ErrorKind::BrokenPipe
+                    | ErrorKind::UnexpectedEof
+            ) {
+                return true;
+            }
+        }
+        let text = err.to_string();
+        if text.starts_with("connection closed before message completed") || text.starts_with("operation was canceled")
+        {
+            return true;
+        }
+        source = err.source();
+    }
+    false
 }
 
 fn transport_reason(e: &reqwest::Error) -> String {
-    if e.is_timeout() {
-        "timed out".into()
+    if e.is_connect() && e.is_timeout() {
+        "could not connect (timed out)".into()
     } else if e.is_connect() {
         "could not connect".into()
-    } else if is_reset(e) {
-        "the connection was closed before an answer".into()
+    } else if e.is_timeout() {
+        "timed out".into()
+    } else if is_closed(e) {
+        "the connection was closed before a complete answer".into()
     } else if e.is_body() || e.is_decode() {
         "the answer's body could not be read".into()
     } else {
-        "request failed".into()
+        "the request failed".into()
     }
+}
+
+/// A server's text made safe to print: control characters (which could move the cursor or recolour a terminal) and
+/// bidirectional overrides (which could reorder what is shown) become `�`; line breaks and tabs become spaces.
+fn clean_server_text(text: &str) -> String {
+    text.chars()
+        .map(|c| match c {
+            '\n' | '\r' | '\t' => ' ',
+            c if c.is_control() => '\u{FFFD}',
+            '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' => '\u{FFFD}',
+            c => c,
+        })
+        .collect()
 }
 
 fn truncate(s: &str, max: usize) -> String {
     if s.chars().count() <= max { s.to_string() } else { format!("{}…", s.chars().take(max).collect::<String>()) }
 }
 
+/// `Retry-After` as a wait from now: delta-seconds, or an HTTP date (a past date is no wait).
 fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     let raw = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
     if let Ok(secs) = raw.parse::<u64>() {
@@ -291,7 +470,8 @@ fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     Some(when.duration_since(std::time::SystemTime::now()).unwrap_or(Duration::ZERO))
 }
 
-/// Parses an IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`), the form `Retry-After` dates take.
+/// Parses an IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`), the form `Retry-After` dates take. Years past 9999 are
+/// refused, so that no arithmetic here can overflow.
 fn httpdate_parse(raw: &str) -> Option<std::time::SystemTime> {
     let parts: Vec<&str> = raw.split_whitespace().collect();
     let [_, day, month, year, time, "GMT"] = parts.as_slice() else { return None };
@@ -303,7 +483,7 @@ fn httpdate_parse(raw: &str) -> Option<std::time::SystemTime> {
     let year: u64 = year.parse().ok()?;
     let hms: Vec<u64> = time.split(':').map(|p| p.parse().ok()).collect::<Option<_>>()?;
     let [h, m, s] = hms.as_slice() else { return None };
-    if !(1..=31).contains(&day) || year < 1970 || *h > 23 || *m > 59 || *s > 60 {
+    if !(1..=31).contains(&day) || !(1970..=9999).contains(&year) || *h > 23 || *m > 59 || *s > 60 {
         return None;
     }
     // Days from the civil date (Howard Hinnant's algorithm).
@@ -314,27 +494,28 @@ fn httpdate_parse(raw: &str) -> Option<std::time::SystemTime> {
     let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
     let days = era * 146_097 + doe - 719_468;
     let secs = days * 86_400 + h * 3600 + m * 60 + s;
-    Some(std::time::UNIX_EPOCH + Duration::from_secs(secs))
+    std::time::UNIX_EPOCH.checked_add(Duration::from_secs(secs))
 }
 
 fn jitter(max: Duration) -> Duration {
     use std::hash::{BuildHasher, Hasher};
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u128(Instant::now().elapsed().as_nanos());
+    h.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos());
     let nanos = max.as_nanos() as u64;
     if nanos == 0 { Duration::ZERO } else { Duration::from_nanos(h.finish() % nanos) }
 }
 
 impl TelephonyApi for Client {
     async fn fetch_config(&self) -> Result<RemoteState, ApiError> {
-        let body = self.send(Method::GET, ACCOUNT_CONFIG_PATH, None).await?;
-        self.read_config(&body)
+        let body = self.send(Method::GET, ACCOUNT_CONFIG_PATH, None, true).await?;
+        self.read_config(&Method::GET, &body)
     }
 
     async fn write_config(&self, writes: &[ProviderWrite<'_>]) -> Result<RemoteState, ApiError> {
         let body = wire::account_patch_body(writes);
-        let answer = self.send(Method::PATCH, ACCOUNT_CONFIG_PATH, Some(body)).await?;
-        self.read_config(&answer)
+        // Idempotent: every written provider is a complete block or `null`, so a repeat sets the same account.
+        let answer = self.send(Method::PATCH, ACCOUNT_CONFIG_PATH, Some(body), true).await?;
+        self.read_config(&Method::PATCH, &answer)
     }
 }
 
@@ -366,5 +547,74 @@ mod tests {
         let t = httpdate_parse("Sun, 06 Nov 1994 08:49:37 GMT").unwrap();
         assert_eq!(t.duration_since(std::time::UNIX_EPOCH).unwrap().as_secs(), 784_111_777);
         assert!(httpdate_parse("tomorrow").is_none());
+        // A hostile date cannot overflow the arithmetic.
+        assert!(httpdate_parse("Sun, 06 Nov 99999999999999 08:49:37 GMT").is_none());
+        assert!(httpdate_parse("Sun, 06 Nov 1994 99:49:37 GMT").is_none());
+        let mut headers = HeaderMap::new();
+        headers.insert(RETRY_AFTER, HeaderValue::from_static("Sun, 06 Nov 1994 08:49:37 GMT"));
+        assert_eq!(retry_after(&headers), Some(Duration::ZERO), "a past date is no wait");
+        headers.insert(RETRY_AFTER, HeaderValue::from_static(" 7 "));
+        assert_eq!(retry_after(&headers), Some(Duration::from_secs(7)));
+        headers.insert(RETRY_AFTER, HeaderValue::from_static("-1"));
+        assert_eq!(retry_after(&headers), None);
+    }
+
+    fn client(options: ClientOptions) -> Client {
+        Client::new(
+            parse_base_url("http://127.0.0.1:1").unwrap(),
+            SecretString::from("k"),
+            Scrubber::default(),
+            options,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn backoff_grows_with_jitter_and_is_capped() {
+        let c = client(ClientOptions::default());
+        for (attempt, base_ms) in [(1, 250), (2, 500), (3, 1000), (6, 8000), (40, 8000), (u32::MAX, 8000)] {
+            let wait = c.backoff(attempt);
+            let base = Duration::from_millis(base_ms);
+            assert!(wait >= base && wait <= base + base / 2, "attempt {attempt}: {wait:?}");
+        }
+    }
+
+    #[test]
+    fn giving_up_by_attempts_budget_and_retry_after() {
+        let c = client(ClientOptions { max_attempts: 3, retry_budget: Duration::from_secs(5), ..Default::default() });
+        let now = Instant::now();
+        assert_eq!(c.next_attempt(1, now, Duration::from_secs(1), false), Ok(()));
+        assert_eq!(c.next_attempt(3, now, Duration::ZERO, false), Err(GaveUp::Attempts));
+        assert_eq!(c.next_attempt(1, now, Duration::from_secs(5), false), Err(GaveUp::Budget(Duration::from_secs(5))));
+        assert_eq!(
+            c.next_attempt(1, now, Duration::from_secs(31), true),
+            Err(GaveUp::RetryAfterTooLong { asked: Duration::from_secs(31), cap: Duration::from_secs(30) })
+        );
+    }
+
+    #[test]
+    fn which_statuses_are_retried() {
+        let status = |code: u16| Failure::Status {
+            status: StatusCode::from_u16(code).unwrap(),
+            retry_after: None,
+            body: Vec::new(),
+            location: None,
+        };
+        for code in [429, 503] {
+            assert!(is_retried(&status(code), false), "{code}");
+        }
+        for code in [502, 504] {
+            assert!(is_retried(&status(code), true), "{code}");
+            assert!(!is_retried(&status(code), false), "{code} may have been processed");
+        }
+        for code in [300, 301, 307, 308, 400, 401, 403, 404, 405, 409, 413, 415, 422, 500, 501, 505] {
+            assert!(!is_retried(&status(code), true), "{code}");
+        }
+    }
+
+    #[test]
+    fn server_text_cannot_drive_a_terminal() {
+        assert_eq!(clean_server_text("a\u{1b}[31mb\nc\u{202e}d\u{7f}"), "a\u{fffd}[31mb c\u{fffd}d\u{fffd}");
+        assert_eq!(clean_server_text("Ça va: 日本"), "Ça va: 日本");
     }
 }

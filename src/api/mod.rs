@@ -21,6 +21,17 @@ pub trait TelephonyApi {
     async fn write_config(&self, writes: &[ProviderWrite<'_>]) -> Result<RemoteState, ApiError>;
 }
 
+/// Why the client stopped retrying a transient failure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GaveUp {
+    /// It made the most attempts it makes.
+    Attempts,
+    /// Waiting for another attempt would pass this total time since the first one.
+    Budget(Duration),
+    /// The server's `Retry-After` asked for a longer wait than the client honours.
+    RetryAfterTooLong { asked: Duration, cap: Duration },
+}
+
 /// A failed conversation with the API. URLs carry no credentials; server messages are scrubbed of every secret.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum ApiError {
@@ -32,16 +43,27 @@ pub enum ApiError {
     BadApiKey,
     #[error("cannot set up the HTTP client: {reason}")]
     Client { reason: String },
-    #[error("{method} {url} answered HTTP {status}{}", format_messages(messages))]
-    Status { method: String, url: String, status: u16, messages: Vec<String>, attempts: u32 },
-    #[error("{method} {url} answered a redirect (HTTP {status}) to {target}; it was not followed")]
+    #[error("{method} {url} answered HTTP {status}{}{}", retry_note(*attempts, *gave_up), format_messages(messages))]
+    Status { method: String, url: String, status: u16, messages: Vec<String>, attempts: u32, gave_up: Option<GaveUp> },
+    #[error(
+        "{method} {url} answered a redirect (HTTP {status}) to {target}; it was not followed, and the API key was not \
+         sent there"
+    )]
     Redirect { method: String, url: String, status: u16, target: String },
-    #[error("{method} {url} timed out after {}s{}", after.as_secs_f32(), attempts_note(*attempts))]
+    #[error("{method} {url} timed out after {}s{}", after.as_secs_f32(), retry_note(*attempts, None))]
     Timeout { method: String, url: String, after: Duration, attempts: u32 },
-    #[error("{method} {url} failed: {reason}{}", attempts_note(*attempts))]
-    Transport { method: String, url: String, reason: String, attempts: u32 },
-    #[error("{url} answered something that is not a telephony config: {reason}")]
-    BadAnswer { url: String, reason: String },
+    #[error("{method} {url} failed: {reason}{}", retry_note(*attempts, *gave_up))]
+    Transport {
+        method: String,
+        url: String,
+        reason: String,
+        attempts: u32,
+        gave_up: Option<GaveUp>,
+        /// Whether the request may have reached the server (false: no connection was made).
+        sent: bool,
+    },
+    #[error("{method} {url} answered something that is not a telephony config: {reason}")]
+    BadAnswer { method: String, url: String, reason: String },
 }
 
 fn format_messages(messages: &[String]) -> String {
@@ -52,13 +74,51 @@ fn format_messages(messages: &[String]) -> String {
     }
 }
 
-fn attempts_note(attempts: u32) -> String {
-    if attempts > 1 { format!(" (after {attempts} attempts)") } else { String::new() }
+fn retry_note(attempts: u32, gave_up: Option<GaveUp>) -> String {
+    let tries = if attempts == 1 { "1 attempt".to_string() } else { format!("{attempts} attempts") };
+    match gave_up {
+        None if attempts > 1 => format!(" (after {tries})"),
+        None => String::new(),
+        Some(GaveUp::Attempts) => format!(" (gave up after {tries}, the most reconcile makes)"),
+        Some(GaveUp::Budget(budget)) => {
+            format!(" (gave up after {tries}: another would pass the {}s retry budget)", budget.as_secs())
+        }
+        Some(GaveUp::RetryAfterTooLong { asked, cap }) => format!(
+            " (gave up after {tries}: the server asked to retry after {}s, longer than the {}s reconcile waits)",
+            asked.as_secs(),
+            cap.as_secs()
+        ),
+    }
 }
 
+/// What to do after a write whose outcome is unknown.
+const WRITE_UNKNOWN: &str = "the write may or may not have been applied: run `reconcile plan` to see the account as \
+     it is now; applying again is safe (the write holds complete provider blocks, so a repeat leaves the same account)";
+
 impl ApiError {
+    /// Whether this failure leaves it unknown whether a write changed the account: the request was sent and no
+    /// answer says it was refused.
+    pub fn write_outcome_unknown(&self) -> bool {
+        let (method, unknown) = match self {
+            ApiError::Status { method, status, .. } => (method, *status >= 500),
+            ApiError::Timeout { method, .. } => (method, true),
+            ApiError::Transport { method, sent, .. } => (method, *sent),
+            ApiError::BadAnswer { method, .. } => (method, true),
+            _ => return false,
+        };
+        unknown && method != "GET"
+    }
+
     /// What the user can do about it.
     pub fn hint(&self) -> Option<String> {
+        if self.write_outcome_unknown() {
+            return Some(match self {
+                ApiError::BadAnswer { .. } => {
+                    format!("the API accepted the write but its answer is unreadable; {WRITE_UNKNOWN}")
+                }
+                _ => WRITE_UNKNOWN.to_string(),
+            });
+        }
         let text = match self {
             ApiError::InvalidUrl { .. } => "pass --api-url https://api.ultravox.ai (or set ULTRAVOX_API_URL)",
             ApiError::InsecureUrl { .. } => "use https://; plain http:// is accepted only for localhost (the emulator)",
@@ -74,12 +134,15 @@ impl ApiError {
             }
             ApiError::Status { status: 429, .. } => "the API is rate limiting this key; try again in a minute",
             ApiError::Status { status, .. } if *status >= 500 => {
-                "the API is failing; try again later (nothing was changed by this attempt unless it says so)"
+                "the API is failing; try again later (a failed read changes nothing)"
             }
             ApiError::Status { .. } => return None,
-            ApiError::Redirect { .. } => "check --api-url: the API root should answer directly",
+            ApiError::Redirect { .. } => {
+                "check --api-url: it should be the API root itself (https://api.ultravox.ai), which answers without \
+                 redirecting"
+            }
             ApiError::Timeout { .. } => "the server is slow or unreachable; try again, or raise --timeout",
-            ApiError::Transport { .. } => "check the network and --api-url",
+            ApiError::Transport { .. } => "check the network and --api-url, then try again",
             ApiError::BadAnswer { .. } => "check --api-url: it should point at the Ultravox API",
         };
         Some(text.to_string())

@@ -1,0 +1,545 @@
+//! Faults end to end: the real binary against an emulator that answers badly, asserting the exit code, what the user
+//! reads, and the exact requests the emulator received. Waits are steered with `Retry-After: 0`/`1` so that the suite
+//! stays fast; the client's own backoff (about 0.25 s, 0.5 s, 1 s) is exercised by the persistent-503 and
+//! connection-refused cases.
+
+mod common;
+
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use common::*;
+
+const STATUS_503: u16 = 503;
+
+/// Runs the binary and also returns how long it took.
+fn timed(f: &Fixture, args: &[&str]) -> (i32, String, String, Duration) {
+    let started = Instant::now();
+    let (code, out, err) = f.run(args);
+    (code, out, err, started.elapsed())
+}
+
+fn retry_after(code: u16, seconds: &str) -> Fault {
+    Fault::status_retry_after(code, seconds)
+}
+
+/// The account config URL as messages show it.
+fn config_url(f: &Fixture) -> String {
+    format!("{}/api/accounts/me/telephony_config", f.emu.url())
+}
+
+/// No secret and no part of one in anything the run printed.
+fn assert_no_secret(text: &str) {
+    for secret in all_secrets() {
+        assert!(!text.contains(secret), "leaked a secret in:\n{text}");
+        assert!(!text.contains(&secret[..8]), "leaked part of a secret in:\n{text}");
+    }
+}
+
+/// An IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`), as `Retry-After` carries a date.
+fn http_date(t: SystemTime) -> String {
+    let secs = t.duration_since(UNIX_EPOCH).expect("after 1970").as_secs();
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    // Civil date from days (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z / 146_097;
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + u64::from(month <= 2);
+    let weekday = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"][(days % 7) as usize];
+    let month =
+        ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"][month as usize - 1];
+    format!("{weekday}, {day:02} {month} {year} {:02}:{:02}:{:02} GMT", rem / 3600, rem / 60 % 60, rem % 60)
+}
+
+#[test]
+fn http_date_helper_matches_the_rfc_example() {
+    assert_eq!(http_date(UNIX_EPOCH + Duration::from_secs(784_111_777)), "Sun, 06 Nov 1994 08:49:37 GMT");
+}
+
+// ---- retried, then success ----
+
+#[test]
+fn a_503_with_retry_after_is_retried_after_the_wait_and_the_retry_is_logged() {
+    let f = Fixture::with_state(full_state());
+    f.emu.push_fault_for("GET", retry_after(STATUS_503, "1"));
+    let (code, out, err, elapsed) = timed(&f, &["-v", "plan"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("No changes."), "{out}");
+    assert!(elapsed >= Duration::from_secs(1), "Retry-After: 1 not honoured: {elapsed:?}");
+    assert!(
+        err.contains(&format!(
+            "GET {}: HTTP 503 (attempt 1 of 4); retrying in 1.0s, as the server's Retry-After asks",
+            config_url(&f)
+        )),
+        "{err}"
+    );
+    assert!(err.contains("INFO"), "the retry is logged at info level: {err}");
+    assert_eq!(f.request_lines(), vec![GET_CONFIG, GET_CONFIG]);
+}
+
+#[test]
+fn retries_are_silent_without_verbose() {
+    let f = Fixture::with_state(full_state());
+    f.emu.push_fault_for("GET", retry_after(STATUS_503, "0"));
+    let (code, out, err) = f.run(&["plan"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(!err.contains("retrying"), "{err}");
+    assert_eq!(f.request_lines(), vec![GET_CONFIG, GET_CONFIG]);
+}
+
+#[test]
+fn retry_after_as_an_http_date_is_honoured() {
+    let f = Fixture::with_state(full_state());
+    // Dates have whole seconds: two seconds ahead is a wait of more than one.
+    let when = http_date(SystemTime::now() + Duration::from_secs(2));
+    f.emu.push_fault_for("GET", Fault::status_retry_after(STATUS_503, when));
+    let (code, out, err, elapsed) = timed(&f, &["-v", "plan"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(elapsed >= Duration::from_secs(1), "the date was not honoured: {elapsed:?}");
+    assert!(err.contains("as the server's Retry-After asks"), "{err}");
+    assert_eq!(f.request_lines(), vec![GET_CONFIG, GET_CONFIG]);
+}
+
+#[test]
+fn a_429_twice_then_success_for_plan_and_for_the_write() {
+    let f = Fixture::with_state(full_state());
+    f.emu.push_fault_for("GET", retry_after(429, "0"));
+    f.emu.push_fault_for("GET", retry_after(429, "0"));
+    let (code, out, err) = f.run(&["-v", "plan"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(err.contains("HTTP 429 (attempt 1 of 4); retrying in 0.0s"), "{err}");
+    assert!(err.contains("HTTP 429 (attempt 2 of 4); retrying in 0.0s"), "{err}");
+    assert_eq!(f.request_lines(), vec![GET_CONFIG; 3]);
+
+    // A 429 is a refusal before processing: the write is retried too, and lands once.
+    let f = Fixture::new();
+    f.emu.push_fault_for("PATCH", retry_after(429, "0"));
+    f.emu.push_fault_for("PATCH", retry_after(429, "0"));
+    let (code, out, err) = f.run(&["apply", "--auto-approve"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("Apply complete: 3 created"), "{out}");
+    assert_eq!(f.request_lines(), vec![GET_CONFIG, PATCH_CONFIG, PATCH_CONFIG, PATCH_CONFIG]);
+    let bodies = f.patch_bodies();
+    assert!(bodies.windows(2).all(|w| w[0] == w[1]), "every attempt sends the same write");
+    assert_eq!(f.account(), full_state());
+}
+
+#[test]
+fn a_429_without_retry_after_uses_backoff() {
+    let f = Fixture::with_state(full_state());
+    f.emu.push_fault_for("GET", Fault::status(429));
+    let (code, out, err, elapsed) = timed(&f, &["-v", "plan"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(err.contains("HTTP 429 (attempt 1 of 4); retrying in 0."), "{err}");
+    assert!(!err.contains("Retry-After asks"), "{err}");
+    assert!(elapsed >= Duration::from_millis(250), "backoff waits at least 0.25 s: {elapsed:?}");
+    assert_eq!(f.request_lines(), vec![GET_CONFIG, GET_CONFIG]);
+}
+
+#[test]
+fn gateway_errors_are_retried_for_the_read_and_the_idempotent_write() {
+    let f = Fixture::with_state(full_state());
+    f.emu.push_fault_for("GET", retry_after(502, "0"));
+    f.emu.push_fault_for("GET", retry_after(504, "0"));
+    let (code, out, err) = f.run(&["plan"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(f.request_lines(), vec![GET_CONFIG; 3]);
+
+    let f = Fixture::new();
+    f.emu.push_fault_for("PATCH", retry_after(502, "0"));
+    f.emu.push_fault_for("PATCH", retry_after(504, "0"));
+    let (code, out, err) = f.run(&["apply", "--auto-approve"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(f.request_lines(), vec![GET_CONFIG, PATCH_CONFIG, PATCH_CONFIG, PATCH_CONFIG]);
+    assert_eq!(f.account(), full_state());
+}
+
+#[test]
+fn a_dropped_connection_then_success() {
+    let f = Fixture::with_state(full_state());
+    f.emu.push_fault_for("GET", Fault::Drop);
+    let (code, out, err) = f.run(&["-v", "plan"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("No changes."), "{out}");
+    assert!(err.contains("the connection was closed before a complete answer (attempt 1 of 4); retrying in"), "{err}");
+    assert_eq!(f.request_lines(), vec![GET_CONFIG, GET_CONFIG]);
+
+    // The write was sent when the connection dropped: its outcome is unknown, and repeating it is safe.
+    let f = Fixture::new();
+    f.emu.push_fault_for("PATCH", Fault::Drop);
+    let (code, out, err) = f.run(&["apply", "--auto-approve"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("Apply complete: 3 created"), "{out}");
+    assert_eq!(f.request_lines(), vec![GET_CONFIG, PATCH_CONFIG, PATCH_CONFIG]);
+    assert_eq!(f.account(), full_state());
+}
+
+#[test]
+fn a_connection_that_keeps_dropping_is_bounded() {
+    let f = Fixture::with_state(full_state());
+    for _ in 0..5 {
+        f.emu.push_fault_for("GET", Fault::Drop);
+    }
+    let (code, out, err, elapsed) = timed(&f, &["plan"]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(
+        err.contains(&format!(
+            "GET {} failed: the connection was closed before a complete answer (gave up after 4 attempts, the most \
+             reconcile makes)",
+            config_url(&f)
+        )),
+        "{err}"
+    );
+    assert!(err.contains("hint: check the network and --api-url"), "{err}");
+    assert_eq!(f.request_lines(), vec![GET_CONFIG; 4]);
+    assert!(elapsed < Duration::from_secs(6), "{elapsed:?}");
+}
+
+#[test]
+fn a_refused_connection_is_retried_with_backoff_then_fails() {
+    // A port that was just free: nothing listens there.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let f = Fixture::new();
+    let url = format!("http://127.0.0.1:{port}");
+    let (code, out, err, elapsed) = timed(&f, &["-v", "plan", "--api-url", &url]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(err.contains("could not connect (attempt 1 of 4); retrying in 0."), "{err}");
+    assert!(err.contains("could not connect (attempt 3 of 4); retrying in 1."), "{err}");
+    assert!(
+        err.contains(&format!(
+            "GET {url}/api/accounts/me/telephony_config failed: could not connect (gave up after 4 attempts"
+        )),
+        "{err}"
+    );
+    // Backoff 0.25 + 0.5 + 1 s, each plus up to half again.
+    assert!(elapsed >= Duration::from_millis(1750) && elapsed < Duration::from_secs(5), "{elapsed:?}");
+    assert!(f.emu.requests().is_empty());
+}
+
+// ---- bounded, then a clear error ----
+
+#[test]
+fn a_persistent_503_stops_after_four_attempts() {
+    let f = Fixture::with_state(full_state());
+    f.emu.set_always_fail(Some(STATUS_503));
+    let (code, out, err, elapsed) = timed(&f, &["plan"]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(
+        err.contains(&format!(
+            "GET {} answered HTTP 503 (gave up after 4 attempts, the most reconcile makes): Service temporarily \
+             unavailable, try again later.",
+            config_url(&f)
+        )),
+        "{err}"
+    );
+    assert!(err.contains("hint: the API is failing; try again later"), "{err}");
+    assert_eq!(f.request_lines(), vec![GET_CONFIG; 4]);
+    assert!(elapsed >= Duration::from_millis(1750) && elapsed < Duration::from_secs(5), "{elapsed:?}");
+    assert!(out.is_empty(), "{out}");
+}
+
+#[test]
+fn a_persistent_503_on_the_write_is_bounded_and_says_the_outcome_is_unknown() {
+    let f = Fixture::new();
+    for _ in 0..4 {
+        f.emu.push_fault_for("PATCH", retry_after(STATUS_503, "0"));
+    }
+    let (code, out, err) = f.run(&["apply", "--auto-approve"]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(err.contains("PATCH"), "{err}");
+    assert!(err.contains("answered HTTP 503 (gave up after 4 attempts"), "{err}");
+    assert!(err.contains("hint: the write may or may not have been applied: run `reconcile plan`"), "{err}");
+    assert_eq!(f.request_lines(), vec![GET_CONFIG, PATCH_CONFIG, PATCH_CONFIG, PATCH_CONFIG, PATCH_CONFIG]);
+    assert_eq!(f.account(), AccountState::default());
+}
+
+#[test]
+fn a_retry_after_longer_than_the_cap_is_not_waited_for() {
+    let f = Fixture::with_state(full_state());
+    f.emu.push_fault_for("GET", retry_after(429, "120"));
+    let (code, out, err, elapsed) = timed(&f, &["plan"]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(
+        err.contains(
+            "answered HTTP 429 (gave up after 1 attempt: the server asked to retry after 120s, longer than the 30s \
+             reconcile waits): Request was throttled."
+        ),
+        "{err}"
+    );
+    assert!(err.contains("hint: the API is rate limiting this key; try again in a minute"), "{err}");
+    assert_eq!(f.request_lines(), vec![GET_CONFIG]);
+    assert!(elapsed < Duration::from_secs(3), "{elapsed:?}");
+}
+
+#[test]
+fn a_persistent_500_is_not_retried() {
+    let f = Fixture::with_state(full_state());
+    f.emu.set_always_fail(Some(500));
+    let (code, out, err) = f.run(&["plan"]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(err.contains(&format!("error: GET {} answered HTTP 500\n", config_url(&f))), "{err}");
+    assert!(err.contains("hint: the API is failing; try again later (a failed read changes nothing)"), "{err}");
+    assert!(!err.contains("<h1>"), "an HTML page is not shown: {err}");
+    assert_eq!(f.request_lines(), vec![GET_CONFIG]);
+
+    // On the write: one request, and the user learns the outcome is unknown.
+    let f = Fixture::new();
+    f.emu.push_fault_for("PATCH", Fault::status(500));
+    let (code, out, err) = f.run(&["apply", "--auto-approve"]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(err.contains("answered HTTP 500"), "{err}");
+    assert!(err.contains("hint: the write may or may not have been applied"), "{err}");
+    assert_eq!(f.request_lines(), vec![GET_CONFIG, PATCH_CONFIG]);
+}
+
+#[test]
+fn unauthorized_and_forbidden_are_one_request() {
+    let mut f = Fixture::with_state(full_state());
+    f.env.insert("ULTRAVOX_API_KEY".into(), "wrong-key-0000".into());
+    let (code, out, err) = f.run(&["plan"]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(err.contains(&format!("GET {} answered HTTP 401: Invalid API key.", config_url(&f))), "{err}");
+    assert!(err.contains("hint: check the Ultravox API key"), "{err}");
+    assert_eq!(f.request_lines(), vec![GET_CONFIG]);
+
+    let f = Fixture::with_state(AccountState { forbidden: true, ..full_state() });
+    let (code, out, err) = f.run(&["plan"]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(err.contains("answered HTTP 403: You do not have permission to perform this action."), "{err}");
+    assert!(err.contains("hint: the API key may not do this"), "{err}");
+    assert_eq!(f.request_lines(), vec![GET_CONFIG]);
+
+    // A 403 on the write: refused, so not unknown, and not retried.
+    let f = Fixture::new();
+    f.emu.push_fault_for("PATCH", Fault::status(403));
+    let (code, out, err) = f.run(&["apply", "--auto-approve"]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(err.contains("PATCH"), "{err}");
+    assert!(err.contains("answered HTTP 403"), "{err}");
+    assert!(!err.contains("may or may not"), "{err}");
+    assert_eq!(f.request_lines(), vec![GET_CONFIG, PATCH_CONFIG]);
+    assert_eq!(f.account(), AccountState::default());
+}
+
+// ---- hostile answers ----
+
+#[test]
+fn a_malformed_answer_is_one_request_and_a_clear_error() {
+    let f = Fixture::with_state(full_state());
+    f.emu.push_fault_for("GET", Fault::Malformed);
+    let (code, out, err) = f.run(&["plan"]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(
+        err.contains(&format!(
+            "GET {} answered something that is not a telephony config: the answer is not valid JSON",
+            config_url(&f)
+        )),
+        "{err}"
+    );
+    assert!(err.contains("hint: check --api-url"), "{err}");
+    assert_eq!(f.request_lines(), vec![GET_CONFIG]);
+    assert!(out.is_empty(), "no plan from a bad answer: {out}");
+
+    let f = Fixture::with_state(full_state());
+    f.emu.push_fault_for("GET", Fault::WrongShape);
+    let (code, out, err) = f.run(&["plan"]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(
+        err.contains(
+            "answered something that is not a telephony config: `twilio` should be an object or null, found a number"
+        ),
+        "{err}"
+    );
+    assert_eq!(f.request_lines(), vec![GET_CONFIG]);
+}
+
+#[test]
+fn a_malformed_answer_to_the_write_says_to_check_the_account() {
+    let f = Fixture::new();
+    f.emu.push_fault_for("PATCH", Fault::Malformed);
+    let (code, out, err) = f.run(&["apply", "--auto-approve"]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(err.contains("PATCH"), "{err}");
+    assert!(err.contains("answered something that is not a telephony config"), "{err}");
+    assert!(err.contains("hint: the API accepted the write but its answer is unreadable"), "{err}");
+    assert_eq!(f.request_lines(), vec![GET_CONFIG, PATCH_CONFIG]);
+}
+
+#[test]
+fn an_oversized_answer_is_refused() {
+    let f = Fixture::with_state(full_state());
+    let huge = format!(r#"{{"twilio": null, "padding": "{}"}}"#, "x".repeat(5 * 1024 * 1024));
+    f.emu.push_fault_for("GET", Fault::Status { code: 200, body: Some(huge), retry_after: None });
+    let (code, out, err) = f.run(&["plan"]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(err.contains("the answer is larger than 4194304 bytes"), "{err}");
+    assert_eq!(f.request_lines(), vec![GET_CONFIG]);
+}
+
+#[test]
+fn a_slow_answer_past_timeout_is_one_request_and_a_clear_error() {
+    let f = Fixture::with_state(full_state());
+    f.emu.push_fault_for("GET", Fault::Delay(Duration::from_secs(3)));
+    let (code, out, err, elapsed) = timed(&f, &["plan", "--timeout", "1"]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(err.contains(&format!("error: GET {} timed out after 1s\n", config_url(&f))), "{err}");
+    assert!(err.contains("hint: the server is slow or unreachable; try again, or raise --timeout"), "{err}");
+    assert_eq!(f.request_lines(), vec![GET_CONFIG], "a timeout is not retried");
+    assert!(elapsed >= Duration::from_secs(1) && elapsed < Duration::from_millis(2500), "{elapsed:?}");
+}
+
+#[test]
+fn a_slow_answer_within_timeout_succeeds() {
+    let f = Fixture::with_state(full_state());
+    f.emu.push_fault_for("GET", Fault::Delay(Duration::from_millis(300)));
+    let (code, out, err) = f.run(&["plan", "--timeout", "1"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(f.request_lines(), vec![GET_CONFIG]);
+}
+
+#[test]
+fn a_write_that_times_out_is_reported_as_unknown_and_plan_shows_the_truth() {
+    let f = Fixture::new();
+    f.emu.push_fault_for("PATCH", Fault::Delay(Duration::from_secs(5)));
+    let (code, out, err, elapsed) = timed(&f, &["apply", "--auto-approve", "--timeout", "1"]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(err.contains(&format!("error: PATCH {} timed out after 1s\n", config_url(&f))), "{err}");
+    assert!(err.contains("hint: the write may or may not have been applied: run `reconcile plan`"), "{err}");
+    assert_eq!(f.request_lines(), vec![GET_CONFIG, PATCH_CONFIG], "a timed-out write is not repeated");
+    assert!(elapsed < Duration::from_millis(2500), "{elapsed:?}");
+
+    // The emulator has not answered the write: plan says what is still to do, and applying again converges.
+    f.emu.clear_requests();
+    let (code, out, err) = f.run(&["plan", "--detailed-exitcode"]);
+    assert_eq!(code, 2, "{out}{err}");
+    let (code, out, err) = f.run(&["apply", "--auto-approve"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(f.request_lines(), vec![GET_CONFIG, GET_CONFIG, PATCH_CONFIG]);
+    assert_eq!(f.account(), full_state());
+}
+
+#[test]
+fn a_redirect_to_another_origin_is_not_followed_and_the_key_goes_nowhere() {
+    let other = Emulator::start(EmulatorConfig::default());
+    let f = Fixture::with_state(full_state());
+    let target = format!("{}/api/accounts/me/telephony_config", other.url());
+    f.emu.push_fault_for("GET", Fault::Redirect { status: 307, location: target.clone() });
+    let (code, out, err) = f.run(&["plan"]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(
+        err.contains(&format!(
+            "GET {} answered a redirect (HTTP 307) to {target}; it was not followed, and the API key was not sent there",
+            config_url(&f)
+        )),
+        "{err}"
+    );
+    assert!(err.contains("hint: check --api-url"), "{err}");
+    assert_eq!(f.request_lines(), vec![GET_CONFIG]);
+    assert!(other.requests().is_empty(), "the other origin got {:?}", other.requests());
+
+    // On the write as well (308 keeps the method and body, were it followed).
+    let f = Fixture::new();
+    f.emu.push_fault_for("PATCH", Fault::Redirect { status: 308, location: target.clone() });
+    let (code, out, err) = f.run(&["apply", "--auto-approve"]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(err.contains("answered a redirect (HTTP 308)"), "{err}");
+    assert_eq!(f.request_lines(), vec![GET_CONFIG, PATCH_CONFIG]);
+    assert!(other.requests().is_empty(), "the other origin got {:?}", other.requests());
+    assert_eq!(f.account(), AccountState::default());
+}
+
+#[test]
+fn a_redirect_location_with_credentials_is_shown_without_them() {
+    let f = Fixture::with_state(full_state());
+    f.emu.push_fault_for(
+        "GET",
+        Fault::Redirect { status: 302, location: format!("https://user:{TWILIO_TOKEN}@evil.example/x?key={API_KEY}") },
+    );
+    let (code, out, err) = f.run(&["plan"]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(err.contains("answered a redirect (HTTP 302) to https://evil.example/x;"), "{err}");
+    assert_no_secret(&err);
+}
+
+#[test]
+fn an_error_that_echoes_secrets_is_scrubbed() {
+    // The account holds another twilio token, whose 6-character prefix the GET shows: apply sends the local one.
+    let mut state = full_state();
+    state.twilio.as_mut().unwrap().auth_token = "RPFXtw-remote-secret".into();
+    let f = Fixture::with_state(state);
+    f.emu.set_prefix_length(6);
+    let echo = format!(
+        r#"{{"twilio": {{"authToken": ["{TWILIO_TOKEN} is not a valid token (was RPFXtw)"]}}, "detail": "key {API_KEY}, telnyx {TELNYX_API_KEY} and {TELNYX_PUBLIC_KEY}, plivo {PLIVO_TOKEN}"}}"#
+    );
+    f.emu.push_fault_for("PATCH", Fault::Status { code: 400, body: Some(echo), retry_after: None });
+    let (code, out, err) = f.run(&["-vvv", "apply", "--auto-approve"]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(err.contains("answered HTTP 400"), "{err}");
+    assert!(err.contains("twilio.authToken: [redacted] is not a valid token (was [redacted])"), "{err}");
+    assert!(err.contains("key [redacted], telnyx [redacted] and [redacted], plivo [redacted]"), "{err}");
+    assert_no_secret(&format!("{out}{err}"));
+    assert!(!format!("{out}{err}").contains("RPFXtw"), "the remote prefix leaked: {out}{err}");
+    assert_eq!(f.request_lines(), vec![GET_CONFIG, PATCH_CONFIG]);
+}
+
+#[test]
+fn a_long_echo_is_scrubbed_before_it_is_cut() {
+    let f = Fixture::with_state(full_state());
+    // The secret straddles the 300-character cut: cutting first would leave its head unscrubbed.
+    let detail = format!("{}{API_KEY}", "x".repeat(295));
+    f.emu.push_fault_for("GET", Fault::status_with_body(400, format!(r#"{{"detail": "{detail}"}}"#)));
+    let (code, out, err) = f.run(&["plan"]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(err.contains("xxx[reda…"), "{err}");
+    assert!(!err.contains(&API_KEY[..5]), "{err}");
+}
+
+#[test]
+fn a_server_message_cannot_drive_the_terminal() {
+    let f = Fixture::with_state(full_state());
+    f.emu.push_fault_for("GET", Fault::status_with_body(400, r#"{"detail": "bad\u001b[2J\u001b[31m thing\u202e"}"#));
+    let (code, out, err) = f.run(&["plan"]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(!err.contains('\u{1b}'), "{err:?}");
+    assert!(!err.contains('\u{202e}'), "{err:?}");
+    assert!(err.contains("bad\u{fffd}[2J\u{fffd}[31m thing\u{fffd}"), "{err:?}");
+}
+
+#[test]
+fn a_flood_of_server_messages_is_cut_short() {
+    let f = Fixture::with_state(full_state());
+    let fields: Vec<String> = (0..100).map(|i| format!(r#""f{i:03}": ["bad"]"#)).collect();
+    f.emu.push_fault_for("GET", Fault::status_with_body(400, format!("{{{}}}", fields.join(","))));
+    let (code, out, err) = f.run(&["plan"]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(err.contains("f018: bad"), "{err}");
+    assert!(!err.contains("f019: bad"), "{err}");
+    assert!(err.contains("… and 81 more"), "{err}");
+}
+
+// ---- hostile secret files ----
+
+#[test]
+fn huge_binary_and_non_utf8_secret_files_are_clear_errors_naming_the_file() {
+    let cases: [(&str, Vec<u8>, &str); 3] = [
+        ("huge", vec![b'k'; 65 * 1024], "is larger than 65536 bytes"),
+        ("binary", b"KEY\0\x01\x02binary".to_vec(), "is not UTF-8 text"),
+        ("latin1", b"KEY-caf\xe9-latin1".to_vec(), "is not UTF-8 text"),
+    ];
+    for (name, bytes, expected) in cases {
+        let f = Fixture::new();
+        std::fs::write(f.path("secrets/telnyx-api-key"), &bytes).unwrap();
+        let (code, out, err) = f.run(&["plan"]);
+        assert_eq!(code, 1, "{name}: {out}{err}");
+        assert!(err.contains("telnyx.apiKey: cannot resolve file secrets/telnyx-api-key"), "{name}: {err}");
+        assert!(err.contains(expected), "{name}: {err}");
+        assert!(err.contains("telephony.yaml:12:"), "{name}: the error is located: {err}");
+        assert!(err.contains("hint: put only the secret in the file"), "{name}: {err}");
+        assert!(!err.contains("KEY") && !err.contains("kkkk"), "{name}: no content shown: {err}");
+        assert!(f.emu.requests().is_empty(), "{name}: nothing is sent");
+    }
+}
