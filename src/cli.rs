@@ -10,8 +10,10 @@ use crate::api::client::{self, DEFAULT_API_URL};
 use crate::api::{ApiError, Client, ClientOptions, TelephonyApi};
 use crate::apply::{self, ApplyError};
 use crate::config::{self, ConfigError, resolve};
-use crate::diff::{self, PlanOptions};
-use crate::render::{self, ColorChoice, Output};
+use crate::diff::{self, Plan, PlanOptions};
+use crate::planfile::{self, PlanFile, StaleError};
+use crate::render::json::PlanDocument;
+use crate::render::{self, ColorChoice, Format, Output};
 
 /// Keep an Ultravox account's telephony credentials (Twilio, Telnyx, Plivo) declared in a file.
 ///
@@ -29,9 +31,9 @@ pub struct Cli {
 
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
-    /// The declaration file.
-    #[arg(short = 'f', long = "file", global = true, default_value = "telephony.yaml", value_name = "PATH")]
-    pub file: PathBuf,
+    /// The declaration file [default: telephony.yaml; with `apply PLANFILE`, the file the plan names].
+    #[arg(short = 'f', long = "file", global = true, value_name = "PATH")]
+    pub file: Option<PathBuf>,
     /// The Ultravox API root. http:// is accepted only for loopback hosts (the emulator).
     #[arg(long, global = true, env = "ULTRAVOX_API_URL", default_value = DEFAULT_API_URL, value_name = "URL")]
     pub api_url: String,
@@ -57,6 +59,23 @@ pub enum Command {
     Plan(PlanArgs),
     /// Make the account match the file: one write holding only the providers that change.
     Apply(ApplyArgs),
+    /// Print a JSON Schema: of telephony.yaml (for editors), or of `plan --format json`.
+    Schema(SchemaArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SchemaArgs {
+    /// Which document's schema to print.
+    #[arg(long = "for", value_enum, default_value_t = SchemaFor::File)]
+    pub target: SchemaFor,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SchemaFor {
+    /// telephony.yaml (schema/telephony.schema.json).
+    File,
+    /// The output of `plan --format json` (schema/plan.schema.json).
+    Plan,
 }
 
 #[derive(Debug, Args)]
@@ -67,16 +86,28 @@ pub struct PlanArgs {
     /// Send every declared secret, whatever the API's prefixes say.
     #[arg(long)]
     pub rotate: bool,
+    /// How to print the plan on stdout.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// Also save the plan to this file, for `reconcile apply PLANFILE` (holds no secret material).
+    #[arg(long, value_name = "PLANFILE")]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
 pub struct ApplyArgs {
+    /// A plan saved by `plan --out`: applied exactly, without asking, unless anything moved since.
+    #[arg(value_name = "PLANFILE")]
+    pub planfile: Option<PathBuf>,
     /// Apply without asking for confirmation (for CI).
     #[arg(long)]
     pub auto_approve: bool,
     /// Send every declared secret, whatever the API's prefixes say.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "planfile")]
     pub rotate: bool,
+    /// How to print the plan and the report on stdout.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
 }
 
 /// How a successful run ends.
@@ -98,6 +129,10 @@ pub enum Error {
     Apply(#[from] ApplyError),
     #[error("{message}")]
     Refused { message: String, hint: String },
+    #[error("refusing to apply the saved plan: {0}; nothing was sent")]
+    Stale(#[from] StaleError),
+    #[error("cannot write {path}: {reason}")]
+    Write { path: String, reason: String },
     #[error("cannot start the async runtime: {0}")]
     Runtime(String),
 }
@@ -109,6 +144,8 @@ impl Error {
             Error::Api(e) => e.hint(),
             Error::Apply(e) => e.hint(),
             Error::Refused { hint, .. } => Some(hint.clone()),
+            Error::Stale(e) => Some(e.hint()),
+            Error::Write { .. } => Some("check that the folder exists and is writable".into()),
         }
     }
 }
@@ -156,6 +193,13 @@ fn dispatch(cli: &Cli, out: Output) -> Result<Outcome, Error> {
         Command::Validate => validate(&cli.global, out),
         Command::Plan(args) => block_on(plan(&cli.global, args, out)),
         Command::Apply(args) => block_on(apply(&cli.global, args, out)),
+        Command::Schema(args) => {
+            out.data(&match args.target {
+                SchemaFor::File => config::schema::render(),
+                SchemaFor::Plan => render::json::schema(),
+            });
+            Ok(Outcome::Success)
+        }
     }
 }
 
@@ -167,61 +211,139 @@ fn block_on<F: std::future::Future<Output = Result<Outcome, Error>>>(future: F) 
         .block_on(future)
 }
 
-fn file_name(global: &GlobalArgs) -> String {
-    global.file.display().to_string()
+const DEFAULT_FILE: &str = "telephony.yaml";
+
+fn file_path(global: &GlobalArgs) -> PathBuf {
+    global.file.clone().unwrap_or_else(|| PathBuf::from(DEFAULT_FILE))
 }
 
 fn validate(global: &GlobalArgs, out: Output) -> Result<Outcome, Error> {
-    let config = config::load(&global.file)?;
+    let path = file_path(global);
+    let config = config::load(&path)?;
     let managed = config.providers.iter().filter(|d| !matches!(d, config::model::Declaration::Unmanaged)).count();
     out.status(&format!(
         "{} is valid ({managed} provider{} declared).",
-        file_name(global),
+        path.display(),
         if managed == 1 { "" } else { "s" }
     ));
     Ok(Outcome::Success)
 }
 
-/// Everything a command needs after the file is read: the resolved state and a client for the account.
+/// Everything a command needs after the file is read: the file, the resolved state, and a client for the account.
 struct Session {
+    path: PathBuf,
+    config: config::Config,
     resolved: resolve::Resolved,
     client: Client,
+    api_url: String,
 }
 
-fn open(global: &GlobalArgs) -> Result<Session, Error> {
-    let config = config::load(&global.file)?;
+impl Session {
+    fn file_name(&self) -> String {
+        self.path.display().to_string()
+    }
+}
+
+fn open(global: &GlobalArgs, path: PathBuf) -> Result<Session, Error> {
+    let config = config::load(&path)?;
     let resolved = resolve::resolve(&config)?;
     let base = client::parse_base_url(&global.api_url)?;
+    let api_url = client::display_url(&base);
     let options = ClientOptions { request_timeout: Duration::from_secs(global.timeout), ..ClientOptions::default() };
     let client = Client::new(base, resolved.api_key.clone(), resolved.scrubber.clone(), options)?;
-    Ok(Session { resolved, client })
+    Ok(Session { path, config, resolved, client, api_url })
+}
+
+/// Prints a plan in the chosen format; `applied` adds apply's report.
+fn show(out: Output, plan: &Plan, file: &str, format: Format, applied: Option<&[crate::model::Provider]>) {
+    match format {
+        Format::Text => {
+            out.data(&render::text::plan(plan, file, out.stdout));
+            if let Some(written) = applied {
+                out.data(&applied_line(plan, written));
+            }
+        }
+        Format::Json => {
+            let mut doc = PlanDocument::new(plan, file);
+            if let Some(written) = applied {
+                doc = doc.with_apply(written.to_vec());
+            }
+            out.data(&render::json::render(&doc));
+        }
+        Format::Markdown => {
+            let mut text = render::markdown::render(plan, file);
+            if let Some(written) = applied {
+                text.push_str(&format!("\n**{}**\n", applied_line(plan, written)));
+            }
+            out.data(&text);
+        }
+    }
+}
+
+fn applied_line(plan: &Plan, written: &[crate::model::Provider]) -> String {
+    if written.is_empty() {
+        return "Nothing to apply: no write was sent.".into();
+    }
+    let c = plan.counts();
+    format!(
+        "Apply complete: {} created, {} updated, {} deleted ({} in one write).",
+        c.create,
+        c.update,
+        c.delete,
+        written.iter().map(|p| p.key()).collect::<Vec<_>>().join(", ")
+    )
 }
 
 async fn plan(global: &GlobalArgs, args: &PlanArgs, out: Output) -> Result<Outcome, Error> {
-    let session = open(global)?;
+    let session = open(global, file_path(global))?;
     let remote = session.client.fetch_config().await?;
-    let plan = diff::plan(&session.resolved.desired, &remote, PlanOptions { rotate: args.rotate });
-    out.data(&render::text::plan(&plan, &file_name(global), out.stdout));
+    let options = PlanOptions { rotate: args.rotate };
+    let plan = diff::plan(&session.resolved.desired, &remote, options);
+    if let Some(path) = &args.out {
+        let saved = PlanFile {
+            plan_file_version: planfile::PLAN_FILE_VERSION,
+            reconcile_version: env!("CARGO_PKG_VERSION").to_string(),
+            file: session.file_name(),
+            file_sha256: planfile::file_digest(&session.config.source),
+            api_url: session.api_url.clone(),
+            rotate: args.rotate,
+            account_fingerprint: planfile::account_fingerprint(&remote, &session.resolved.api_key),
+            providers: plan.providers.clone(),
+        };
+        planfile::write(path, &saved)
+            .map_err(|e| Error::Write { path: path.display().to_string(), reason: e.kind().to_string() })?;
+        out.status(&format!(
+            "Saved the plan to {}; apply it with `reconcile apply {}`.",
+            path.display(),
+            path.display()
+        ));
+    }
+    show(out, &plan, &session.file_name(), args.format, None);
     if args.detailed_exitcode && !plan.is_empty() { Ok(Outcome::ChangesPresent) } else { Ok(Outcome::Success) }
 }
 
 async fn apply(global: &GlobalArgs, args: &ApplyArgs, out: Output) -> Result<Outcome, Error> {
-    let session = open(global)?;
+    if let Some(path) = &args.planfile {
+        return apply_saved(global, args, path, out).await;
+    }
+    let session = open(global, file_path(global))?;
     let interactive = std::io::stdin().is_terminal();
     if !args.auto_approve && !interactive {
         return Err(Error::Refused {
             message: "refusing to apply without confirmation: standard input is not a terminal; nothing was sent"
                 .into(),
-            hint: "pass --auto-approve to apply unattended (as in CI), or run it in a terminal to confirm".into(),
+            hint: "pass --auto-approve to apply unattended (as in CI), or a plan saved with `reconcile plan --out`"
+                .into(),
         });
     }
     let remote = session.client.fetch_config().await?;
     let plan = diff::plan(&session.resolved.desired, &remote, PlanOptions { rotate: args.rotate });
-    out.data(&render::text::plan(&plan, &file_name(global), out.stdout));
     if plan.is_empty() {
+        show(out, &plan, &session.file_name(), args.format, Some(&[]));
         return Ok(Outcome::Success);
     }
     if !args.auto_approve {
+        show(out, &plan, &session.file_name(), args.format, None);
         let answer = out.ask("Apply these changes to the account? Only 'yes' is accepted: ");
         if answer.as_deref() != Some("yes") {
             return Err(Error::Refused {
@@ -231,13 +353,56 @@ async fn apply(global: &GlobalArgs, args: &ApplyArgs, out: Output) -> Result<Out
         }
     }
     let applied = apply::apply(&session.client, &plan, &session.resolved.desired).await?;
-    let c = plan.counts();
-    out.data(&format!(
-        "Apply complete: {} created, {} updated, {} deleted ({} in one write).",
-        c.create,
-        c.update,
-        c.delete,
-        applied.written.iter().map(|p| p.key()).collect::<Vec<_>>().join(", ")
-    ));
+    if args.auto_approve {
+        show(out, &plan, &session.file_name(), args.format, Some(&applied.written));
+    } else {
+        out.data(&applied_line(&plan, &applied.written));
+    }
     Ok(Outcome::Success)
+}
+
+/// `apply PLANFILE`: re-reads the file the plan names, refuses when anything moved, else applies exactly that plan.
+async fn apply_saved(
+    global: &GlobalArgs,
+    args: &ApplyArgs,
+    path: &std::path::Path,
+    out: Output,
+) -> Result<Outcome, Error> {
+    let saved = planfile::read(path)?;
+    let planned_path = PathBuf::from(&saved.file);
+    if let Some(given) = &global.file {
+        if !same_file(given, &planned_path) {
+            return Err(
+                StaleError::OtherFile { planned: saved.file.clone(), given: given.display().to_string() }.into()
+            );
+        }
+    }
+    // Checked before the file is validated, so that an edit reads as "changed" rather than as a new problem.
+    let changed = |text: &str| planfile::file_digest(text) != saved.file_sha256;
+    if std::fs::read_to_string(&planned_path).is_ok_and(|text| changed(&text)) {
+        return Err(StaleError::FileChanged { file: saved.file.clone() }.into());
+    }
+    let session = open(global, planned_path)?;
+    if changed(&session.config.source) {
+        return Err(StaleError::FileChanged { file: saved.file.clone() }.into());
+    }
+    if session.api_url != saved.api_url {
+        return Err(StaleError::OtherApi { planned: saved.api_url.clone(), now: session.api_url.clone() }.into());
+    }
+    let remote = session.client.fetch_config().await?;
+    if planfile::account_fingerprint(&remote, &session.resolved.api_key) != saved.account_fingerprint {
+        return Err(StaleError::AccountChanged.into());
+    }
+    let plan = diff::plan(&session.resolved.desired, &remote, PlanOptions { rotate: saved.rotate });
+    planfile::compare_plans(&saved.providers, &plan)?;
+    let applied = apply::apply(&session.client, &plan, &session.resolved.desired).await?;
+    show(out, &plan, &session.file_name(), args.format, Some(&applied.written));
+    Ok(Outcome::Success)
+}
+
+fn same_file(a: &std::path::Path, b: &std::path::Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => a == b,
+    }
 }

@@ -6,8 +6,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use schemars::JsonSchema;
 use secrecy::ExposeSecret;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::model::{self, Provider};
 use crate::state::{Desired, DesiredProvider, DesiredState, RemoteProvider, RemoteState, Settings};
@@ -20,7 +21,7 @@ pub struct PlanOptions {
 }
 
 /// What happens to one provider.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub enum Action {
     /// Declared, absent remotely.
@@ -44,7 +45,7 @@ impl Action {
 }
 
 /// A non-secret value as shown in a plan.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(untagged)]
 pub enum Value {
     Text(String),
@@ -54,7 +55,7 @@ pub enum Value {
 }
 
 /// What the plan knows about one secret field. Never its value, never its prefix.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub enum SecretStatus {
     /// The local value starts with the remote prefix.
@@ -72,7 +73,7 @@ pub enum SecretStatus {
 }
 
 /// One field of a provider that the plan reports.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", tag = "kind")]
 pub enum FieldChange {
     /// A non-secret field whose value changes (`None`: not set on that side).
@@ -90,7 +91,7 @@ impl FieldChange {
 }
 
 /// The plan for one provider.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ProviderPlan {
     pub provider: Provider,
@@ -113,13 +114,13 @@ impl ProviderPlan {
 }
 
 /// The plan for the account: one entry per provider, in the order twilio, telnyx, plivo.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Plan {
     pub providers: Vec<ProviderPlan>,
 }
 
 /// How many providers each action touches.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Counts {
     pub create: usize,
     pub update: usize,

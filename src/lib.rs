@@ -7,6 +7,7 @@ pub mod cli;
 pub mod config;
 pub mod diff;
 pub mod model;
+pub mod planfile;
 pub mod render;
 pub mod secret;
 pub mod state;

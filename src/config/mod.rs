@@ -5,6 +5,7 @@ pub mod diagnostic;
 pub mod model;
 pub mod node;
 pub mod resolve;
+pub mod schema;
 pub mod validate;
 
 use std::path::{Path, PathBuf};

@@ -1,12 +1,26 @@
-//! Everything the tool shows a person or a pipe: plans ([`text`]), file diagnostics ([`diagnostics`]) and errors.
+//! Everything the tool shows a person or a pipe: plans ([`text`], [`json`], [`markdown`]), file diagnostics
+//! ([`diagnostics`]) and errors.
 //! This is the only module that writes to stdout or stderr; data goes to stdout, everything else to stderr.
 
 pub mod diagnostics;
+pub mod json;
+pub mod markdown;
 pub mod text;
 
 use std::io::{IsTerminal, Write};
 
 use anstyle::{AnsiColor, Effects, Style};
+
+/// How a plan is printed on stdout.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// For a terminal or a CI log.
+    Text,
+    /// A versioned document for scripts (schema/plan.schema.json).
+    Json,
+    /// For a pull-request comment or a CI job summary.
+    Markdown,
+}
 
 /// When to colour output.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]

@@ -1,0 +1,225 @@
+//! The JSON Schema of `telephony.yaml` (`reconcile schema`, committed as `schema/telephony.schema.json`), generated
+//! from the types below so that editors complete and check the file. Descriptions come from the Ultravox API
+//! reference. The loader (`validate`) enforces the same rules with located messages; tests hold the two together.
+
+#![allow(dead_code)] // The fields exist to be described, not read.
+
+use std::collections::BTreeMap;
+
+use schemars::{JsonSchema, Schema};
+use serde_json::{Value, json};
+
+use crate::model::{MAX_AGENT_IDS, MAX_APPLICATION_SID_CHARS};
+
+/// Declares an Ultravox account's telephony credentials. A provider absent from the file is left as it is; `null`
+/// requires that it does not exist; a block is the whole truth for that provider.
+#[derive(JsonSchema)]
+#[schemars(title = "telephony.yaml", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
+struct TelephonyFile {
+    /// The file format version. 1 is the only one.
+    #[schemars(range(min = 1, max = 1))]
+    version: Option<u8>,
+    /// The Ultravox account the file is applied to.
+    account: Option<Account>,
+    /// Your Twilio configuration (https://console.twilio.com/). `null`: Twilio must not be configured.
+    #[serde(default)]
+    twilio: Option<Twilio>,
+    /// Your Telnyx configuration (https://portal.telnyx.com/). `null`: Telnyx must not be configured.
+    #[serde(default)]
+    telnyx: Option<Telnyx>,
+    /// Your Plivo configuration (https://console.plivo.com/dashboard/). `null`: Plivo must not be configured.
+    #[serde(default)]
+    plivo: Option<Plivo>,
+}
+
+#[derive(JsonSchema)]
+#[schemars(deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
+struct Account {
+    /// Where the Ultravox API key comes from. Default: `{ env: ULTRAVOX_API_KEY }`.
+    api_key: Option<SecretRef>,
+}
+
+/// A secret is never written in the file: it is read from an environment variable or from a file.
+#[derive(JsonSchema)]
+#[serde(untagged)]
+enum SecretRef {
+    Env(EnvRef),
+    File(FileRef),
+}
+
+/// Read the value from an environment variable.
+#[derive(JsonSchema)]
+#[schemars(deny_unknown_fields)]
+struct EnvRef {
+    /// The variable's name, e.g. TWILIO_AUTH_TOKEN.
+    #[schemars(regex(pattern = r"^[A-Za-z_][A-Za-z0-9_]*$"))]
+    env: String,
+}
+
+/// Read the value from a file; the path is relative to this file's folder; one trailing newline is dropped.
+#[derive(JsonSchema)]
+#[schemars(deny_unknown_fields)]
+struct FileRef {
+    /// The path of the file holding the value.
+    #[schemars(length(min = 1))]
+    file: String,
+}
+
+/// An identifier: written as is, or read from a reference.
+#[derive(JsonSchema)]
+#[serde(untagged)]
+enum Identifier {
+    Literal(#[schemars(length(min = 1))] String),
+    Reference(SecretRef),
+}
+
+/// An agent allowed to have calls created by this provider: its ID, or `{ agent: NAME }` resolved by name.
+#[derive(JsonSchema)]
+#[serde(untagged)]
+enum AgentEntry {
+    /// The agent's ID, a UUID.
+    Id(
+        #[schemars(regex(pattern = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"))]
+        String,
+    ),
+    Name(AgentByName),
+}
+
+/// An agent named exactly so; exactly one agent of the account must have this name.
+#[derive(JsonSchema)]
+#[schemars(deny_unknown_fields)]
+struct AgentByName {
+    /// The agent's exact name (at most 64 characters).
+    #[schemars(length(min = 1, max = 64))]
+    agent: String,
+}
+
+/// Call-creation fields every provider has.
+macro_rules! provider_block {
+    ($(#[$doc:meta])* $name:ident { $($(#[$fdoc:meta])* $field:ident : $ty:ty,)* }) => {
+        $(#[$doc])*
+        #[derive(JsonSchema)]
+        #[schemars(deny_unknown_fields)]
+        #[serde(rename_all = "camelCase")]
+        struct $name {
+            $($(#[$fdoc])* $field: $ty,)*
+            /// List of agents for whom calls may be directly created by this telephony provider to facilitate
+            /// incoming calls. May not be set if callCreationAllowAllAgents is true. Compared as a set. Default: [].
+            #[schemars(length(max = MAX_AGENT_IDS), inner(), extend("uniqueItems" = true))]
+            call_creation_allowed_agent_ids: Option<Vec<AgentEntry>>,
+            /// If true, calls may be directly created by this telephony provider for all agents. If false, only
+            /// agents listed in callCreationAllowedAgentIds are allowed. Default: false.
+            call_creation_allow_all_agents: Option<bool>,
+            /// Maps (dot separated) request fields to (dot separated) context fields for incoming call creation,
+            /// e.g. `From: user.phone_number`. Default: {}.
+            request_context_mapping: Option<BTreeMap<String, String>>,
+        }
+    };
+}
+
+provider_block!(
+    /// Twilio credentials.
+    Twilio {
+        /// Your Twilio Account SID.
+        account_sid: Identifier,
+        /// Your Twilio Auth Token: a reference, never the value.
+        auth_token: SecretRef,
+    }
+);
+
+provider_block!(
+    /// Telnyx credentials.
+    Telnyx {
+        /// Your Telnyx Account SID. See https://portal.telnyx.com/#/account/general
+        account_sid: Identifier,
+        /// Your Telnyx API Key: a reference, never the value. See https://portal.telnyx.com/#/api-keys
+        api_key: SecretRef,
+        /// Your Telnyx Public Key: a reference, never the value. See https://portal.telnyx.com/#/api-keys/public-key
+        public_key: SecretRef,
+        /// Your Telnyx Application SID (at most 40 characters). This must be configured with an Outbound Voice
+        /// Profile that allows calls to your destination. See https://portal.telnyx.com/#/call-control/texml
+        application_sid: Identifier,
+    }
+);
+
+provider_block!(
+    /// Plivo credentials.
+    Plivo {
+        /// Your Plivo Auth ID.
+        auth_id: Identifier,
+        /// Your Plivo Auth Token: a reference, never the value.
+        auth_token: SecretRef,
+    }
+);
+
+/// The schema as a JSON value, with the rules schemars cannot derive added.
+pub fn schema() -> Schema {
+    let mut schema = schemars::schema_for!(TelephonyFile);
+    // Option<T> means "may be left out", not "may be null": only a provider may be `null`.
+    if let Some(props) = schema.get_mut("properties").and_then(Value::as_object_mut) {
+        for key in ["version", "account"] {
+            if let Some(p) = props.get_mut(key) {
+                deny_null(p);
+            }
+        }
+    }
+    if let Some(defs) = schema.get_mut("$defs").and_then(Value::as_object_mut) {
+        for def in defs.values_mut() {
+            if let Some(props) = def.get_mut("properties").and_then(Value::as_object_mut) {
+                props.values_mut().for_each(deny_null);
+            }
+        }
+        for name in ["Twilio", "Telnyx", "Plivo"] {
+            if let Some(def) = defs.get_mut(name).and_then(Value::as_object_mut) {
+                // callCreationAllowAllAgents: true requires an empty (or absent) list.
+                def.insert(
+                    "if".into(),
+                    json!({"properties": {"callCreationAllowAllAgents": {"const": true}}, "required": ["callCreationAllowAllAgents"]}),
+                );
+                def.insert("then".into(), json!({"properties": {"callCreationAllowedAgentIds": {"maxItems": 0}}}));
+            }
+        }
+        if let Some(props) = defs.get_mut("Telnyx").and_then(|d| d.get_mut("properties")).and_then(Value::as_object_mut)
+        {
+            props.insert(
+                "applicationSid".into(),
+                json!({
+                    "description": "Your Telnyx Application SID (at most 40 characters). This must be configured with an Outbound Voice Profile that allows calls to your destination. See https://portal.telnyx.com/#/call-control/texml",
+                    "anyOf": [{"type": "string", "minLength": 1, "maxLength": MAX_APPLICATION_SID_CHARS}, {"$ref": "#/$defs/SecretRef"}]
+                }),
+            );
+        }
+    }
+    schema
+}
+
+fn deny_null(property: &mut Value) {
+    let Some(obj) = property.as_object_mut() else { return };
+    if let Some(Value::Array(types)) = obj.get_mut("type") {
+        types.retain(|t| t != "null");
+        if types.len() == 1 {
+            let only = types[0].clone();
+            obj.insert("type".into(), only);
+        }
+    }
+    if let Some(Value::Array(branches)) = obj.get("anyOf") {
+        let kept: Vec<Value> = branches.iter().filter(|b| b.get("type") != Some(&json!("null"))).cloned().collect();
+        if kept.len() == 1 {
+            obj.remove("anyOf");
+            if let Some(Value::Object(branch)) = kept.into_iter().next() {
+                obj.extend(branch);
+            }
+        } else {
+            obj.insert("anyOf".into(), Value::Array(kept));
+        }
+    }
+}
+
+/// The schema as committed in `schema/telephony.schema.json`.
+pub fn render() -> String {
+    let mut text = serde_json::to_string_pretty(&schema()).unwrap_or_default();
+    text.push('\n');
+    text
+}

@@ -1,0 +1,236 @@
+//! Saved plans (`plan --out PLANFILE`, `apply PLANFILE`): what was reviewed, and the evidence needed to refuse
+//! applying it once anything has moved.
+//!
+//! A plan file holds no secret material: no values, no prefixes, and nothing from which either could be recovered.
+//! The account's state is pinned by an HMAC-SHA256 of the whole remote config (prefixes included) keyed with the
+//! API key: without the key it cannot be brute-forced back into short prefixes; with the key, the prefixes could be
+//! read from the API anyway. The declaration file is pinned by its SHA-256 (it holds no secrets: literals are
+//! refused). Secret values are pinned by their statuses in the plan itself.
+
+use std::path::{Path, PathBuf};
+
+use hmac::{Hmac, Mac};
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+use sha2::{Digest, Sha256};
+
+use crate::diff::{FieldChange, Plan, ProviderPlan};
+use crate::state::RemoteState;
+
+/// The version of the plan file format; a file of another version is refused.
+pub const PLAN_FILE_VERSION: u32 = 1;
+
+/// The content of a plan file.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PlanFile {
+    pub plan_file_version: u32,
+    /// The version of reconcile that wrote it (informative).
+    pub reconcile_version: String,
+    /// The declaration file, as given on the command line, and the SHA-256 of its text.
+    pub file: String,
+    pub file_sha256: String,
+    /// The API root the plan was made against (no credentials).
+    pub api_url: String,
+    /// Whether the plan was made with `--rotate`.
+    pub rotate: bool,
+    /// HMAC-SHA256 of the account's whole telephony config, keyed with the API key.
+    pub account_fingerprint: String,
+    /// The plan as reviewed: statuses for secrets, before/after for the rest.
+    pub providers: Vec<ProviderPlan>,
+}
+
+/// Why a plan file cannot be applied. Nothing is written in any of these cases.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StaleError {
+    #[error("cannot read plan file {path}: {reason}")]
+    Unreadable { path: String, reason: String },
+    #[error("{path} is not a reconcile plan file: {reason}")]
+    NotAPlan { path: String, reason: String },
+    #[error(
+        "plan file {path} has format version {found}, but this reconcile ({ours}) reads version {PLAN_FILE_VERSION}; it was made by an incompatible version"
+    )]
+    Incompatible { path: String, found: String, ours: String },
+    #[error("the plan was made from {planned}, but -f names {given}")]
+    OtherFile { planned: String, given: String },
+    #[error("{file} changed since the plan was made")]
+    FileChanged { file: String },
+    #[error("the plan was made against {planned}, not {now}")]
+    OtherApi { planned: String, now: String },
+    #[error("the account's telephony config changed since the plan was made (a rotated secret's prefix counts)")]
+    AccountChanged,
+    #[error("since the plan was made, {}", changes.join("; "))]
+    SecretsChanged { changes: Vec<String> },
+}
+
+impl StaleError {
+    pub fn hint(&self) -> String {
+        match self {
+            StaleError::Unreadable { .. } | StaleError::NotAPlan { .. } => {
+                "pass the file written by `reconcile plan --out PLANFILE`".into()
+            }
+            StaleError::OtherFile { .. } => "drop -f: apply re-reads the file the plan names".into(),
+            _ => "make a new plan (`reconcile plan --out PLANFILE`), review it, and apply that one".into(),
+        }
+    }
+}
+
+/// SHA-256 of a declaration file's text, in hex.
+pub fn file_digest(text: &str) -> String {
+    hex(&Sha256::digest(text.as_bytes()))
+}
+
+/// HMAC-SHA256 of the whole remote state keyed with the API key, in hex. The key is exposed only to the MAC.
+pub fn account_fingerprint(remote: &RemoteState, api_key: &SecretString) -> String {
+    let canonical = canonical_remote(remote);
+    // HMAC accepts keys of any length, so this cannot fail.
+    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(api_key.expose_secret().as_bytes()) else {
+        return String::new();
+    };
+    mac.update(canonical.as_bytes());
+    hex(&mac.finalize().into_bytes())
+}
+
+fn canonical_remote(remote: &RemoteState) -> String {
+    let mut top = Map::new();
+    for (i, slot) in remote.providers.iter().enumerate() {
+        let key = crate::model::Provider::ALL[i].key().to_string();
+        let value = match slot {
+            None => Value::Null,
+            Some(p) => json!({
+                "identifiers": p.identifiers,
+                "prefixes": p.prefixes.iter().map(|(f, v)| (f.clone(), v.as_ref().map(|p| p.expose().to_string()))).collect::<std::collections::BTreeMap<_, _>>(),
+                "agents": p.settings.allowed_agent_ids,
+                "allowAll": p.settings.allow_all_agents,
+                "mapping": p.settings.request_context_mapping,
+            }),
+        };
+        top.insert(key, value);
+    }
+    Value::Object(top).to_string()
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Writes a plan file: to a temporary file beside it, then renamed, so a reader never sees half a plan.
+pub fn write(path: &Path, plan: &PlanFile) -> std::io::Result<()> {
+    let text = serde_json::to_string_pretty(plan).map_err(std::io::Error::other)? + "\n";
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let tmp: PathBuf = dir.join(format!(".{}.tmp", path.file_name().and_then(|n| n.to_str()).unwrap_or("plan")));
+    std::fs::write(&tmp, text)?;
+    std::fs::rename(&tmp, path)
+}
+
+/// Reads a plan file, refusing another format version before anything else.
+pub fn read(path: &Path) -> Result<PlanFile, StaleError> {
+    let shown = path.display().to_string();
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| StaleError::Unreadable { path: shown.clone(), reason: e.kind().to_string() })?;
+    let value: Value = serde_json::from_str(&text)
+        .map_err(|e| StaleError::NotAPlan { path: shown.clone(), reason: format!("not JSON ({e})") })?;
+    let version = value.get("planFileVersion");
+    match version.and_then(Value::as_u64) {
+        Some(v) if v == u64::from(PLAN_FILE_VERSION) => {}
+        Some(_) => {
+            return Err(StaleError::Incompatible {
+                path: shown,
+                found: version.map(Value::to_string).unwrap_or_default(),
+                ours: env!("CARGO_PKG_VERSION").to_string(),
+            });
+        }
+        None => {
+            return Err(StaleError::NotAPlan { path: shown, reason: "it has no planFileVersion".into() });
+        }
+    }
+    serde_json::from_value(value).map_err(|e| StaleError::NotAPlan { path: shown, reason: e.to_string() })
+}
+
+/// Compares the saved plan with the one made now from the same file and account: any difference can only come from a
+/// secret whose resolved value moved, so the message names those fields and their statuses then and now.
+pub fn compare_plans(saved: &[ProviderPlan], now: &Plan) -> Result<(), StaleError> {
+    if saved == now.providers.as_slice() {
+        return Ok(());
+    }
+    let mut changes = Vec::new();
+    for (then, current) in saved.iter().zip(&now.providers) {
+        let status_of = |pp: &ProviderPlan, field: &str| {
+            pp.changes.iter().find_map(|c| match c {
+                FieldChange::Secret { field: f, status } if f == field => Some(*status),
+                _ => None,
+            })
+        };
+        for change in &current.changes {
+            if let FieldChange::Secret { field, status } = change {
+                let before = status_word(status_of(then, field));
+                let after = status_word(Some(*status));
+                if before != after {
+                    changes.push(format!("{}.{field} went from {before} to {after}", current.provider));
+                }
+            }
+        }
+        if changes.is_empty() && then != current {
+            changes.push(format!("the plan for {} is different", current.provider));
+        }
+    }
+    if changes.is_empty() || saved.len() != now.providers.len() {
+        changes.push("the plan is different".into());
+    }
+    Err(StaleError::SecretsChanged { changes })
+}
+
+fn status_word(status: Option<crate::diff::SecretStatus>) -> String {
+    use crate::diff::SecretStatus::*;
+    match status {
+        None => "not in the plan".into(),
+        Some(Unchanged) => "unchanged".into(),
+        Some(Changed) => "changed".into(),
+        Some(New) => "new".into(),
+        Some(RotationRequested) => "rotation requested".into(),
+        Some(Unverifiable) => "unverifiable".into(),
+        Some(Removed) => "removed".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Provider;
+    use crate::state::{RemotePrefix, RemoteProvider, Settings};
+
+    fn remote(prefix: &str) -> RemoteState {
+        let mut state = RemoteState::default();
+        state.providers[0] = Some(RemoteProvider {
+            provider: Provider::Twilio,
+            identifiers: [("accountSid".to_string(), "AC1".to_string())].into(),
+            prefixes: [("authToken".to_string(), Some(RemotePrefix::new(prefix.to_string())))].into(),
+            settings: Settings::default(),
+        });
+        state
+    }
+
+    #[test]
+    fn fingerprint_moves_with_a_prefix_and_the_key_but_does_not_contain_either() {
+        let key = SecretString::from("api-key-1".to_string());
+        let a = account_fingerprint(&remote("abcd"), &key);
+        assert_eq!(a, account_fingerprint(&remote("abcd"), &key));
+        assert_ne!(a, account_fingerprint(&remote("abce"), &key));
+        assert_ne!(a, account_fingerprint(&remote("abcd"), &SecretString::from("api-key-2".to_string())));
+        assert_eq!(a.len(), 64);
+        // Without the key, a plain hash of the canonical state (which a short prefix could be brute-forced from)
+        // is not what is stored.
+        assert_ne!(a, hex(&Sha256::digest(canonical_remote(&remote("abcd")).as_bytes())));
+    }
+
+    #[test]
+    fn another_version_is_refused_before_anything_else() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("plan.json");
+        std::fs::write(&path, r#"{"planFileVersion": 2, "whatever": true}"#).unwrap();
+        assert!(matches!(read(&path), Err(StaleError::Incompatible { .. })));
+        std::fs::write(&path, r#"{"formatVersion": 1}"#).unwrap();
+        assert!(matches!(read(&path), Err(StaleError::NotAPlan { .. })));
+    }
+}

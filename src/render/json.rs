@@ -1,0 +1,102 @@
+//! The plan as JSON (`--format json`): a stable, versioned document for scripts and CI. Its JSON Schema is
+//! `schema/plan.schema.json`, generated from these types (`reconcile schema --for plan`).
+//!
+//! Non-secret fields carry `before`/`after`; secret fields carry only a `status`. Never a value or a prefix.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::diff::{Counts, Plan, ProviderPlan};
+use crate::model::Provider;
+
+/// The version of this JSON format. Raised only for changes that could break a reader.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// A plan (and, for `apply`, what was applied), as `reconcile plan --format json` prints it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schemars(title = "reconcile plan")]
+pub struct PlanDocument {
+    /// The version of this format; 1.
+    pub format_version: u32,
+    /// The declaration file the plan was made from, as given on the command line.
+    pub file: String,
+    pub summary: Summary,
+    /// One entry per provider: twilio, telnyx, plivo, in that order.
+    pub providers: Vec<ProviderPlan>,
+    /// Present in `apply`'s report: what the write did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub apply: Option<ApplyReport>,
+}
+
+/// Counts of the plan.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Summary {
+    /// True when applying would send a write.
+    pub has_changes: bool,
+    pub create: usize,
+    pub update: usize,
+    pub delete: usize,
+    /// Secret fields (`provider.field`) whose remote prefix proves nothing; not sent unless rotated.
+    pub unverifiable: Vec<String>,
+}
+
+/// What `apply` did.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ApplyReport {
+    /// `applied` when a write was sent and the account now matches; `nothingToDo` when there was nothing to send.
+    pub status: ApplyStatus,
+    /// The providers the one write held.
+    pub written: Vec<Provider>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum ApplyStatus {
+    Applied,
+    NothingToDo,
+}
+
+impl PlanDocument {
+    pub fn new(plan: &Plan, file: &str) -> PlanDocument {
+        let Counts { create, update, delete } = plan.counts();
+        let unverifiable = plan
+            .providers
+            .iter()
+            .flat_map(|pp| pp.unverifiable_secrets().map(move |f| format!("{}.{f}", pp.provider)))
+            .collect();
+        PlanDocument {
+            format_version: FORMAT_VERSION,
+            file: file.to_string(),
+            summary: Summary { has_changes: !plan.is_empty(), create, update, delete, unverifiable },
+            providers: plan.providers.clone(),
+            apply: None,
+        }
+    }
+
+    pub fn with_apply(mut self, written: Vec<Provider>) -> PlanDocument {
+        let status = if written.is_empty() { ApplyStatus::NothingToDo } else { ApplyStatus::Applied };
+        self.apply = Some(ApplyReport { status, written });
+        self
+    }
+
+    pub fn plan(&self) -> Plan {
+        Plan { providers: self.providers.clone() }
+    }
+}
+
+/// Renders the document, pretty-printed.
+pub fn render(document: &PlanDocument) -> String {
+    // Serialising plain data types cannot fail.
+    serde_json::to_string_pretty(document).unwrap_or_default()
+}
+
+/// The JSON Schema of [`PlanDocument`], as committed in `schema/plan.schema.json`.
+pub fn schema() -> String {
+    let schema = schemars::schema_for!(PlanDocument);
+    let mut text = serde_json::to_string_pretty(&schema).unwrap_or_default();
+    text.push('\n');
+    text
+}
