@@ -126,6 +126,9 @@ mod tests {
             }
             Ok(self.state())
         }
+        async fn find_agents(&self, _search: &str) -> Result<Vec<crate::api::wire::Agent>, ApiError> {
+            Ok(Vec::new())
+        }
     }
 
     fn desired_plivo(token: &str) -> DesiredState {

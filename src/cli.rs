@@ -6,11 +6,13 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::agents::{self, NameError};
 use crate::api::client::{self, DEFAULT_API_URL};
 use crate::api::{ApiError, Client, ClientOptions, TelephonyApi};
 use crate::apply::{self, ApplyError};
 use crate::config::{self, ConfigError, resolve};
 use crate::diff::{self, Plan, PlanOptions};
+use crate::import::{self, ImportError};
 use crate::planfile::{self, PlanFile, StaleError};
 use crate::render::json::PlanDocument;
 use crate::render::{self, ColorChoice, Format, Output};
@@ -61,6 +63,29 @@ pub enum Command {
     Apply(ApplyArgs),
     /// Print a JSON Schema: of telephony.yaml (for editors), or of `plan --format json`.
     Schema(SchemaArgs),
+    /// Write a starting telephony.yaml from the account's current config (one GET; secrets only as references).
+    Import(ImportArgs),
+    /// Print a shell completion script on stdout.
+    Completions(CompletionsArgs),
+    /// Print the man page (roff) on stdout, with a section for every command.
+    Man,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// Where to write the file [default: the -f path, telephony.yaml]; `-` prints it on stdout.
+    #[arg(long, value_name = "PATH")]
+    pub out: Option<PathBuf>,
+    /// Replace the destination if it exists.
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 #[derive(Debug, Args)]
@@ -127,6 +152,8 @@ pub enum Error {
     Api(#[from] ApiError),
     #[error(transparent)]
     Apply(#[from] ApplyError),
+    #[error(transparent)]
+    Import(#[from] ImportError),
     #[error("{message}")]
     Refused { message: String, hint: String },
     #[error("refusing to apply the saved plan: {0}; nothing was sent")]
@@ -143,6 +170,7 @@ impl Error {
             Error::Config(_) | Error::Runtime(_) => None,
             Error::Api(e) => e.hint(),
             Error::Apply(e) => e.hint(),
+            Error::Import(e) => Some(e.hint()),
             Error::Refused { hint, .. } => Some(hint.clone()),
             Error::Stale(e) => Some(e.hint()),
             Error::Write { .. } => Some("check that the folder exists and is writable".into()),
@@ -200,6 +228,15 @@ fn dispatch(cli: &Cli, out: Output) -> Result<Outcome, Error> {
             });
             Ok(Outcome::Success)
         }
+        Command::Import(args) => block_on(import(&cli.global, args, out)),
+        Command::Completions(args) => {
+            out.data(&completions(args.shell));
+            Ok(Outcome::Success)
+        }
+        Command::Man => {
+            out.data(&man_page());
+            Ok(Outcome::Success)
+        }
     }
 }
 
@@ -241,6 +278,21 @@ struct Session {
 impl Session {
     fn file_name(&self) -> String {
         self.path.display().to_string()
+    }
+
+    /// Looks up agents written by name (the only network use before the plan's GET).
+    async fn lookup_agents(&mut self) -> Result<(), Error> {
+        agents::resolve_names(&self.client, &self.config, &mut self.resolved).await.map_err(|e| match e {
+            NameError::Api(e) => Error::Api(e),
+            NameError::Config(e) => Error::Config(e),
+        })
+    }
+
+    /// The plan against `remote`, with the names of agents written by name.
+    fn plan(&self, remote: &crate::state::RemoteState, options: PlanOptions) -> Plan {
+        let mut plan = diff::plan(&self.resolved.desired, remote, options);
+        plan.agent_names = self.resolved.names_by_id.clone();
+        plan
     }
 }
 
@@ -295,10 +347,10 @@ fn applied_line(plan: &Plan, written: &[crate::model::Provider]) -> String {
 }
 
 async fn plan(global: &GlobalArgs, args: &PlanArgs, out: Output) -> Result<Outcome, Error> {
-    let session = open(global, file_path(global))?;
+    let mut session = open(global, file_path(global))?;
+    session.lookup_agents().await?;
     let remote = session.client.fetch_config().await?;
-    let options = PlanOptions { rotate: args.rotate };
-    let plan = diff::plan(&session.resolved.desired, &remote, options);
+    let plan = session.plan(&remote, PlanOptions { rotate: args.rotate });
     if let Some(path) = &args.out {
         let saved = PlanFile {
             plan_file_version: planfile::PLAN_FILE_VERSION,
@@ -326,7 +378,7 @@ async fn apply(global: &GlobalArgs, args: &ApplyArgs, out: Output) -> Result<Out
     if let Some(path) = &args.planfile {
         return apply_saved(global, args, path, out).await;
     }
-    let session = open(global, file_path(global))?;
+    let mut session = open(global, file_path(global))?;
     let interactive = std::io::stdin().is_terminal();
     if !args.auto_approve && !interactive {
         return Err(Error::Refused {
@@ -336,8 +388,9 @@ async fn apply(global: &GlobalArgs, args: &ApplyArgs, out: Output) -> Result<Out
                 .into(),
         });
     }
+    session.lookup_agents().await?;
     let remote = session.client.fetch_config().await?;
-    let plan = diff::plan(&session.resolved.desired, &remote, PlanOptions { rotate: args.rotate });
+    let plan = session.plan(&remote, PlanOptions { rotate: args.rotate });
     if plan.is_empty() {
         show(out, &plan, &session.file_name(), args.format, Some(&[]));
         return Ok(Outcome::Success);
@@ -382,18 +435,19 @@ async fn apply_saved(
     if std::fs::read_to_string(&planned_path).is_ok_and(|text| changed(&text)) {
         return Err(StaleError::FileChanged { file: saved.file.clone() }.into());
     }
-    let session = open(global, planned_path)?;
+    let mut session = open(global, planned_path)?;
     if changed(&session.config.source) {
         return Err(StaleError::FileChanged { file: saved.file.clone() }.into());
     }
     if session.api_url != saved.api_url {
         return Err(StaleError::OtherApi { planned: saved.api_url.clone(), now: session.api_url.clone() }.into());
     }
+    session.lookup_agents().await?;
     let remote = session.client.fetch_config().await?;
     if planfile::account_fingerprint(&remote, &session.resolved.api_key) != saved.account_fingerprint {
         return Err(StaleError::AccountChanged.into());
     }
-    let plan = diff::plan(&session.resolved.desired, &remote, PlanOptions { rotate: saved.rotate });
+    let plan = session.plan(&remote, PlanOptions { rotate: saved.rotate });
     planfile::compare_plans(&saved.providers, &plan)?;
     let applied = apply::apply(&session.client, &plan, &session.resolved.desired).await?;
     show(out, &plan, &session.file_name(), args.format, Some(&applied.written));
@@ -405,4 +459,131 @@ fn same_file(a: &std::path::Path, b: &std::path::Path) -> bool {
         (Ok(a), Ok(b)) => a == b,
         _ => a == b,
     }
+}
+
+/// `import`: one GET of the account's config, written as a starting file (secrets only as references).
+async fn import(global: &GlobalArgs, args: &ImportArgs, out: Output) -> Result<Outcome, Error> {
+    let dest = match &args.out {
+        Some(path) if path.as_os_str() == "-" => None,
+        Some(path) => Some(path.clone()),
+        None => Some(file_path(global)),
+    };
+    if let Some(path) = &dest {
+        import::check_destination(path, args.force)?;
+    }
+    let api_key = import::api_key()?;
+    let base = client::parse_base_url(&global.api_url)?;
+    let mut scrubber = crate::secret::Scrubber::default();
+    scrubber.add(&api_key);
+    let options = ClientOptions { request_timeout: Duration::from_secs(global.timeout), ..ClientOptions::default() };
+    let client = Client::new(base, api_key, scrubber, options)?;
+    let remote = client.fetch_config().await?;
+    let imported = import::render(&remote)?;
+    match &dest {
+        Some(path) => import::write_file(path, &imported.text, args.force)?,
+        None => out.data(&imported.text),
+    }
+    for note in &imported.notes {
+        out.warning(note);
+    }
+    let checked_as = dest.clone().unwrap_or_else(|| PathBuf::from(DEFAULT_FILE));
+    let problems = import::problems(&imported, &checked_as);
+    if problems > 0 {
+        out.warning(&format!(
+            "the imported file does not pass validation yet ({problems} problem{}): the account holds what the \
+             file's rules reject; run `reconcile validate` to see where, and fix it",
+            if problems == 1 { "" } else { "s" }
+        ));
+    }
+    let default_file = dest.as_deref().is_some_and(|p| p == std::path::Path::new(DEFAULT_FILE));
+    out.status(&import::next_steps(&imported, dest.as_deref(), default_file));
+    Ok(Outcome::Success)
+}
+
+/// The completion script for a shell.
+fn completions(shell: clap_complete::Shell) -> String {
+    use clap::CommandFactory;
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "reconcile", &mut script);
+    String::from_utf8_lossy(&script).into_owned()
+}
+
+/// The man page: the main command's page, then a section for each command (its synopsis, description and
+/// options), then exit status, environment and files.
+fn man_page() -> String {
+    use clap::CommandFactory;
+    use clap_mangen::roff::{Roff, bold, roman};
+    // Every rendered piece starts with the same preamble (for apostrophes); the page keeps only the first.
+    let preamble = Roff::new().render();
+    let render = |f: &dyn Fn(&mut Vec<u8>) -> std::io::Result<()>| {
+        let mut buf = Vec::new();
+        // Writing into memory cannot fail.
+        let _ = f(&mut buf);
+        String::from_utf8_lossy(&buf).replace(preamble.as_str(), "")
+    };
+    let top = Cli::command().disable_help_subcommand(true);
+    let man = clap_mangen::Man::new(top.clone());
+    let mut page = preamble.clone();
+    page.push_str(&render(&|w| {
+        man.render_title(w)?;
+        man.render_name_section(w)?;
+        man.render_synopsis_section(w)?;
+        man.render_description_section(w)?;
+        man.render_options_section(w)
+    }));
+    // Each command under a heading naming it: its synopsis and description, and its options one level lower.
+    let without_heading =
+        |text: String| text.lines().filter(|l| !l.starts_with(".SH ")).map(|l| format!("{l}\n")).collect::<String>();
+    let lowered = |text: String| {
+        text.lines()
+            .map(|l| match l.strip_prefix(".SH ") {
+                Some(rest) => format!(".SS {rest}\n"),
+                None => format!("{l}\n"),
+            })
+            .collect::<String>()
+    };
+    for sub in top.get_subcommands().filter(|s| !s.is_hide_set()) {
+        let name = format!("reconcile {}", sub.get_name());
+        let man = clap_mangen::Man::new(sub.clone().bin_name(&name));
+        let mut heading = Roff::new();
+        heading.control("SH", [name.to_uppercase().as_str()]);
+        page.push_str(&heading.to_roff());
+        page.push_str(&without_heading(render(&|w| man.render_synopsis_section(w))));
+        page.push_str(".PP\n");
+        page.push_str(&without_heading(render(&|w| man.render_description_section(w))));
+        page.push_str(&lowered(render(&|w| man.render_options_section(w))));
+    }
+    let mut roff = Roff::new();
+    roff.control("SH", ["EXIT STATUS"]);
+    for (code, meaning) in [
+        ("0", "Success (plan: no changes, or changes without --detailed-exitcode)."),
+        ("1", "Any error or refusal: invalid file, unresolved secret, API error, cancelled apply, usage error."),
+        ("2", "plan --detailed-exitcode found changes."),
+    ] {
+        roff.control("TP", []).text([bold(code)]).text([roman(meaning)]);
+    }
+    roff.control("SH", ["ENVIRONMENT"]);
+    for (name, meaning) in [
+        (
+            "ULTRAVOX_API_KEY",
+            "The Ultravox API key, unless the file's account.apiKey names another reference. It is never accepted on \
+             the command line.",
+        ),
+        ("ULTRAVOX_API_URL", "The API root, as --api-url."),
+        (
+            "TWILIO_AUTH_TOKEN, TELNYX_API_KEY, TELNYX_PUBLIC_KEY, PLIVO_AUTH_TOKEN",
+            "The conventional names of the provider secrets a file references (import writes these references).",
+        ),
+        ("NO_COLOR", "Disables colour with --color auto."),
+        ("RUST_LOG", "Overrides the log filter that -v and -q set."),
+    ] {
+        roff.control("TP", []).text([bold(name)]).text([roman(meaning)]);
+    }
+    roff.control("SH", ["FILES"]);
+    roff.control("TP", []).text([bold("telephony.yaml")]).text([roman(
+        "The declaration, by default in the current folder; file references in it are relative to its folder.",
+    )]);
+    page.push_str(&render(&|w| roff.to_writer(w)));
+    page.push_str(&render(&|w| man.render_version_section(w)));
+    page
 }

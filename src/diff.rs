@@ -117,6 +117,9 @@ impl ProviderPlan {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Plan {
     pub providers: Vec<ProviderPlan>,
+    /// The names of agents the file wrote by name, by ID, shown beside the IDs. Not part of the comparison.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub agent_names: BTreeMap<String, String>,
 }
 
 /// How many providers each action touches.
@@ -168,7 +171,7 @@ pub fn plan(desired: &DesiredState, remote: &RemoteState, options: PlanOptions) 
         .into_iter()
         .map(|provider| plan_provider(provider, desired.get(provider), remote.get(provider), options))
         .collect();
-    Plan { providers }
+    Plan { providers, agent_names: BTreeMap::new() }
 }
 
 fn plan_provider(

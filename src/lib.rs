@@ -1,11 +1,13 @@
 //! `reconcile`: keeps an Ultravox account's telephony credentials declared in a file, and plans and applies the
 //! difference without revealing a secret.
 
+pub mod agents;
 pub mod api;
 pub mod apply;
 pub mod cli;
 pub mod config;
 pub mod diff;
+pub mod import;
 pub mod model;
 pub mod planfile;
 pub mod render;

@@ -47,8 +47,8 @@ pub enum ResolveError {
     FileTooLarge { shown: String, limit: u64 },
     #[error("file {shown} is not UTF-8 text; a secret file holds only the secret, as text")]
     FileNotText { shown: String },
-    #[error("file {shown} is empty")]
-    FileEmpty { shown: String },
+    #[error("file {shown} is empty{}", if *newline_only { " (it holds only a newline)" } else { "" })]
+    FileEmpty { shown: String, newline_only: bool },
 }
 
 impl ResolveError {
@@ -59,8 +59,11 @@ impl ResolveError {
                 format!("set {name} in the environment (in CI, from a CI secret) and run again")
             }
             ResolveError::EnvNotUnicode { name } => format!("set {name} to the secret as plain text"),
-            ResolveError::FileUnreadable { .. } | ResolveError::FileEmpty { .. } => {
+            ResolveError::FileUnreadable { .. } => {
                 "paths are relative to the folder of telephony.yaml; check the path and its permissions".to_string()
+            }
+            ResolveError::FileEmpty { .. } => {
+                "write the secret into the file (one trailing newline is dropped)".to_string()
             }
             ResolveError::FileTooLarge { .. } | ResolveError::FileNotText { .. } => {
                 "put only the secret in the file (one trailing newline is dropped)".to_string()
@@ -109,13 +112,14 @@ fn read_secret_file(shown: &Path, full: &Path) -> Result<SecretString, ResolveEr
     if text.contains('\0') {
         return Err(ResolveError::FileNotText { shown: shown_text });
     }
+    let had_newline = text.ends_with('\n');
     if text.ends_with("\r\n") {
         text.truncate(text.len() - 2);
     } else if text.ends_with('\n') {
         text.truncate(text.len() - 1);
     }
     if text.is_empty() {
-        return Err(ResolveError::FileEmpty { shown: shown_text });
+        return Err(ResolveError::FileEmpty { shown: shown_text, newline_only: had_newline });
     }
     Ok(SecretString::from(text))
 }

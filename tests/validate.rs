@@ -123,7 +123,7 @@ const CASES: &[(&str, &str, &str, &str)] = &[
         "expected a context path",
     ),
     ("provider neither block nor null", "plivo: yes\n", "telephony.yaml:1:8", "expected a mapping or null"),
-    ("unsupported version", "version: 2\nplivo: null\n", "telephony.yaml:1:10", "unsupported version"),
+    ("unsupported version", "version: 2\nplivo: null\n", "telephony.yaml:1:10", "version 2 is not supported"),
     ("not a mapping", "- twilio\n", "telephony.yaml:1:1", "expected a mapping of providers"),
     ("invalid YAML", "twilio: [a, b\n", "telephony.yaml:", "invalid YAML"),
     (
@@ -132,7 +132,8 @@ const CASES: &[(&str, &str, &str, &str)] = &[
         "telephony.yaml:4:3",
         "prefixes are read from the API",
     ),
-    ("empty file", "# nothing\n", "telephony.yaml", "the file is empty"),
+    ("only comments", "# nothing\n", "telephony.yaml", "the file has only comments"),
+    ("empty file", "", "telephony.yaml", "the file is empty"),
 ];
 
 #[test]

@@ -8,6 +8,7 @@ use reqwest::{Method, StatusCode};
 use secrecy::{ExposeSecret, SecretString};
 use url::Url;
 
+use crate::api::wire::Agent;
 use crate::api::wire::{self, ProviderWrite};
 use crate::api::{ApiError, GaveUp, TelephonyApi};
 use crate::secret::Scrubber;
@@ -161,7 +162,17 @@ impl Client {
         body: Option<Vec<u8>>,
         idempotent: bool,
     ) -> Result<Vec<u8>, ApiError> {
-        let url = self.url(path);
+        self.send_to(method, self.url(path), body, idempotent).await
+    }
+
+    /// [`Client::send`] to a full URL of the API's origin (a pagination link).
+    async fn send_to(
+        &self,
+        method: Method,
+        url: Url,
+        body: Option<Vec<u8>>,
+        idempotent: bool,
+    ) -> Result<Vec<u8>, ApiError> {
         let shown = display_url(&url);
         let started = Instant::now();
         let mut attempt = 1;
@@ -505,6 +516,10 @@ fn jitter(max: Duration) -> Duration {
     if nanos == 0 { Duration::ZERO } else { Duration::from_nanos(h.finish() % nanos) }
 }
 
+const AGENTS_PATH: &str = "/api/agents";
+/// Pages of `GET /api/agents` followed for one name before giving up.
+const MAX_AGENT_PAGES: usize = 50;
+
 impl TelephonyApi for Client {
     async fn fetch_config(&self) -> Result<RemoteState, ApiError> {
         let body = self.send(Method::GET, ACCOUNT_CONFIG_PATH, None, true).await?;
@@ -516,6 +531,40 @@ impl TelephonyApi for Client {
         // Idempotent: every written provider is a complete block or `null`, so a repeat sets the same account.
         let answer = self.send(Method::PATCH, ACCOUNT_CONFIG_PATH, Some(body), true).await?;
         self.read_config(&Method::PATCH, &answer)
+    }
+
+    async fn find_agents(&self, search: &str) -> Result<Vec<Agent>, ApiError> {
+        let mut url = self.url(AGENTS_PATH);
+        url.query_pairs_mut().append_pair("search", search).append_pair("pageSize", "100");
+        let mut agents = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        for _ in 0..MAX_AGENT_PAGES {
+            let shown = display_url(&url);
+            let bad = |reason: String| ApiError::BadAnswer { method: "GET".into(), url: shown.clone(), reason };
+            let body = self.send_to(Method::GET, url.clone(), None, true).await?;
+            let page = wire::parse_agents_page(&body).map_err(|e| bad(e.0))?;
+            agents.extend(page.agents);
+            let Some(next) = page.next else { return Ok(agents) };
+            let next = self.base.join(&next).map_err(|_| bad("its `next` link is not a URL".into()))?;
+            if next.origin() != self.base.origin() {
+                // The API key would go along: never follow a link off the API's origin.
+                return Err(bad(format!(
+                    "its `next` link points at another origin ({}); not followed",
+                    display_url(&next)
+                )));
+            }
+            if !seen.insert(next.to_string()) {
+                return Err(bad("its `next` links go round in a loop".into()));
+            }
+            url = next;
+        }
+        Err(ApiError::BadAnswer {
+            method: "GET".into(),
+            url: display_url(&self.url(AGENTS_PATH)),
+            reason: format!(
+                "more than {MAX_AGENT_PAGES} pages of agents match {search:?}; write the agent's ID instead"
+            ),
+        })
     }
 }
 

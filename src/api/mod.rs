@@ -19,6 +19,8 @@ pub trait TelephonyApi {
     async fn fetch_config(&self) -> Result<RemoteState, ApiError>;
     /// One write holding exactly `writes`; answers the account's config after it.
     async fn write_config(&self, writes: &[ProviderWrite<'_>]) -> Result<RemoteState, ApiError>;
+    /// Every agent the API lists for `search` (its name filter), across all pages.
+    async fn find_agents(&self, search: &str) -> Result<Vec<wire::Agent>, ApiError>;
 }
 
 /// Why the client stopped retrying a transient failure.

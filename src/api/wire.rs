@@ -123,6 +123,51 @@ pub fn parse_provider(provider: Provider, block: &Map<String, Value>) -> Result<
     })
 }
 
+/// An agent as `GET /api/agents` lists it (only what name resolution needs).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Agent {
+    pub id: String,
+    pub name: String,
+}
+
+/// One page of `GET /api/agents`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AgentsPage {
+    pub agents: Vec<Agent>,
+    /// The next page's full URL.
+    pub next: Option<String>,
+}
+
+/// Reads one page of `GET /api/agents`: `{next, previous, results: [{agentId, name, ...}], total}`.
+pub fn parse_agents_page(body: &[u8]) -> Result<AgentsPage, ShapeError> {
+    let value: Value = serde_json::from_slice(body)
+        .map_err(|e| ShapeError(format!("the answer is not valid JSON (line {}, column {})", e.line(), e.column())))?;
+    let Value::Object(top) = value else {
+        return Err(ShapeError(format!("expected a JSON object, found {}", kind(&value))));
+    };
+    let next = match top.get("next") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) if s.is_empty() => None,
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(other) => return Err(ShapeError(format!("`next` should be a URL or null, found {}", kind(other)))),
+    };
+    let Some(Value::Array(results)) = top.get("results") else {
+        return Err(ShapeError("`results` should be a list of agents".into()));
+    };
+    let agents = results
+        .iter()
+        .map(|item| {
+            let id = item.get("agentId").and_then(Value::as_str);
+            let name = item.get("name").and_then(Value::as_str).unwrap_or_default();
+            match id {
+                Some(id) => Ok(Agent { id: id.to_lowercase(), name: name.to_string() }),
+                None => Err(ShapeError("an agent in `results` has no `agentId` string".into())),
+            }
+        })
+        .collect::<Result<_, _>>()?;
+    Ok(AgentsPage { agents, next })
+}
+
 fn kind(value: &Value) -> &'static str {
     match value {
         Value::Null => "null",

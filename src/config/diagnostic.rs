@@ -34,6 +34,15 @@ pub struct ConfigError {
     /// The file's text, for showing the offending lines; empty when the file could not be read.
     pub source_text: String,
     pub diagnostics: Vec<Diagnostic>,
+    /// Ranges of `source_text` that hold literal secrets (or may): never shown.
+    pub sensitive: Vec<crate::config::node::ByteSpan>,
+}
+
+impl ConfigError {
+    /// Problems in a file, none of which shows a secret-bearing part of it.
+    pub fn new(file: PathBuf, source_text: String, diagnostics: Vec<Diagnostic>) -> ConfigError {
+        ConfigError { file, source_text, diagnostics, sensitive: Vec::new() }
+    }
 }
 
 impl fmt::Display for ConfigError {

@@ -18,10 +18,8 @@ const MAX_FILE_BYTES: u64 = 1024 * 1024;
 
 /// Reads and validates a file. Every problem is reported at once where the file parses.
 pub fn load(path: &Path) -> Result<Config, ConfigError> {
-    let fail = |message: String, hint: &str| ConfigError {
-        file: path.to_path_buf(),
-        source_text: String::new(),
-        diagnostics: vec![Diagnostic::new(None, "", message).with_hint(hint)],
+    let fail = |message: String, hint: &str| {
+        ConfigError::new(path.to_path_buf(), String::new(), vec![Diagnostic::new(None, "", message).with_hint(hint)])
     };
     let bytes = match std::fs::metadata(path) {
         Ok(meta) if meta.is_dir() => {
@@ -53,15 +51,16 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
 
 /// Validates a file's text as if it were read from `path`.
 pub fn from_source(path: &Path, source: String) -> Result<Config, ConfigError> {
-    let error = |source_text: String, diagnostics| ConfigError { file: path.to_path_buf(), source_text, diagnostics };
     let root = match node::parse(&source) {
         Ok(root) => root,
         Err(failure) => {
-            let d = Diagnostic::new(failure.loc, "", format!("invalid YAML: {}", failure.message));
-            return Err(error(source, vec![d]));
+            let mut d = Diagnostic::new(failure.loc, "", format!("invalid YAML: {}", failure.message));
+            d.hint = failure.hint;
+            return Err(ConfigError::new(path.to_path_buf(), source, vec![d]));
         }
     };
-    match validate::validate(root.as_ref()) {
+    let has_text = !source.trim().is_empty();
+    match validate::validate(root.as_ref(), has_text) {
         Ok(v) => Ok(Config {
             path: path.to_path_buf(),
             base_dir: base_dir(path),
@@ -69,9 +68,14 @@ pub fn from_source(path: &Path, source: String) -> Result<Config, ConfigError> {
             api_key: v.api_key,
             providers: v.providers,
         }),
-        Err(mut diagnostics) => {
-            diagnostics.sort_by_key(|d| d.loc);
-            Err(error(source, diagnostics))
+        Err(mut invalid) => {
+            invalid.diagnostics.sort_by_key(|d| d.loc);
+            Err(ConfigError {
+                file: path.to_path_buf(),
+                source_text: source,
+                diagnostics: invalid.diagnostics,
+                sensitive: invalid.sensitive,
+            })
         }
     }
 }

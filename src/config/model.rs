@@ -64,6 +64,8 @@ pub enum IdentifierSource {
 pub enum AgentEntry {
     /// A UUID, lower-cased.
     Id(String),
+    /// `{ agent: NAME }`: resolved through `GET /api/agents` to exactly one agent with that exact name.
+    Name(String),
 }
 
 /// A declared provider block.

@@ -28,11 +28,22 @@ impl fmt::Display for Loc {
     }
 }
 
-/// One YAML node and where it starts.
+/// A range of the source text, in bytes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ByteSpan {
+    pub start: usize,
+    pub len: usize,
+}
+
+/// One YAML node and where it is.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Node {
     pub loc: Loc,
     pub kind: NodeKind,
+    /// Where the node's text is (for an alias: the alias itself).
+    pub span: ByteSpan,
+    /// Where its value is defined (for an alias: the anchored node; otherwise the same as `span`).
+    pub defined: ByteSpan,
 }
 
 /// What a node holds. Scalars keep the type YAML's core schema gave them.
@@ -73,10 +84,23 @@ fn loc_of<T>(spanned: &Spanned<T>) -> Loc {
     Loc { line: spanned.referenced.line(), column: spanned.referenced.column() }
 }
 
+fn byte_span(location: &serde_saphyr::Location) -> ByteSpan {
+    let span = location.span();
+    match (span.byte_offset(), span.byte_len()) {
+        (Some(start), Some(len)) => ByteSpan { start: start as usize, len: len as usize },
+        _ => ByteSpan::default(),
+    }
+}
+
 impl<'de> Deserialize<'de> for Node {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let spanned = Spanned::<NodeKind>::deserialize(deserializer)?;
-        Ok(Node { loc: loc_of(&spanned), kind: spanned.value })
+        Ok(Node {
+            loc: loc_of(&spanned),
+            span: byte_span(&spanned.referenced),
+            defined: byte_span(&spanned.defined),
+            kind: spanned.value,
+        })
     }
 }
 
@@ -169,24 +193,67 @@ impl<'de> Visitor<'de> for NodeVisitor {
 pub struct ParseFailure {
     pub loc: Option<Loc>,
     pub message: String,
+    pub hint: Option<String>,
 }
 
-/// Parses one YAML document. Duplicate keys, aliases that blow up, several documents, and invalid YAML are refused.
+/// Parses one YAML document. Several documents, aliases that blow up, and invalid YAML are refused. Duplicate keys
+/// are passed through, so that validation reports them with both places and goes on to find the other problems.
+/// Booleans are YAML 1.2's only (`yes` stays a string), and numbers with leading zeros stay strings.
 pub fn parse(text: &str) -> Result<Option<Node>, ParseFailure> {
     if text.trim().is_empty() {
         return Ok(None);
     }
     let options = serde_saphyr::options! {
-        duplicate_keys: serde_saphyr::options::DuplicateKeyPolicy::Error,
+        duplicate_keys: serde_saphyr::options::DuplicateKeyPolicy::PassThrough,
+        strict_booleans: true,
+        leading_zero_numbers_as_strings: true,
+        underscored_numbers_as_strings: true,
+        with_snippet: false,
     };
     match serde_saphyr::from_str_with_options::<Option<Node>>(text, options) {
         Ok(node) => Ok(node),
-        Err(err) => {
-            let loc = err.location().map(|l| Loc { line: l.line(), column: l.column() }).filter(Loc::is_known);
-            let message = err.without_snippet().to_string();
-            Err(ParseFailure { loc, message: strip_location_suffix(&message) })
+        Err(err) => Err(failure(text, &err)),
+    }
+}
+
+fn failure(text: &str, err: &serde_saphyr::Error) -> ParseFailure {
+    let mut loc = err.location().map(|l| Loc { line: l.line(), column: l.column() }).filter(Loc::is_known);
+    let raw = strip_location_suffix(&err.without_snippet().to_string());
+    if matches!(err.without_snippet(), serde_saphyr::Error::MultipleDocuments { .. })
+        || raw.contains("from_str_multiple")
+    {
+        loc = second_document_marker(text).or(loc);
+        return ParseFailure {
+            loc,
+            message: "the file holds more than one YAML document".into(),
+            hint: Some("a telephony.yaml is one document: remove the `---` line, and merge what follows it".into()),
+        };
+    }
+    let line_text = loc.and_then(|l| text.lines().nth((l.line as usize).saturating_sub(1))).unwrap_or("");
+    let hint = if line_text.contains('\t') || text.lines().any(|l| l.starts_with('\t')) {
+        "indent with spaces: YAML does not allow tabs for indentation"
+    } else if raw.to_lowercase().contains("anchor") || raw.to_lowercase().contains("alias") {
+        "an alias (`*name`) must refer to an anchor (`&name`) defined above it"
+    } else {
+        "check the indentation, and that quotes and brackets are closed, on this line or the lines above it"
+    };
+    ParseFailure { loc, message: raw, hint: Some(hint.into()) }
+}
+
+/// Where a second document starts: a `---` line after some content.
+fn second_document_marker(text: &str) -> Option<Loc> {
+    let mut seen_content = false;
+    for (i, line) in text.lines().enumerate() {
+        let trimmed = line.trim_end();
+        if trimmed == "---" || trimmed.starts_with("--- ") {
+            if seen_content {
+                return Some(Loc { line: i as u64 + 1, column: 1 });
+            }
+        } else if !trimmed.trim_start().is_empty() && !trimmed.trim_start().starts_with('#') {
+            seen_content = true;
         }
     }
+    None
 }
 
 /// serde-saphyr appends " at line X column Y" to some messages; we print the location ourselves.
@@ -232,16 +299,32 @@ mod tests {
     }
 
     #[test]
-    fn duplicate_keys_are_refused_with_a_location() {
-        let err = parse("a: 1\nb: 2\na: 3\n").unwrap_err();
-        assert!(err.message.to_lowercase().contains("duplicate"), "{err:?}");
-        assert_eq!(err.loc.map(|l| l.line), Some(3));
+    fn duplicate_keys_are_passed_through_for_validation_to_report() {
+        let node = parse("a: 1\nb: 2\na: 3\n").unwrap().unwrap();
+        let keys: Vec<(&str, u64)> = map(&node).iter().map(|(k, _)| (k.name.as_str(), k.loc.line)).collect();
+        assert_eq!(keys, vec![("a", 1), ("b", 2), ("a", 3)]);
     }
 
     #[test]
-    fn nested_duplicate_keys_are_refused() {
-        let err = parse("twilio:\n  accountSid: a\n  accountSid: b\n").unwrap_err();
-        assert_eq!(err.loc.map(|l| l.line), Some(3), "{err:?}");
+    fn yaml_1_1_booleans_and_leading_zeros_stay_strings() {
+        let node = parse("a: yes\nb: 0123\nc: true\n").unwrap().unwrap();
+        let kinds: Vec<&NodeKind> = map(&node).iter().map(|(_, v)| &v.kind).collect();
+        assert_eq!(kinds, vec![&NodeKind::Str("yes".into()), &NodeKind::Str("0123".into()), &NodeKind::Bool(true)]);
+    }
+
+    #[test]
+    fn spans_cover_the_value_text() {
+        let text = "k: secret-value\n";
+        let node = parse(text).unwrap().unwrap();
+        let span = map(&node)[0].1.span;
+        assert_eq!(&text[span.start..span.start + span.len], "secret-value");
+    }
+
+    #[test]
+    fn several_documents_are_refused_at_the_separator() {
+        let err = parse("a: 1\n---\nb: 2\n").unwrap_err();
+        assert_eq!(err.message, "the file holds more than one YAML document");
+        assert_eq!(err.loc, Some(Loc { line: 2, column: 1 }));
     }
 
     #[test]

@@ -1,13 +1,25 @@
 //! Resolving a [`Config`]'s references into the desired state. Every unresolved reference is reported at once, each
-//! naming the reference and where it is written, never a value.
+//! naming the reference and where it is written, never a value. Agents written by name are left for
+//! [`crate::agents`] to look up (that needs the API).
+
+use std::collections::BTreeMap;
 
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::config::diagnostic::{ConfigError, Diagnostic};
-use crate::config::model::{AgentEntry, Config, Declaration, IdentifierSource, Located};
-use crate::model::MAX_APPLICATION_SID_CHARS;
-use crate::secret::{self, Reference, Scrubber};
+use crate::config::model::{AgentEntry, Config, DEFAULT_API_KEY_ENV, Declaration, IdentifierSource, Located};
+use crate::model::{MAX_APPLICATION_SID_CHARS, Provider};
+use crate::secret::{self, Reference, ResolveError, Scrubber};
 use crate::state::{Desired, DesiredProvider, DesiredState, Settings};
+
+/// An entry `{ agent: NAME }` still to be looked up.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AgentName {
+    pub provider: Provider,
+    /// Its index in the provider's list as written.
+    pub position: usize,
+    pub name: Located<String>,
+}
 
 /// The desired state and the API key, with a scrubber that knows every secret the run read.
 #[derive(Debug)]
@@ -15,12 +27,17 @@ pub struct Resolved {
     pub desired: DesiredState,
     pub api_key: SecretString,
     pub scrubber: Scrubber,
+    /// Agents written by name, in file order; their IDs are not in `desired` until looked up.
+    pub agent_names: Vec<AgentName>,
+    /// Once looked up: the name of each agent written by name, by ID (for plans to show beside the ID).
+    pub names_by_id: BTreeMap<String, String>,
 }
 
 /// Resolves the API key and every reference of managed providers.
 pub fn resolve(config: &Config) -> Result<Resolved, ConfigError> {
     let mut r = Resolver { config, diags: Vec::new(), scrubber: Scrubber::default() };
     let api_key = r.secret(&config.api_key);
+    let mut agent_names = Vec::new();
     let providers = config.providers.clone().map(|d| match d {
         Declaration::Unmanaged => Desired::Unmanaged,
         Declaration::MustNotExist => Desired::Absent,
@@ -32,13 +49,17 @@ pub fn resolve(config: &Config) -> Result<Resolved, ConfigError> {
                 .collect();
             let secrets =
                 spec.secrets.iter().filter_map(|(field, located)| r.secret(located).map(|v| (*field, v))).collect();
-            let allowed_agent_ids = spec
-                .allowed_agents
-                .iter()
-                .map(|a| match &a.value {
-                    AgentEntry::Id(id) => id.clone(),
-                })
-                .collect();
+            let mut allowed_agent_ids = Vec::new();
+            for (position, entry) in spec.allowed_agents.iter().enumerate() {
+                match &entry.value {
+                    AgentEntry::Id(id) => allowed_agent_ids.push(id.clone()),
+                    AgentEntry::Name(name) => agent_names.push(AgentName {
+                        provider: spec.provider,
+                        position,
+                        name: Located { value: name.clone(), loc: entry.loc, path: entry.path.clone() },
+                    }),
+                }
+            }
             Desired::Present(DesiredProvider {
                 provider: spec.provider,
                 identifiers,
@@ -52,17 +73,17 @@ pub fn resolve(config: &Config) -> Result<Resolved, ConfigError> {
         }
     });
     if !r.diags.is_empty() {
-        return Err(ConfigError {
-            file: config.path.clone(),
-            source_text: config.source.clone(),
-            diagnostics: r.diags,
-        });
+        let mut diagnostics = r.diags;
+        diagnostics.sort_by_key(|d| d.loc);
+        return Err(ConfigError::new(config.path.clone(), config.source.clone(), diagnostics));
     }
     let scrubber = r.scrubber;
     Ok(Resolved {
         desired: DesiredState { providers },
         api_key: api_key.unwrap_or_else(|| SecretString::from(String::new())),
         scrubber,
+        agent_names,
+        names_by_id: BTreeMap::new(),
     })
 }
 
@@ -77,8 +98,16 @@ impl Resolver<'_> {
         match secret::resolve(&located.value, &self.config.base_dir) {
             Ok(v) => Some(v),
             Err(e) => {
-                let message = format!("cannot resolve {}: {e}", located.value);
-                self.diags.push(Diagnostic::new(located.loc, &located.path, message).with_hint(e.hint()));
+                let (path, message) = match (&located.loc, &e) {
+                    // The default reference is not written in the file: say so.
+                    (None, ResolveError::EnvUnset { name } | ResolveError::EnvEmpty { name })
+                        if name == DEFAULT_API_KEY_ENV =>
+                    {
+                        (format!("{} (default `{{ env: {DEFAULT_API_KEY_ENV} }}`)", located.path), e.to_string())
+                    }
+                    _ => (located.path.clone(), e.to_string()),
+                };
+                self.diags.push(Diagnostic::new(located.loc, path, message).with_hint(e.hint()));
                 None
             }
         }
@@ -99,14 +128,17 @@ impl Resolver<'_> {
             }
         };
         if field == "applicationSid" && value.chars().count() > MAX_APPLICATION_SID_CHARS {
-            self.diags.push(Diagnostic::new(
-                located.loc,
-                &located.path,
-                format!(
-                    "the referenced value is {} characters long; the API accepts at most {MAX_APPLICATION_SID_CHARS}",
-                    value.chars().count()
-                ),
-            ));
+            self.diags.push(
+                Diagnostic::new(
+                    located.loc,
+                    &located.path,
+                    format!(
+                        "the referenced value is {} characters long; the API accepts at most {MAX_APPLICATION_SID_CHARS}",
+                        value.chars().count()
+                    ),
+                )
+                .with_hint("check that the reference holds the Telnyx Application SID and nothing else"),
+            );
             return None;
         }
         Some(value)

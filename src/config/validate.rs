@@ -1,20 +1,28 @@
-//! Turns a parsed YAML tree into a [`Config`], collecting every problem with its location and field path.
+//! Turns a parsed YAML tree into a [`Config`](crate::config::Config), collecting every problem with its location,
+//! field path and a hint.
 //!
-//! No reference is resolved here: `validate` must work in a fork's pull request, where no secret is available.
+//! No reference is resolved here: `validate` must work in a fork's pull request, where no secret is available. The
+//! validator also records where literal secrets (and values of unknown keys, which may be misspelt secret fields)
+//! stand in the text, so that a diagnostic never shows them.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use crate::config::diagnostic::Diagnostic;
 use crate::config::model::{
     AgentEntry, DEFAULT_API_KEY_ENV, Declaration, FORMAT_VERSION, IdentifierSource, Located, ProviderSpec,
 };
-use crate::config::node::{Key, Loc, Node, NodeKind};
+use crate::config::node::{ByteSpan, Key, Loc, Node, NodeKind};
 use crate::model::{self, MAX_AGENT_IDS, MAX_APPLICATION_SID_CHARS, Provider};
 use crate::secret::Reference;
 
 const TOP_KEYS: [&str; 5] = ["version", "account", "twilio", "telnyx", "plivo"];
 const ACCOUNT_KEYS: [&str; 1] = ["apiKey"];
 const REFERENCE_KEYS: [&str; 2] = ["env", "file"];
+const AGENT_REF_KEYS: [&str; 1] = ["agent"];
+/// Every field whose value is a secret, in any block.
+const SECRET_FIELDS: [&str; 3] = ["authToken", "apiKey", "publicKey"];
+/// The longest agent name the API accepts.
+pub const MAX_AGENT_NAME_CHARS: usize = 64;
 
 /// The parts of a [`Config`](crate::config::Config) that come from the document.
 #[derive(Debug)]
@@ -23,15 +31,24 @@ pub struct Validated {
     pub providers: [Declaration; 3],
 }
 
-/// Validates a whole document. Returns the declarations when there is no problem, and every problem otherwise.
-pub fn validate(root: Option<&Node>) -> Result<Validated, Vec<Diagnostic>> {
-    let mut v = Validator { diags: Vec::new() };
-    let result = v.document(root);
-    if v.diags.is_empty() { Ok(result) } else { Err(v.diags) }
+/// Every problem found, and the places in the text that must never be shown.
+#[derive(Debug, Default)]
+pub struct Invalid {
+    pub diagnostics: Vec<Diagnostic>,
+    pub sensitive: Vec<ByteSpan>,
 }
 
+/// Validates a whole document. Returns the declarations when there is no problem, and every problem otherwise.
+/// `has_text` tells an empty file from one with only comments.
+pub fn validate(root: Option<&Node>, has_text: bool) -> Result<Validated, Invalid> {
+    let mut v = Validator::default();
+    let result = v.document(root, has_text);
+    if v.invalid.diagnostics.is_empty() { Ok(result) } else { Err(v.invalid) }
+}
+
+#[derive(Default)]
 struct Validator {
-    diags: Vec<Diagnostic>,
+    invalid: Invalid,
 }
 
 fn join(parent: &str, key: &str) -> String {
@@ -48,7 +65,8 @@ pub fn closest_key<'a>(unknown: &str, known: &[&'a str]) -> Option<&'a str> {
     known
         .iter()
         .map(|k| (k, strsim::damerau_levenshtein(&unknown_norm, &norm(k))))
-        .filter(|(k, d)| *d <= 3.max(k.len() / 4))
+        // Up to 3 edits for long names, fewer for short ones: `value` is not a typo of `file`.
+        .filter(|(k, d)| *d <= (k.len() / 3).clamp(1, 3))
         .min_by_key(|(_, d)| *d)
         .map(|(k, _)| *k)
 }
@@ -63,42 +81,87 @@ fn secret_hint(provider: Option<Provider>, field: &str) -> String {
     )
 }
 
+/// The entries of a mapping whose keys are known, by name; unknown and duplicate keys are reported.
+struct Entries<'n> {
+    found: HashMap<&'n str, (&'n Key, &'n Node)>,
+    /// Known keys that an unknown key was taken for (reported once, as a typo, not again as missing).
+    suggested: HashSet<&'static str>,
+}
+
+impl<'n> Entries<'n> {
+    fn get(&self, key: &str) -> Option<&(&'n Key, &'n Node)> {
+        self.found.get(key)
+    }
+}
+
 impl Validator {
     fn push(&mut self, d: Diagnostic) {
-        self.diags.push(d);
+        self.invalid.diagnostics.push(d);
     }
 
-    fn error(&mut self, loc: Loc, path: &str, message: impl Into<String>) {
-        self.push(Diagnostic::new(Some(loc), path, message));
+    /// Marks every string scalar in `node` (it may hold secrets, but its structure is harmless to show).
+    fn sensitive_strings(&mut self, node: &Node) {
+        match &node.kind {
+            NodeKind::Str(_) => self.sensitive(node),
+            NodeKind::Seq(items) => items.iter().for_each(|n| self.sensitive_strings(n)),
+            NodeKind::Map(entries) => entries.iter().for_each(|(_, n)| self.sensitive_strings(n)),
+            _ => {}
+        }
     }
 
-    /// Reports keys that are not in `known` (with a suggestion) and returns the entries by name.
-    fn entries<'n>(
-        &mut self,
-        entries: &'n [(Key, Node)],
-        path: &str,
-        known: &[&str],
-    ) -> HashMap<&'n str, (&'n Key, &'n Node)> {
-        let mut out = HashMap::new();
+    fn sensitive(&mut self, node: &Node) {
+        for span in [node.span, node.defined] {
+            if span.len > 0 {
+                self.invalid.sensitive.push(span);
+            }
+        }
+    }
+
+    fn entries<'n>(&mut self, entries: &'n [(Key, Node)], path: &str, known: &[&'static str]) -> Entries<'n> {
+        let mut out = Entries { found: HashMap::new(), suggested: HashSet::new() };
         for (key, value) in entries {
-            if known.contains(&key.name.as_str()) {
-                out.insert(key.name.as_str(), (key, value));
+            if let Some(known_key) = known.iter().find(|k| **k == key.name) {
+                if let Some((first, _)) = out.found.get(known_key) {
+                    self.push(
+                        Diagnostic::new(Some(key.loc), join(path, &key.name), format!("duplicate key `{}`", key.name))
+                            .with_hint(format!("it is already set at line {}; keep one of them", first.loc.line)),
+                    );
+                    if REFERENCE_KEYS.contains(known_key) {
+                        self.sensitive(value);
+                    }
+                    continue;
+                }
+                out.found.insert(known_key, (key, value));
                 continue;
             }
             let mut d = Diagnostic::new(Some(key.loc), join(path, &key.name), format!("unknown key `{}`", key.name));
-            d = match closest_key(&key.name, known) {
-                Some(k) => d.with_hint(format!("did you mean `{k}`?")),
-                None => d.with_hint(format!("known keys here: {}", known.join(", "))),
-            };
-            if key.name.ends_with("Prefix") {
-                d = d.with_hint("prefixes are read from the API, never written in the file; remove this key");
+            let suggestion = closest_key(&key.name, known);
+            // The value of an unknown key may be a misspelt secret: never show it, unless the key is plainly a
+            // misspelling of a field that is not secret.
+            if suggestion.is_none_or(|k| SECRET_FIELDS.contains(&k) || REFERENCE_KEYS.contains(&k)) {
+                self.sensitive_strings(value);
             }
+            d = if key.name.ends_with("Prefix") && key.name.len() > "Prefix".len() {
+                d.with_hint("prefixes are read from the API, never written in the file; remove this key")
+            } else if known == REFERENCE_KEYS && suggestion.is_none() {
+                d.with_hint("a secret's value never goes in the file: write `{ env: NAME }` or `{ file: PATH }`")
+            } else if let Some(k) = suggestion {
+                out.suggested.insert(k);
+                d.with_hint(format!("did you mean `{k}`?"))
+            } else if path.is_empty() && matches!(value.kind, NodeKind::Map(_)) && entries.len() == 1 {
+                d.with_hint(format!(
+                    "the providers go at the top level of the file; remove the `{}:` wrapper and un-indent what it holds",
+                    key.name
+                ))
+            } else {
+                d.with_hint(format!("known keys here: {}", known.join(", ")))
+            };
             self.push(d);
         }
         out
     }
 
-    fn document(&mut self, root: Option<&Node>) -> Validated {
+    fn document(&mut self, root: Option<&Node>, has_text: bool) -> Validated {
         let default_api_key = Located {
             value: Reference::Env(DEFAULT_API_KEY_ENV.to_string()),
             loc: None,
@@ -109,22 +172,54 @@ impl Validator {
             providers: [Declaration::Unmanaged, Declaration::Unmanaged, Declaration::Unmanaged],
         };
         let Some(root) = root else {
-            self.push(Diagnostic::new(None, "", "the file is empty").with_hint(
+            let message = if has_text { "the file has only comments" } else { "the file is empty" };
+            self.push(Diagnostic::new(None, "", message).with_hint(
                 "declare at least one provider (twilio, telnyx or plivo); `reconcile import` writes a start",
             ));
             return out;
         };
         let NodeKind::Map(entries) = &root.kind else {
-            self.error(root.loc, "", format!("expected a mapping of providers, found {}", root.kind.describe()));
+            let hint = if matches!(root.kind, NodeKind::Seq(_)) {
+                "the file is a mapping, not a list: remove the leading `- ` and write `twilio:`, `telnyx:`, `plivo:` at the top level"
+            } else {
+                "write the providers as keys at the top level: `twilio:`, `telnyx:`, `plivo:`"
+            };
+            self.push(
+                Diagnostic::new(
+                    Some(root.loc),
+                    "",
+                    format!("expected a mapping of providers, found {}", root.kind.describe()),
+                )
+                .with_hint(hint),
+            );
             return out;
         };
         let entries = self.entries(entries, "", &TOP_KEYS);
         if let Some((_, node)) = entries.get("version") {
-            match node.kind {
+            match &node.kind {
                 NodeKind::Int(FORMAT_VERSION) => {}
-                _ => self.push(Diagnostic::new(Some(node.loc), "version", "unsupported version").with_hint(format!(
-                    "the only version is {FORMAT_VERSION}; write `version: {FORMAT_VERSION}` or leave it out"
-                ))),
+                NodeKind::Str(s) if s.trim() == FORMAT_VERSION.to_string() => self.push(
+                    Diagnostic::new(Some(node.loc), "version", "expected the number 1, found a string")
+                        .with_hint("remove the quotes: `version: 1`"),
+                ),
+                NodeKind::Int(n) => self.push(
+                    Diagnostic::new(
+                        Some(node.loc),
+                        "version",
+                        format!("version {n} is not supported; this reconcile reads version {FORMAT_VERSION}"),
+                    )
+                    .with_hint(format!(
+                        "write `version: {FORMAT_VERSION}` or leave it out; a newer file needs a newer reconcile"
+                    )),
+                ),
+                other => self.push(
+                    Diagnostic::new(
+                        Some(node.loc),
+                        "version",
+                        format!("expected the number {FORMAT_VERSION}, found {}", other.describe()),
+                    )
+                    .with_hint(format!("write `version: {FORMAT_VERSION}` or leave it out")),
+                ),
             }
         }
         if let Some((_, node)) = entries.get("account") {
@@ -143,6 +238,7 @@ impl Validator {
                     None => Declaration::Unmanaged,
                 },
                 other => {
+                    self.sensitive(node);
                     self.push(
                         Diagnostic::new(
                             Some(node.loc),
@@ -159,7 +255,7 @@ impl Validator {
                 }
             };
         }
-        if !managed_any && self.diags.is_empty() {
+        if !managed_any && self.invalid.diagnostics.is_empty() {
             self.push(
                 Diagnostic::new(Some(root.loc), "", "no provider is declared, so there is nothing to manage")
                     .with_hint("add a `twilio`, `telnyx` or `plivo` block, or `provider: null` to require its absence"),
@@ -170,7 +266,17 @@ impl Validator {
 
     fn account(&mut self, node: &Node) -> Option<Located<Reference>> {
         let NodeKind::Map(entries) = &node.kind else {
-            self.error(node.loc, "account", format!("expected a mapping, found {}", node.kind.describe()));
+            self.sensitive(node);
+            self.push(
+                Diagnostic::new(
+                    Some(node.loc),
+                    "account",
+                    format!("expected a mapping, found {}", node.kind.describe()),
+                )
+                .with_hint(
+                    "write `account: { apiKey: { env: ULTRAVOX_API_KEY } }`, or leave `account` out for that default",
+                ),
+            );
             return None;
         };
         let entries = self.entries(entries, "account", &ACCOUNT_KEYS);
@@ -180,8 +286,9 @@ impl Validator {
 
     fn provider(&mut self, provider: Provider, key: &Key, block: &[(Key, Node)]) -> Option<ProviderSpec> {
         let path = provider.key();
-        let before = self.diags.len();
-        let entries = self.entries(block, path, &provider.known_keys());
+        let before = self.invalid.diagnostics.len();
+        let known = provider.known_keys();
+        let entries = self.entries(block, path, &known);
         let mut identifiers = Vec::new();
         for &field in provider.identifier_fields() {
             let field_path = join(path, field);
@@ -191,6 +298,7 @@ impl Validator {
                         identifiers.push((field, id));
                     }
                 }
+                None if entries.suggested.contains(field) => {}
                 None => self.missing(provider, key, field, false),
             }
         }
@@ -203,20 +311,29 @@ impl Validator {
                         secrets.push((field, reference));
                     }
                 }
+                None if entries.suggested.contains(field) => {}
                 None => self.missing(provider, key, field, true),
             }
         }
         let allow_all = match entries.get(model::ALLOW_ALL) {
             Some((_, node)) => match node.kind {
-                NodeKind::Bool(b) => Some((b, node.loc)),
+                NodeKind::Bool(b) => Some(b),
                 _ => {
+                    let hint = match &node.kind {
+                        NodeKind::Str(s)
+                            if ["yes", "no", "on", "off", "y", "n"].contains(&s.to_lowercase().as_str()) =>
+                        {
+                            format!("YAML 1.2 reads `{s}` as a string: write `true` or `false`")
+                        }
+                        _ => "write `true` or `false` without quotes; leaving it out means false".to_string(),
+                    };
                     self.push(
                         Diagnostic::new(
                             Some(node.loc),
                             join(path, model::ALLOW_ALL),
                             format!("expected true or false, found {}", node.kind.describe()),
                         )
-                        .with_hint("write `true` or `false` without quotes; leaving it out means false"),
+                        .with_hint(hint),
                     );
                     None
                 }
@@ -227,7 +344,7 @@ impl Validator {
             Some((_, node)) => self.agents(&join(path, model::AGENT_IDS), node),
             None => Some(Vec::new()),
         };
-        if let (Some((true, _)), Some(list)) = (allow_all, &agents) {
+        if let (Some(true), Some(list)) = (allow_all, &agents) {
             if let Some((_, node)) = entries.get(model::AGENT_IDS).filter(|_| !list.is_empty()) {
                 self.push(
                     Diagnostic::new(
@@ -245,7 +362,7 @@ impl Validator {
             Some((_, node)) => self.mapping(&join(path, model::CONTEXT_MAPPING), node),
             None => Some(BTreeMap::new()),
         };
-        if self.diags.len() > before {
+        if self.invalid.diagnostics.len() > before {
             return None;
         }
         Some(ProviderSpec {
@@ -253,7 +370,7 @@ impl Validator {
             identifiers,
             secrets,
             allowed_agents: agents.unwrap_or_default(),
-            allow_all_agents: allow_all.map(|(b, _)| b).unwrap_or(false),
+            allow_all_agents: allow_all.unwrap_or(false),
             request_context_mapping: mapping.unwrap_or_default(),
         })
     }
@@ -279,10 +396,10 @@ impl Validator {
     ) -> Option<Located<IdentifierSource>> {
         let located = |value| Some(Located { value, loc: Some(node.loc), path: path.to_string() });
         match &node.kind {
-            NodeKind::Str(s) if s.is_empty() => {
+            NodeKind::Str(s) if s.trim().is_empty() => {
                 self.push(
                     Diagnostic::new(Some(node.loc), path, "may not be blank")
-                        .with_hint(format!("write the {provider} {field}")),
+                        .with_hint(format!("write the {provider} {field}, or a reference `{{ env: NAME }}`")),
                 );
                 None
             }
@@ -319,7 +436,10 @@ impl Validator {
                 None
             }
             NodeKind::Seq(_) => {
-                self.push(Diagnostic::new(Some(node.loc), path, "expected a string, found a list"));
+                self.push(
+                    Diagnostic::new(Some(node.loc), path, "expected a string, found a list")
+                        .with_hint(format!("{provider} has one {field}: write it as a single value")),
+                );
                 None
             }
         }
@@ -345,6 +465,7 @@ impl Validator {
                 None
             }
             _ => {
+                self.sensitive(node);
                 self.push(
                     Diagnostic::new(
                         Some(node.loc),
@@ -360,9 +481,9 @@ impl Validator {
 
     fn reference(&mut self, path: &str, node: &Node) -> Option<Reference> {
         let NodeKind::Map(entries) = &node.kind else { return None };
-        let before = self.diags.len();
+        let before = self.invalid.diagnostics.len();
         let found = self.entries(entries, path, &REFERENCE_KEYS);
-        if self.diags.len() > before {
+        if self.invalid.diagnostics.len() > before {
             return None;
         }
         match (found.get("env"), found.get("file")) {
@@ -373,41 +494,54 @@ impl Validator {
                 );
                 None
             }
-            (Some((_, value)), None) => match &value.kind {
-                NodeKind::Str(name) if is_env_name(name) => Some(Reference::Env(name.clone())),
-                NodeKind::Str(_) => {
-                    self.push(
+            (Some((_, value)), None) => {
+                match &value.kind {
+                    NodeKind::Str(name) if is_env_name(name) => Some(Reference::Env(name.clone())),
+                    NodeKind::Str(name) if name.trim().is_empty() => {
+                        self.push(
+                        Diagnostic::new(Some(value.loc), join(path, "env"), "the variable name is empty")
+                            .with_hint("name the environment variable that holds the value, e.g. `{ env: TWILIO_AUTH_TOKEN }`"),
+                    );
+                        None
+                    }
+                    NodeKind::Str(_) => {
+                        self.push(
                         Diagnostic::new(Some(value.loc), join(path, "env"), "is not a valid environment variable name")
                             .with_hint("use letters, digits and underscores, not starting with a digit, e.g. TWILIO_AUTH_TOKEN"),
                     );
-                    None
-                }
-                other => {
-                    self.push(Diagnostic::new(
-                        Some(value.loc),
-                        join(path, "env"),
-                        format!("expected a variable name, found {}", other.describe()),
-                    ));
-                    None
-                }
-            },
-            (None, Some((_, value))) => match &value.kind {
-                NodeKind::Str(p) if !p.trim().is_empty() => Some(Reference::File(p.into())),
-                other => {
-                    self.push(
-                        Diagnostic::new(
-                            Some(value.loc),
-                            join(path, "file"),
-                            format!(
-                                "expected a file path, found {}",
-                                if matches!(other, NodeKind::Str(_)) { "an empty string" } else { other.describe() }
-                            ),
-                        )
-                        .with_hint("paths are relative to the folder of telephony.yaml"),
+                        None
+                    }
+                    NodeKind::Null => {
+                        self.push(
+                        Diagnostic::new(Some(value.loc), join(path, "env"), "the variable name is missing")
+                            .with_hint("name the environment variable that holds the value, e.g. `{ env: TWILIO_AUTH_TOKEN }`"),
                     );
-                    None
+                        None
+                    }
+                    other => {
+                        self.sensitive(value);
+                        self.push(
+                        Diagnostic::new(Some(value.loc), join(path, "env"), format!("expected a variable name, found {}", other.describe()))
+                            .with_hint("`env` names the variable that holds the value, e.g. `{ env: TWILIO_AUTH_TOKEN }`; the value itself never goes in the file"),
+                    );
+                        None
+                    }
                 }
-            },
+            }
+            (None, Some((_, value))) => {
+                match &value.kind {
+                    NodeKind::Str(p) if !p.trim().is_empty() => Some(Reference::File(p.into())),
+                    other => {
+                        let found =
+                            if matches!(other, NodeKind::Str(_)) { "an empty string" } else { other.describe() };
+                        self.push(
+                        Diagnostic::new(Some(value.loc), join(path, "file"), format!("expected a file path, found {found}"))
+                            .with_hint("name the file that holds the value; paths are relative to the folder of telephony.yaml"),
+                    );
+                        None
+                    }
+                }
+            }
         }
     }
 
@@ -423,7 +557,7 @@ impl Validator {
             );
             return None;
         };
-        let before = self.diags.len();
+        let before = self.invalid.diagnostics.len();
         if items.len() > MAX_AGENT_IDS {
             self.push(
                 Diagnostic::new(
@@ -436,32 +570,103 @@ impl Validator {
         }
         let mut seen: HashMap<String, Loc> = HashMap::new();
         let mut out = Vec::new();
+        let uuid_hint = "agent IDs look like 3c90c3cc-0d44-4b50-8888-8dd25736052a; copy them from the Ultravox console or API, or write `{ agent: NAME }`";
         for (i, item) in items.iter().enumerate() {
             let item_path = format!("{path}[{i}]");
-            match &item.kind {
+            let entry = match &item.kind {
                 NodeKind::Str(s) => match canonical_uuid(s) {
-                    Some(id) => {
-                        if let Some(first) = seen.get(&id) {
-                            self.push(
-                                Diagnostic::new(Some(item.loc), &item_path, format!("duplicate agent ID {id}"))
-                                    .with_hint(format!("it is already listed at line {}; remove one", first.line)),
-                            );
-                        } else {
-                            seen.insert(id.clone(), item.loc);
-                            out.push(Located { value: AgentEntry::Id(id), loc: Some(item.loc), path: item_path });
-                        }
+                    Some(id) => Some((format!("agent ID {id}"), AgentEntry::Id(id))),
+                    None => {
+                        self.push(
+                            Diagnostic::new(Some(item.loc), &item_path, format!("`{}` is not a UUID", truncate(s, 60)))
+                                .with_hint(uuid_hint),
+                        );
+                        None
                     }
-                    None => self.push(
-                        Diagnostic::new(Some(item.loc), &item_path, format!("`{}` is not a UUID", truncate(s, 60)))
-                            .with_hint("agent IDs look like 3c90c3cc-0d44-4b50-8888-8dd25736052a; copy them from the Ultravox console or API"),
-                    ),
                 },
-                other => self.push(
-                    Diagnostic::new(Some(item.loc), &item_path, format!("expected an agent ID (a UUID string), found {}", other.describe())),
-                ),
+                NodeKind::Map(entries) => self
+                    .agent_by_name(&item_path, item, entries)
+                    .map(|name| (format!("agent named {name:?}"), AgentEntry::Name(name))),
+                other => {
+                    self.push(
+                        Diagnostic::new(
+                            Some(item.loc),
+                            &item_path,
+                            format!("expected an agent ID (a UUID string), found {}", other.describe()),
+                        )
+                        .with_hint(uuid_hint),
+                    );
+                    None
+                }
+            };
+            let Some((label, entry)) = entry else { continue };
+            let identity = match &entry {
+                AgentEntry::Id(id) => id.clone(),
+                AgentEntry::Name(name) => format!("name:{name}"),
+            };
+            if let Some(first) = seen.get(&identity) {
+                self.push(
+                    Diagnostic::new(Some(item.loc), &item_path, format!("duplicate {label}"))
+                        .with_hint(format!("it is already listed at line {}; remove one", first.line)),
+                );
+            } else {
+                seen.insert(identity, item.loc);
+                out.push(Located { value: entry, loc: Some(item.loc), path: item_path });
             }
         }
-        if self.diags.len() > before { None } else { Some(out) }
+        if self.invalid.diagnostics.len() > before { None } else { Some(out) }
+    }
+
+    fn agent_by_name(&mut self, path: &str, item: &Node, entries: &[(Key, Node)]) -> Option<String> {
+        let before = self.invalid.diagnostics.len();
+        let found = self.entries(entries, path, &AGENT_REF_KEYS);
+        if self.invalid.diagnostics.len() > before {
+            return None;
+        }
+        let Some((_, value)) = found.get("agent") else {
+            self.push(
+                Diagnostic::new(Some(item.loc), path, "an agent reference needs a name")
+                    .with_hint("write `{ agent: NAME }`, or the agent's ID"),
+            );
+            return None;
+        };
+        match &value.kind {
+            NodeKind::Str(name) if !name.trim().is_empty() && name.chars().count() <= MAX_AGENT_NAME_CHARS => {
+                Some(name.clone())
+            }
+            NodeKind::Str(name) if name.trim().is_empty() => {
+                self.push(
+                    Diagnostic::new(Some(value.loc), join(path, "agent"), "the agent name is empty")
+                        .with_hint("write the agent's exact name, or its ID"),
+                );
+                None
+            }
+            NodeKind::Str(name) => {
+                self.push(
+                    Diagnostic::new(
+                        Some(value.loc),
+                        join(path, "agent"),
+                        format!(
+                            "is {} characters long; agent names have at most {MAX_AGENT_NAME_CHARS}",
+                            name.chars().count()
+                        ),
+                    )
+                    .with_hint("write the agent's exact name, or its ID"),
+                );
+                None
+            }
+            other => {
+                self.push(
+                    Diagnostic::new(
+                        Some(value.loc),
+                        join(path, "agent"),
+                        format!("expected an agent name, found {}", other.describe()),
+                    )
+                    .with_hint("quote the name if YAML reads it as something else, e.g. `{ agent: \"2024\" }`"),
+                );
+                None
+            }
+        }
     }
 
     fn mapping(&mut self, path: &str, node: &Node) -> Option<BTreeMap<String, String>> {
@@ -476,32 +681,52 @@ impl Validator {
             );
             return None;
         };
-        let before = self.diags.len();
+        let before = self.invalid.diagnostics.len();
         let mut out = BTreeMap::new();
+        let mut seen: HashMap<&str, Loc> = HashMap::new();
         for (key, value) in entries {
             let entry_path = join(path, &key.name);
             if key.name.is_empty() {
-                self.push(Diagnostic::new(Some(key.loc), &entry_path, "a request field name may not be empty"));
+                self.push(
+                    Diagnostic::new(Some(key.loc), &entry_path, "a request field name may not be empty")
+                        .with_hint("name a field of the provider's incoming-call webhook, e.g. `From`"),
+                );
                 continue;
             }
+            if let Some(first) = seen.get(key.name.as_str()) {
+                self.push(
+                    Diagnostic::new(Some(key.loc), &entry_path, format!("duplicate key `{}`", key.name))
+                        .with_hint(format!("it is already mapped at line {}; keep one of them", first.line)),
+                );
+                continue;
+            }
+            seen.insert(&key.name, key.loc);
             match &value.kind {
                 NodeKind::Str(s) if !s.is_empty() => {
                     out.insert(key.name.clone(), s.clone());
                 }
-                other => self.push(
-                    Diagnostic::new(
-                        Some(value.loc),
-                        &entry_path,
-                        format!(
-                            "expected a context path (a string), found {}",
-                            if matches!(other, NodeKind::Str(_)) { "an empty string" } else { other.describe() }
-                        ),
-                    )
-                    .with_hint("map a request field to a dotted context path, e.g. `From: user.phone_number`"),
-                ),
+                other => {
+                    let found = if matches!(other, NodeKind::Str(_)) { "an empty string" } else { other.describe() };
+                    let hint = match other {
+                        NodeKind::Map(_) | NodeKind::Seq(_) => {
+                            "write the context path as one dotted string, e.g. `From: user.phone_number`, not as nested YAML"
+                        }
+                        _ => {
+                            "map a request field to a dotted context path, e.g. `From: user.phone_number` (quote it if YAML reads it as a number)"
+                        }
+                    };
+                    self.push(
+                        Diagnostic::new(
+                            Some(value.loc),
+                            &entry_path,
+                            format!("expected a context path (a string), found {found}"),
+                        )
+                        .with_hint(hint),
+                    );
+                }
             }
         }
-        if self.diags.len() > before { None } else { Some(out) }
+        if self.invalid.diagnostics.len() > before { None } else { Some(out) }
     }
 }
 

@@ -1,17 +1,23 @@
 //! File problems shown in the manner of cargo-deny: `file:line:col`, the field path, the source line with a caret,
-//! and a hint. A source line that holds a secret field's literal value is shown with the value masked.
+//! and a hint.
+//!
+//! A source line never shows a literal secret: the validator marks where literal secrets (and values of unknown keys,
+//! which may be misspelt secret fields) stand, and those ranges are masked; for files that do not parse, a line
+//! holding a secret field's literal value is masked by its shape.
 
+use crate::config::node::ByteSpan;
 use crate::config::{ConfigError, Diagnostic};
 use crate::render::Palette;
 
 /// Keys whose values are secrets; a literal next to them is never echoed.
 const SECRET_KEYS: [&str; 3] = ["authToken", "apiKey", "publicKey"];
+const MASK: &str = "********";
 
 pub fn render(error: &ConfigError, palette: Palette) -> String {
     let mut out = String::new();
-    let lines: Vec<&str> = error.source_text.lines().collect();
+    let source = Source::new(&error.source_text, &error.sensitive);
     for d in &error.diagnostics {
-        out.push_str(&render_one(&error.file.display().to_string(), &lines, d, palette));
+        out.push_str(&render_one(&error.file.display().to_string(), &source, d, palette));
         out.push('\n');
     }
     let n = error.diagnostics.len();
@@ -24,7 +30,70 @@ pub fn render(error: &ConfigError, palette: Palette) -> String {
     out
 }
 
-fn render_one(file: &str, lines: &[&str], d: &Diagnostic, palette: Palette) -> String {
+/// The file's lines, with their byte ranges, and the ranges to mask.
+struct Source<'a> {
+    text: &'a str,
+    lines: Vec<(usize, usize)>,
+    sensitive: &'a [ByteSpan],
+}
+
+impl<'a> Source<'a> {
+    fn new(text: &'a str, sensitive: &'a [ByteSpan]) -> Source<'a> {
+        let mut lines = Vec::new();
+        let mut start = 0;
+        for piece in text.split_inclusive('\n') {
+            let content = piece.trim_end_matches('\n').trim_end_matches('\r');
+            lines.push((start, start + content.len()));
+            start += piece.len();
+        }
+        Source { text, lines, sensitive }
+    }
+
+    /// Line `number` (1-based) as it may be shown: secrets masked, tabs as single spaces (so the caret lines up), no
+    /// byte-order mark.
+    fn shown_line(&self, number: u64) -> Option<String> {
+        let &(start, end) = self.lines.get((number as usize).checked_sub(1)?)?;
+        let mut masked = String::new();
+        let mut at = start;
+        let mut spans: Vec<(usize, usize)> = self
+            .sensitive
+            .iter()
+            .map(|s| (s.start, s.start + s.len))
+            .filter(|&(s, e)| s < end && e > start)
+            .map(|(s, e)| (s.max(start), e.min(end)))
+            // Keep a continuation line's indentation.
+            .map(|(s, e)| {
+                let indent = self.text.get(s..e).map_or(0, |t| t.len() - t.trim_start_matches([' ', '\t']).len());
+                (s + indent, e)
+            })
+            .filter(|(s, e)| s < e)
+            .collect();
+        spans.sort_unstable();
+        for (s, e) in spans {
+            if s < at {
+                continue;
+            }
+            match (self.text.get(at..s), self.text.get(s..e)) {
+                (Some(before), Some(_)) => {
+                    masked.push_str(before);
+                    masked.push_str(MASK);
+                    at = e;
+                }
+                // Not on a character boundary: mask the rest of the line rather than risk showing part of a value.
+                _ => {
+                    masked.push_str(self.text.get(at..s.min(end)).unwrap_or(""));
+                    masked.push_str(MASK);
+                    at = end;
+                }
+            }
+        }
+        masked.push_str(self.text.get(at..end).unwrap_or(""));
+        let shown = mask_secret_literal(&masked).replace('\t', " ");
+        Some(shown.trim_start_matches('\u{feff}').to_string())
+    }
+}
+
+fn render_one(file: &str, source: &Source<'_>, d: &Diagnostic, palette: Palette) -> String {
     let mut out = String::new();
     let location = match d.loc {
         Some(loc) => format!("{file}:{}:{}", loc.line, loc.column),
@@ -34,10 +103,9 @@ fn render_one(file: &str, lines: &[&str], d: &Diagnostic, palette: Palette) -> S
     out.push_str(&format!("{} {}{}\n", palette.error("error:"), subject, d.message));
     out.push_str(&format!("  {} {location}\n", palette.dim("-->")));
     if let Some(loc) = d.loc {
-        if let Some(source) = lines.get((loc.line as usize).wrapping_sub(1)) {
+        if let Some(shown) = source.shown_line(loc.line) {
             let number = loc.line.to_string();
             let pad = " ".repeat(number.len());
-            let shown = mask_secret_literal(source);
             out.push_str(&format!("  {pad} {}\n", palette.dim("|")));
             out.push_str(&format!("  {} {} {}\n", palette.dim(&number), palette.dim("|"), shown));
             let caret_col = (loc.column as usize).saturating_sub(1).min(shown.chars().count());
@@ -50,29 +118,48 @@ fn render_one(file: &str, lines: &[&str], d: &Diagnostic, palette: Palette) -> S
     out
 }
 
-/// `authToken: s3cr3t` becomes `authToken: ********`, in block or flow style; references (`{ env: X }`) and
-/// other fields are kept as written.
+/// `authToken: s3cr3t` becomes `authToken: ********`, in block or flow style, with an anchor or spaces before the
+/// colon; references (`{ env: X }`), aliases and other fields are kept as written. For lines of files that do not
+/// parse; parsed files are masked by the validator's ranges.
 pub fn mask_secret_literal(line: &str) -> String {
     let mut out = String::with_capacity(line.len());
     let mut rest = line;
     'scan: while !rest.is_empty() {
-        for key in SECRET_KEYS {
-            for quote in ["", "\"", "'"] {
-                let pattern = format!("{quote}{key}{quote}:");
-                let at_boundary = out.is_empty() || out.ends_with(|c: char| c.is_whitespace() || c == '{' || c == ',');
-                if at_boundary && rest.starts_with(&pattern) {
-                    out.push_str(&pattern);
-                    let after = &rest[pattern.len()..];
-                    let value = after.trim_start();
-                    if value.is_empty() || value.starts_with(['{', '#', '&', '*']) {
-                        rest = after;
+        let at_boundary = out.is_empty() || out.ends_with(|c: char| c.is_whitespace() || c == '{' || c == ',');
+        if at_boundary {
+            for key in SECRET_KEYS {
+                for quote in ["", "\"", "'"] {
+                    let quoted = format!("{quote}{key}{quote}");
+                    let Some(after_key) = rest.strip_prefix(&quoted) else { continue };
+                    let after_space = after_key.trim_start_matches([' ', '\t']);
+                    let Some(after_colon) = after_space.strip_prefix(':') else { continue };
+                    let in_flow = out.contains('{');
+                    let mut value = after_colon.trim_start();
+                    let mut kept = &rest[..rest.len() - value.len()];
+                    if let Some(anchored) = value.strip_prefix('&') {
+                        let name_end = anchored.find(char::is_whitespace).unwrap_or(anchored.len());
+                        let after_anchor = anchored[name_end..].trim_start();
+                        kept = &rest[..rest.len() - after_anchor.len()];
+                        value = after_anchor;
+                    }
+                    out.push_str(kept);
+                    if value.is_empty()
+                        || value.starts_with(['{', '#', '*', '|', '>'])
+                        || value == "~"
+                        || value == "null"
+                    {
+                        rest = value;
                         continue 'scan;
                     }
-                    let end = value.find([',', '}', '#']).unwrap_or(value.len());
-                    out.push_str(" ********");
-                    if end < value.len() {
-                        out.push_str(if value[end..].starts_with('#') { " " } else { "" });
+                    let end = if in_flow {
+                        value.find([',', '}']).unwrap_or(value.len())
+                    } else {
+                        value.find(" #").unwrap_or(value.len())
+                    };
+                    if !kept.ends_with(' ') {
+                        out.push(' ');
                     }
+                    out.push_str(MASK);
                     rest = &value[end..];
                     continue 'scan;
                 }
@@ -95,11 +182,30 @@ mod tests {
     fn masks_literal_secrets_only() {
         assert_eq!(mask_secret_literal("  authToken: abc123"), "  authToken: ********");
         assert_eq!(mask_secret_literal("  apiKey: \"k\" # c"), "  apiKey: ******** # c");
+        assert_eq!(mask_secret_literal("  authToken: abc,def"), "  authToken: ********");
         assert_eq!(
             mask_secret_literal("twilio: { accountSid: a, authToken: s3, x: 1 }"),
             "twilio: { accountSid: a, authToken: ********, x: 1 }"
         );
+        assert_eq!(mask_secret_literal("  authToken : s3cret"), "  authToken : ********");
+        assert_eq!(mask_secret_literal("  authToken: &shared s3cret"), "  authToken: &shared ********");
         assert_eq!(mask_secret_literal("  authToken: { env: X }"), "  authToken: { env: X }");
+        assert_eq!(mask_secret_literal("  authToken: *shared"), "  authToken: *shared");
+        assert_eq!(mask_secret_literal("  authToken: ~"), "  authToken: ~");
         assert_eq!(mask_secret_literal("  accountSid: AC1"), "  accountSid: AC1");
+    }
+
+    #[test]
+    fn sensitive_ranges_are_masked_across_lines() {
+        let text = "a: 1\nk: |\n  line-one\n  line-two\nb: 2\n";
+        let start = text.find("line-one").unwrap();
+        let len = text.find("b: 2").unwrap() - start;
+        let spans = [ByteSpan { start, len }];
+        let source = Source::new(text, &spans);
+        assert_eq!(source.shown_line(1).unwrap(), "a: 1");
+        assert_eq!(source.shown_line(3).unwrap(), "  ********");
+        assert_eq!(source.shown_line(4).unwrap(), "  ********");
+        assert_eq!(source.shown_line(5).unwrap(), "b: 2");
+        assert_eq!(Source::new("\tx: 1\n", &[]).shown_line(1).unwrap(), " x: 1");
     }
 }

@@ -3,6 +3,8 @@
 //!
 //! Non-secret fields carry `before`/`after`; secret fields carry only a `status`. Never a value or a prefix.
 
+use std::collections::BTreeMap;
+
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -24,6 +26,9 @@ pub struct PlanDocument {
     pub summary: Summary,
     /// One entry per provider: twilio, telnyx, plivo, in that order.
     pub providers: Vec<ProviderPlan>,
+    /// For agents the file names by `{ agent: NAME }`: their names, by agent ID.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub agent_names: BTreeMap<String, String>,
     /// Present in `apply`'s report: what the write did.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub apply: Option<ApplyReport>,
@@ -72,6 +77,7 @@ impl PlanDocument {
             file: file.to_string(),
             summary: Summary { has_changes: !plan.is_empty(), create, update, delete, unverifiable },
             providers: plan.providers.clone(),
+            agent_names: plan.agent_names.clone(),
             apply: None,
         }
     }
@@ -80,10 +86,6 @@ impl PlanDocument {
         let status = if written.is_empty() { ApplyStatus::NothingToDo } else { ApplyStatus::Applied };
         self.apply = Some(ApplyReport { status, written });
         self
-    }
-
-    pub fn plan(&self) -> Plan {
-        Plan { providers: self.providers.clone() }
     }
 }
 

@@ -20,6 +20,7 @@ const COLLAPSE_ROWS: usize = 12;
 const COLLAPSE_CHARS: usize = 2_500;
 
 pub fn render(plan: &Plan, file: &str) -> String {
+    let plan = &*super::with_agent_names(plan);
     let c = plan.counts();
     let mut head = format!("{MARKER}\n");
     if plan.is_empty() {
@@ -137,8 +138,8 @@ fn secret_status(action: Action, status: SecretStatus) -> &'static str {
 }
 
 fn list_change(before: &[String], after: &[String]) -> (String, String) {
-    let b: BTreeSet<String> = before.iter().map(|s| s.to_lowercase()).collect();
-    let a: BTreeSet<String> = after.iter().map(|s| s.to_lowercase()).collect();
+    let b: BTreeSet<&String> = before.iter().collect();
+    let a: BTreeSet<&String> = after.iter().collect();
     let removed: Vec<String> = b.difference(&a).map(|s| format!("− <code>{}</code>", esc(s))).collect();
     let added: Vec<String> = a.difference(&b).map(|s| format!("+ <code>{}</code>", esc(s))).collect();
     let or_dash = |v: Vec<String>| if v.is_empty() { "".to_string() } else { v.join("<br>") };

@@ -11,6 +11,36 @@ use std::io::{IsTerminal, Write};
 
 use anstyle::{AnsiColor, Effects, Style};
 
+/// The plan as people read it: each agent ID the file wrote by name shown as `ID (name)`.
+pub fn with_agent_names(plan: &crate::diff::Plan) -> std::borrow::Cow<'_, crate::diff::Plan> {
+    use crate::diff::{FieldChange, Value};
+    if plan.agent_names.is_empty() {
+        return std::borrow::Cow::Borrowed(plan);
+    }
+    let label = |ids: &mut Vec<String>| {
+        for id in ids.iter_mut() {
+            if let Some(name) = plan.agent_names.get(id.as_str()) {
+                *id = format!("{id} ({name})");
+            }
+        }
+    };
+    let mut labelled = plan.clone();
+    for provider in &mut labelled.providers {
+        for change in &mut provider.changes {
+            if let FieldChange::Value { field, before, after } = change {
+                if field == crate::model::AGENT_IDS {
+                    for side in [before, after].into_iter().flatten() {
+                        if let Value::List(ids) = side {
+                            label(ids);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    std::borrow::Cow::Owned(labelled)
+}
+
 /// How a plan is printed on stdout.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {

@@ -9,6 +9,7 @@ use crate::render::Palette;
 
 /// Renders a plan. `file` is the declaring file's name, for the summary.
 pub fn plan(plan: &Plan, file: &str, p: Palette) -> String {
+    let plan = &*super::with_agent_names(plan);
     let mut out = String::new();
     for provider in plan.providers.iter().filter(|pp| pp.action.writes()) {
         out.push_str(&provider_block(provider, p));
@@ -138,8 +139,8 @@ fn secret_text(action: Action, status: SecretStatus, p: Palette) -> (String, Str
 }
 
 fn list_change(label: &str, before: &[String], after: &[String], p: Palette) -> String {
-    let b: BTreeSet<String> = before.iter().map(|s| s.to_lowercase()).collect();
-    let a: BTreeSet<String> = after.iter().map(|s| s.to_lowercase()).collect();
+    let b: BTreeSet<&String> = before.iter().collect();
+    let a: BTreeSet<&String> = after.iter().collect();
     let mut out = format!("    {} {label}\n", p.update("~"));
     for added in a.difference(&b) {
         out.push_str(&format!("        {} {added}\n", p.create("+")));

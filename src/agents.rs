@@ -1,0 +1,138 @@
+//! Agents written by name (`{ agent: NAME }` in `callCreationAllowedAgentIds`), looked up through `GET /api/agents`.
+//!
+//! Each distinct name is looked up once per run, whichever providers use it, with the API's `search` filter to
+//! narrow the listing and every page followed. Exactly one agent must bear the exact name; none or several is an
+//! error at each place the name is written, listing the candidates.
+
+use std::collections::BTreeMap;
+
+use crate::api::wire::Agent;
+use crate::api::{ApiError, TelephonyApi};
+use crate::config::resolve::Resolved;
+use crate::config::{Config, ConfigError, Diagnostic};
+use crate::state::Desired;
+
+/// Why the names could not be turned into IDs.
+#[derive(Debug, thiserror::Error)]
+pub enum NameError {
+    #[error(transparent)]
+    Api(#[from] ApiError),
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+}
+
+/// How many candidates a "no such agent" message lists.
+const MAX_CANDIDATES: usize = 5;
+
+/// Looks up every agent written by name and puts its ID in the desired state, where the name was written.
+pub async fn resolve_names<A: TelephonyApi>(
+    api: &A,
+    config: &Config,
+    resolved: &mut Resolved,
+) -> Result<(), NameError> {
+    if resolved.agent_names.is_empty() {
+        return Ok(());
+    }
+    let mut distinct: Vec<&str> = Vec::new();
+    for entry in &resolved.agent_names {
+        if !distinct.contains(&entry.name.value.as_str()) {
+            distinct.push(&entry.name.value);
+        }
+    }
+    let mut found: BTreeMap<String, Result<String, (String, String)>> = BTreeMap::new();
+    for name in distinct {
+        tracing::info!(name, "looking up an agent by name");
+        let listed = api.find_agents(name).await?;
+        found.insert(name.to_string(), pick(name, &listed));
+    }
+
+    let mut diagnostics = Vec::new();
+    let mut names_by_id = BTreeMap::new();
+    // Insert in file order, so that each position counts the entries before it.
+    for entry in &resolved.agent_names {
+        let name = &entry.name.value;
+        let id = match &found[name] {
+            Ok(id) => id.clone(),
+            Err((message, hint)) => {
+                diagnostics
+                    .push(Diagnostic::new(entry.name.loc, &entry.name.path, message.clone()).with_hint(hint.clone()));
+                continue;
+            }
+        };
+        let Desired::Present(provider) = &mut resolved.desired.providers[entry.provider.index()] else { continue };
+        let list = &mut provider.settings.allowed_agent_ids;
+        if list.contains(&id) {
+            diagnostics.push(
+                Diagnostic::new(
+                    entry.name.loc,
+                    &entry.name.path,
+                    format!("the agent named {name:?} is {id}, which is already listed"),
+                )
+                .with_hint("list each agent once, by ID or by name"),
+            );
+            continue;
+        }
+        list.insert(entry.position.min(list.len()), id.clone());
+        names_by_id.insert(id, name.clone());
+    }
+    if !diagnostics.is_empty() {
+        diagnostics.sort_by_key(|d| d.loc);
+        return Err(ConfigError::new(config.path.clone(), config.source.clone(), diagnostics).into());
+    }
+    resolved.names_by_id = names_by_id;
+    Ok(())
+}
+
+/// The one agent named exactly `name`, or the message and hint saying why there is not one.
+fn pick(name: &str, listed: &[Agent]) -> Result<String, (String, String)> {
+    let mut exact: Vec<&Agent> = listed.iter().filter(|a| a.name == name).collect();
+    exact.dedup_by(|a, b| a.id == b.id);
+    match exact.as_slice() {
+        [one] => Ok(one.id.clone()),
+        [] => {
+            let lower = name.to_lowercase();
+            let close: Vec<String> = listed
+                .iter()
+                .filter(|a| a.name.to_lowercase().contains(&lower) || lower.contains(&a.name.to_lowercase()))
+                .take(MAX_CANDIDATES)
+                .map(|a| format!("{:?} ({})", a.name, a.id))
+                .collect();
+            let hint = if close.is_empty() {
+                "check the name in the Ultravox console (names are matched exactly, case included), or write the agent's ID".to_string()
+            } else {
+                format!("names are matched exactly, case included; agents with a similar name: {}", close.join(", "))
+            };
+            Err((format!("no agent is named {name:?}"), hint))
+        }
+        several => Err((
+            format!(
+                "{} agents are named {name:?}: {}",
+                several.len(),
+                several.iter().map(|a| a.id.as_str()).collect::<Vec<_>>().join(", ")
+            ),
+            "agent names are not unique: write the ID of the one you mean".to_string(),
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn agent(id: &str, name: &str) -> Agent {
+        Agent { id: id.into(), name: name.into() }
+    }
+
+    #[test]
+    fn exactly_one_exact_match_is_required() {
+        let listed = [agent("a", "Sales"), agent("b", "Sales bot"), agent("c", "sales")];
+        assert_eq!(pick("Sales", &listed), Ok("a".into()));
+        let (message, hint) = pick("Support", &listed).unwrap_err();
+        assert_eq!(message, "no agent is named \"Support\"");
+        assert!(hint.contains("check the name"), "{hint}");
+        let (_, hint) = pick("Sales Bot", &listed).unwrap_err();
+        assert!(hint.contains("\"Sales bot\" (b)"), "{hint}");
+        let (message, _) = pick("Twin", &[agent("x", "Twin"), agent("y", "Twin")]).unwrap_err();
+        assert_eq!(message, "2 agents are named \"Twin\": x, y");
+    }
+}

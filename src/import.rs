@@ -1,0 +1,433 @@
+//! `reconcile import`: a starting `telephony.yaml` written from the account's current telephony config.
+//!
+//! The API returns identifiers and settings, and for a secret only a prefix: the file gets the identifiers and
+//! settings as literals and every secret as an `{ env: NAME }` reference with the conventional name. Neither a
+//! secret nor a prefix ever reaches the file or the terminal. Providers the account does not have are left out of
+//! the file (unmanaged), so that importing changes nothing about how they are treated.
+
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use secrecy::SecretString;
+
+use crate::config;
+use crate::config::model::DEFAULT_API_KEY_ENV;
+use crate::model::{self, Provider};
+use crate::secret::{self, Reference, ResolveError};
+use crate::state::{RemoteProvider, RemoteState};
+
+/// The schema reference written on the first line, relative to the written file's folder (as in the examples).
+pub const SCHEMA_PATH: &str = "schema/telephony.schema.json";
+
+/// Why an import stopped. Nothing was written in any case.
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error("refusing to overwrite {path}: the file already exists; nothing was written")]
+    Exists { path: String },
+    #[error(
+        "the account has no telephony provider configured (twilio, telnyx and plivo are all absent): nothing to \
+         import; no file was written"
+    )]
+    NothingToImport,
+    #[error("cannot read the Ultravox API key: {0}")]
+    ApiKey(ResolveError),
+    #[error("cannot write {path}: {reason}; nothing was written")]
+    Write { path: String, reason: String },
+}
+
+impl ImportError {
+    /// What the user can do about it.
+    pub fn hint(&self) -> String {
+        match self {
+            ImportError::Exists { .. } => {
+                "pass --force to replace it, or --out PATH to write elsewhere (`--out -` prints the file on stdout)"
+                    .into()
+            }
+            ImportError::NothingToImport => {
+                "write telephony.yaml by hand (the README's `telephony.yaml` section shows \
+                 every field; `reconcile schema` prints the JSON Schema), or declare `twilio: null` (and the like) to \
+                 require that a provider stays absent"
+                    .into()
+            }
+            ImportError::ApiKey(e) => {
+                format!("{} (import has no file yet, so it reads the default account.apiKey reference)", e.hint())
+            }
+            ImportError::Write { .. } => "check that the folder exists and is writable".into(),
+        }
+    }
+}
+
+/// The file `import` writes, and what to tell the user about it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Imported {
+    /// The YAML text. Holds no secret and no prefix.
+    pub text: String,
+    /// The providers the account has, written as blocks.
+    pub present: Vec<Provider>,
+    /// The providers the account does not have, left out of the file.
+    pub absent: Vec<Provider>,
+    /// The environment variables the file needs, the API key's first.
+    pub variables: Vec<String>,
+    /// Things the user should know: a field the account did not return, a secret whose prefix proves nothing.
+    pub notes: Vec<String>,
+}
+
+/// Reads the API key for import: the default `account.apiKey` reference, since there is no file to name another.
+pub fn api_key() -> Result<SecretString, ImportError> {
+    secret::resolve(&Reference::Env(DEFAULT_API_KEY_ENV.to_string()), Path::new(".")).map_err(ImportError::ApiKey)
+}
+
+/// Renders the file for an account. Refuses an account with no provider: a file must declare at least one, and
+/// declaring all three `null` would be a policy (delete whatever appears) that the account does not imply.
+pub fn render(remote: &RemoteState) -> Result<Imported, ImportError> {
+    let present: Vec<Provider> = Provider::ALL.into_iter().filter(|p| remote.get(*p).is_some()).collect();
+    let absent: Vec<Provider> = Provider::ALL.into_iter().filter(|p| remote.get(*p).is_none()).collect();
+    if present.is_empty() {
+        return Err(ImportError::NothingToImport);
+    }
+    let mut variables = vec![DEFAULT_API_KEY_ENV.to_string()];
+    let mut described =
+        vec![(DEFAULT_API_KEY_ENV.to_string(), "the Ultravox API key (the default account.apiKey)".into())];
+    for &provider in &present {
+        for field in provider.secret_fields() {
+            let name = provider.conventional_env(field);
+            described.push((name.clone(), format!("{provider}.{field}")));
+            variables.push(name);
+        }
+    }
+
+    let mut text = String::new();
+    let mut line = |s: &str| {
+        text.push_str(s);
+        text.push('\n');
+    };
+    line(&format!("# yaml-language-server: $schema={SCHEMA_PATH}"));
+    line(&format!("# (for editors: `reconcile schema > {SCHEMA_PATH}` creates it; the path is relative to this file)"));
+    line("#");
+    line("# Written by `reconcile import` from the account's telephony config. No secret is in this file, only");
+    line("# references to them: before `reconcile plan`, set these environment variables (in CI, from its secrets):");
+    let width = described.iter().map(|(name, _)| name.len()).max().unwrap_or(0);
+    for (name, what) in &described {
+        line(&format!("#   {name:width$}  {what}"));
+    }
+    line("# A `{ file: PATH }` reference works too, with PATH relative to this file's folder.");
+    if !absent.is_empty() {
+        let names = join(&absent);
+        line("#");
+        line(&format!(
+            "# Not configured on the account, so left out: {names}. A provider left out is unmanaged: plan and apply"
+        ));
+        line(&format!(
+            "# leave it as it is. Declaring it null (`{}: null`) would instead require that it does not exist.",
+            absent[0]
+        ));
+    }
+    line("version: 1");
+
+    let mut notes = Vec::new();
+    for &provider in &present {
+        if let Some(block) = remote.get(provider) {
+            provider_block(&mut text, &mut notes, block);
+        }
+    }
+    Ok(Imported { text, present, absent, variables, notes })
+}
+
+fn provider_block(text: &mut String, notes: &mut Vec<String>, block: &RemoteProvider) {
+    let provider = block.provider;
+    let _ = writeln!(text, "{provider}:");
+    for &field in provider.identifier_fields() {
+        match block.identifier(field) {
+            Some(value) if !value.is_empty() => {
+                let _ = writeln!(text, "  {field}: {}", quote(value));
+            }
+            _ => {
+                let _ = writeln!(text, "  # {field}: the account returned no value; it is required, fill it in");
+                notes.push(format!(
+                    "{provider}.{field}: the account returned no value, so the file leaves it out; it is required: \
+                     fill it in before `reconcile plan`"
+                ));
+            }
+        }
+    }
+    for &field in provider.secret_fields() {
+        let _ = writeln!(text, "  {field}: {{ env: {} }}", provider.conventional_env(field));
+        if block.prefix(field).is_none_or(|p| p.is_empty()) {
+            notes.push(format!(
+                "{provider}.{field}: the account returned no prefix for it, so `reconcile plan` will report it as \
+                 unverifiable (nothing proves the value you set matches); `reconcile apply --rotate` sends it"
+            ));
+        }
+    }
+    let settings = &block.settings;
+    if !settings.allowed_agent_ids.is_empty() {
+        let _ = writeln!(text, "  {}:", model::AGENT_IDS);
+        for id in &settings.allowed_agent_ids {
+            let _ = writeln!(text, "    - {}", quote(id));
+        }
+    }
+    if settings.allow_all_agents {
+        let _ = writeln!(text, "  {}: true", model::ALLOW_ALL);
+    }
+    if !settings.request_context_mapping.is_empty() {
+        let _ = writeln!(text, "  {}:", model::CONTEXT_MAPPING);
+        for (from, to) in &settings.request_context_mapping {
+            let _ = writeln!(text, "    {}: {}", quote(from), quote(to));
+        }
+    }
+}
+
+/// Checks the rendered text with the file's own rules, as if it were at `path`; answers the problems' count. An
+/// account can hold what the file's rules reject (an agent list beside `callCreationAllowAllAgents: true`, a missing
+/// identifier): the file is still written, as a start, and the user is told to run `reconcile validate`.
+pub fn problems(imported: &Imported, path: &Path) -> usize {
+    match config::from_source(path, imported.text.clone()) {
+        Ok(_) => 0,
+        Err(e) => e.diagnostics.len().max(1),
+    }
+}
+
+/// A YAML double-quoted scalar holding exactly `s`. Characters YAML does not allow as they are (controls, DEL, C1,
+/// the Unicode line separators, BOM, non-characters) are escaped, so that no parser can read another value.
+pub fn quote(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if plain_in_quotes(c) => out.push(c),
+            c if (c as u32) <= 0xFFFF => {
+                let _ = write!(out, "\\u{:04X}", c as u32);
+            }
+            c => {
+                let _ = write!(out, "\\U{:08X}", c as u32);
+            }
+        }
+    }
+    out.push('"');
+    out
+}
+
+fn plain_in_quotes(c: char) -> bool {
+    matches!(c, '\u{20}'..='\u{7E}' | '\u{A0}'..='\u{2027}' | '\u{202A}'..='\u{D7FF}' | '\u{E000}'..='\u{FEFE}'
+        | '\u{FF00}'..='\u{FFFD}' | '\u{10000}'..)
+}
+
+fn join(providers: &[Provider]) -> String {
+    providers.iter().map(|p| p.key()).collect::<Vec<_>>().join(", ")
+}
+
+/// Whether something (a file, a folder, even a dangling link) is at `path`.
+fn occupied(path: &Path) -> bool {
+    std::fs::symlink_metadata(path).is_ok()
+}
+
+/// Refuses an existing destination without `force`; checked before anything is read from the account.
+pub fn check_destination(path: &Path, force: bool) -> Result<(), ImportError> {
+    if !force && occupied(path) {
+        return Err(ImportError::Exists { path: path.display().to_string() });
+    }
+    Ok(())
+}
+
+/// Writes `text` to `path` atomically: a temporary file in the same folder, then a rename (with `force`) or a link
+/// that fails if the destination appeared meanwhile (without). Nothing is left behind on failure.
+pub fn write_file(path: &Path, text: &str, force: bool) -> Result<(), ImportError> {
+    let shown = path.display().to_string();
+    let fail = |reason: String| ImportError::Write { path: shown.clone(), reason };
+    let Some(name) = path.file_name() else {
+        return Err(fail("it does not name a file".into()));
+    };
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let tmp: PathBuf = dir.join(format!(".{}.import-{}.tmp", name.to_string_lossy(), std::process::id()));
+    let result = write_new(&tmp, text).and_then(|()| place(&tmp, path, force));
+    let _ = std::fs::remove_file(&tmp);
+    match result {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Err(ImportError::Exists { path: shown }),
+        Err(e) => Err(fail(io_reason(&e))),
+    }
+}
+
+fn write_new(tmp: &Path, text: &str) -> std::io::Result<()> {
+    let _ = std::fs::remove_file(tmp);
+    let mut file = std::fs::OpenOptions::new().write(true).create_new(true).open(tmp)?;
+    file.write_all(text.as_bytes())?;
+    file.sync_all()
+}
+
+fn place(tmp: &Path, path: &Path, force: bool) -> std::io::Result<()> {
+    if force {
+        return std::fs::rename(tmp, path);
+    }
+    match std::fs::hard_link(tmp, path) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Err(e),
+        // A file system without hard links: check, then rename (a narrow race, as with any check).
+        Err(_) if occupied(path) => Err(std::io::ErrorKind::AlreadyExists.into()),
+        Err(_) => std::fs::rename(tmp, path),
+    }
+}
+
+fn io_reason(err: &std::io::Error) -> String {
+    match err.kind() {
+        std::io::ErrorKind::NotFound => "the folder does not exist".into(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
+        std::io::ErrorKind::IsADirectory => "it is a folder".into(),
+        kind => kind.to_string(),
+    }
+}
+
+/// What to print on stderr after the file is written (`dest`: `None` for stdout); `default_file` tells whether
+/// `reconcile plan` finds it without `-f`.
+pub fn next_steps(imported: &Imported, dest: Option<&Path>, default_file: bool) -> String {
+    let mut s = String::new();
+    let what = match dest {
+        Some(path) => format!("Wrote {}", path.display()),
+        None => "Printed the file on stdout".to_string(),
+    };
+    let _ = writeln!(s, "{what}: {} (identifiers and settings; secrets only as references).", join(&imported.present));
+    if !imported.absent.is_empty() {
+        let _ = writeln!(s, "Left out, so unmanaged: {} (not configured on the account).", join(&imported.absent));
+    }
+    let plan = match dest {
+        Some(path) if !default_file => format!("reconcile plan -f {}", path.display()),
+        _ => "reconcile plan".to_string(),
+    };
+    let _ = writeln!(s, "Next steps:");
+    let mut n = 1;
+    if dest.is_none() {
+        let _ = writeln!(s, "  {n}. Save it as telephony.yaml.");
+        n += 1;
+    }
+    let secrets = &imported.variables[1..];
+    let _ = writeln!(
+        s,
+        "  {n}. Set {} to the real secret{} (in CI, from its secret store, with {DEFAULT_API_KEY_ENV}).",
+        secrets.join(", "),
+        if secrets.len() == 1 { "" } else { "s" }
+    );
+    let _ = writeln!(
+        s,
+        "  {}. Run `{plan}`: it should say \"No changes\"; a secret it would send holds another value than the \
+         account's.",
+        n + 1
+    );
+    let _ = write!(s, "  {}. Commit the file (it holds no secret).", n + 2);
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::state::{RemotePrefix, Settings};
+
+    fn remote(provider: Provider, identifiers: &[(&str, &str)], settings: Settings) -> RemoteProvider {
+        RemoteProvider {
+            provider,
+            identifiers: identifiers.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            prefixes: provider
+                .secret_fields()
+                .iter()
+                .map(|f| (f.to_string(), Some(RemotePrefix::new("PFX".into()))))
+                .collect(),
+            settings,
+        }
+    }
+
+    #[test]
+    fn twilio_only_account_renders_a_valid_file_leaving_the_others_unmanaged() {
+        let mut state = RemoteState::default();
+        state.providers[0] = Some(remote(
+            Provider::Twilio,
+            &[("accountSid", "AC1")],
+            Settings {
+                allowed_agent_ids: vec!["3c90c3cc-0d44-4b50-8888-8dd25736052a".into()],
+                allow_all_agents: false,
+                request_context_mapping: BTreeMap::from([("From".into(), "user.phone_number".into())]),
+            },
+        ));
+        let imported = render(&state).unwrap();
+        assert_eq!(imported.present, vec![Provider::Twilio]);
+        assert_eq!(imported.absent, vec![Provider::Telnyx, Provider::Plivo]);
+        assert_eq!(imported.variables, vec!["ULTRAVOX_API_KEY", "TWILIO_AUTH_TOKEN"]);
+        assert!(imported.notes.is_empty());
+        assert!(imported.text.ends_with(
+            "version: 1\ntwilio:\n  accountSid: \"AC1\"\n  authToken: { env: TWILIO_AUTH_TOKEN }\n  \
+             callCreationAllowedAgentIds:\n    - \"3c90c3cc-0d44-4b50-8888-8dd25736052a\"\n  \
+             requestContextMapping:\n    \"From\": \"user.phone_number\"\n"
+        ));
+        assert!(!imported.text.contains("PFX"));
+        assert!(!imported.text.contains("TELNYX_"), "only referenced variables are listed");
+        assert!(imported.text.contains("`telnyx: null`"));
+        let config = config::from_source(Path::new("telephony.yaml"), imported.text.clone()).unwrap();
+        assert_eq!(config.declaration(Provider::Telnyx), &config::model::Declaration::Unmanaged);
+        assert_eq!(problems(&imported, Path::new("telephony.yaml")), 0);
+    }
+
+    #[test]
+    fn empty_account_is_refused() {
+        assert!(matches!(render(&RemoteState::default()), Err(ImportError::NothingToImport)));
+    }
+
+    #[test]
+    fn what_the_rules_reject_is_noted_and_counted() {
+        let mut state = RemoteState::default();
+        let mut block = remote(
+            Provider::Plivo,
+            &[],
+            Settings {
+                allowed_agent_ids: vec!["3c90c3cc-0d44-4b50-8888-8dd25736052a".into()],
+                allow_all_agents: true,
+                request_context_mapping: BTreeMap::new(),
+            },
+        );
+        block.prefixes.insert("authToken".into(), None);
+        state.providers[2] = Some(block);
+        let imported = render(&state).unwrap();
+        assert_eq!(imported.notes.len(), 2, "{:?}", imported.notes);
+        assert!(imported.notes[0].starts_with("plivo.authId: the account returned no value"));
+        assert!(imported.notes[1].starts_with("plivo.authToken: the account returned no prefix"));
+        assert!(problems(&imported, Path::new("telephony.yaml")) >= 2);
+    }
+
+    #[test]
+    fn quoting_escapes_what_yaml_does_not_allow_bare() {
+        assert_eq!(quote("a\"b\\c"), r#""a\"b\\c""#);
+        assert_eq!(quote("x\ny\t\u{7f}\u{85}\u{2028}\u{feff}"), r#""x\ny\t\u007F\u0085\u2028\uFEFF""#);
+        assert_eq!(quote("é 🎉 #: - [x]"), "\"é 🎉 #: - [x]\"");
+    }
+
+    proptest! {
+        #[test]
+        fn quoted_strings_read_back_exactly(value in any::<String>(), key in "[^\u{0}]{1,8}") {
+            let yaml = format!("{}: {}\n", quote(&key), quote(&value));
+            let read: BTreeMap<String, String> = serde_saphyr::from_str(&yaml).unwrap();
+            prop_assert_eq!(read, BTreeMap::from([(key, value)]));
+        }
+    }
+
+    #[test]
+    fn write_refuses_an_existing_file_without_force_and_replaces_it_with() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("telephony.yaml");
+        write_file(&path, "one\n", false).unwrap();
+        assert!(matches!(write_file(&path, "two\n", false), Err(ImportError::Exists { .. })));
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "one\n");
+        write_file(&path, "two\n", true).unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "two\n");
+        let missing = dir.path().join("no/such/folder.yaml");
+        assert!(matches!(write_file(&missing, "x", true), Err(ImportError::Write { .. })));
+        let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(left, vec![std::ffi::OsString::from("telephony.yaml")], "no temporary file is left behind");
+    }
+}
