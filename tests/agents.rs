@@ -1,0 +1,123 @@
+//! Agents written by name (`{ agent: NAME }`): looked up through `GET /api/agents` (every page, narrowed with
+//! `search`), once per name per run; exactly one exact match is required.
+
+mod common;
+
+use common::*;
+use emulator::Agent;
+
+const FILE: &str = r#"twilio:
+  accountSid: AC1
+  authToken: { env: TWILIO_AUTH_TOKEN }
+  callCreationAllowedAgentIds:
+    - { agent: Sales }
+    - 3c90c3cc-0d44-4b50-8888-8dd25736052a
+plivo:
+  authId: MA1
+  authToken: { env: PLIVO_AUTH_TOKEN }
+  callCreationAllowedAgentIds: [{ agent: Sales }, { agent: "Support desk" }]
+"#;
+
+fn account(agents: Vec<Agent>) -> AccountState {
+    AccountState { agents, ..AccountState::default() }
+}
+
+fn agents_requests(f: &Fixture) -> Vec<String> {
+    f.emu.requests().iter().filter(|r| r.path == "/api/agents").map(|r| r.query.clone().unwrap_or_default()).collect()
+}
+
+fn many_agents() -> Vec<Agent> {
+    let mut agents: Vec<Agent> = (1..=7).map(|n| Agent::numbered(n, format!("Sales clone {n}"))).collect();
+    agents.push(Agent::new(emulator::numbered_uuid(100), "Sales"));
+    agents.push(Agent::new(emulator::numbered_uuid(101), "Support desk"));
+    agents
+}
+
+#[test]
+fn names_resolve_across_pages_once_per_name_and_show_beside_the_id() {
+    let f = Fixture::with_state(account(many_agents()));
+    f.emu.set_agents_page_size(3);
+    f.write("telephony.yaml", FILE);
+    let (code, out, err) = f.run(&["plan"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let sales = emulator::numbered_uuid(100);
+    let support = emulator::numbered_uuid(101);
+    assert!(out.contains(&format!("{sales} (Sales)")), "{out}");
+    assert!(out.contains(&format!("{support} (Support desk)")), "{out}");
+    // "Sales" matches 8 agents by substring: 3 pages of 3; "Support desk" matches 1: one page. Once each, though
+    // "Sales" is used by two providers.
+    let queries = agents_requests(&f);
+    assert_eq!(queries.iter().filter(|q| q.contains("search=Sales")).count(), 3, "{queries:?}");
+    assert_eq!(queries.iter().filter(|q| q.contains("search=Support")).count(), 1, "{queries:?}");
+    assert_eq!(f.request_lines().iter().filter(|l| l.as_str() == GET_CONFIG).count(), 1);
+
+    f.emu.clear_requests();
+    assert_eq!(f.run(&["apply", "--auto-approve"]).0, 0);
+    let body = f.patch_bodies().remove(0);
+    assert_eq!(body["twilio"]["callCreationAllowedAgentIds"], serde_json::json!([sales, AGENT_A]));
+    assert_eq!(body["plivo"]["callCreationAllowedAgentIds"], serde_json::json!([sales, support]));
+    let (code, out, _) = f.run(&["plan", "--detailed-exitcode"]);
+    assert_eq!(code, 0, "{out}");
+
+    let (_, json, _) = f.run(&["plan", "--format", "json"]);
+    let doc: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(doc["agentNames"][&sales], "Sales");
+}
+
+#[test]
+fn one_page_is_one_request() {
+    let f = Fixture::with_state(account(vec![Agent::new(emulator::numbered_uuid(1), "Solo")]));
+    f.write("telephony.yaml", "plivo:\n  authId: MA1\n  authToken: { env: PLIVO_AUTH_TOKEN }\n  callCreationAllowedAgentIds: [{ agent: Solo }]\n");
+    let (code, out, err) = f.run(&["plan"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(agents_requests(&f).len(), 1);
+}
+
+#[test]
+fn an_ambiguous_name_lists_the_candidates_and_sends_nothing() {
+    let twins = vec![Agent::new(emulator::numbered_uuid(1), "Sales"), Agent::new(emulator::numbered_uuid(2), "Sales")];
+    let f = Fixture::with_state(account(twins));
+    f.write("telephony.yaml", FILE);
+    let (code, _, err) = f.run(&["apply", "--auto-approve"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("twilio.callCreationAllowedAgentIds[0]: 2 agents are named \"Sales\""), "{err}");
+    assert!(err.contains(&emulator::numbered_uuid(1)) && err.contains(&emulator::numbered_uuid(2)), "{err}");
+    assert!(err.contains("telephony.yaml:5:7"), "{err}");
+    assert!(err.contains("write the ID of the one you mean"), "{err}");
+    assert!(f.patch_bodies().is_empty());
+    assert!(!f.request_lines().contains(&GET_CONFIG.to_string()), "no plan without the names");
+}
+
+#[test]
+fn a_missing_name_is_an_error_with_similar_names() {
+    let f = Fixture::with_state(account(vec![Agent::new(emulator::numbered_uuid(1), "Sales team")]));
+    f.write("telephony.yaml", FILE);
+    let (code, _, err) = f.run(&["plan"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("no agent is named \"Sales\""), "{err}");
+    assert!(err.contains("\"Sales team\""), "candidates listed: {err}");
+    assert!(err.contains("no agent is named \"Support desk\""), "every problem at once: {err}");
+}
+
+#[test]
+fn a_name_that_resolves_to_a_listed_id_is_a_duplicate() {
+    let f = Fixture::with_state(account(vec![Agent::new(AGENT_A, "Alpha")]));
+    f.write("telephony.yaml", &format!("plivo:\n  authId: MA1\n  authToken: {{ env: PLIVO_AUTH_TOKEN }}\n  callCreationAllowedAgentIds: [{AGENT_A}, {{ agent: Alpha }}]\n"));
+    let (code, _, err) = f.run(&["plan"]);
+    assert_eq!(code, 1);
+    assert!(err.contains(&format!("the agent named \"Alpha\" is {AGENT_A}, which is already listed")), "{err}");
+}
+
+#[test]
+fn validate_checks_names_without_the_network() {
+    let f = Fixture::new();
+    f.write("telephony.yaml", FILE);
+    let (code, _, err) = f.run(&["validate"]);
+    assert_eq!(code, 0, "{err}");
+    f.write("telephony.yaml", "plivo:\n  authId: MA1\n  authToken: { env: P }\n  callCreationAllowedAgentIds: [{ agent: Sales }, { agent: Sales }, { agnt: X }]\n");
+    let (code, _, err) = f.run(&["validate"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("duplicate agent named \"Sales\""), "{err}");
+    assert!(err.contains("did you mean `agent`?"), "{err}");
+    assert!(f.emu.requests().is_empty());
+}
