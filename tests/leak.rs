@@ -95,3 +95,35 @@ fn no_secret_or_prefix_reaches_any_output() {
 
     assert!(ran >= 24, "ran {ran}");
 }
+
+/// Every format and every file the tool writes: JSON, Markdown, saved plans, imported files.
+#[test]
+fn no_secret_or_prefix_reaches_any_format_or_file() {
+    let f = Fixture::with_state(remote_with_other_secrets());
+    f.emu.set_prefix_length(6);
+    let mut ran = run_all(
+        &f,
+        "formats",
+        &[
+            &["plan", "--format", "json"],
+            &["plan", "--format", "markdown"],
+            &["plan", "--rotate", "--format", "json"],
+            &["plan", "--out", "plan.json", "--format", "markdown"],
+            &["schema"],
+            &["schema", "--for", "plan"],
+            &["import", "--out", "-"],
+            &["import", "--out", "imported.yaml", "--force"],
+        ],
+    );
+    for file in ["plan.json", "imported.yaml"] {
+        let text = std::fs::read_to_string(f.path(file)).unwrap();
+        assert_clean(file, &text);
+    }
+    ran += run_all(&f, "apply plan file", &[&["apply", "plan.json", "--format", "json"]]);
+    // The account changed: the saved plan is refused, and the refusal shows nothing either.
+    f.emu.set_account(API_KEY, remote_with_other_secrets());
+    f.run(&["plan", "--out", "stale.json"]);
+    f.emu.set_account(API_KEY, full_state());
+    ran += run_all(&f, "stale plan", &[&["apply", "stale.json"], &["apply", "--auto-approve", "--format", "markdown"]]);
+    assert!(ran >= 20, "ran {ran}");
+}
