@@ -6,8 +6,9 @@
 
 #[path = "../tests/emulator/mod.rs"]
 mod emulator;
+mod support;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, ExitCode};
 
 use emulator::{AccountState, Emulator, EmulatorConfig};
@@ -26,7 +27,7 @@ fn main() -> ExitCode {
 
 fn run() -> Result<(), String> {
     let manifest_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let binary = build_reconcile(&manifest_dir)?;
+    let binary = support::build_reconcile(&manifest_dir, false)?;
 
     let emu = Emulator::start(EmulatorConfig {
         accounts: vec![(DEMO_API_KEY.to_string(), AccountState::default())],
@@ -81,22 +82,3 @@ fn run() -> Result<(), String> {
     Ok(())
 }
 
-/// Builds the `reconcile` binary with the same cargo and profile, and returns its path.
-fn build_reconcile(manifest_dir: &Path) -> Result<PathBuf, String> {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
-    let output = Command::new(cargo)
-        .args(["build", "--quiet", "--bin", "reconcile", "--message-format=json"])
-        .current_dir(manifest_dir)
-        .output()
-        .map_err(|e| format!("cannot run cargo: {e}"))?;
-    if !output.status.success() {
-        return Err(format!("cargo build failed:\n{}", String::from_utf8_lossy(&output.stderr)));
-    }
-    String::from_utf8_lossy(&output.stdout)
-        .lines()
-        .rev()
-        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
-        .filter(|m| m["reason"] == "compiler-artifact" && m["target"]["name"] == "reconcile")
-        .find_map(|m| m["executable"].as_str().map(PathBuf::from))
-        .ok_or_else(|| "cargo did not report the reconcile binary".to_string())
-}

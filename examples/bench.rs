@@ -1,0 +1,130 @@
+//! The process-overhead benchmark: `cargo run --release --example bench [-- RUNS]`.
+//!
+//! The quality bar: `reconcile plan` against a local server stays within 1.5x the wall time of `curl` fetching the
+//! same endpoint. This starts the emulator with an account holding all three providers, then times, alternately,
+//! `curl` doing the one GET and `reconcile plan` (release build: read and validate the file, resolve secrets, the
+//! same GET, diff, render) on a file that matches the account. It prints the median and the 90th percentile of each
+//! and their ratio, and exits 1 when the median ratio is over 1.5. A benchmark, not a test: run it on a quiet machine.
+
+#[path = "../tests/emulator/mod.rs"]
+mod emulator;
+mod support;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::{Command, ExitCode, Stdio};
+use std::time::{Duration, Instant};
+
+use emulator::{AccountState, Emulator, EmulatorConfig, Plivo, Telnyx, Twilio};
+
+const KEY: &str = "bench-key";
+const LIMIT: f64 = 1.5;
+
+fn main() -> ExitCode {
+    match run() {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(message) => {
+            eprintln!("bench failed: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run() -> Result<bool, String> {
+    let runs: usize = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(40);
+    let manifest_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let binary = support::build_reconcile(&manifest_dir, true)?;
+    let mapping = BTreeMap::from([("From".to_string(), "user.phone_number".to_string())]);
+    let account = AccountState {
+        twilio: Some(Twilio {
+            account_sid: "AC0123456789abcdef0123456789abcdef".into(),
+            auth_token: "bench-twilio-token".into(),
+            allowed_agent_ids: vec!["3c90c3cc-0d44-4b50-8888-8dd25736052a".into(), "9d2f1e4a-7b6c-4d5e-8f90-a1b2c3d4e5f6".into()],
+            allow_all_agents: false,
+            request_context_mapping: mapping,
+        }),
+        telnyx: Some(Telnyx {
+            account_sid: "2ab5b1c6-5f2d-4a8e-9b3c-7d1e0f2a4b6c".into(),
+            api_key: "KEYdemo-telnyx-api-key".into(),
+            public_key: "bench-telnyx-public".into(),
+            application_sid: "1234567890123456789".into(),
+            allowed_agent_ids: vec![],
+            allow_all_agents: true,
+            request_context_mapping: BTreeMap::new(),
+        }),
+        plivo: Some(Plivo {
+            auth_id: "MAXXXXXXXXXXXXXXXXXX".into(),
+            auth_token: "bench-plivo-token".into(),
+            allowed_agent_ids: vec![],
+            allow_all_agents: false,
+            request_context_mapping: BTreeMap::new(),
+        }),
+        ..AccountState::default()
+    };
+    let emu = Emulator::start(EmulatorConfig { accounts: vec![(KEY.to_string(), account)], ..EmulatorConfig::default() });
+    let work = std::env::temp_dir().join(format!("reconcile-bench-{}", std::process::id()));
+    std::fs::create_dir_all(work.join("secrets")).map_err(|e| e.to_string())?;
+    let example = std::fs::read_to_string(manifest_dir.join("examples/telephony.yaml")).map_err(|e| e.to_string())?;
+    std::fs::write(work.join("telephony.yaml"), example).map_err(|e| e.to_string())?;
+    std::fs::write(work.join("secrets/telnyx-api-key"), "KEYdemo-telnyx-api-key\n").map_err(|e| e.to_string())?;
+    let url = format!("{}/api/accounts/me/telephony_config", emu.url());
+
+    let mut reconcile = Command::new(&binary);
+    reconcile
+        .args(["plan", "--detailed-exitcode"])
+        .current_dir(&work)
+        .env_clear()
+        .env("ULTRAVOX_API_URL", emu.url())
+        .env("ULTRAVOX_API_KEY", KEY)
+        .env("TWILIO_AUTH_TOKEN", "bench-twilio-token")
+        .env("TELNYX_PUBLIC_KEY", "bench-telnyx-public")
+        .env("PLIVO_AUTH_TOKEN", "bench-plivo-token")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let mut curl = Command::new("curl");
+    curl.args(["-sS", "-f", "-o", "/dev/null", "-H", &format!("X-API-Key: {KEY}"), &url]).stdout(Stdio::null());
+
+    // Both must succeed (plan: exit 0, "No changes") before anything is timed.
+    for (name, cmd) in [("reconcile plan", &mut reconcile), ("curl", &mut curl)] {
+        let status = cmd.status().map_err(|e| format!("cannot run {name}: {e}"))?;
+        if !status.success() {
+            return Err(format!("{name} exited {:?}", status.code()));
+        }
+    }
+    let (mut t_curl, mut t_plan) = (Vec::new(), Vec::new());
+    for _ in 0..runs {
+        t_curl.push(time(&mut curl)?);
+        t_plan.push(time(&mut reconcile)?);
+    }
+    let _ = std::fs::remove_dir_all(&work);
+    let (c50, c90) = stats(&mut t_curl);
+    let (p50, p90) = stats(&mut t_plan);
+    let ratio = p50.as_secs_f64() / c50.as_secs_f64();
+    println!("{runs} runs each, alternating, against the emulator on {}", emu.url());
+    println!("{:<16} {:>10} {:>10}", "", "median", "p90");
+    println!("{:<16} {:>8.2}ms {:>8.2}ms", "curl (one GET)", ms(c50), ms(c90));
+    println!("{:<16} {:>8.2}ms {:>8.2}ms", "reconcile plan", ms(p50), ms(p90));
+    println!("ratio of medians: {ratio:.2} (limit {LIMIT})");
+    Ok(ratio <= LIMIT)
+}
+
+fn time(cmd: &mut Command) -> Result<Duration, String> {
+    let start = Instant::now();
+    let status = cmd.status().map_err(|e| e.to_string())?;
+    let elapsed = start.elapsed();
+    if !status.success() {
+        return Err(format!("a timed run exited {:?}", status.code()));
+    }
+    Ok(elapsed)
+}
+
+fn stats(samples: &mut [Duration]) -> (Duration, Duration) {
+    samples.sort();
+    let at = |q: f64| samples[((samples.len() - 1) as f64 * q).round() as usize];
+    (at(0.5), at(0.9))
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
