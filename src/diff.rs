@@ -159,6 +159,14 @@ impl Plan {
         self.providers.iter().find(|p| p.provider == provider)
     }
 
+    /// Every secret field (`provider.field`) whose remote prefix proves nothing.
+    pub fn unverifiable(&self) -> Vec<String> {
+        self.providers
+            .iter()
+            .flat_map(|pp| pp.unverifiable_secrets().map(move |f| format!("{}.{f}", pp.provider)))
+            .collect()
+    }
+
     /// The providers a write must hold.
     pub fn written(&self) -> impl Iterator<Item = &ProviderPlan> {
         self.providers.iter().filter(|p| p.action.writes())

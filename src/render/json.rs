@@ -67,11 +67,7 @@ pub enum ApplyStatus {
 impl PlanDocument {
     pub fn new(plan: &Plan, file: &str) -> PlanDocument {
         let Counts { create, update, delete } = plan.counts();
-        let unverifiable = plan
-            .providers
-            .iter()
-            .flat_map(|pp| pp.unverifiable_secrets().map(move |f| format!("{}.{f}", pp.provider)))
-            .collect();
+        let unverifiable = plan.unverifiable();
         PlanDocument {
             format_version: FORMAT_VERSION,
             file: file.to_string(),

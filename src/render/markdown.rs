@@ -43,11 +43,7 @@ pub fn render(plan: &Plan, file: &str) -> String {
             deleted.join(", ")
         ));
     }
-    let unverifiable: Vec<String> = plan
-        .providers
-        .iter()
-        .flat_map(|pp| pp.unverifiable_secrets().map(move |f| format!("<code>{}.{f}</code>", pp.provider)))
-        .collect();
+    let unverifiable: Vec<String> = plan.unverifiable().iter().map(|f| format!("<code>{f}</code>")).collect();
     if !unverifiable.is_empty() {
         head.push_str(&format!(
             "\n> [!NOTE]\n> The API returned no prefix for {}, so whether the file's value matches cannot be verified. It is not sent unless the plan is made with <code>--rotate</code>.\n",

@@ -24,11 +24,7 @@ pub fn plan(plan: &Plan, file: &str, p: Palette) -> String {
     if plan.providers.iter().any(|pp| !pp.action.writes()) {
         out.push('\n');
     }
-    let unverifiable: Vec<String> = plan
-        .providers
-        .iter()
-        .flat_map(|pp| pp.unverifiable_secrets().map(move |f| format!("{}.{f}", pp.provider)))
-        .collect();
+    let unverifiable = plan.unverifiable();
     if !unverifiable.is_empty() {
         out.push_str(&format!(
             "{} the API returned no prefix for {}, so whether the file's value matches cannot be verified; \
