@@ -40,7 +40,10 @@ fn run() -> Result<bool, String> {
         twilio: Some(Twilio {
             account_sid: "AC0123456789abcdef0123456789abcdef".into(),
             auth_token: "bench-twilio-token".into(),
-            allowed_agent_ids: vec!["3c90c3cc-0d44-4b50-8888-8dd25736052a".into(), "9d2f1e4a-7b6c-4d5e-8f90-a1b2c3d4e5f6".into()],
+            allowed_agent_ids: vec![
+                "3c90c3cc-0d44-4b50-8888-8dd25736052a".into(),
+                "9d2f1e4a-7b6c-4d5e-8f90-a1b2c3d4e5f6".into(),
+            ],
             allow_all_agents: false,
             request_context_mapping: mapping,
         }),
@@ -62,7 +65,8 @@ fn run() -> Result<bool, String> {
         }),
         ..AccountState::default()
     };
-    let emu = Emulator::start(EmulatorConfig { accounts: vec![(KEY.to_string(), account)], ..EmulatorConfig::default() });
+    let emu =
+        Emulator::start(EmulatorConfig { accounts: vec![(KEY.to_string(), account)], ..EmulatorConfig::default() });
     let work = std::env::temp_dir().join(format!("reconcile-bench-{}", std::process::id()));
     std::fs::create_dir_all(work.join("secrets")).map_err(|e| e.to_string())?;
     let example = std::fs::read_to_string(manifest_dir.join("examples/telephony.yaml")).map_err(|e| e.to_string())?;

@@ -81,4 +81,3 @@ fn run() -> Result<(), String> {
     let _ = std::fs::remove_dir_all(&work);
     Ok(())
 }
-

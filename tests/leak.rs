@@ -83,6 +83,30 @@ fn no_secret_or_prefix_reaches_any_output() {
     ran += run_all(&f, "500", &[&["plan"]]);
     f.emu.set_always_fail(None);
 
+    // Fault paths: retries that run out while echoing secrets, a dropped connection, a redirect whose target carries
+    // secrets, a write that times out.
+    let echo_detail = format!(r#"{{"detail": "key {API_KEY} prefix {} token {PLIVO_TOKEN}"}}"#, &REMOTE_PLIVO[..6]);
+    for _ in 0..8 {
+        f.emu.push_fault_for(
+            "GET",
+            Fault::Status { code: 503, body: Some(echo_detail.clone()), retry_after: Some("0".into()) },
+        );
+    }
+    ran += run_all(&f, "503 echo, retried", &[&["plan"]]);
+    for _ in 0..2 {
+        f.emu.push_fault_for("PATCH", Fault::Drop);
+    }
+    ran += run_all(&f, "dropped write", &[&["apply", "--auto-approve", "--rotate"]]);
+    let location = format!("https://u:{TWILIO_TOKEN}@elsewhere.example/{API_KEY}?k={PLIVO_TOKEN}");
+    for _ in 0..2 {
+        f.emu.push_fault_for("GET", Fault::Redirect { status: 307, location: location.clone() });
+    }
+    ran += run_all(&f, "redirect", &[&["plan"]]);
+    for _ in 0..2 {
+        f.emu.push_fault_for("PATCH", Fault::Delay(std::time::Duration::from_secs(3)));
+    }
+    ran += run_all(&f, "write timeout", &[&["apply", "--auto-approve", "--rotate", "--timeout", "1"]]);
+
     // Failures before the network: unknown key, missing variable, literal secret.
     let mut f = Fixture::with_state(remote_with_other_secrets());
     f.env.insert("ULTRAVOX_API_KEY".into(), format!("{TWILIO_TOKEN}-as-key"));
