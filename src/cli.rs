@@ -395,8 +395,8 @@ async fn apply(global: &GlobalArgs, args: &ApplyArgs, out: Output) -> Result<Out
         show(out, &plan, &session.file_name(), args.format, Some(&[]));
         return Ok(Outcome::Success);
     }
+    show_before_apply(out, &plan, &session.file_name(), args.format);
     if !args.auto_approve {
-        show(out, &plan, &session.file_name(), args.format, None);
         let answer = out.ask("Apply these changes to the account? Only 'yes' is accepted: ");
         if answer.as_deref() != Some("yes") {
             return Err(Error::Refused {
@@ -406,12 +406,24 @@ async fn apply(global: &GlobalArgs, args: &ApplyArgs, out: Output) -> Result<Out
         }
     }
     let applied = apply::apply(&session.client, &plan, &session.resolved.desired).await?;
-    if args.auto_approve {
-        show(out, &plan, &session.file_name(), args.format, Some(&applied.written));
-    } else {
-        out.data(&applied_line(&plan, &applied.written));
-    }
+    show_after_apply(out, &plan, &session.file_name(), args.format, &applied.written);
     Ok(Outcome::Success)
+}
+
+/// Text and Markdown show the plan before the write, so that it is on screen (and in the CI log) whatever happens
+/// next; JSON is one document, printed once the outcome is known.
+fn show_before_apply(out: Output, plan: &Plan, file: &str, format: Format) {
+    if format != Format::Json {
+        show(out, plan, file, format, None);
+    }
+}
+
+fn show_after_apply(out: Output, plan: &Plan, file: &str, format: Format, written: &[crate::model::Provider]) {
+    match format {
+        Format::Json => show(out, plan, file, format, Some(written)),
+        Format::Text => out.data(&applied_line(plan, written)),
+        Format::Markdown => out.data(&format!("\n**{}**", applied_line(plan, written))),
+    }
 }
 
 /// `apply PLANFILE`: re-reads the file the plan names, refuses when anything moved, else applies exactly that plan.
@@ -449,8 +461,13 @@ async fn apply_saved(
     }
     let plan = session.plan(&remote, PlanOptions { rotate: saved.rotate });
     planfile::compare_plans(&saved.providers, &plan)?;
+    if plan.is_empty() {
+        show(out, &plan, &session.file_name(), args.format, Some(&[]));
+        return Ok(Outcome::Success);
+    }
+    show_before_apply(out, &plan, &session.file_name(), args.format);
     let applied = apply::apply(&session.client, &plan, &session.resolved.desired).await?;
-    show(out, &plan, &session.file_name(), args.format, Some(&applied.written));
+    show_after_apply(out, &plan, &session.file_name(), args.format, &applied.written);
     Ok(Outcome::Success)
 }
 

@@ -290,8 +290,10 @@ fn a_400_from_patch_shows_the_servers_field_messages() {
             retry_after: None,
         },
     );
-    let (code, _, err) = f.run(&["apply", "--auto-approve"]);
+    let (code, out, err) = f.run(&["apply", "--auto-approve"]);
     assert_eq!(code, 1, "{err}");
+    assert!(out.contains("+ twilio will be created"), "the plan is shown before the write fails: {out}");
+    assert!(!out.contains("Apply complete"), "{out}");
     assert!(err.contains("PATCH http://127.0.0.1:"), "{err}");
     assert!(err.contains("answered HTTP 400"), "{err}");
     assert!(err.contains("twilio.accountSid: Not a valid Twilio SID."), "{err}");
