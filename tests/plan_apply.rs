@@ -368,3 +368,42 @@ fn usage_errors_exit_1_not_2() {
     assert_eq!(f.run(&["frobnicate"]).0, 1);
     assert_eq!(f.run(&["--help"]).0, 0);
 }
+
+/// Runs `reconcile apply` on a pseudo-terminal (util-linux `script`), typing `answer` at the prompt.
+fn apply_on_a_terminal(f: &Fixture, answer: &str) -> (i32, String) {
+    use std::io::Write;
+    let binary = assert_cmd::cargo::cargo_bin("reconcile");
+    let mut child = std::process::Command::new("script")
+        .args(["-qec", &format!("{} apply", binary.display()), "/dev/null"])
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .env("ULTRAVOX_API_URL", f.emu.url())
+        .env("NO_COLOR", "1")
+        .envs(&f.env)
+        .current_dir(f.dir.path())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("util-linux `script` runs the command on a pseudo-terminal");
+    // The prompt waits for a line; typing ahead is fine on a terminal.
+    child.stdin.take().unwrap().write_all(format!("{answer}\n").as_bytes()).unwrap();
+    let output = child.wait_with_output().unwrap();
+    (output.status.code().unwrap_or(-1), String::from_utf8_lossy(&output.stdout).into_owned())
+}
+
+#[test]
+fn on_a_terminal_apply_asks_and_only_yes_applies() {
+    let f = Fixture::new();
+    let (code, screen) = apply_on_a_terminal(&f, "no");
+    assert_eq!(code, 1, "{screen}");
+    assert!(screen.contains("Plan: 3 to create"), "{screen}");
+    assert!(screen.contains("Only 'yes' is accepted"), "{screen}");
+    assert!(screen.contains("apply cancelled; nothing was sent"), "{screen}");
+    assert_eq!(f.request_lines(), vec![GET_CONFIG]);
+
+    let (code, screen) = apply_on_a_terminal(&f, "yes");
+    assert_eq!(code, 0, "{screen}");
+    assert!(screen.contains("Apply complete: 3 created"), "{screen}");
+    assert_eq!(f.patch_bodies().len(), 1);
+}
