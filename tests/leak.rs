@@ -83,16 +83,21 @@ fn no_secret_or_prefix_reaches_any_output() {
     ran += run_all(&f, "500", &[&["plan"]]);
     f.emu.set_always_fail(None);
 
-    // Fault paths: retries that run out while echoing secrets, a dropped connection, a redirect whose target carries
-    // secrets, a write that times out.
-    let echo_detail = format!(r#"{{"detail": "key {API_KEY} prefix {} token {PLIVO_TOKEN}"}}"#, &REMOTE_PLIVO[..6]);
-    for _ in 0..8 {
-        f.emu.push_fault_for(
-            "GET",
-            Fault::Status { code: 503, body: Some(echo_detail.clone()), retry_after: Some("0".into()) },
-        );
+    // Fault paths: retries that run out while echoing secrets (a remote prefix only once a GET has shown it), a
+    // dropped connection, a redirect whose target carries secrets, a write that times out.
+    let echo_secrets = format!(r#"{{"detail": "key {API_KEY} token {PLIVO_TOKEN}"}}"#);
+    let echo_prefix = format!(r#"{{"detail": "key {API_KEY} prefix {} token {PLIVO_TOKEN}"}}"#, &REMOTE_PLIVO[..6]);
+    for (method, echo, args) in
+        [("GET", &echo_secrets, &["plan"][..]), ("PATCH", &echo_prefix, &["apply", "--auto-approve", "--rotate"][..])]
+    {
+        for _ in 0..8 {
+            f.emu.push_fault_for(
+                method,
+                Fault::Status { code: 503, body: Some(echo.clone()), retry_after: Some("0".into()) },
+            );
+        }
+        ran += run_all(&f, &format!("{method} 503 echo, retried"), &[args]);
     }
-    ran += run_all(&f, "503 echo, retried", &[&["plan"]]);
     for _ in 0..2 {
         f.emu.push_fault_for("PATCH", Fault::Drop);
     }
