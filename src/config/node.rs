@@ -209,6 +209,7 @@ pub fn parse(text: &str) -> Result<Option<Node>, ParseFailure> {
         leading_zero_numbers_as_strings: true,
         underscored_numbers_as_strings: true,
         with_snippet: false,
+        budget: Some(budget()),
     };
     match serde_saphyr::from_str_with_options::<Option<Node>>(text, options) {
         Ok(node) => Ok(node),
@@ -227,6 +228,23 @@ fn failure(text: &str, err: &serde_saphyr::Error) -> ParseFailure {
             loc,
             message: "the file holds more than one YAML document".into(),
             hint: Some("a telephony.yaml is one document: remove the `---` line, and merge what follows it".into()),
+        };
+    }
+    if raw.starts_with("budget breached") || raw.starts_with("recursion limit exceeded") {
+        // The parser's limits, in its own words (`budget breached: Depth { depth: 17 }`), are no help to a reader.
+        let deep = raw.contains("Depth") || raw.starts_with("recursion limit");
+        return ParseFailure {
+            loc,
+            message: if deep {
+                format!("the file nests more than {MAX_DEPTH} levels deep")
+            } else {
+                "the file is too large once its aliases (`*name`) are expanded".to_string()
+            },
+            hint: Some(
+                "a telephony.yaml nests four levels at most (provider, field, then a reference, list or mapping); \
+                 check the indentation and the brackets here"
+                    .into(),
+            ),
         };
     }
     let line_text = loc.and_then(|l| text.lines().nth((l.line as usize).saturating_sub(1))).unwrap_or("");
@@ -254,6 +272,16 @@ fn second_document_marker(text: &str) -> Option<Loc> {
         }
     }
     None
+}
+
+/// The deepest nesting read. A telephony.yaml needs four levels; the limit also keeps the recursive descent far from
+/// the end of a small stack (a debug build on a 1 MiB thread overflows at a few dozen levels).
+const MAX_DEPTH: usize = 16;
+
+fn budget() -> serde_saphyr::budget::Budget {
+    let mut budget = serde_saphyr::budget::Budget::default();
+    budget.max_depth = MAX_DEPTH;
+    budget
 }
 
 /// serde-saphyr appends " at line X column Y" to some messages; we print the location ourselves.
@@ -330,6 +358,24 @@ mod tests {
     #[test]
     fn malformed_yaml_is_located() {
         let err = parse("twilio: [1, 2\n").unwrap_err();
+        assert!(err.loc.is_some(), "{err:?}");
+    }
+
+    #[test]
+    fn deep_nesting_and_alias_bombs_are_refused_in_plain_words() {
+        let deep: String = (0..100).map(|i| format!("{}k{i}:\n", " ".repeat(i))).collect();
+        let err = parse(&deep).unwrap_err();
+        assert_eq!(err.message, "the file nests more than 16 levels deep");
+        assert!(err.loc.is_some(), "{err:?}");
+        let flow = format!("twilio: {}{}", "[".repeat(500), "]".repeat(500));
+        assert_eq!(parse(&flow).unwrap_err().message, "the file nests more than 16 levels deep");
+        let mut bomb = String::from("a: &a [x, x, x, x, x, x, x, x, x, x]\n");
+        for (prev, name) in "abcdefghi".chars().zip("bcdefghij".chars()) {
+            bomb.push_str(&format!("{name}: &{name} [{}]\n", vec![format!("*{prev}"); 10].join(", ")));
+        }
+        bomb.push_str("twilio: *j\n");
+        let err = parse(&bomb).unwrap_err();
+        assert!(err.message.contains("aliases"), "{err:?}");
         assert!(err.loc.is_some(), "{err:?}");
     }
 
