@@ -179,6 +179,23 @@ fn a_dropped_connection_then_success() {
 }
 
 #[test]
+fn a_write_that_landed_but_whose_answer_was_lost_is_repeated_safely() {
+    let f = Fixture::new();
+    f.emu.push_fault_for("PATCH", Fault::DropAfterApply);
+    let (code, out, err) = f.run(&["-v", "apply", "--auto-approve"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(err.contains("the connection was closed before a complete answer (attempt 1 of 4)"), "{err}");
+    assert!(out.contains("Apply complete: 3 created"), "{out}");
+    assert_eq!(f.request_lines(), vec![GET_CONFIG, PATCH_CONFIG, PATCH_CONFIG]);
+    let bodies = f.patch_bodies();
+    assert_eq!(bodies[0], bodies[1], "the repeat is the same complete write");
+    assert_eq!(f.account(), full_state());
+    f.emu.clear_requests();
+    let (code, out, _) = f.run(&["plan", "--detailed-exitcode"]);
+    assert_eq!(code, 0, "{out}");
+}
+
+#[test]
 fn a_connection_that_keeps_dropping_is_bounded() {
     let f = Fixture::with_state(full_state());
     for _ in 0..5 {

@@ -39,12 +39,29 @@ struct Source<'a> {
 
 impl<'a> Source<'a> {
     fn new(text: &'a str, sensitive: &'a [ByteSpan]) -> Source<'a> {
+        // YAML breaks lines at `\n`, `\r\n` and a lone `\r`.
+        let bytes = text.as_bytes();
         let mut lines = Vec::new();
-        let mut start = 0;
-        for piece in text.split_inclusive('\n') {
-            let content = piece.trim_end_matches('\n').trim_end_matches('\r');
-            lines.push((start, start + content.len()));
-            start += piece.len();
+        let (mut start, mut i) = (0, 0);
+        while i < bytes.len() {
+            match bytes[i] {
+                b'\n' => {
+                    lines.push((start, i));
+                    start = i + 1;
+                }
+                b'\r' => {
+                    lines.push((start, i));
+                    if bytes.get(i + 1) == Some(&b'\n') {
+                        i += 1;
+                    }
+                    start = i + 1;
+                }
+                _ => {}
+            }
+            i += 1;
+        }
+        if start < bytes.len() {
+            lines.push((start, bytes.len()));
         }
         Source { text, lines, sensitive }
     }
@@ -207,5 +224,8 @@ mod tests {
         assert_eq!(source.shown_line(4).unwrap(), "  ********");
         assert_eq!(source.shown_line(5).unwrap(), "b: 2");
         assert_eq!(Source::new("\tx: 1\n", &[]).shown_line(1).unwrap(), " x: 1");
+        let mixed = Source::new("a: 1\rb: 2\r\nc: 3\nd: 4", &[]);
+        let shown: Vec<String> = (1..=4).filter_map(|n| mixed.shown_line(n)).collect();
+        assert_eq!(shown, vec!["a: 1", "b: 2", "c: 3", "d: 4"]);
     }
 }

@@ -130,6 +130,11 @@ pub(super) async fn handle(
             // The connection task drops this future with the connection; nothing is ever sent.
             return std::future::pending().await;
         }
+        Some(Fault::DropAfterApply) => {
+            let _applied = respond(&shared, &parts, &body);
+            drop_connection.notify_one();
+            return std::future::pending().await;
+        }
         Some(fault) => return fault_reply(fault, path).into_response(),
     }
     let always_fail = shared.lock().always_fail;
@@ -170,7 +175,7 @@ fn fault_reply(fault: Fault, path: &str) -> Reply {
         Fault::WrongShape => Reply::json(200, json!([])),
         Fault::Redirect { status, location } => Reply::empty(status).with_header(header::LOCATION, location),
         // Handled before any answer is made.
-        Fault::Delay(_) | Fault::Drop => Reply::detail(500, "A server error occurred."),
+        Fault::Delay(_) | Fault::Drop | Fault::DropAfterApply => Reply::detail(500, "A server error occurred."),
     }
 }
 

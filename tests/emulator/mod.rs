@@ -118,6 +118,9 @@ pub enum Fault {
     Delay(Duration),
     /// Close the connection without answering.
     Drop,
+    /// Carry the request out (a write changes the account), then close the connection without answering: the
+    /// client cannot know that it landed.
+    DropAfterApply,
     /// 200 with truncated JSON: `{"twilio": `.
     Malformed,
     /// 200 with valid JSON of the wrong shape: `{"twilio": 5}` on the account config, `[]` elsewhere.
@@ -175,6 +178,7 @@ impl FaultSpec {
             },
             "delay" => Fault::Delay(Duration::from_millis(self.ms.ok_or("a `delay` fault needs `ms`")?)),
             "drop" => Fault::Drop,
+            "dropAfterApply" => Fault::DropAfterApply,
             "malformed" => Fault::Malformed,
             "wrongShape" => Fault::WrongShape,
             "redirect" => Fault::Redirect {
