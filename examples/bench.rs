@@ -3,21 +3,20 @@
 //! The quality bar: `reconcile plan` against a local server stays within 1.5x the wall time of `curl` fetching the
 //! same endpoint. This starts the emulator with an account holding all three providers, then times, alternately,
 //! `curl` doing the one GET and `reconcile plan` (release build: read and validate the file, resolve secrets, the
-//! same GET, diff, render) on a file that matches the account. It prints the median and the 90th percentile of each
+//! same GET, diff, render) on the tests' three-provider file, which matches the account. It prints the median and the 90th percentile of each
 //! and their ratio, and exits 1 when the median ratio is over 1.5. A benchmark, not a test: run it on a quiet machine.
 
-#[path = "../tests/emulator/mod.rs"]
-mod emulator;
+#[path = "../tests/common/mod.rs"]
+mod common;
 mod support;
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::{Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
-use emulator::{AccountState, Emulator, EmulatorConfig, Plivo, Telnyx, Twilio};
+use common::{Emulator, EmulatorConfig};
 
-const KEY: &str = "bench-key";
+const KEY: &str = common::API_KEY;
 const LIMIT: f64 = 1.5;
 
 fn main() -> ExitCode {
@@ -35,43 +34,14 @@ fn run() -> Result<bool, String> {
     let runs: usize = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(40);
     let manifest_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let binary = support::build_reconcile(&manifest_dir, true)?;
-    let mapping = BTreeMap::from([("From".to_string(), "user.phone_number".to_string())]);
-    let account = AccountState {
-        twilio: Some(Twilio {
-            account_sid: "AC0123456789abcdef0123456789abcdef".into(),
-            auth_token: "bench-twilio-token".into(),
-            allowed_agent_ids: vec![
-                "3c90c3cc-0d44-4b50-8888-8dd25736052a".into(),
-                "9d2f1e4a-7b6c-4d5e-8f90-a1b2c3d4e5f6".into(),
-            ],
-            allow_all_agents: false,
-            request_context_mapping: mapping,
-        }),
-        telnyx: Some(Telnyx {
-            account_sid: "2ab5b1c6-5f2d-4a8e-9b3c-7d1e0f2a4b6c".into(),
-            api_key: "KEYdemo-telnyx-api-key".into(),
-            public_key: "bench-telnyx-public".into(),
-            application_sid: "1234567890123456789".into(),
-            allowed_agent_ids: vec![],
-            allow_all_agents: true,
-            request_context_mapping: BTreeMap::new(),
-        }),
-        plivo: Some(Plivo {
-            auth_id: "MAXXXXXXXXXXXXXXXXXX".into(),
-            auth_token: "bench-plivo-token".into(),
-            allowed_agent_ids: vec![],
-            allow_all_agents: false,
-            request_context_mapping: BTreeMap::new(),
-        }),
-        ..AccountState::default()
-    };
+    let account = common::full_state();
     let emu =
         Emulator::start(EmulatorConfig { accounts: vec![(KEY.to_string(), account)], ..EmulatorConfig::default() });
     let work = std::env::temp_dir().join(format!("reconcile-bench-{}", std::process::id()));
     std::fs::create_dir_all(work.join("secrets")).map_err(|e| e.to_string())?;
-    let example = std::fs::read_to_string(manifest_dir.join("examples/telephony.yaml")).map_err(|e| e.to_string())?;
-    std::fs::write(work.join("telephony.yaml"), example).map_err(|e| e.to_string())?;
-    std::fs::write(work.join("secrets/telnyx-api-key"), "KEYdemo-telnyx-api-key\n").map_err(|e| e.to_string())?;
+    std::fs::write(work.join("telephony.yaml"), common::FULL_FILE).map_err(|e| e.to_string())?;
+    std::fs::write(work.join("secrets/telnyx-api-key"), format!("{}\n", common::TELNYX_API_KEY))
+        .map_err(|e| e.to_string())?;
     let url = format!("{}/api/accounts/me/telephony_config", emu.url());
 
     let mut reconcile = Command::new(&binary);
@@ -81,9 +51,9 @@ fn run() -> Result<bool, String> {
         .env_clear()
         .env("ULTRAVOX_API_URL", emu.url())
         .env("ULTRAVOX_API_KEY", KEY)
-        .env("TWILIO_AUTH_TOKEN", "bench-twilio-token")
-        .env("TELNYX_PUBLIC_KEY", "bench-telnyx-public")
-        .env("PLIVO_AUTH_TOKEN", "bench-plivo-token")
+        .env("TWILIO_AUTH_TOKEN", common::TWILIO_TOKEN)
+        .env("TELNYX_PUBLIC_KEY", common::TELNYX_PUBLIC_KEY)
+        .env("PLIVO_AUTH_TOKEN", common::PLIVO_TOKEN)
         .stdout(Stdio::null())
         .stderr(Stdio::null());
     let mut curl = Command::new("curl");
