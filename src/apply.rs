@@ -14,6 +14,8 @@ pub struct Applied {
     pub written: Vec<Provider>,
     /// The account's config as the write's answer showed it.
     pub answer: Option<RemoteState>,
+    /// Secrets that were sent but that the answer gave no prefix for: they could not be checked.
+    pub unverified: Vec<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -51,7 +53,7 @@ pub fn writes<'a>(plan: &Plan, desired: &'a DesiredState) -> Vec<ProviderWrite<'
 pub async fn apply<A: TelephonyApi>(api: &A, plan: &Plan, desired: &DesiredState) -> Result<Applied, ApplyError> {
     let writes = writes(plan, desired);
     if writes.is_empty() {
-        return Ok(Applied { written: Vec::new(), answer: None });
+        return Ok(Applied { written: Vec::new(), answer: None, unverified: Vec::new() });
     }
     let written: Vec<Provider> = writes.iter().map(|(p, _)| *p).collect();
     tracing::info!(providers = ?written, "writing the account's telephony config");
@@ -60,7 +62,8 @@ pub async fn apply<A: TelephonyApi>(api: &A, plan: &Plan, desired: &DesiredState
     if !problems.is_empty() {
         return Err(ApplyError::NotConverged { problems });
     }
-    Ok(Applied { written, answer: Some(answer) })
+    let unverified = diff::unverified_after_write(desired, &written, &answer);
+    Ok(Applied { written, answer: Some(answer), unverified })
 }
 
 #[cfg(test)]

@@ -406,8 +406,19 @@ async fn apply(global: &GlobalArgs, args: &ApplyArgs, out: Output) -> Result<Out
         }
     }
     let applied = apply::apply(&session.client, &plan, &session.resolved.desired).await?;
+    warn_unverified(out, &applied.unverified);
     show_after_apply(out, &plan, &session.file_name(), args.format, &applied.written);
     Ok(Outcome::Success)
+}
+
+fn warn_unverified(out: Output, unverified: &[String]) {
+    if !unverified.is_empty() {
+        out.warning(&format!(
+            "the API's answer gave no prefix for {}, so whether the value sent landed cannot be checked; \
+             `reconcile plan` will show it as unverifiable",
+            unverified.join(", ")
+        ));
+    }
 }
 
 /// Text and Markdown show the plan before the write, so that it is on screen (and in the CI log) whatever happens
@@ -467,6 +478,7 @@ async fn apply_saved(
     }
     show_before_apply(out, &plan, &session.file_name(), args.format);
     let applied = apply::apply(&session.client, &plan, &session.resolved.desired).await?;
+    warn_unverified(out, &applied.unverified);
     show_after_apply(out, &plan, &session.file_name(), args.format, &applied.written);
     Ok(Outcome::Success)
 }

@@ -334,6 +334,22 @@ pub fn convergence_problems(desired: &DesiredState, written: &[Provider], answer
     problems
 }
 
+/// After a write: the secrets that were sent but whose prefix the answer left out (or empty), so that whether they
+/// landed cannot be checked.
+pub fn unverified_after_write(desired: &DesiredState, written: &[Provider], answer: &RemoteState) -> Vec<String> {
+    let mut unverified = Vec::new();
+    for &provider in written {
+        if let (Desired::Present(d), Some(r)) = (desired.get(provider), answer.get(provider)) {
+            for change in update(d, r, PlanOptions::default()) {
+                if let FieldChange::Secret { field, status: SecretStatus::Unverifiable } = change {
+                    unverified.push(format!("{provider}.{field}"));
+                }
+            }
+        }
+    }
+    unverified
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

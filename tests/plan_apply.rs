@@ -407,3 +407,14 @@ fn on_a_terminal_apply_asks_and_only_yes_applies() {
     assert!(screen.contains("Apply complete: 3 created"), "{screen}");
     assert_eq!(f.patch_bodies().len(), 1);
 }
+
+#[test]
+fn a_write_whose_answer_gives_no_prefix_is_applied_with_a_warning() {
+    let f = Fixture::new();
+    f.emu.set_prefix_length_for("plivo.authToken", 0);
+    let (code, out, err) = f.run(&["apply", "--auto-approve"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("Apply complete: 3 created"), "{out}");
+    assert!(err.contains("warning: the API's answer gave no prefix for plivo.authToken"), "{err}");
+    assert_eq!(f.request_lines(), vec![GET_CONFIG, PATCH_CONFIG]);
+}
