@@ -165,6 +165,8 @@ pub fn schema() -> Schema {
             }
         }
     }
+    // At least one provider must be declared (a block or null), or the file manages nothing.
+    schema.insert("anyOf".into(), json!([{"required": ["twilio"]}, {"required": ["telnyx"]}, {"required": ["plivo"]}]));
     if let Some(defs) = schema.get_mut("$defs").and_then(Value::as_object_mut) {
         for def in defs.values_mut() {
             if let Some(props) = def.get_mut("properties").and_then(Value::as_object_mut) {
