@@ -134,6 +134,18 @@ const CASES: &[(&str, &str, &str, &str)] = &[
     ),
     ("only comments", "# nothing\n", "telephony.yaml", "the file has only comments"),
     ("empty file", "", "telephony.yaml", "the file is empty"),
+    (
+        "identifier with spaces",
+        "plivo:\n  authId: \" MA1\"\n  authToken: { env: T }\n",
+        "telephony.yaml:2:11",
+        "plivo.authId: has leading or trailing whitespace",
+    ),
+    (
+        "mapping value with spaces",
+        "plivo:\n  authId: MA1\n  authToken: { env: T }\n  requestContextMapping: { From: \"user.phone \" }\n",
+        "telephony.yaml:4:34",
+        "has leading or trailing whitespace",
+    ),
 ];
 
 #[test]

@@ -71,7 +71,8 @@ struct FileRef {
 #[derive(JsonSchema)]
 #[serde(untagged)]
 enum Identifier {
-    Literal(#[schemars(length(min = 1))] String),
+    /// The value as is; no leading or trailing whitespace (the API trims it).
+    Literal(#[schemars(regex(pattern = r"^\S(?:.*\S)?$"))] String),
     Reference(SecretRef),
 }
 
@@ -189,7 +190,7 @@ pub fn schema() -> Schema {
                 "applicationSid".into(),
                 json!({
                     "description": "Your Telnyx Application SID (at most 40 characters). This must be configured with an Outbound Voice Profile that allows calls to your destination. See https://portal.telnyx.com/#/call-control/texml",
-                    "anyOf": [{"type": "string", "minLength": 1, "maxLength": MAX_APPLICATION_SID_CHARS}, {"$ref": "#/$defs/SecretRef"}]
+                    "anyOf": [{"type": "string", "minLength": 1, "maxLength": MAX_APPLICATION_SID_CHARS, "pattern": "^\\S(?:.*\\S)?$"}, {"$ref": "#/$defs/SecretRef"}]
                 }),
             );
         }

@@ -403,6 +403,13 @@ impl Validator {
                 );
                 None
             }
+            NodeKind::Str(s) if s.trim() != s => {
+                self.push(
+                    Diagnostic::new(Some(node.loc), path, "has leading or trailing whitespace")
+                        .with_hint("remove it: the API trims it away, so the account would never match the file"),
+                );
+                None
+            }
             NodeKind::Str(s) => {
                 if field == "applicationSid" && s.chars().count() > MAX_APPLICATION_SID_CHARS {
                     self.push(
@@ -702,6 +709,10 @@ impl Validator {
             }
             seen.insert(&key.name, key.loc);
             match &value.kind {
+                NodeKind::Str(s) if !s.is_empty() && s.trim() != s => self.push(
+                    Diagnostic::new(Some(value.loc), &entry_path, "has leading or trailing whitespace")
+                        .with_hint("remove it: the API trims it away, so the account would never match the file"),
+                ),
                 NodeKind::Str(s) if !s.is_empty() => {
                     out.insert(key.name.clone(), s.clone());
                 }
