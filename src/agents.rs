@@ -85,8 +85,9 @@ pub async fn resolve_names<A: TelephonyApi>(
 
 /// The one agent named exactly `name`, or the message and hint saying why there is not one.
 fn pick(name: &str, listed: &[Agent]) -> Result<String, (String, String)> {
-    let mut exact: Vec<&Agent> = listed.iter().filter(|a| a.name == name).collect();
-    exact.dedup_by(|a, b| a.id == b.id);
+    // The same agent may be listed twice (on two pages, if the list moved while it was read): count it once.
+    let mut seen = std::collections::HashSet::new();
+    let exact: Vec<&Agent> = listed.iter().filter(|a| a.name == name && seen.insert(a.id.as_str())).collect();
     match exact.as_slice() {
         [one] => Ok(one.id.clone()),
         [] => {
@@ -132,6 +133,7 @@ mod tests {
         assert!(hint.contains("check the name"), "{hint}");
         let (_, hint) = pick("Sales Bot", &listed).unwrap_err();
         assert!(hint.contains("\"Sales bot\" (b)"), "{hint}");
+        assert_eq!(pick("Once", &[agent("o", "Once"), agent("p", "Other"), agent("o", "Once")]), Ok("o".into()));
         let (message, _) = pick("Twin", &[agent("x", "Twin"), agent("y", "Twin")]).unwrap_err();
         assert_eq!(message, "2 agents are named \"Twin\": x, y");
     }

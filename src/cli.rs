@@ -53,6 +53,13 @@ pub struct GlobalArgs {
     pub timeout: u64,
 }
 
+impl GlobalArgs {
+    /// The API root; an empty `ULTRAVOX_API_URL` (as CI systems set for an undefined variable) means the default.
+    pub fn api_url(&self) -> &str {
+        if self.api_url.trim().is_empty() { DEFAULT_API_URL } else { &self.api_url }
+    }
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Check the file: structure, rules, well-formed secret references. Never uses the network or reads a secret.
@@ -299,7 +306,7 @@ impl Session {
 fn open(global: &GlobalArgs, path: PathBuf) -> Result<Session, Error> {
     let config = config::load(&path)?;
     let resolved = resolve::resolve(&config)?;
-    let base = client::parse_base_url(&global.api_url)?;
+    let base = client::parse_base_url(global.api_url())?;
     let api_url = client::display_url(&base);
     let options = ClientOptions { request_timeout: Duration::from_secs(global.timeout), ..ClientOptions::default() };
     let client = Client::new(base, resolved.api_key.clone(), resolved.scrubber.clone(), options)?;
@@ -501,7 +508,7 @@ async fn import(global: &GlobalArgs, args: &ImportArgs, out: Output) -> Result<O
         import::check_destination(path, args.force)?;
     }
     let api_key = import::api_key()?;
-    let base = client::parse_base_url(&global.api_url)?;
+    let base = client::parse_base_url(global.api_url())?;
     let mut scrubber = crate::secret::Scrubber::default();
     scrubber.add(&api_key);
     let options = ClientOptions { request_timeout: Duration::from_secs(global.timeout), ..ClientOptions::default() };
@@ -615,4 +622,17 @@ fn man_page() -> String {
     page.push_str(&render(&|w| roff.to_writer(w)));
     page.push_str(&render(&|w| man.render_version_section(w)));
     page
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_empty_api_url_means_the_default() {
+        let parse = |url: &str| Cli::try_parse_from(["reconcile", "--api-url", url, "validate"]).unwrap().global;
+        assert_eq!(parse("").api_url(), DEFAULT_API_URL);
+        assert_eq!(parse("  ").api_url(), DEFAULT_API_URL);
+        assert_eq!(parse("http://127.0.0.1:1").api_url(), "http://127.0.0.1:1");
+    }
 }

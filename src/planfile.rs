@@ -101,7 +101,8 @@ fn canonical_remote(remote: &RemoteState) -> String {
             Some(p) => json!({
                 "identifiers": p.identifiers,
                 "prefixes": p.prefixes.iter().map(|(f, v)| (f.clone(), v.as_ref().map(|p| p.expose().to_string()))).collect::<std::collections::BTreeMap<_, _>>(),
-                "agents": p.settings.allowed_agent_ids,
+                // A set: the API may list the same agents in another order.
+                "agents": p.settings.allowed_agent_ids.iter().map(|id| id.to_lowercase()).collect::<std::collections::BTreeSet<_>>(),
                 "allowAll": p.settings.allow_all_agents,
                 "mapping": p.settings.request_context_mapping,
             }),
@@ -151,7 +152,7 @@ pub fn read(path: &Path) -> Result<PlanFile, StaleError> {
 /// Compares the saved plan with the one made now from the same file and account: any difference can only come from a
 /// secret whose resolved value moved, so the message names those fields and their statuses then and now.
 pub fn compare_plans(saved: &[ProviderPlan], now: &Plan) -> Result<(), StaleError> {
-    if saved == now.providers.as_slice() {
+    if normalized(saved) == normalized(&now.providers) {
         return Ok(());
     }
     let mut changes = Vec::new();
@@ -179,6 +180,22 @@ pub fn compare_plans(saved: &[ProviderPlan], now: &Plan) -> Result<(), StaleErro
         changes.push("the plan is different".into());
     }
     Err(StaleError::SecretsChanged { changes })
+}
+
+/// The plans with their agent lists sorted: lists are sets, and the API may order them differently from one answer
+/// to the next.
+fn normalized(providers: &[ProviderPlan]) -> Vec<ProviderPlan> {
+    let mut providers = providers.to_vec();
+    for change in providers.iter_mut().flat_map(|p| p.changes.iter_mut()) {
+        if let FieldChange::Value { before, after, .. } = change {
+            for list in [before, after].into_iter().flatten() {
+                if let crate::diff::Value::List(items) = list {
+                    items.sort();
+                }
+            }
+        }
+    }
+    providers
 }
 
 fn status_word(status: Option<crate::diff::SecretStatus>) -> String {
@@ -222,6 +239,20 @@ mod tests {
         // Without the key, a plain hash of the canonical state (which a short prefix could be brute-forced from)
         // is not what is stored.
         assert_ne!(a, hex(&Sha256::digest(canonical_remote(&remote("abcd")).as_bytes())));
+    }
+
+    #[test]
+    fn agent_order_does_not_move_the_fingerprint() {
+        let key = SecretString::from("k".to_string());
+        let mut a = remote("abcd");
+        let mut b = remote("abcd");
+        if let Some(p) = a.providers[0].as_mut() {
+            p.settings.allowed_agent_ids = vec!["x".into(), "y".into()];
+        }
+        if let Some(p) = b.providers[0].as_mut() {
+            p.settings.allowed_agent_ids = vec!["y".into(), "x".into()];
+        }
+        assert_eq!(account_fingerprint(&a, &key), account_fingerprint(&b, &key));
     }
 
     #[test]

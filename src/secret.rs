@@ -4,6 +4,7 @@
 //! yields a [`SecretString`] that is exposed in exactly two places: building a request body (`api::wire`) and
 //! comparing against a remote prefix (`diff`). Errors name the reference, never the value.
 
+use std::collections::HashSet;
 use std::fmt;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -165,13 +166,52 @@ impl Scrubber {
         // Longest first, so that a secret is not left half-replaced by a shorter one that is its prefix.
         let mut values: Vec<&str> = self.values.iter().map(|v| v.expose_secret()).collect();
         values.sort_by_key(|v| std::cmp::Reverse(v.len()));
-        for value in values {
+        for value in &values {
             if out.contains(value) {
                 out = out.replace(value, "[redacted]");
             }
         }
-        out
+        redact_fragments(&out, &values)
     }
+}
+
+/// A run of this many characters of a secret, found anywhere in a text, is taken for a piece of that secret.
+/// Shorter runs would redact ordinary words that happen to occur in a secret.
+pub const MIN_FRAGMENT_CHARS: usize = 8;
+
+/// Replaces every run of at least [`MIN_FRAGMENT_CHARS`] characters that also occurs in one of `values`.
+fn redact_fragments(text: &str, values: &[&str]) -> String {
+    let value_chars: Vec<Vec<char>> = values.iter().map(|v| v.chars().collect()).collect();
+    let mut windows: HashSet<&[char]> = HashSet::new();
+    for chars in &value_chars {
+        windows.extend(chars.windows(MIN_FRAGMENT_CHARS));
+    }
+    let text_chars: Vec<char> = text.chars().collect();
+    if windows.is_empty() || text_chars.len() < MIN_FRAGMENT_CHARS {
+        return text.to_string();
+    }
+    let mut hidden = vec![false; text_chars.len()];
+    for (start, window) in text_chars.windows(MIN_FRAGMENT_CHARS).enumerate() {
+        if windows.contains(window) {
+            hidden[start..start + MIN_FRAGMENT_CHARS].iter_mut().for_each(|h| *h = true);
+        }
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut in_run = false;
+    for (c, hide) in text_chars.iter().zip(&hidden) {
+        match (hide, in_run) {
+            (true, false) => {
+                out.push_str("[redacted]");
+                in_run = true;
+            }
+            (true, true) => {}
+            (false, _) => {
+                out.push(*c);
+                in_run = false;
+            }
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -215,6 +255,15 @@ mod tests {
     fn env_unset_and_empty_are_errors() {
         let unset = resolve(&Reference::Env("RECONCILE_TEST_SURELY_UNSET_VAR".into()), Path::new("."));
         assert_eq!(unset.unwrap_err(), ResolveError::EnvUnset { name: "RECONCILE_TEST_SURELY_UNSET_VAR".into() });
+    }
+
+    #[test]
+    fn scrubber_hides_fragments_of_eight_characters_or_more() {
+        let mut s = Scrubber::default();
+        s.add_text("twtok-secret-123");
+        assert_eq!(s.scrub("a token starting twtok-se was refused"), "a token starting [redacted] was refused");
+        assert_eq!(s.scrub("ends ecret-123."), "ends [redacted].");
+        assert_eq!(s.scrub("twtok-s is short enough to stay"), "twtok-s is short enough to stay");
     }
 
     #[test]

@@ -418,3 +418,44 @@ fn a_write_whose_answer_gives_no_prefix_is_applied_with_a_warning() {
     assert!(err.contains("warning: the API's answer gave no prefix for plivo.authToken"), "{err}");
     assert_eq!(f.request_lines(), vec![GET_CONFIG, PATCH_CONFIG]);
 }
+
+#[test]
+fn a_referenced_value_with_surrounding_whitespace_is_refused_before_anything_is_sent() {
+    let mut f = Fixture::new();
+    f.env.insert("TWILIO_AUTH_TOKEN".into(), format!(" {TWILIO_TOKEN}"));
+    f.write("acct", "AC0123456789abcdef0123456789abcdef\n\n");
+    f.write(
+        "telephony.yaml",
+        &FULL_FILE.replace("accountSid: AC0123456789abcdef0123456789abcdef", "accountSid: { file: acct }"),
+    );
+    let (code, _, err) = f.run(&["plan"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("twilio.accountSid: the value of file acct has leading or trailing whitespace"), "{err}");
+    assert!(
+        err.contains(
+            "twilio.authToken: the value of environment variable TWILIO_AUTH_TOKEN has leading or trailing whitespace"
+        ),
+        "{err}"
+    );
+    assert!(err.contains("the API trims values"), "{err}");
+    assert!(!err.contains(TWILIO_TOKEN), "{err}");
+    assert!(f.emu.requests().is_empty());
+}
+
+#[test]
+fn a_server_message_echoing_a_piece_of_a_secret_is_scrubbed() {
+    let f = Fixture::new();
+    let piece = &TWILIO_TOKEN[..9];
+    f.emu.push_fault_for(
+        "PATCH",
+        Fault::Status {
+            code: 400,
+            body: Some(format!(r#"{{"twilio": {{"authToken": ["token starting {piece} is revoked"]}}}}"#)),
+            retry_after: None,
+        },
+    );
+    let (code, _, err) = f.run(&["apply", "--auto-approve"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("twilio.authToken: token starting [redacted] is revoked"), "{err}");
+    assert!(!err.contains(piece), "{err}");
+}

@@ -169,3 +169,18 @@ fn a_rotation_plan_applies_the_rotation() {
     let body = f.patch_bodies().remove(0);
     assert_eq!(body.as_object().unwrap().len(), 3, "{body}");
 }
+
+#[test]
+fn the_api_listing_agents_in_another_order_is_not_a_change() {
+    let mut before = changed_state();
+    before.twilio.as_mut().unwrap().allowed_agent_ids =
+        vec![AGENT_A.into(), "11111111-2222-4333-8444-555555555555".into()];
+    let f = Fixture::with_state(before.clone());
+    plan_to_file(&f);
+    before.twilio.as_mut().unwrap().allowed_agent_ids.reverse();
+    f.emu.set_account(API_KEY, before);
+    f.emu.clear_requests();
+    let (code, out, err) = f.run(&["apply", "plan.json"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(f.account(), full_state());
+}

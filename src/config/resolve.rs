@@ -114,8 +114,23 @@ impl Resolver<'_> {
     }
 
     fn secret(&mut self, located: &Located<Reference>) -> Option<SecretString> {
-        let value = self.read(located)?;
+        let value = self.read_trimmed(located)?;
         self.scrubber.add(&value);
+        Some(value)
+    }
+
+    /// Reads a reference and refuses a value with whitespace around it: the API trims values, so the account would
+    /// never match the file (and the plan would show a change forever).
+    fn read_trimmed(&mut self, located: &Located<Reference>) -> Option<SecretString> {
+        let value = self.read(located)?;
+        let text = value.expose_secret();
+        if text.trim() != text {
+            self.diags.push(
+                Diagnostic::new(located.loc, &located.path, format!("the value of {} has leading or trailing whitespace", located.value))
+                    .with_hint("remove it: the API trims values, so the account would never match the file (a `file` secret drops exactly one trailing newline)"),
+            );
+            return None;
+        }
         Some(value)
     }
 
@@ -124,7 +139,7 @@ impl Resolver<'_> {
             IdentifierSource::Literal(s) => return Some(s.clone()),
             IdentifierSource::Reference(reference) => {
                 let as_ref = Located { value: reference.clone(), loc: located.loc, path: located.path.clone() };
-                self.read(&as_ref)?.expose_secret().to_string()
+                self.read_trimmed(&as_ref)?.expose_secret().to_string()
             }
         };
         if field == "applicationSid" && value.chars().count() > MAX_APPLICATION_SID_CHARS {

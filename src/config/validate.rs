@@ -693,13 +693,6 @@ impl Validator {
         let mut seen: HashMap<&str, Loc> = HashMap::new();
         for (key, value) in entries {
             let entry_path = join(path, &key.name);
-            if key.name.is_empty() {
-                self.push(
-                    Diagnostic::new(Some(key.loc), &entry_path, "a request field name may not be empty")
-                        .with_hint("name a field of the provider's incoming-call webhook, e.g. `From`"),
-                );
-                continue;
-            }
             if let Some(first) = seen.get(key.name.as_str()) {
                 self.push(
                     Diagnostic::new(Some(key.loc), &entry_path, format!("duplicate key `{}`", key.name))

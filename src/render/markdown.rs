@@ -46,7 +46,7 @@ pub fn render(plan: &Plan, file: &str) -> String {
     let unverifiable: Vec<String> = plan.unverifiable().iter().map(|f| format!("<code>{f}</code>")).collect();
     if !unverifiable.is_empty() {
         head.push_str(&format!(
-            "\n> [!NOTE]\n> The API returned no prefix for {}, so whether the file's value matches cannot be verified. It is not sent unless the plan is made with <code>--rotate</code>.\n",
+            "\n> [!NOTE]\n> The API returned no prefix for {}, so whether the file's value matches cannot be verified. Such a secret is sent only when the plan is made with <code>--rotate</code>, or with its provider's block when another field of that provider changes.\n",
             unverifiable.join(", ")
         ));
     }
@@ -160,7 +160,7 @@ fn esc(s: &str) -> String {
             '|' => out.push_str("&#124;"),
             '`' => out.push_str("&#96;"),
             '\n' | '\r' => out.push(' '),
-            c => out.push(c),
+            c => out.push_str(&super::printable(c.encode_utf8(&mut [0; 4]))),
         }
     }
     out

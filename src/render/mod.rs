@@ -41,6 +41,22 @@ pub fn with_agent_names(plan: &crate::diff::Plan) -> std::borrow::Cow<'_, crate:
     std::borrow::Cow::Owned(labelled)
 }
 
+/// A value from the file or the server as it may be shown on a terminal: control characters and the invisible
+/// formatting ones (bidirectional overrides, zero-width) written as `\u{...}`, so that a value cannot rewrite the
+/// line it is printed on or hide what it is.
+pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
+    let hidden = |c: char| {
+        c.is_control()
+            || matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2060}'..='\u{2069}' | '\u{feff}')
+    };
+    if !text.chars().any(hidden) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    std::borrow::Cow::Owned(
+        text.chars().map(|c| if hidden(c) { format!("\\u{{{:04x}}}", c as u32) } else { c.to_string() }).collect(),
+    )
+}
+
 /// How a plan is printed on stdout.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {

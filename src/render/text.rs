@@ -28,7 +28,8 @@ pub fn plan(plan: &Plan, file: &str, p: Palette) -> String {
     if !unverifiable.is_empty() {
         out.push_str(&format!(
             "{} the API returned no prefix for {}, so whether the file's value matches cannot be verified; \
-             it is not sent unless you pass --rotate.\n\n",
+             such a secret is sent only with --rotate, or with its provider's block when another field of that \
+             provider changes.\n\n",
             p.warning("Note:"),
             unverifiable.join(", ")
         ));
@@ -139,10 +140,10 @@ fn list_change(label: &str, before: &[String], after: &[String], p: Palette) -> 
     let a: BTreeSet<&String> = after.iter().collect();
     let mut out = format!("    {} {label}\n", p.update("~"));
     for added in a.difference(&b) {
-        out.push_str(&format!("        {} {added}\n", p.create("+")));
+        out.push_str(&format!("        {} {}\n", p.create("+"), super::printable(added)));
     }
     for removed in b.difference(&a) {
-        out.push_str(&format!("        {} {removed}\n", p.delete("-")));
+        out.push_str(&format!("        {} {}\n", p.delete("-"), super::printable(removed)));
     }
     out
 }
@@ -153,7 +154,7 @@ pub fn show(value: &Value) -> String {
         Value::Text(s) => quote(s),
         Value::Bool(b) => b.to_string(),
         Value::List(items) if items.is_empty() => "[]".into(),
-        Value::List(items) => format!("[{}]", items.join(", ")),
+        Value::List(items) => format!("[{}]", items.iter().map(|i| super::printable(i)).collect::<Vec<_>>().join(", ")),
         Value::Map(map) if map.is_empty() => "{}".into(),
         Value::Map(map) => {
             format!(
@@ -165,7 +166,8 @@ pub fn show(value: &Value) -> String {
 }
 
 fn quote(s: &str) -> String {
-    serde_json::to_string(s).unwrap_or_else(|_| format!("\"{s}\""))
+    // Quotes and backslashes escaped as in JSON; every control or invisible character as `\u{...}`.
+    format!("\"{}\"", super::printable(&s.replace('\\', "\\\\").replace('"', "\\\"")))
 }
 
 #[cfg(test)]
@@ -274,6 +276,12 @@ mod tests {
             false,
         );
         insta::assert_snapshot!("unverifiable", unverifiable);
+    }
+
+    #[test]
+    fn values_cannot_rewrite_the_terminal_line() {
+        assert_eq!(show(&Value::Text("a\u{202e}b\u{1b}[2J\"\\".into())), "\"a\\u{202e}b\\u{001b}[2J\\\"\\\\\"");
+        assert_eq!(show(&Value::List(vec!["x\ny".into()])), "[x\\u{000a}y]");
     }
 
     #[test]
