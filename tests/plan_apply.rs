@@ -459,3 +459,16 @@ fn a_server_message_echoing_a_piece_of_a_secret_is_scrubbed() {
     assert!(err.contains("twilio.authToken: token starting [redacted] is revoked"), "{err}");
     assert!(!err.contains(piece), "{err}");
 }
+
+#[test]
+fn a_local_api_is_reached_directly_whatever_the_proxy_settings() {
+    let f = Fixture::with_state(full_state());
+    let output = f
+        .cmd(&["plan"])
+        .env("HTTP_PROXY", "http://127.0.0.1:9")
+        .env("http_proxy", "http://127.0.0.1:9")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(f.request_lines(), vec![GET_CONFIG]);
+}

@@ -113,15 +113,18 @@ impl Client {
     ) -> Result<Client, ApiError> {
         let mut headers = HeaderMap::new();
         headers.insert(reqwest::header::ACCEPT, HeaderValue::from_static("application/json"));
-        let http = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder()
             .user_agent(concat!("reconcile/", env!("CARGO_PKG_VERSION")))
             .default_headers(headers)
             .connect_timeout(options.connect_timeout)
             .timeout(options.request_timeout)
             // Never follow a redirect: the X-API-Key header would go along to wherever it points.
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|e| ApiError::Client { reason: e.to_string() })?;
+            .redirect(reqwest::redirect::Policy::none());
+        if is_loopback(&base) {
+            // A local API (the emulator) is reached directly, whatever HTTP(S)_PROXY says.
+            builder = builder.no_proxy();
+        }
+        let http = builder.build().map_err(|e| ApiError::Client { reason: e.to_string() })?;
         Ok(Client { http, base, api_key, scrubber: std::sync::Mutex::new(scrubber), options })
     }
 
