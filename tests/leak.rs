@@ -156,3 +156,25 @@ fn no_secret_or_prefix_reaches_any_format_or_file() {
     ran += run_all(&f, "stale plan", &[&["apply", "stale.json"], &["apply", "--auto-approve", "--format", "markdown"]]);
     assert!(ran >= 20, "ran {ran}");
 }
+
+/// Agents written by name: the lookups, the plan that shows names, and the errors for missing or ambiguous names.
+#[test]
+fn no_secret_or_prefix_reaches_output_when_agents_are_named() {
+    let mut state = remote_with_other_secrets();
+    state.agents = vec![
+        emulator::Agent::new(AGENT_A, "Sales"),
+        emulator::Agent::new(AGENT_B, "Twin"),
+        emulator::Agent::new("11111111-2222-4333-8444-555555555555", "Twin"),
+    ];
+    let f = Fixture::with_state(state);
+    f.emu.set_prefix_length(6);
+    let named = FULL_FILE.replace("    - 3c90c3cc-0d44-4b50-8888-8dd25736052a\n", "    - { agent: Sales }\n");
+    f.write("telephony.yaml", &named);
+    let mut ran =
+        run_all(&f, "named agents", &[&["plan"], &["plan", "--format", "markdown"], &["apply", "--auto-approve"]]);
+    f.write("telephony.yaml", &named.replace("{ agent: Sales }", "{ agent: Twin }"));
+    ran += run_all(&f, "ambiguous name", &[&["plan"]]);
+    f.write("telephony.yaml", &named.replace("{ agent: Sales }", "{ agent: Nobody }"));
+    ran += run_all(&f, "missing name", &[&["plan"]]);
+    assert!(ran >= 10, "ran {ran}");
+}
