@@ -1,21 +1,17 @@
 //! The command line: arguments (clap) and the dispatch to each command. `main` only maps the result to an exit code.
 
-use std::io::IsTerminal;
 use std::path::PathBuf;
-use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::agents::{self, NameError};
-use crate::api::client::{self, DEFAULT_API_URL};
-use crate::api::{ApiError, Client, ClientOptions, TelephonyApi};
-use crate::apply::{self, ApplyError};
-use crate::config::{self, ConfigError, resolve};
-use crate::diff::{self, Plan, PlanOptions};
-use crate::import::{self, ImportError};
-use crate::planfile::{self, PlanFile, StaleError};
-use crate::render::json::PlanDocument;
+use crate::api::ApiError;
+use crate::api::client::DEFAULT_API_URL;
+use crate::apply::ApplyError;
+use crate::config::{self, ConfigError};
+use crate::import::ImportError;
+use crate::planfile::StaleError;
 use crate::render::{self, ColorChoice, Format, Output};
+use crate::{commands, docs};
 
 /// Keep an Ultravox account's telephony credentials (Twilio, Telnyx, Plivo) declared in a file.
 ///
@@ -225,9 +221,9 @@ fn init_logging(global: &GlobalArgs, ansi: bool) {
 
 fn dispatch(cli: &Cli, out: Output) -> Result<Outcome, Error> {
     match &cli.command {
-        Command::Validate => validate(&cli.global, out),
-        Command::Plan(args) => block_on(plan(&cli.global, args, out)),
-        Command::Apply(args) => block_on(apply(&cli.global, args, out)),
+        Command::Validate => commands::validate(&cli.global, out),
+        Command::Plan(args) => block_on(commands::plan(&cli.global, args, out)),
+        Command::Apply(args) => block_on(commands::apply(&cli.global, args, out)),
         Command::Schema(args) => {
             out.data(&match args.target {
                 SchemaFor::File => config::schema::render(),
@@ -235,13 +231,13 @@ fn dispatch(cli: &Cli, out: Output) -> Result<Outcome, Error> {
             });
             Ok(Outcome::Success)
         }
-        Command::Import(args) => block_on(import(&cli.global, args, out)),
+        Command::Import(args) => block_on(commands::import(&cli.global, args, out)),
         Command::Completions(args) => {
-            out.data(&completions(args.shell));
+            out.data(&docs::completions(args.shell));
             Ok(Outcome::Success)
         }
         Command::Man => {
-            out.data(&man_page());
+            out.data(&docs::man_page());
             Ok(Outcome::Success)
         }
     }
@@ -253,375 +249,6 @@ fn block_on<F: std::future::Future<Output = Result<Outcome, Error>>>(future: F) 
         .build()
         .map_err(|e| Error::Runtime(e.to_string()))?
         .block_on(future)
-}
-
-const DEFAULT_FILE: &str = "telephony.yaml";
-
-fn file_path(global: &GlobalArgs) -> PathBuf {
-    global.file.clone().unwrap_or_else(|| PathBuf::from(DEFAULT_FILE))
-}
-
-fn validate(global: &GlobalArgs, out: Output) -> Result<Outcome, Error> {
-    let path = file_path(global);
-    let config = config::load(&path)?;
-    let managed = config.providers.iter().filter(|d| !matches!(d, config::model::Declaration::Unmanaged)).count();
-    out.status(&format!(
-        "{} is valid ({managed} provider{} declared).",
-        path.display(),
-        if managed == 1 { "" } else { "s" }
-    ));
-    Ok(Outcome::Success)
-}
-
-/// Everything a command needs after the file is read: the file, the resolved state, and a client for the account.
-struct Session {
-    path: PathBuf,
-    config: config::Config,
-    resolved: resolve::Resolved,
-    client: Client,
-    api_url: String,
-}
-
-impl Session {
-    fn file_name(&self) -> String {
-        self.path.display().to_string()
-    }
-
-    /// Looks up agents written by name (the only network use before the plan's GET).
-    async fn lookup_agents(&mut self) -> Result<(), Error> {
-        agents::resolve_names(&self.client, &self.config, &mut self.resolved).await.map_err(|e| match e {
-            NameError::Api(e) => Error::Api(e),
-            NameError::Config(e) => Error::Config(e),
-        })
-    }
-
-    /// The plan against `remote`, with the names of agents written by name.
-    fn plan(&self, remote: &crate::state::RemoteState, options: PlanOptions) -> Plan {
-        let mut plan = diff::plan(&self.resolved.desired, remote, options);
-        plan.agent_names = self.resolved.names_by_id.clone();
-        plan
-    }
-}
-
-fn open(global: &GlobalArgs, path: PathBuf) -> Result<Session, Error> {
-    let config = config::load(&path)?;
-    let resolved = resolve::resolve(&config)?;
-    let base = client::parse_base_url(global.api_url())?;
-    let api_url = client::display_url(&base);
-    let options = ClientOptions { request_timeout: Duration::from_secs(global.timeout), ..ClientOptions::default() };
-    let client = Client::new(base, resolved.api_key.clone(), resolved.scrubber.clone(), options)?;
-    Ok(Session { path, config, resolved, client, api_url })
-}
-
-/// Prints a plan in the chosen format; `applied` adds apply's report.
-fn show(out: Output, plan: &Plan, file: &str, format: Format, applied: Option<&[crate::model::Provider]>) {
-    match format {
-        Format::Text => {
-            out.data(&render::text::plan(plan, file, out.stdout));
-            if let Some(written) = applied {
-                out.data(&applied_line(plan, written));
-            }
-        }
-        Format::Json => {
-            let mut doc = PlanDocument::new(plan, file);
-            if let Some(written) = applied {
-                doc = doc.with_apply(written.to_vec());
-            }
-            out.data(&render::json::render(&doc));
-        }
-        Format::Markdown => {
-            let mut text = render::markdown::render(plan, file);
-            if let Some(written) = applied {
-                text.push_str(&format!("\n**{}**\n", applied_line(plan, written)));
-            }
-            out.data(&text);
-        }
-    }
-}
-
-fn applied_line(plan: &Plan, written: &[crate::model::Provider]) -> String {
-    if written.is_empty() {
-        return "Nothing to apply: no write was sent.".into();
-    }
-    let c = plan.counts();
-    format!(
-        "Apply complete: {} created, {} updated, {} deleted ({} in one write).",
-        c.create,
-        c.update,
-        c.delete,
-        written.iter().map(|p| p.key()).collect::<Vec<_>>().join(", ")
-    )
-}
-
-async fn plan(global: &GlobalArgs, args: &PlanArgs, out: Output) -> Result<Outcome, Error> {
-    let mut session = open(global, file_path(global))?;
-    session.lookup_agents().await?;
-    let remote = session.client.fetch_config().await?;
-    let plan = session.plan(&remote, PlanOptions { rotate: args.rotate });
-    if let Some(path) = &args.out {
-        let saved = PlanFile {
-            plan_file_version: planfile::PLAN_FILE_VERSION,
-            reconcile_version: env!("CARGO_PKG_VERSION").to_string(),
-            file: session.file_name(),
-            file_sha256: planfile::file_digest(&session.config.source),
-            api_url: session.api_url.clone(),
-            rotate: args.rotate,
-            account_fingerprint: planfile::account_fingerprint(&remote, &session.resolved.api_key),
-            providers: plan.providers.clone(),
-        };
-        planfile::write(path, &saved)
-            .map_err(|e| Error::Write { path: path.display().to_string(), reason: e.kind().to_string() })?;
-        out.status(&format!(
-            "Saved the plan to {}; apply it with `reconcile apply {}`.",
-            path.display(),
-            path.display()
-        ));
-    }
-    show(out, &plan, &session.file_name(), args.format, None);
-    if args.detailed_exitcode && !plan.is_empty() { Ok(Outcome::ChangesPresent) } else { Ok(Outcome::Success) }
-}
-
-async fn apply(global: &GlobalArgs, args: &ApplyArgs, out: Output) -> Result<Outcome, Error> {
-    if let Some(path) = &args.planfile {
-        return apply_saved(global, args, path, out).await;
-    }
-    let mut session = open(global, file_path(global))?;
-    let interactive = std::io::stdin().is_terminal();
-    if !args.auto_approve && !interactive {
-        return Err(Error::Refused {
-            message: "refusing to apply without confirmation: standard input is not a terminal; nothing was sent"
-                .into(),
-            hint: "pass --auto-approve to apply unattended (as in CI), or a plan saved with `reconcile plan --out`"
-                .into(),
-        });
-    }
-    session.lookup_agents().await?;
-    let remote = session.client.fetch_config().await?;
-    let plan = session.plan(&remote, PlanOptions { rotate: args.rotate });
-    if plan.is_empty() {
-        show(out, &plan, &session.file_name(), args.format, Some(&[]));
-        return Ok(Outcome::Success);
-    }
-    show_before_apply(out, &plan, &session.file_name(), args.format);
-    if !args.auto_approve {
-        let answer = out.ask("Apply these changes to the account? Only 'yes' is accepted: ");
-        if answer.as_deref() != Some("yes") {
-            return Err(Error::Refused {
-                message: "apply cancelled; nothing was sent".into(),
-                hint: "answer 'yes' to apply, or pass --auto-approve".into(),
-            });
-        }
-    }
-    let applied = apply::apply(&session.client, &plan, &session.resolved.desired).await?;
-    warn_unverified(out, &applied.unverified);
-    show_after_apply(out, &plan, &session.file_name(), args.format, &applied.written);
-    Ok(Outcome::Success)
-}
-
-fn warn_unverified(out: Output, unverified: &[String]) {
-    if !unverified.is_empty() {
-        out.warning(&format!(
-            "the API's answer gave no prefix for {}, so whether the value sent landed cannot be checked; \
-             `reconcile plan` will show it as unverifiable",
-            unverified.join(", ")
-        ));
-    }
-}
-
-/// Text and Markdown show the plan before the write, so that it is on screen (and in the CI log) whatever happens
-/// next; JSON is one document, printed once the outcome is known.
-fn show_before_apply(out: Output, plan: &Plan, file: &str, format: Format) {
-    if format != Format::Json {
-        show(out, plan, file, format, None);
-    }
-}
-
-fn show_after_apply(out: Output, plan: &Plan, file: &str, format: Format, written: &[crate::model::Provider]) {
-    match format {
-        Format::Json => show(out, plan, file, format, Some(written)),
-        Format::Text => out.data(&applied_line(plan, written)),
-        Format::Markdown => out.data(&format!("\n**{}**", applied_line(plan, written))),
-    }
-}
-
-/// `apply PLANFILE`: re-reads the file the plan names, refuses when anything moved, else applies exactly that plan.
-async fn apply_saved(
-    global: &GlobalArgs,
-    args: &ApplyArgs,
-    path: &std::path::Path,
-    out: Output,
-) -> Result<Outcome, Error> {
-    let saved = planfile::read(path)?;
-    let planned_path = PathBuf::from(&saved.file);
-    if let Some(given) = &global.file {
-        if !same_file(given, &planned_path) {
-            return Err(
-                StaleError::OtherFile { planned: saved.file.clone(), given: given.display().to_string() }.into()
-            );
-        }
-    }
-    // Checked before the file is validated, so that an edit reads as "changed" rather than as a new problem.
-    let changed = |text: &str| planfile::file_digest(text) != saved.file_sha256;
-    if std::fs::read_to_string(&planned_path).is_ok_and(|text| changed(&text)) {
-        return Err(StaleError::FileChanged { file: saved.file.clone() }.into());
-    }
-    let mut session = open(global, planned_path)?;
-    if changed(&session.config.source) {
-        return Err(StaleError::FileChanged { file: saved.file.clone() }.into());
-    }
-    if session.api_url != saved.api_url {
-        return Err(StaleError::OtherApi { planned: saved.api_url.clone(), now: session.api_url.clone() }.into());
-    }
-    session.lookup_agents().await?;
-    let remote = session.client.fetch_config().await?;
-    if planfile::account_fingerprint(&remote, &session.resolved.api_key) != saved.account_fingerprint {
-        return Err(StaleError::AccountChanged.into());
-    }
-    let plan = session.plan(&remote, PlanOptions { rotate: saved.rotate });
-    planfile::compare_plans(&saved.providers, &plan)?;
-    if plan.is_empty() {
-        show(out, &plan, &session.file_name(), args.format, Some(&[]));
-        return Ok(Outcome::Success);
-    }
-    show_before_apply(out, &plan, &session.file_name(), args.format);
-    let applied = apply::apply(&session.client, &plan, &session.resolved.desired).await?;
-    warn_unverified(out, &applied.unverified);
-    show_after_apply(out, &plan, &session.file_name(), args.format, &applied.written);
-    Ok(Outcome::Success)
-}
-
-fn same_file(a: &std::path::Path, b: &std::path::Path) -> bool {
-    match (a.canonicalize(), b.canonicalize()) {
-        (Ok(a), Ok(b)) => a == b,
-        _ => a == b,
-    }
-}
-
-/// `import`: one GET of the account's config, written as a starting file (secrets only as references).
-async fn import(global: &GlobalArgs, args: &ImportArgs, out: Output) -> Result<Outcome, Error> {
-    let dest = match &args.out {
-        Some(path) if path.as_os_str() == "-" => None,
-        Some(path) => Some(path.clone()),
-        None => Some(file_path(global)),
-    };
-    if let Some(path) = &dest {
-        import::check_destination(path, args.force)?;
-    }
-    let api_key = import::api_key()?;
-    let base = client::parse_base_url(global.api_url())?;
-    let mut scrubber = crate::secret::Scrubber::default();
-    scrubber.add(&api_key);
-    let options = ClientOptions { request_timeout: Duration::from_secs(global.timeout), ..ClientOptions::default() };
-    let client = Client::new(base, api_key, scrubber, options)?;
-    let remote = client.fetch_config().await?;
-    let imported = import::render(&remote)?;
-    match &dest {
-        Some(path) => import::write_file(path, &imported.text, args.force)?,
-        None => out.data(&imported.text),
-    }
-    for note in &imported.notes {
-        out.warning(note);
-    }
-    let checked_as = dest.clone().unwrap_or_else(|| PathBuf::from(DEFAULT_FILE));
-    let problems = import::problems(&imported, &checked_as);
-    if problems > 0 {
-        out.warning(&format!(
-            "the imported file does not pass validation yet ({problems} problem{}): the account holds what the \
-             file's rules reject; run `reconcile validate` to see where, and fix it",
-            if problems == 1 { "" } else { "s" }
-        ));
-    }
-    let default_file = dest.as_deref().is_some_and(|p| p == std::path::Path::new(DEFAULT_FILE));
-    out.status(&import::next_steps(&imported, dest.as_deref(), default_file));
-    Ok(Outcome::Success)
-}
-
-/// The completion script for a shell.
-fn completions(shell: clap_complete::Shell) -> String {
-    use clap::CommandFactory;
-    let mut script = Vec::new();
-    clap_complete::generate(shell, &mut Cli::command(), "reconcile", &mut script);
-    String::from_utf8_lossy(&script).into_owned()
-}
-
-/// The man page: the main command's page, then a section for each command (its synopsis, description and
-/// options), then exit status, environment and files.
-fn man_page() -> String {
-    use clap::CommandFactory;
-    use clap_mangen::roff::{Roff, bold, roman};
-    // Every rendered piece starts with the same preamble (for apostrophes); the page keeps only the first.
-    let preamble = Roff::new().render();
-    let render = |f: &dyn Fn(&mut Vec<u8>) -> std::io::Result<()>| {
-        let mut buf = Vec::new();
-        // Writing into memory cannot fail.
-        let _ = f(&mut buf);
-        String::from_utf8_lossy(&buf).replace(preamble.as_str(), "")
-    };
-    let top = Cli::command().disable_help_subcommand(true);
-    let man = clap_mangen::Man::new(top.clone());
-    let mut page = preamble.clone();
-    page.push_str(&render(&|w| {
-        man.render_title(w)?;
-        man.render_name_section(w)?;
-        man.render_synopsis_section(w)?;
-        man.render_description_section(w)?;
-        man.render_options_section(w)
-    }));
-    // Each command under a heading naming it: its synopsis and description, and its options one level lower.
-    let without_heading =
-        |text: String| text.lines().filter(|l| !l.starts_with(".SH ")).map(|l| format!("{l}\n")).collect::<String>();
-    let lowered = |text: String| {
-        text.lines()
-            .map(|l| match l.strip_prefix(".SH ") {
-                Some(rest) => format!(".SS {rest}\n"),
-                None => format!("{l}\n"),
-            })
-            .collect::<String>()
-    };
-    for sub in top.get_subcommands().filter(|s| !s.is_hide_set()) {
-        let name = format!("reconcile {}", sub.get_name());
-        let man = clap_mangen::Man::new(sub.clone().bin_name(&name));
-        let mut heading = Roff::new();
-        heading.control("SH", [name.to_uppercase().as_str()]);
-        page.push_str(&heading.to_roff());
-        page.push_str(&without_heading(render(&|w| man.render_synopsis_section(w))));
-        page.push_str(".PP\n");
-        page.push_str(&without_heading(render(&|w| man.render_description_section(w))));
-        page.push_str(&lowered(render(&|w| man.render_options_section(w))));
-    }
-    let mut roff = Roff::new();
-    roff.control("SH", ["EXIT STATUS"]);
-    for (code, meaning) in [
-        ("0", "Success (plan: no changes, or changes without --detailed-exitcode)."),
-        ("1", "Any error or refusal: invalid file, unresolved secret, API error, cancelled apply, usage error."),
-        ("2", "plan --detailed-exitcode found changes."),
-    ] {
-        roff.control("TP", []).text([bold(code)]).text([roman(meaning)]);
-    }
-    roff.control("SH", ["ENVIRONMENT"]);
-    for (name, meaning) in [
-        (
-            "ULTRAVOX_API_KEY",
-            "The Ultravox API key, unless the file's account.apiKey names another reference. It is never accepted on \
-             the command line.",
-        ),
-        ("ULTRAVOX_API_URL", "The API root, as --api-url."),
-        (
-            "TWILIO_AUTH_TOKEN, TELNYX_API_KEY, TELNYX_PUBLIC_KEY, PLIVO_AUTH_TOKEN",
-            "The conventional names of the provider secrets a file references (import writes these references).",
-        ),
-        ("NO_COLOR", "Disables colour with --color auto."),
-        ("RUST_LOG", "Overrides the log filter that -v and -q set."),
-    ] {
-        roff.control("TP", []).text([bold(name)]).text([roman(meaning)]);
-    }
-    roff.control("SH", ["FILES"]);
-    roff.control("TP", []).text([bold("telephony.yaml")]).text([roman(
-        "The declaration, by default in the current folder; file references in it are relative to its folder.",
-    )]);
-    page.push_str(&render(&|w| roff.to_writer(w)));
-    page.push_str(&render(&|w| man.render_version_section(w)));
-    page
 }
 
 #[cfg(test)]
