@@ -1,8 +1,11 @@
 //! Secret references and the values they resolve to.
 //!
 //! A secret is written in `telephony.yaml` only as a reference (`{ env: NAME }` or `{ file: PATH }`). Resolving it
-//! yields a [`SecretString`] that is exposed in exactly two places: building a request body (`api::wire`) and
-//! comparing against a remote prefix (`diff`). Errors name the reference, never the value.
+//! yields a [`SecretString`]. A provider secret is exposed only to build a request body (`api::wire`), to compare it
+//! with a remote prefix (`diff`), to check it for surrounding whitespace (`config::resolve`) and to scrub server
+//! messages ([`Scrubber`]); the API key only to the `X-API-Key` header (`api::client`) and as the key of a saved
+//! plan's HMAC (`planfile`). Identifiers read through a reference are not secrets and become plain strings. Errors
+//! name the reference, never the value.
 
 use std::collections::HashSet;
 use std::fmt;
