@@ -33,7 +33,7 @@ pub struct GlobalArgs {
     #[arg(short = 'f', long = "file", global = true, value_name = "PATH")]
     pub file: Option<PathBuf>,
     /// The Ultravox API root. http:// is accepted only for loopback hosts (the emulator).
-    #[arg(long, global = true, env = "ULTRAVOX_API_URL", default_value = DEFAULT_API_URL, value_name = "URL")]
+    #[arg(long, global = true, env = "ULTRAVOX_API_URL", hide_env_values = true, default_value = DEFAULT_API_URL, value_name = "URL")]
     pub api_url: String,
     /// When to colour output; NO_COLOR is honoured with `auto`.
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]

@@ -472,3 +472,13 @@ fn a_local_api_is_reached_directly_whatever_the_proxy_settings() {
     assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
     assert_eq!(f.request_lines(), vec![GET_CONFIG]);
 }
+
+#[test]
+fn help_does_not_print_the_api_url_from_the_environment() {
+    let f = Fixture::new();
+    let output =
+        f.cmd(&["plan", "--help"]).env("ULTRAVOX_API_URL", "https://user:pw-1234@api.example").output().unwrap();
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(text.contains("[env: ULTRAVOX_API_URL]"), "{text}");
+    assert!(!text.contains("pw-1234"), "{text}");
+}
