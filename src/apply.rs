@@ -5,15 +5,13 @@ use crate::api::wire::ProviderWrite;
 use crate::api::{ApiError, TelephonyApi};
 use crate::diff::{self, Action, Plan};
 use crate::model::Provider;
-use crate::state::{Desired, DesiredState, RemoteState};
+use crate::state::{Desired, DesiredState};
 
 /// What a successful apply did.
 #[derive(Debug)]
 pub struct Applied {
     /// The providers the write held; empty when there was nothing to do (and nothing was sent).
     pub written: Vec<Provider>,
-    /// The account's config as the write's answer showed it.
-    pub answer: Option<RemoteState>,
     /// Secrets that were sent but that the answer gave no prefix for: they could not be checked.
     pub unverified: Vec<String>,
 }
@@ -53,24 +51,23 @@ pub fn writes<'a>(plan: &Plan, desired: &'a DesiredState) -> Vec<ProviderWrite<'
 pub async fn apply<A: TelephonyApi>(api: &A, plan: &Plan, desired: &DesiredState) -> Result<Applied, ApplyError> {
     let writes = writes(plan, desired);
     if writes.is_empty() {
-        return Ok(Applied { written: Vec::new(), answer: None, unverified: Vec::new() });
+        return Ok(Applied { written: Vec::new(), unverified: Vec::new() });
     }
     let written: Vec<Provider> = writes.iter().map(|(p, _)| *p).collect();
     tracing::info!(providers = ?written, "writing the account's telephony config");
     let answer = api.write_config(&writes).await?;
-    let problems = diff::convergence_problems(desired, &written, &answer);
-    if !problems.is_empty() {
-        return Err(ApplyError::NotConverged { problems });
+    let check = diff::check_write(desired, &written, &answer);
+    if !check.problems.is_empty() {
+        return Err(ApplyError::NotConverged { problems: check.problems });
     }
-    let unverified = diff::unverified_after_write(desired, &written, &answer);
-    Ok(Applied { written, answer: Some(answer), unverified })
+    Ok(Applied { written, unverified: check.unverified })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::diff::PlanOptions;
-    use crate::state::{DesiredProvider, RemotePrefix, RemoteProvider, Settings};
+    use crate::state::{DesiredProvider, RemotePrefix, RemoteProvider, RemoteState, Settings};
     use secrecy::{ExposeSecret, SecretString};
     use std::cell::RefCell;
 

@@ -307,23 +307,34 @@ fn as_set(ids: &[String]) -> BTreeSet<String> {
     ids.iter().map(|id| id.to_lowercase()).collect()
 }
 
-/// After a write: the fields of written providers where the API's answer still differs from the desired state.
-/// Secrets that were sent must now show a prefix of what was sent.
-pub fn convergence_problems(desired: &DesiredState, written: &[Provider], answer: &RemoteState) -> Vec<String> {
-    let mut problems = Vec::new();
+/// What a write's answer says about the written providers.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct WriteCheck {
+    /// Fields where the answer still differs from the desired state (a sent secret's prefix included).
+    pub problems: Vec<String>,
+    /// Secrets that were sent but whose prefix the answer left out (or empty): whether they landed cannot be checked.
+    pub unverified: Vec<String>,
+}
+
+/// Compares a write's answer with the desired state, for the providers the write held.
+pub fn check_write(desired: &DesiredState, written: &[Provider], answer: &RemoteState) -> WriteCheck {
+    let mut check = WriteCheck::default();
     for &provider in written {
-        let remote = answer.get(provider);
-        match (desired.get(provider), remote) {
-            (Desired::Absent, Some(_)) => problems.push(format!("{provider}: still present after the delete")),
-            (Desired::Present(_), None) => problems.push(format!("{provider}: absent after the write")),
+        match (desired.get(provider), answer.get(provider)) {
+            (Desired::Absent, Some(_)) => check.problems.push(format!("{provider}: still present after the delete")),
+            (Desired::Present(_), None) => check.problems.push(format!("{provider}: absent after the write")),
             (Desired::Present(d), Some(r)) => {
                 for change in update(d, r, PlanOptions::default()) {
                     match change {
                         FieldChange::Value { field, .. } => {
-                            problems.push(format!("{provider}.{field}: differs from what was sent"))
+                            check.problems.push(format!("{provider}.{field}: differs from what was sent"))
                         }
-                        FieldChange::Secret { field, status: SecretStatus::Changed } => problems
+                        FieldChange::Secret { field, status: SecretStatus::Changed } => check
+                            .problems
                             .push(format!("{provider}.{field}: the returned prefix does not match what was sent")),
+                        FieldChange::Secret { field, status: SecretStatus::Unverifiable } => {
+                            check.unverified.push(format!("{provider}.{field}"))
+                        }
                         FieldChange::Secret { .. } => {}
                     }
                 }
@@ -331,23 +342,7 @@ pub fn convergence_problems(desired: &DesiredState, written: &[Provider], answer
             _ => {}
         }
     }
-    problems
-}
-
-/// After a write: the secrets that were sent but whose prefix the answer left out (or empty), so that whether they
-/// landed cannot be checked.
-pub fn unverified_after_write(desired: &DesiredState, written: &[Provider], answer: &RemoteState) -> Vec<String> {
-    let mut unverified = Vec::new();
-    for &provider in written {
-        if let (Desired::Present(d), Some(r)) = (desired.get(provider), answer.get(provider)) {
-            for change in update(d, r, PlanOptions::default()) {
-                if let FieldChange::Secret { field, status: SecretStatus::Unverifiable } = change {
-                    unverified.push(format!("{provider}.{field}"));
-                }
-            }
-        }
-    }
-    unverified
+    check
 }
 
 #[cfg(test)]
@@ -509,12 +504,12 @@ mod tests {
     fn convergence_flags_a_prefix_that_does_not_match_what_was_sent() {
         let d = desired(Desired::Present(twilio("tok", &[])));
         assert!(
-            convergence_problems(&d, &[Provider::Twilio], &remote(Some(remote_twilio(Some("to"), &[])))).is_empty()
+            check_write(&d, &[Provider::Twilio], &remote(Some(remote_twilio(Some("to"), &[])))).problems.is_empty()
         );
-        let problems = convergence_problems(&d, &[Provider::Twilio], &remote(Some(remote_twilio(Some("xx"), &[]))));
+        let problems = check_write(&d, &[Provider::Twilio], &remote(Some(remote_twilio(Some("xx"), &[])))).problems;
         assert_eq!(problems, vec!["twilio.authToken: the returned prefix does not match what was sent"]);
         assert_eq!(
-            convergence_problems(&d, &[Provider::Twilio], &remote(None)),
+            check_write(&d, &[Provider::Twilio], &remote(None)).problems,
             vec!["twilio: absent after the write"]
         );
     }
