@@ -8,6 +8,7 @@ use crate::api::ApiError;
 use crate::api::client::DEFAULT_API_URL;
 use crate::apply::ApplyError;
 use crate::config::{self, ConfigError};
+use crate::endpoints::Family;
 use crate::import::ImportError;
 use crate::planfile::StaleError;
 use crate::render::{self, ColorChoice, Format, Output};
@@ -44,6 +45,12 @@ pub struct GlobalArgs {
     /// Only errors and warnings on stderr.
     #[arg(short, long, global = true)]
     pub quiet: bool,
+    /// Which Ultravox endpoints to use [default: auto]: `auto` reads with the account-level GET (falling back to the
+    /// provider GETs when it is gone) and writes per provider; `provider` uses only the provider-scoped endpoints
+    /// (minimal writes, one per provider); `account` uses the deprecated account-level pair (one atomic write).
+    /// With `apply PLANFILE`, the plan's family unless given.
+    #[arg(long, global = true, env = "RECONCILE_ENDPOINTS", value_enum, value_name = "FAMILY")]
+    pub endpoints: Option<Family>,
     /// Seconds one request may take before it is abandoned.
     #[arg(long, global = true, default_value_t = 30, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=600))]
     pub timeout: u64,
@@ -62,7 +69,7 @@ pub enum Command {
     Validate,
     /// Fetch the account's config and show what apply would change (one GET).
     Plan(PlanArgs),
-    /// Make the account match the file: one write holding only the providers that change.
+    /// Make the account match the file: a write per changed provider (one write in all with `--endpoints account`).
     Apply(ApplyArgs),
     /// Print a JSON Schema: of telephony.yaml (for editors), or of `plan --format json`.
     Schema(SchemaArgs),

@@ -7,11 +7,12 @@ use std::time::Duration;
 
 use crate::agents::{self, NameError};
 use crate::api::client;
-use crate::api::{Client, ClientOptions, TelephonyApi};
+use crate::api::{Client, ClientOptions};
 use crate::apply;
 use crate::cli::{ApplyArgs, Error, GlobalArgs, ImportArgs, Outcome, PlanArgs};
 use crate::config::{self, resolve};
 use crate::diff::{self, Plan, PlanOptions};
+use crate::endpoints::{self, Family};
 use crate::import;
 use crate::planfile::{self, PlanFile, StaleError};
 use crate::render::json::PlanDocument;
@@ -42,6 +43,8 @@ struct Session {
     resolved: resolve::Resolved,
     client: Client,
     api_url: String,
+    /// The endpoint family reads and writes go through.
+    family: Family,
 }
 
 impl Session {
@@ -57,11 +60,17 @@ impl Session {
         })
     }
 
-    /// The plan against `remote`, with the names of agents written by name.
+    /// The plan against `remote`, with the names of agents written by name and the requests apply would send.
     fn plan(&self, remote: &crate::state::RemoteState, options: PlanOptions) -> Plan {
         let mut plan = diff::plan(&self.resolved.desired, remote, options);
         plan.agent_names = self.resolved.names_by_id.clone();
+        plan.requests = endpoints::requests(&plan, self.family);
         plan
+    }
+
+    /// Reads the account through the session's family.
+    async fn read(&self) -> Result<crate::state::RemoteState, Error> {
+        Ok(apply::read(&self.client, self.family).await?)
     }
 }
 
@@ -72,7 +81,14 @@ fn open(global: &GlobalArgs, path: PathBuf) -> Result<Session, Error> {
     let api_url = client::display_url(&base);
     let options = ClientOptions { request_timeout: Duration::from_secs(global.timeout), ..ClientOptions::default() };
     let client = Client::new(base, resolved.api_key.clone(), resolved.scrubber.clone(), options)?;
-    Ok(Session { path, config, resolved, client, api_url })
+    Ok(Session { path, config, resolved, client, api_url, family: global.endpoints.unwrap_or_default() })
+}
+
+/// Warns once (on stderr, never an error) when an answer said its endpoint is deprecated.
+fn warn_deprecated(out: Output, client: &Client) {
+    if let Some(notice) = client.deprecation() {
+        out.warning(&notice.to_string());
+    }
 }
 
 /// Prints a plan in the chosen format; `applied` adds apply's report.
@@ -106,8 +122,13 @@ fn applied_line(plan: &Plan, written: &[crate::model::Provider]) -> String {
         return "Nothing to apply: no write was sent.".into();
     }
     let c = plan.counts();
+    let how = if plan.requests.len() == 1 && plan.requests[0].provider().is_none() {
+        "in one write"
+    } else {
+        "one request each"
+    };
     format!(
-        "Apply complete: {} created, {} updated, {} deleted ({} in one write).",
+        "Apply complete: {} created, {} updated, {} deleted ({} {how}).",
         c.create,
         c.update,
         c.delete,
@@ -117,8 +138,14 @@ fn applied_line(plan: &Plan, written: &[crate::model::Provider]) -> String {
 
 pub(crate) async fn plan(global: &GlobalArgs, args: &PlanArgs, out: Output) -> Result<Outcome, Error> {
     let mut session = open(global, file_path(global))?;
+    let result = plan_in(&mut session, args, out).await;
+    warn_deprecated(out, &session.client);
+    result
+}
+
+async fn plan_in(session: &mut Session, args: &PlanArgs, out: Output) -> Result<Outcome, Error> {
     session.lookup_agents().await?;
-    let remote = session.client.fetch_config().await?;
+    let remote = session.read().await?;
     let plan = session.plan(&remote, PlanOptions { rotate: args.rotate });
     if let Some(path) = &args.out {
         let saved = PlanFile {
@@ -130,6 +157,8 @@ pub(crate) async fn plan(global: &GlobalArgs, args: &PlanArgs, out: Output) -> R
             rotate: args.rotate,
             account_fingerprint: planfile::account_fingerprint(&remote, &session.resolved.api_key),
             providers: plan.providers.clone(),
+            endpoints: session.family,
+            requests: plan.requests.clone(),
         };
         planfile::write(path, &saved)
             .map_err(|e| Error::Write { path: path.display().to_string(), reason: e.kind().to_string() })?;
@@ -148,6 +177,12 @@ pub(crate) async fn apply(global: &GlobalArgs, args: &ApplyArgs, out: Output) ->
         return apply_saved(global, args, path, out).await;
     }
     let mut session = open(global, file_path(global))?;
+    let result = apply_in(&mut session, args, out).await;
+    warn_deprecated(out, &session.client);
+    result
+}
+
+async fn apply_in(session: &mut Session, args: &ApplyArgs, out: Output) -> Result<Outcome, Error> {
     let interactive = std::io::stdin().is_terminal();
     if !args.auto_approve && !interactive {
         return Err(Error::Refused {
@@ -158,7 +193,7 @@ pub(crate) async fn apply(global: &GlobalArgs, args: &ApplyArgs, out: Output) ->
         });
     }
     session.lookup_agents().await?;
-    let remote = session.client.fetch_config().await?;
+    let remote = session.read().await?;
     let plan = session.plan(&remote, PlanOptions { rotate: args.rotate });
     if plan.is_empty() {
         show(out, &plan, &session.file_name(), args.format, Some(&[]));
@@ -174,7 +209,7 @@ pub(crate) async fn apply(global: &GlobalArgs, args: &ApplyArgs, out: Output) ->
             });
         }
     }
-    let applied = apply::apply(&session.client, &plan, &session.resolved.desired).await?;
+    let applied = apply::apply(&session.client, &plan, &session.resolved.desired, &plan.requests).await?;
     warn_unverified(out, &applied.unverified);
     show_after_apply(out, &plan, &session.file_name(), args.format, &applied.written);
     Ok(Outcome::Success)
@@ -227,7 +262,23 @@ async fn apply_saved(
     if std::fs::read_to_string(&planned_path).is_ok_and(|text| changed(&text)) {
         return Err(StaleError::FileChanged { file: saved.file.clone() }.into());
     }
+    if let Some(given) = global.endpoints.filter(|given| *given != saved.endpoints) {
+        return Err(StaleError::OtherFamily { planned: saved.endpoints, given }.into());
+    }
     let mut session = open(global, planned_path)?;
+    session.family = saved.endpoints;
+    let result = apply_saved_in(&mut session, &saved, args, out).await;
+    warn_deprecated(out, &session.client);
+    result
+}
+
+async fn apply_saved_in(
+    session: &mut Session,
+    saved: &PlanFile,
+    args: &ApplyArgs,
+    out: Output,
+) -> Result<Outcome, Error> {
+    let changed = |text: &str| planfile::file_digest(text) != saved.file_sha256;
     if changed(&session.config.source) {
         return Err(StaleError::FileChanged { file: saved.file.clone() }.into());
     }
@@ -235,18 +286,21 @@ async fn apply_saved(
         return Err(StaleError::OtherApi { planned: saved.api_url.clone(), now: session.api_url.clone() }.into());
     }
     session.lookup_agents().await?;
-    let remote = session.client.fetch_config().await?;
+    let remote = session.read().await?;
     if planfile::account_fingerprint(&remote, &session.resolved.api_key) != saved.account_fingerprint {
         return Err(StaleError::AccountChanged.into());
     }
     let plan = session.plan(&remote, PlanOptions { rotate: saved.rotate });
     planfile::compare_plans(&saved.providers, &plan)?;
+    if plan.requests != saved.requests {
+        return Err(StaleError::RequestsChanged.into());
+    }
     if plan.is_empty() {
         show(out, &plan, &session.file_name(), args.format, Some(&[]));
         return Ok(Outcome::Success);
     }
     show_before_apply(out, &plan, &session.file_name(), args.format);
-    let applied = apply::apply(&session.client, &plan, &session.resolved.desired).await?;
+    let applied = apply::apply(&session.client, &plan, &session.resolved.desired, &plan.requests).await?;
     warn_unverified(out, &applied.unverified);
     show_after_apply(out, &plan, &session.file_name(), args.format, &applied.written);
     Ok(Outcome::Success)
@@ -275,7 +329,9 @@ pub(crate) async fn import(global: &GlobalArgs, args: &ImportArgs, out: Output) 
     scrubber.add(&api_key);
     let options = ClientOptions { request_timeout: Duration::from_secs(global.timeout), ..ClientOptions::default() };
     let client = Client::new(base, api_key, scrubber, options)?;
-    let remote = client.fetch_config().await?;
+    let remote = apply::read(&client, global.endpoints.unwrap_or_default()).await;
+    warn_deprecated(out, &client);
+    let remote = remote?;
     let imported = import::render(&remote)?;
     match &dest {
         Some(path) => import::write_file(path, &imported.text, args.force)?,

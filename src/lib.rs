@@ -9,6 +9,7 @@ pub mod commands;
 pub mod config;
 pub mod diff;
 pub mod docs;
+pub mod endpoints;
 pub mod import;
 pub mod model;
 pub mod planfile;
