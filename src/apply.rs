@@ -30,22 +30,14 @@ pub enum ApplyError {
     Api(#[from] ApiError),
     #[error("the write was accepted, but the account does not match the file afterwards:{}", problems.iter().map(|p| format!("\n  {p}")).collect::<String>())]
     NotConverged { problems: Vec<String> },
-    #[error(
-        "{source}\n  written: {}; failed: {failed}; not written: {}",
-        names(written),
-        names(not_written)
-    )]
+    #[error("{source}\n  written: {}; failed: {failed}; not written: {}", names(written), names(not_written))]
     Partial { source: Box<ApplyError>, written: Vec<Provider>, failed: Provider, not_written: Vec<Provider> },
     #[error("the plan's request {method} {path} names no provider the file declares; nothing more was sent")]
     Unplannable { method: String, path: String },
 }
 
 fn names(providers: &[Provider]) -> String {
-    if providers.is_empty() {
-        "none".into()
-    } else {
-        providers.iter().map(|p| p.key()).collect::<Vec<_>>().join(", ")
-    }
+    if providers.is_empty() { "none".into() } else { providers.iter().map(|p| p.key()).collect::<Vec<_>>().join(", ") }
 }
 
 impl ApplyError {
@@ -179,7 +171,9 @@ async fn apply_one<A: TelephonyApi>(
             return Ok((provider, Vec::new()));
         }
         (WriteMethod::Post, Desired::Present(d)) => create(api, d).await?,
-        (WriteMethod::Patch, Desired::Present(d)) => (api.update_provider(d, &request.fields).await?, request.fields.clone()),
+        (WriteMethod::Patch, Desired::Present(d)) => {
+            (api.update_provider(d, &request.fields).await?, request.fields.clone())
+        }
         _ => return Err(unplannable()),
     };
     let mut state = RemoteState::default();

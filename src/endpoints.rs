@@ -109,7 +109,10 @@ pub fn provider_request(pp: &ProviderPlan) -> Option<PlannedRequest> {
     let path = provider_path(pp.provider);
     let (method, fields) = match pp.action {
         Action::Create => (WriteMethod::Post, pp.changes.iter().map(|c| c.field().to_string()).collect()),
-        Action::Update => (WriteMethod::Patch, pp.changes.iter().filter(|c| sent_in_patch(c)).map(|c| c.field().to_string()).collect()),
+        Action::Update => (
+            WriteMethod::Patch,
+            pp.changes.iter().filter(|c| sent_in_patch(c)).map(|c| c.field().to_string()).collect(),
+        ),
         Action::Delete => (WriteMethod::Delete, Vec::new()),
         Action::NoChange | Action::AlreadyAbsent | Action::Unmanaged => return None,
     };
@@ -150,7 +153,10 @@ mod tests {
             provider: Provider::Twilio,
             identifiers: vec![("accountSid", "AC1".into())],
             secrets: vec![("authToken", SecretString::from(token.to_string()))],
-            settings: Settings { allowed_agent_ids: agents.iter().map(|a| a.to_string()).collect(), ..Settings::default() },
+            settings: Settings {
+                allowed_agent_ids: agents.iter().map(|a| a.to_string()).collect(),
+                ..Settings::default()
+            },
         }
     }
 
@@ -159,7 +165,10 @@ mod tests {
             provider,
             identifiers: match provider {
                 Provider::Twilio => [("accountSid".to_string(), "AC1".to_string())].into(),
-                Provider::Telnyx => [("accountSid".to_string(), "x".to_string()), ("applicationSid".to_string(), "1".to_string())].into(),
+                Provider::Telnyx => {
+                    [("accountSid".to_string(), "x".to_string()), ("applicationSid".to_string(), "1".to_string())]
+                        .into()
+                }
                 Provider::Plivo => [("authId".to_string(), "MA1".to_string())].into(),
             },
             prefixes: prefixes.iter().map(|(f, p)| (f.to_string(), Some(RemotePrefix::new(p.to_string())))).collect(),
@@ -185,7 +194,11 @@ mod tests {
             ],
         };
         let remote = RemoteState {
-            providers: [Some(remote(Provider::Twilio, &[("authToken", "tok")])), None, Some(remote(Provider::Plivo, &[("authToken", "pl")]))],
+            providers: [
+                Some(remote(Provider::Twilio, &[("authToken", "tok")])),
+                None,
+                Some(remote(Provider::Plivo, &[("authToken", "pl")])),
+            ],
         };
         diff::plan(&desired, &remote, PlanOptions { rotate })
     }
@@ -220,13 +233,18 @@ mod tests {
     #[test]
     fn account_family_sends_one_patch_of_complete_blocks() {
         let plan = mixed(false);
-        assert_eq!(shown(&requests(&plan, Family::Account)), vec!["PATCH /api/accounts/me/telephony_config twilio,telnyx,plivo"]);
+        assert_eq!(
+            shown(&requests(&plan, Family::Account)),
+            vec!["PATCH /api/accounts/me/telephony_config twilio,telnyx,plivo"]
+        );
         assert!(sends(&requests(&plan, Family::Account), Provider::Twilio, "authToken"), "the whole block is re-sent");
     }
 
     #[test]
     fn nothing_to_do_sends_nothing_on_any_family() {
-        let desired = DesiredState { providers: [Desired::Present(desired_twilio("tok-1", &[])), Desired::Unmanaged, Desired::Unmanaged] };
+        let desired = DesiredState {
+            providers: [Desired::Present(desired_twilio("tok-1", &[])), Desired::Unmanaged, Desired::Unmanaged],
+        };
         let remote = RemoteState { providers: [Some(remote(Provider::Twilio, &[("authToken", "tok")])), None, None] };
         let plan = diff::plan(&desired, &remote, PlanOptions::default());
         for family in [Family::Auto, Family::Provider, Family::Account] {

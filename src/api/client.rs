@@ -87,14 +87,7 @@ impl Client {
             builder = builder.no_proxy();
         }
         let http = builder.build().map_err(|e| ApiError::Client { reason: e.to_string() })?;
-        Ok(Client {
-            http,
-            base,
-            api_key,
-            scrubber: Mutex::new(scrubber),
-            options,
-            deprecation: Mutex::new(None),
-        })
+        Ok(Client { http, base, api_key, scrubber: Mutex::new(scrubber), options, deprecation: Mutex::new(None) })
     }
 
     /// The first `Deprecation`/`Sunset` notice an answer carried, if any.
@@ -145,7 +138,13 @@ impl Client {
     /// Sends a request and returns a 2xx answer, retrying transient failures within the limits of
     /// [`ClientOptions`]. `idempotent` says whether sending the request twice leaves the account as sending it once
     /// does; only then is a request retried when it may already have been processed (see [`is_retried`]).
-    async fn send(&self, method: Method, path: &str, body: Option<Vec<u8>>, idempotent: bool) -> Result<Answer, ApiError> {
+    async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Vec<u8>>,
+        idempotent: bool,
+    ) -> Result<Answer, ApiError> {
         self.send_to(method, self.url(path), body, idempotent).await
     }
 
@@ -338,7 +337,6 @@ fn clean_server_text(text: &str) -> String {
 fn truncate(s: &str, max: usize) -> String {
     if s.chars().count() <= max { s.to_string() } else { format!("{}…", s.chars().take(max).collect::<String>()) }
 }
-
 
 const AGENTS_PATH: &str = "/api/agents";
 /// Pages of `GET /api/agents` followed for one name before giving up.

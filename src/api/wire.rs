@@ -329,7 +329,8 @@ mod tests {
         let all: Value = serde_json::from_slice(&provider_body(&desired, None)).unwrap();
         assert_eq!(all.as_object().unwrap().len(), 5);
         let some: Value =
-            serde_json::from_slice(&provider_body(&desired, Some(&["callCreationAllowAllAgents".to_string()]))).unwrap();
+            serde_json::from_slice(&provider_body(&desired, Some(&["callCreationAllowAllAgents".to_string()])))
+                .unwrap();
         assert_eq!(some, serde_json::json!({"callCreationAllowAllAgents": false}));
     }
 

@@ -14,12 +14,17 @@
 //! An admin surface under `/_emulator/` (no auth, not recorded, never faulted) serves debugging and the standalone
 //! server: `GET`/`DELETE /_emulator/requests`, `POST`/`DELETE /_emulator/faults` (a JSON list, see [`FaultSpec`]),
 //! `PUT /_emulator/always-fail` (a status or `null`), `GET`/`PUT /_emulator/state` (a [`Seed`], secrets included).
+//!
+//! The account-level pair can be taken away ([`Emulator::set_account_endpoint`]: 404 as after its removal, or 405,
+//! 410, or an HTML 404), so can the provider-scoped endpoints (a server that lacks them), and answers of the
+//! account-level pair can carry `Deprecation`/`Sunset` headers ([`Emulator::set_deprecation`]).
 
 #![allow(dead_code)]
 
 mod admin;
 mod api;
 mod model;
+mod schemas;
 mod server;
 mod validate;
 
@@ -70,6 +75,42 @@ pub enum PrefixRule {
     Null,
     /// No `authTokenPrefix` key at all.
     Omitted,
+}
+
+/// Whether a family of endpoints is served, or answers as a path this server does not have.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum EndpointMode {
+    /// Served as the contract says.
+    #[default]
+    Served,
+    /// Every request to it gets this status before authentication, as URL routing does: 404 with DRF's JSON
+    /// (`{"detail": "Not found."}`), 405 with `Allow: OPTIONS`, or 410 with a `detail`.
+    Gone(u16),
+    /// A 404 HTML page, as a proxy or Django's non-API 404 sends.
+    GoneHtml,
+}
+
+impl EndpointMode {
+    /// `served`, `404`, `405`, `410` or `html`.
+    pub fn parse(text: &str) -> Result<EndpointMode, String> {
+        match text {
+            "served" => Ok(EndpointMode::Served),
+            "html" => Ok(EndpointMode::GoneHtml),
+            code => match code.parse::<u16>() {
+                Ok(code @ (404 | 405 | 410)) => Ok(EndpointMode::Gone(code)),
+                _ => Err(format!("`{text}`: expected served, 404, 405, 410 or html")),
+            },
+        }
+    }
+}
+
+/// The headers a deprecated endpoint's answers carry.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeprecationHeaders {
+    /// The `Deprecation` header's value (RFC 9745: `@SECONDS`), if any.
+    pub deprecation: Option<String>,
+    /// The `Sunset` header's value (an HTTP date), if any.
+    pub sunset: Option<String>,
 }
 
 /// One request as it reached the API routes (admin requests are not recorded).
@@ -303,6 +344,26 @@ impl Emulator {
     pub fn set_agents_page_size(&self, size: usize) {
         self.shared.lock().agents_page_size = size.max(1);
     }
+
+    /// Every write body so far that does not conform to the official request schema, described.
+    pub fn schema_violations(&self) -> Vec<String> {
+        self.shared.lock().schema_violations.clone()
+    }
+
+    /// Serves the account-level pair, or answers as if it were removed.
+    pub fn set_account_endpoint(&self, mode: EndpointMode) {
+        self.shared.lock().account_endpoint = mode;
+    }
+
+    /// Serves the provider-scoped endpoints, or answers as a server without them.
+    pub fn set_provider_endpoints(&self, mode: EndpointMode) {
+        self.shared.lock().provider_endpoints = mode;
+    }
+
+    /// `Deprecation`/`Sunset` headers on every answer of the account-level pair (`None`: none).
+    pub fn set_deprecation(&self, headers: Option<DeprecationHeaders>) {
+        self.shared.lock().deprecation = headers;
+    }
 }
 
 impl Drop for Emulator {
@@ -341,6 +402,10 @@ impl Shared {
                 always_fail: None,
                 prefixes,
                 agents_page_size,
+                account_endpoint: EndpointMode::Served,
+                provider_endpoints: EndpointMode::Served,
+                deprecation: None,
+                schema_violations: Vec::new(),
             }),
         }
     }
@@ -358,6 +423,10 @@ struct Inner {
     always_fail: Option<u16>,
     prefixes: Prefixes,
     agents_page_size: usize,
+    account_endpoint: EndpointMode,
+    provider_endpoints: EndpointMode,
+    deprecation: Option<DeprecationHeaders>,
+    schema_violations: Vec<String>,
 }
 
 impl Inner {
