@@ -137,6 +137,14 @@ pub(super) async fn handle(
             drop_connection.notify_one();
             return std::future::pending().await;
         }
+        Some(Fault::DropAfterApplyThenSet(state)) => {
+            let _applied = respond(&shared, &parts, &body);
+            if let Some(key) = parts.headers.get("x-api-key").and_then(|k| k.to_str().ok()) {
+                shared.lock().accounts.insert(key.to_string(), *state);
+            }
+            drop_connection.notify_one();
+            return std::future::pending().await;
+        }
         Some(fault) => return fault_reply(fault, path).into_response(),
     }
     let always_fail = shared.lock().always_fail;
@@ -177,7 +185,9 @@ fn fault_reply(fault: Fault, path: &str) -> Reply {
         Fault::WrongShape => Reply::json(200, json!([])),
         Fault::Redirect { status, location } => Reply::empty(status).with_header(header::LOCATION, location),
         // Handled before any answer is made.
-        Fault::Delay(_) | Fault::Drop | Fault::DropAfterApply => Reply::detail(500, "A server error occurred."),
+        Fault::Delay(_) | Fault::Drop | Fault::DropAfterApply | Fault::DropAfterApplyThenSet(_) => {
+            Reply::detail(500, "A server error occurred.")
+        }
     }
 }
 

@@ -162,6 +162,9 @@ pub enum Fault {
     /// Carry the request out (a write changes the account), then close the connection without answering: the
     /// client cannot know that it landed.
     DropAfterApply,
+    /// Like [`Fault::DropAfterApply`], and then the request's account becomes this state, as if someone else wrote
+    /// to it before the client could read it again.
+    DropAfterApplyThenSet(Box<AccountState>),
     /// 200 with truncated JSON: `{"twilio": `.
     Malformed,
     /// 200 with valid JSON of the wrong shape: `{"twilio": 5}` on the account config, `[]` elsewhere.
