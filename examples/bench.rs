@@ -51,7 +51,7 @@ fn run() -> Result<bool, String> {
         ["twilio", "telnyx", "plivo"].iter().map(|p| format!("{}/api/telephony_configs/{p}", emu.url())).collect();
 
     println!("{runs} runs each, alternating, against the emulator on {}", emu.url());
-    println!("{:<34} {:>10} {:>10}", "", "median", "p90");
+    println!("{:<36} {:>10} {:>10}", "", "median", "p90");
     let mut within = true;
     for family in ["account", "auto", "provider"] {
         let mut reconcile = Command::new(&binary);
@@ -92,8 +92,8 @@ fn run() -> Result<bool, String> {
         let (c50, c90) = stats(&mut t_curl);
         let (p50, p90) = stats(&mut t_plan);
         let ratio = p50.as_secs_f64() / c50.as_secs_f64();
-        println!("{:<34} {:>8.2}ms {:>8.2}ms", curl_label, ms(c50), ms(c90));
-        println!("{:<34} {:>8.2}ms {:>8.2}ms", format!("reconcile --endpoints {family} plan"), ms(p50), ms(p90));
+        println!("{:<36} {:>8.2}ms {:>8.2}ms", curl_label, ms(c50), ms(c90));
+        println!("{:<36} {:>8.2}ms {:>8.2}ms", format!("reconcile --endpoints {family} plan"), ms(p50), ms(p90));
         println!("  ratio of medians: {ratio:.2} (limit {LIMIT})");
         within &= ratio <= LIMIT;
     }
