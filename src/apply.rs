@@ -31,7 +31,7 @@ pub enum ApplyError {
     #[error("the write was accepted, but the account does not match the file afterwards:{}", problems.iter().map(|p| format!("\n  {p}")).collect::<String>())]
     NotConverged { problems: Vec<String> },
     #[error("{source}\n  written: {}; failed: {failed}; not written: {}", names(written), names(not_written))]
-    Partial { source: Box<ApplyError>, written: Vec<Provider>, failed: Provider, not_written: Vec<Provider> },
+    Partial { source: Box<ApplyError>, written: Vec<Provider>, failed: String, not_written: Vec<Provider> },
     #[error("the plan's request {method} {path} names no provider the file declares; nothing more was sent")]
     Unplannable { method: String, path: String },
 }
@@ -125,7 +125,7 @@ pub async fn apply<A: TelephonyApi>(
             }
             Err(error) if requests.len() == 1 => return Err(error),
             Err(error) => {
-                let failed = request.provider().unwrap_or(Provider::Twilio);
+                let failed = request.provider().map_or_else(|| request.path.clone(), |p| p.key().to_string());
                 return Err(ApplyError::Partial {
                     source: Box::new(error),
                     written: applied.written,

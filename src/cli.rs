@@ -45,18 +45,54 @@ pub struct GlobalArgs {
     /// Only errors and warnings on stderr.
     #[arg(short, long, global = true)]
     pub quiet: bool,
-    /// Which Ultravox endpoints to use [default: auto]: `auto` reads with the account-level GET (falling back to the
-    /// provider GETs when it is gone) and writes per provider; `provider` uses only the provider-scoped endpoints
-    /// (minimal writes, one per provider); `account` uses the deprecated account-level pair (one atomic write).
-    /// With `apply PLANFILE`, the plan's family unless given.
-    #[arg(long, global = true, env = "RECONCILE_ENDPOINTS", value_enum, value_name = "FAMILY")]
-    pub endpoints: Option<Family>,
+    /// Which Ultravox endpoints to use [default: auto]. `auto` reads with the
+    /// account-level GET (falling back to the provider GETs when it is gone) and writes per provider; `provider` uses
+    /// only the provider-scoped endpoints (minimal writes, one per provider); `account` uses the deprecated
+    /// account-level pair (one atomic write). With `apply PLANFILE`, the plan's family unless given.
+    #[arg(long = "endpoints", global = true, env = "RECONCILE_ENDPOINTS", value_parser = FamilyParser, value_name = "FAMILY")]
+    endpoints_given: Option<FamilyArg>,
     /// Seconds one request may take before it is abandoned.
     #[arg(long, global = true, default_value_t = 30, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=600))]
     pub timeout: u64,
 }
 
+/// `--endpoints` as given: a family, or nothing (an empty `RECONCILE_ENDPOINTS`, as CI systems set for an undefined
+/// variable, means "not given").
+#[derive(Debug, Clone, Copy)]
+pub struct FamilyArg(Option<Family>);
+
+/// Parses `--endpoints`, listing the families for help and shell completions.
+#[derive(Clone, Copy, Debug)]
+struct FamilyParser;
+
+impl clap::builder::TypedValueParser for FamilyParser {
+    type Value = FamilyArg;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<FamilyArg, clap::Error> {
+        let text = value.to_str().map(str::trim).unwrap_or("?");
+        if text.is_empty() {
+            return Ok(FamilyArg(None));
+        }
+        clap::builder::EnumValueParser::<Family>::new().parse_ref(cmd, arg, value).map(|f| FamilyArg(Some(f)))
+    }
+
+    fn possible_values(&self) -> Option<Box<dyn Iterator<Item = clap::builder::PossibleValue> + '_>> {
+        use clap::ValueEnum;
+        Some(Box::new(Family::value_variants().iter().filter_map(Family::to_possible_value)))
+    }
+}
+
 impl GlobalArgs {
+    /// The endpoint family given by `--endpoints` or `RECONCILE_ENDPOINTS`, if any.
+    pub fn endpoints(&self) -> Option<Family> {
+        self.endpoints_given.and_then(|given| given.0)
+    }
+
     /// The API root; an empty `ULTRAVOX_API_URL` (as CI systems set for an undefined variable) means the default.
     pub fn api_url(&self) -> &str {
         if self.api_url.trim().is_empty() { DEFAULT_API_URL } else { &self.api_url }
@@ -261,6 +297,15 @@ fn block_on<F: std::future::Future<Output = Result<Outcome, Error>>>(future: F) 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_empty_endpoints_value_means_not_given() {
+        let parse =
+            |value: &str| Cli::try_parse_from(["reconcile", "--endpoints", value, "validate"]).map(|c| c.global);
+        assert_eq!(parse("").unwrap().endpoints(), None);
+        assert_eq!(parse("provider").unwrap().endpoints(), Some(Family::Provider));
+        assert!(parse("bogus").is_err());
+    }
 
     #[test]
     fn an_empty_api_url_means_the_default() {

@@ -81,7 +81,7 @@ fn open(global: &GlobalArgs, path: PathBuf) -> Result<Session, Error> {
     let api_url = client::display_url(&base);
     let options = ClientOptions { request_timeout: Duration::from_secs(global.timeout), ..ClientOptions::default() };
     let client = Client::new(base, resolved.api_key.clone(), resolved.scrubber.clone(), options)?;
-    Ok(Session { path, config, resolved, client, api_url, family: global.endpoints.unwrap_or_default() })
+    Ok(Session { path, config, resolved, client, api_url, family: global.endpoints().unwrap_or_default() })
 }
 
 /// Warns once (on stderr, never an error) when an answer said its endpoint is deprecated.
@@ -123,12 +123,12 @@ fn applied_line(plan: &Plan, written: &[crate::model::Provider]) -> String {
     }
     let c = plan.counts();
     let how = if plan.requests.len() == 1 && plan.requests[0].provider().is_none() {
-        "in one write"
+        " in one write"
     } else {
-        "one request each"
+        ": one request each"
     };
     format!(
-        "Apply complete: {} created, {} updated, {} deleted ({} {how}).",
+        "Apply complete: {} created, {} updated, {} deleted ({}{how}).",
         c.create,
         c.update,
         c.delete,
@@ -262,7 +262,7 @@ async fn apply_saved(
     if std::fs::read_to_string(&planned_path).is_ok_and(|text| changed(&text)) {
         return Err(StaleError::FileChanged { file: saved.file.clone() }.into());
     }
-    if let Some(given) = global.endpoints.filter(|given| *given != saved.endpoints) {
+    if let Some(given) = global.endpoints().filter(|given| *given != saved.endpoints) {
         return Err(StaleError::OtherFamily { planned: saved.endpoints, given }.into());
     }
     let mut session = open(global, planned_path)?;
@@ -329,7 +329,7 @@ pub(crate) async fn import(global: &GlobalArgs, args: &ImportArgs, out: Output) 
     scrubber.add(&api_key);
     let options = ClientOptions { request_timeout: Duration::from_secs(global.timeout), ..ClientOptions::default() };
     let client = Client::new(base, api_key, scrubber, options)?;
-    let remote = apply::read(&client, global.endpoints.unwrap_or_default()).await;
+    let remote = apply::read(&client, global.endpoints().unwrap_or_default()).await;
     warn_deprecated(out, &client);
     let remote = remote?;
     let imported = import::render(&remote)?;

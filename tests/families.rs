@@ -68,7 +68,7 @@ fn provider_family_creates_with_complete_blocks_then_has_nothing_to_do() {
     let (code, out, err) = f.run(&["apply", "--auto-approve"]);
     assert_eq!(code, 0, "{out}{err}");
     assert!(
-        out.contains("Apply complete: 3 created, 0 updated, 0 deleted (twilio, telnyx, plivo one request each)."),
+        out.contains("Apply complete: 3 created, 0 updated, 0 deleted (twilio, telnyx, plivo: one request each)."),
         "{out}"
     );
     let expected = with(
