@@ -103,7 +103,7 @@ impl GlobalArgs {
 pub enum Command {
     /// Check the file: structure, rules, well-formed secret references. Never uses the network or reads a secret.
     Validate,
-    /// Fetch the account's config and show what apply would change (one GET).
+    /// Fetch the account's config and show what apply would change, and the requests it would send (GET only).
     Plan(PlanArgs),
     /// Make the account match the file: a write per changed provider (one write in all with `--endpoints account`).
     Apply(ApplyArgs),
