@@ -22,6 +22,11 @@ pub enum ApplyError {
     Api(#[from] ApiError),
     #[error("the write was accepted, but the account does not match the file afterwards:{}", problems.iter().map(|p| format!("\n  {p}")).collect::<String>())]
     NotConverged { problems: Vec<String> },
+    #[error(
+        "interrupted ({signal}) while the write of {} was in flight: it may or may not have landed",
+        providers.iter().map(|p| p.key()).collect::<Vec<_>>().join(", ")
+    )]
+    Interrupted { signal: &'static str, providers: Vec<Provider> },
 }
 
 impl ApplyError {
@@ -30,6 +35,10 @@ impl ApplyError {
             ApplyError::Api(e) => e.hint(),
             ApplyError::NotConverged { .. } => Some(
                 "run `reconcile plan` to see the account as it is now; the API may have normalised or refused a value"
+                    .to_string(),
+            ),
+            ApplyError::Interrupted { .. } => Some(
+                "run `reconcile plan` to see what the account holds now; `reconcile apply` again sends only what is left"
                     .to_string(),
             ),
         }
@@ -55,12 +64,38 @@ pub async fn apply<A: TelephonyApi>(api: &A, plan: &Plan, desired: &DesiredState
     }
     let written: Vec<Provider> = writes.iter().map(|(p, _)| *p).collect();
     tracing::info!(providers = ?written, "writing the account's telephony config");
-    let answer = api.write_config(&writes).await?;
+    // A signal during the write is answered honestly: the request may have reached the server.
+    let answer = tokio::select! {
+        answer = api.write_config(&writes) => answer?,
+        signal = interruption() => return Err(ApplyError::Interrupted { signal, providers: written }),
+    };
     let check = diff::check_write(desired, &written, &answer);
     if !check.problems.is_empty() {
         return Err(ApplyError::NotConverged { problems: check.problems });
     }
     Ok(Applied { written, unverified: check.unverified })
+}
+
+/// Waits for SIGINT or SIGTERM (never resolves where they cannot be listened for) and names the one received.
+async fn interruption() -> &'static str {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match (signal(SignalKind::interrupt()), signal(SignalKind::terminate())) {
+            (Ok(mut int), Ok(mut term)) => tokio::select! {
+                _ = int.recv() => "SIGINT",
+                _ = term.recv() => "SIGTERM",
+            },
+            _ => std::future::pending().await,
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        match tokio::signal::ctrl_c().await {
+            Ok(()) => "Ctrl-C",
+            Err(_) => std::future::pending().await,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -147,7 +182,7 @@ mod tests {
     }
 
     fn run<F: std::future::Future>(f: F) -> F::Output {
-        tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(f)
+        tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(f)
     }
 
     #[test]

@@ -131,8 +131,7 @@ pub(crate) async fn plan(global: &GlobalArgs, args: &PlanArgs, out: Output) -> R
             account_fingerprint: planfile::account_fingerprint(&remote, &session.resolved.api_key),
             providers: plan.providers.clone(),
         };
-        planfile::write(path, &saved)
-            .map_err(|e| Error::Write { path: path.display().to_string(), reason: e.kind().to_string() })?;
+        planfile::write(path, &saved, &session.config.protected_files())?;
         out.status(&format!(
             "Saved the plan to {}; apply it with `reconcile apply {}`.",
             path.display(),
@@ -174,10 +173,24 @@ pub(crate) async fn apply(global: &GlobalArgs, args: &ApplyArgs, out: Output) ->
             });
         }
     }
-    let applied = apply::apply(&session.client, &plan, &session.resolved.desired).await?;
+    let applied = write(&session, &plan, args.format, out).await?;
     warn_unverified(out, &applied.unverified);
     show_after_apply(out, &plan, &session.file_name(), args.format, &applied.written);
     Ok(Outcome::Success)
+}
+
+/// Sends the plan's write; with `--format json`, a failure still prints the plan's document, with the failure in it.
+async fn write(session: &Session, plan: &Plan, format: Format, out: Output) -> Result<apply::Applied, Error> {
+    match apply::apply(&session.client, plan, &session.resolved.desired).await {
+        Ok(applied) => Ok(applied),
+        Err(e) => {
+            if format == Format::Json {
+                let doc = PlanDocument::new(plan, &session.file_name()).with_failure(e.to_string(), e.hint());
+                out.data(&render::json::render(&doc));
+            }
+            Err(e.into())
+        }
+    }
 }
 
 fn warn_unverified(out: Output, unverified: &[String]) {
@@ -246,7 +259,7 @@ async fn apply_saved(
         return Ok(Outcome::Success);
     }
     show_before_apply(out, &plan, &session.file_name(), args.format);
-    let applied = apply::apply(&session.client, &plan, &session.resolved.desired).await?;
+    let applied = write(&session, &plan, args.format, out).await?;
     warn_unverified(out, &applied.unverified);
     show_after_apply(out, &plan, &session.file_name(), args.format, &applied.written);
     Ok(Outcome::Success)

@@ -9,6 +9,7 @@ pub mod commands;
 pub mod config;
 pub mod diff;
 pub mod docs;
+pub mod files;
 pub mod import;
 pub mod model;
 pub mod planfile;

@@ -11,6 +11,7 @@ use url::Url;
 use crate::api::wire::Agent;
 use crate::api::wire::{self, ProviderWrite};
 use crate::api::{ApiError, GaveUp, TelephonyApi};
+use crate::render::clean::{printable, truncate};
 use crate::secret::Scrubber;
 use crate::state::RemoteState;
 
@@ -292,14 +293,14 @@ impl Client {
                     let target = location
                         .as_deref()
                         .and_then(|l| Url::parse(&url).ok().and_then(|base| base.join(l).ok()))
-                        .map(|u| self.scrub(&clean_server_text(&display_url(&u))))
+                        .map(|u| printable(&self.scrub(&display_url(&u))).into_owned())
                         .unwrap_or_else(|| "no valid location".into());
                     return ApiError::Redirect { method, url, status: status.as_u16(), target };
                 }
                 let mut messages: Vec<String> = wire::drf_messages(&body)
                     .unwrap_or_default()
                     .into_iter()
-                    .map(|line| truncate(&self.scrub(&clean_server_text(&line)), MAX_MESSAGE_CHARS))
+                    .map(|line| truncate(&printable(&self.scrub(&line)), MAX_MESSAGE_CHARS))
                     .collect();
                 if messages.len() > MAX_MESSAGES {
                     let more = messages.len() - (MAX_MESSAGES - 1);
@@ -455,23 +456,6 @@ fn transport_reason(e: &reqwest::Error) -> String {
     } else {
         "the request failed".into()
     }
-}
-
-/// A server's text made safe to print: control characters (which could move the cursor or recolour a terminal) and
-/// bidirectional overrides (which could reorder what is shown) become `�`; line breaks and tabs become spaces.
-fn clean_server_text(text: &str) -> String {
-    text.chars()
-        .map(|c| match c {
-            '\n' | '\r' | '\t' => ' ',
-            c if c.is_control() => '\u{FFFD}',
-            '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' => '\u{FFFD}',
-            c => c,
-        })
-        .collect()
-}
-
-fn truncate(s: &str, max: usize) -> String {
-    if s.chars().count() <= max { s.to_string() } else { format!("{}…", s.chars().take(max).collect::<String>()) }
 }
 
 /// `Retry-After` as a wait from now: delta-seconds, or an HTTP date (a past date is no wait).
@@ -662,11 +646,5 @@ mod tests {
         for code in [300, 301, 307, 308, 400, 401, 403, 404, 405, 409, 413, 415, 422, 500, 501, 505] {
             assert!(!is_retried(&status(code), true), "{code}");
         }
-    }
-
-    #[test]
-    fn server_text_cannot_drive_a_terminal() {
-        assert_eq!(clean_server_text("a\u{1b}[31mb\nc\u{202e}d\u{7f}"), "a\u{fffd}[31mb c\u{fffd}d\u{fffd}");
-        assert_eq!(clean_server_text("Ça va: 日本"), "Ça va: 日本");
     }
 }

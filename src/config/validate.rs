@@ -585,7 +585,7 @@ impl Validator {
                     Some(id) => Some((format!("agent ID {id}"), AgentEntry::Id(id))),
                     None => {
                         self.push(
-                            Diagnostic::new(Some(item.loc), &item_path, format!("`{}` is not a UUID", truncate(s, 60)))
+                            Diagnostic::new(Some(item.loc), &item_path, format!("`{}` is not a UUID", crate::render::clean::truncate(s, 60)))
                                 .with_hint(uuid_hint),
                         );
                         None
@@ -734,9 +734,6 @@ impl Validator {
     }
 }
 
-fn truncate(s: &str, max: usize) -> String {
-    if s.chars().count() <= max { s.to_string() } else { format!("{}…", s.chars().take(max).collect::<String>()) }
-}
 
 fn is_env_name(name: &str) -> bool {
     let mut chars = name.chars();
