@@ -9,8 +9,6 @@ use crate::config::node::ByteSpan;
 use crate::config::{ConfigError, Diagnostic};
 use crate::render::Palette;
 
-/// Keys whose values are secrets; a literal next to them is never echoed.
-const SECRET_KEYS: [&str; 3] = ["authToken", "apiKey", "publicKey"];
 const MASK: &str = "********";
 
 pub fn render(error: &ConfigError, palette: Palette) -> String {
@@ -144,7 +142,7 @@ pub fn mask_secret_literal(line: &str) -> String {
     'scan: while !rest.is_empty() {
         let at_boundary = out.is_empty() || out.ends_with(|c: char| c.is_whitespace() || c == '{' || c == ',');
         if at_boundary {
-            for key in SECRET_KEYS {
+            for key in crate::model::secret_field_names() {
                 for quote in ["", "\"", "'"] {
                     let quoted = format!("{quote}{key}{quote}");
                     let Some(after_key) = rest.strip_prefix(&quoted) else { continue };
