@@ -162,7 +162,7 @@ pub const REDACTED: &str = "[redacted]";
 struct Registry {
     /// Windows of exactly [`MIN_FRAGMENT_CHARS`] characters.
     windows: HashSet<String>,
-    /// Values shorter than a window, kept whole, by length in characters.
+    /// Values shorter than a window (short remote prefixes), kept whole, matched as words of their own.
     short: HashSet<String>,
     short_lengths: std::collections::BTreeSet<usize>,
 }
@@ -225,8 +225,15 @@ pub fn scrub(text: &str) -> std::borrow::Cow<'_, str> {
             hidden[start..start + MIN_FRAGMENT_CHARS].iter_mut().for_each(|h| *h = true);
             any = true;
         }
+        // A short value (a 4-character prefix) is scrubbed only as a word of its own: inside a word ("pliv" in
+        // "plivo") it is ordinary text, and hiding it would garble every plan.
+        let alnum_at = |i: usize| text[bounds[i]..bounds[i + 1]].chars().all(char::is_alphanumeric);
         for &len in &reg.short_lengths {
-            if start + len <= n && reg.short.contains(&text[bounds[start]..bounds[start + len]]) {
+            if start + len <= n
+                && !(start > 0 && alnum_at(start - 1))
+                && !(start + len < n && alnum_at(start + len))
+                && reg.short.contains(&text[bounds[start]..bounds[start + len]])
+            {
                 hidden[start..start + len].iter_mut().for_each(|h| *h = true);
                 any = true;
             }
@@ -327,8 +334,9 @@ mod tests {
     fn short_values_are_scrubbed_whole_and_runs_merge() {
         register("qzv");
         register("Ωmega-unicode-secret");
-        assert_eq!(scrub("token qzv and Ωmega-unicode-secretqzv x"), "token [redacted] and [redacted] x");
-        assert_eq!(scrub("qz"), "qz");
+        assert_eq!(scrub("token qzv and Ωmega-unicode-secretqzv x"), "token [redacted] and [redacted]qzv x");
+        assert_eq!(scrub("(qzv)"), "([redacted])");
+        assert_eq!(scrub("qz qzvw"), "qz qzvw");
     }
 
     #[test]
