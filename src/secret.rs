@@ -221,7 +221,9 @@ pub fn scrub(text: &str) -> std::borrow::Cow<'_, str> {
     let mut hidden = vec![false; n];
     let mut any = false;
     for start in 0..n {
-        if start + MIN_FRAGMENT_CHARS <= n && reg.windows.contains(&text[bounds[start]..bounds[start + MIN_FRAGMENT_CHARS]]) {
+        if start + MIN_FRAGMENT_CHARS <= n
+            && reg.windows.contains(&text[bounds[start]..bounds[start + MIN_FRAGMENT_CHARS]])
+        {
             hidden[start..start + MIN_FRAGMENT_CHARS].iter_mut().for_each(|h| *h = true);
             any = true;
         }
@@ -263,7 +265,10 @@ pub fn scrub(text: &str) -> std::borrow::Cow<'_, str> {
 /// A handle on the process-wide registry, for code that is handed "what to scrub": adding registers for the whole
 /// process, scrubbing uses everything registered.
 #[derive(Default, Clone, Debug)]
-pub struct Scrubber;
+pub struct Scrubber {
+    /// The registry is process-wide: a handle holds nothing.
+    _process_wide: (),
+}
 
 impl Scrubber {
     pub fn add(&mut self, value: &SecretString) {

@@ -66,7 +66,10 @@ fn a_literal_secret_of_any_shape_is_masked_in_diagnostics() {
 #[test]
 fn a_secret_reused_as_an_identifier_is_never_printed() {
     let f = Fixture::new();
-    f.write("telephony.yaml", &FULL_FILE.replace("accountSid: AC0123456789abcdef0123456789abcdef", "accountSid: { env: TWILIO_AUTH_TOKEN }"));
+    f.write(
+        "telephony.yaml",
+        &FULL_FILE.replace("accountSid: AC0123456789abcdef0123456789abcdef", "accountSid: { env: TWILIO_AUTH_TOKEN }"),
+    );
     for format in ["text", "json", "markdown"] {
         let (code, out, err) = f.run(&["plan", "--format", format, "--detailed-exitcode"]);
         assert_eq!(code, 2, "{format}: {out}{err}");
@@ -109,7 +112,10 @@ fn an_agent_name_holding_a_secret_is_scrubbed_in_the_hint() {
     let mut state = full_state();
     state.agents = vec![emulator::Agent::new(AGENT_B, format!("Sales {TWILIO_TOKEN}"))];
     let f = Fixture::with_state(state);
-    f.write("telephony.yaml", &FULL_FILE.replace("    - 3c90c3cc-0d44-4b50-8888-8dd25736052a\n", "    - { agent: Sales }\n"));
+    f.write(
+        "telephony.yaml",
+        &FULL_FILE.replace("    - 3c90c3cc-0d44-4b50-8888-8dd25736052a\n", "    - { agent: Sales }\n"),
+    );
     let (code, out, err) = f.run(&["plan"]);
     assert_eq!(code, 1, "{out}{err}");
     assert!(err.contains("agents with a similar name: \"Sales [redacted]\""), "{err}");
@@ -118,7 +124,8 @@ fn an_agent_name_holding_a_secret_is_scrubbed_in_the_hint() {
 
 #[test]
 fn control_characters_in_secrets_and_identifiers_are_refused_before_any_request() {
-    let cases: Vec<(&str, Box<dyn Fn(&mut Fixture)>, &str)> = vec![
+    type Setup = Box<dyn Fn(&mut Fixture)>;
+    let cases: Vec<(&str, Setup, &str)> = vec![
         (
             "inner newline in a secret",
             Box::new(|f: &mut Fixture| {
@@ -143,7 +150,10 @@ fn control_characters_in_secrets_and_identifiers_are_refused_before_any_request(
         (
             "escape in a referenced identifier",
             Box::new(|f: &mut Fixture| {
-                f.write("telephony.yaml", &FULL_FILE.replace("authId: MAXXXXXXXXXXXXXXXXXX", "authId: { env: PLIVO_ID }"));
+                f.write(
+                    "telephony.yaml",
+                    &FULL_FILE.replace("authId: MAXXXXXXXXXXXXXXXXXX", "authId: { env: PLIVO_ID }"),
+                );
                 f.env.insert("PLIVO_ID".into(), "MA\u{1b}[2J".into());
             }),
             "plivo.authId: the value of environment variable PLIVO_ID holds a control or invisible character (U+001B)",
@@ -318,7 +328,13 @@ fn apply_json_prints_a_document_on_failure_too() {
     assert_eq!(code, 1, "{out}{err}");
     let doc: serde_json::Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
     assert!(validator.is_valid(&doc), "{out}");
-    assert!(doc["error"]["message"].as_str().unwrap().contains("plivo.authToken: environment variable PLIVO_AUTH_TOKEN is not set"), "{out}");
+    assert!(
+        doc["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("plivo.authToken: environment variable PLIVO_AUTH_TOKEN is not set"),
+        "{out}"
+    );
     assert!(doc.get("providers").is_none(), "{out}");
     assert!(f.request_lines().is_empty());
 }
@@ -343,7 +359,9 @@ fn an_interruption_during_the_write_says_it_may_have_landed() {
         let err = String::from_utf8_lossy(&output.stderr);
         assert_eq!(output.status.code(), Some(1), "SIG{signal}: {err}");
         assert!(
-            err.contains(&format!("interrupted (SIG{signal}) while the write of twilio was in flight: it may or may not have landed")),
+            err.contains(&format!(
+                "interrupted (SIG{signal}) while the write of twilio was in flight: it may or may not have landed"
+            )),
             "{err}"
         );
         assert!(err.contains("run `reconcile plan`"), "{err}");
@@ -354,10 +372,7 @@ fn an_interruption_during_the_write_says_it_may_have_landed() {
 fn yaml_binary_and_custom_tags_are_refused_and_merge_keys_work() {
     let f = Fixture::new();
     for (text, expected) in [
-        (
-            "twilio:\n  accountSid: !!binary QUMxMjM=\n  authToken: { env: TWILIO_AUTH_TOKEN }\n",
-            "telephony.yaml:2:15",
-        ),
+        ("twilio:\n  accountSid: !!binary QUMxMjM=\n  authToken: { env: TWILIO_AUTH_TOKEN }\n", "telephony.yaml:2:15"),
         ("twilio:\n  accountSid: AC1\n  authToken: !secret { env: TWILIO_AUTH_TOKEN }\n", "telephony.yaml:3:14"),
         ("twilio: !provider\n  accountSid: AC1\n  authToken: { env: TWILIO_AUTH_TOKEN }\n", "telephony.yaml:1:9"),
     ] {

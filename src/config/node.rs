@@ -250,7 +250,8 @@ fn refuse_tags(text: &str) -> Result<(), ParseFailure> {
                 format!("the tag `{written}` is not supported: reconcile gives no meaning to custom tags")
             },
             hint: Some(if binary {
-                "write the value as plain text, and a secret as a reference (`{ env: NAME }` or `{ file: PATH }`)".into()
+                "write the value as plain text, and a secret as a reference (`{ env: NAME }` or `{ file: PATH }`)"
+                    .into()
             } else {
                 "remove the tag; a secret is written as a reference: `{ env: NAME }` or `{ file: PATH }`".into()
             }),

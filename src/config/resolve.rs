@@ -116,7 +116,12 @@ impl Resolver<'_> {
     fn secret(&mut self, located: &Located<Reference>) -> Option<SecretString> {
         let value = self.read_trimmed(located)?;
         self.scrubber.add(&value);
-        self.refuse_hidden(located.loc, &located.path, &format!("the value of {}", located.value), value.expose_secret())?;
+        self.refuse_hidden(
+            located.loc,
+            &located.path,
+            &format!("the value of {}", located.value),
+            value.expose_secret(),
+        )?;
         Some(value)
     }
 

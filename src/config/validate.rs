@@ -597,8 +597,12 @@ impl Validator {
                     Some(id) => Some((format!("agent ID {id}"), AgentEntry::Id(id))),
                     None => {
                         self.push(
-                            Diagnostic::new(Some(item.loc), &item_path, format!("`{}` is not a UUID", crate::render::clean::truncate(s, 60)))
-                                .with_hint(uuid_hint),
+                            Diagnostic::new(
+                                Some(item.loc),
+                                &item_path,
+                                format!("`{}` is not a UUID", crate::render::clean::truncate(s, 60)),
+                            )
+                            .with_hint(uuid_hint),
                         );
                         None
                     }
@@ -745,7 +749,6 @@ impl Validator {
         if self.invalid.diagnostics.len() > before { None } else { Some(out) }
     }
 }
-
 
 fn is_env_name(name: &str) -> bool {
     let mut chars = name.chars();

@@ -66,7 +66,10 @@ mod tests {
 
     #[test]
     fn controls_and_invisible_characters_are_escaped() {
-        assert_eq!(printable("a\u{1b}[31mb\nc\u{202e}d\u{7f}\t"), "a\\u{001b}[31mb\\u{000a}c\\u{202e}d\\u{007f}\\u{0009}");
+        assert_eq!(
+            printable("a\u{1b}[31mb\nc\u{202e}d\u{7f}\t"),
+            "a\\u{001b}[31mb\\u{000a}c\\u{202e}d\\u{007f}\\u{0009}"
+        );
         assert_eq!(printable("Ça va: 日本"), "Ça va: 日本");
         assert_eq!(clean("a\nb\u{0}", Keep::Lines), "a\nb\\u{0000}");
     }
