@@ -345,6 +345,22 @@ mod tests {
     }
 
     #[test]
+    fn thousands_of_secrets_are_all_recognised() {
+        // As with 1,000 files of four secrets each: registering adds windows, scrubbing stays a few set look-ups
+        // per character of the text.
+        let secrets: Vec<String> = (0..4000).map(|i| format!("bulkZ{i:05}Qv7wXk")).collect();
+        std::thread::scope(|scope| {
+            for chunk in secrets.chunks(1000) {
+                scope.spawn(move || chunk.iter().for_each(|s| register(s)));
+            }
+        });
+        let text: String = secrets.iter().step_by(397).map(|s| format!("<{s}> ")).collect();
+        let scrubbed = scrub(&text);
+        assert_eq!(scrubbed.matches("[redacted]").count(), secrets.iter().step_by(397).count(), "{scrubbed}");
+        assert!(!scrubbed.contains("bulkZ"), "{scrubbed}");
+    }
+
+    #[test]
     fn a_secret_with_a_newline_is_recognised_raw() {
         register("line-one\nline-two-rest");
         assert_eq!(scrub("got line-one\nline-two-rest!"), "got [redacted]!");

@@ -91,7 +91,10 @@ impl<'a> Source<'a> {
             match (self.text.get(at..s), self.text.get(s..e)) {
                 (Some(before), Some(_)) => {
                     masked.push_str(before);
-                    masked.push_str(MASK);
+                    // Adjacent ranges (a list's bracket, then its item) read as one masked value.
+                    if !(before.is_empty() && masked.ends_with(MASK)) {
+                        masked.push_str(MASK);
+                    }
                     at = e;
                 }
                 // Not on a character boundary: mask the rest of the line rather than risk showing part of a value.
