@@ -2,10 +2,13 @@
 //!
 //! A secret is written in `telephony.yaml` only as a reference (`{ env: NAME }` or `{ file: PATH }`). Resolving it
 //! yields a [`SecretString`]. A provider secret is exposed only to build a request body (`api::wire`), to compare it
-//! with a remote prefix (`diff`), to check it for surrounding whitespace (`config::resolve`) and to scrub server
-//! messages ([`Scrubber`]); the API key only to the `X-API-Key` header (`api::client`) and as the key of a saved
-//! plan's HMAC (`planfile`). Identifiers read through a reference are not secrets and become plain strings. Errors
-//! name the reference, never the value.
+//! with a remote prefix (`diff`), to check it for surrounding whitespace and control characters (`config::resolve`)
+//! and to register it with the process-wide scrubber ([`register`]); the API key only to the `X-API-Key` header
+//! (`api::client`), as the key of a saved plan's HMAC (`planfile`), and to the scrubber. The scrubber keeps the
+//! pieces it looks for (8-character windows) as plain strings in memory, for the life of the process: every byte
+//! the tool prints or writes is checked against them ([`scrub`], used by `render`'s one output path and by
+//! `files`). Identifiers read through a reference are not secrets and become plain strings. Errors name the
+//! reference, never the value.
 
 use std::collections::HashSet;
 use std::fmt;

@@ -292,8 +292,8 @@ impl Validator {
             return None;
         };
         let entries = self.entries(entries, "account", &ACCOUNT_KEYS);
-        let (_, value) = entries.get("apiKey")?;
-        self.secret(None, "apiKey", "account.apiKey", value)
+        let (_, value) = entries.get(model::ACCOUNT_API_KEY)?;
+        self.secret(None, model::ACCOUNT_API_KEY, &format!("account.{}", model::ACCOUNT_API_KEY), value)
     }
 
     fn provider(&mut self, provider: Provider, key: &Key, block: &[(Key, Node)]) -> Option<ProviderSpec> {
