@@ -400,3 +400,17 @@ fn yaml_binary_and_custom_tags_are_refused_and_merge_keys_work() {
     assert_eq!(mapping.get("From").map(String::as_str), Some("user.phone_number"));
     assert_eq!(mapping.get("To").map(String::as_str), Some("user.called"));
 }
+
+#[test]
+fn a_prefix_with_a_tab_echoed_by_the_server_is_still_recognised() {
+    let mut state = full_state();
+    state.twilio.as_mut().unwrap().auth_token = "Zx\tQw-remote-token".into();
+    let f = Fixture::with_state(state);
+    f.emu.set_prefix_length(6);
+    f.emu.push_fault_for("PATCH", Fault::status_with_body(400, r#"{"detail": "prefix Zx\tQw- does not match"}"#));
+    let (code, out, err) = f.run(&["apply", "--auto-approve"]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert_eq!(f.patch_bodies().len(), 1, "the write was sent and refused");
+    assert!(err.contains("prefix [redacted] does not match"), "{err}");
+    assert!(!err.contains("Zx") && !err.contains("Qw-"), "{err}");
+}
