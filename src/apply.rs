@@ -34,6 +34,11 @@ pub enum ApplyError {
     Partial { source: Box<ApplyError>, written: Vec<Provider>, failed: String, not_written: Vec<Provider> },
     #[error("the plan's request {method} {path} names no provider the file declares; nothing more was sent")]
     Unplannable { method: String, path: String },
+    #[error(
+        "interrupted ({signal}) while the write of {} was in flight: it may or may not have landed",
+        names(providers)
+    )]
+    Interrupted { signal: &'static str, providers: Vec<Provider> },
 }
 
 fn names(providers: &[Provider]) -> String {
@@ -54,6 +59,10 @@ impl ApplyError {
                 if source.hint().is_some() { "; " } else { "" }
             )),
             ApplyError::Unplannable { .. } => Some("make a new plan and apply that one".into()),
+            ApplyError::Interrupted { .. } => Some(
+                "run `reconcile plan` to see what the account holds now; `reconcile apply` again sends only what is left"
+                    .to_string(),
+            ),
         }
     }
 }
@@ -117,7 +126,14 @@ pub async fn apply<A: TelephonyApi>(
     }
     let mut applied = Applied { written: Vec::new(), unverified: Vec::new() };
     for (i, request) in requests.iter().enumerate() {
-        let result = apply_one(api, desired, request).await;
+        // A signal during a write is answered honestly: the request may have reached the server.
+        let result = tokio::select! {
+            result = apply_one(api, desired, request) => result,
+            signal = interruption() => Err(ApplyError::Interrupted {
+                signal,
+                providers: request.provider().into_iter().collect(),
+            }),
+        };
         match result {
             Ok((provider, unverified)) => {
                 applied.written.push(provider);
@@ -147,7 +163,11 @@ async fn apply_account_level<A: TelephonyApi>(
     let writes = writes(plan, desired);
     let written: Vec<Provider> = writes.iter().map(|(p, _)| *p).collect();
     tracing::info!(providers = ?written, "writing the account's telephony config");
-    let answer = api.write_config(&writes).await?;
+    // A signal during the write is answered honestly: the request may have reached the server.
+    let answer = tokio::select! {
+        answer = api.write_config(&writes) => answer?,
+        signal = interruption() => return Err(ApplyError::Interrupted { signal, providers: written }),
+    };
     let check = diff::check_write(desired, &written, &answer);
     if !check.problems.is_empty() {
         return Err(ApplyError::NotConverged { problems: check.problems });
@@ -226,6 +246,28 @@ async fn create<A: TelephonyApi>(api: &A, d: &DesiredProvider) -> Result<(Remote
                 Ok((api.update_provider(d, &patch.fields).await?, patch.fields))
             }
         };
+    }
+}
+
+/// Waits for SIGINT or SIGTERM (never resolves where they cannot be listened for) and names the one received.
+async fn interruption() -> &'static str {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match (signal(SignalKind::interrupt()), signal(SignalKind::terminate())) {
+            (Ok(mut int), Ok(mut term)) => tokio::select! {
+                _ = int.recv() => "SIGINT",
+                _ = term.recv() => "SIGTERM",
+            },
+            _ => std::future::pending().await,
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        match tokio::signal::ctrl_c().await {
+            Ok(()) => "Ctrl-C",
+            Err(_) => std::future::pending().await,
+        }
     }
 }
 
@@ -392,7 +434,7 @@ mod tests {
     }
 
     fn run<F: std::future::Future>(f: F) -> F::Output {
-        tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(f)
+        tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(f)
     }
 
     #[test]

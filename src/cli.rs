@@ -204,8 +204,8 @@ pub enum Error {
     Refused { message: String, hint: String },
     #[error("refusing to apply the saved plan: {0}; nothing was sent")]
     Stale(#[from] StaleError),
-    #[error("cannot write {path}: {reason}")]
-    Write { path: String, reason: String },
+    #[error(transparent)]
+    Write(#[from] crate::files::WriteError),
     #[error("cannot start the async runtime: {0}")]
     Runtime(String),
 }
@@ -219,7 +219,7 @@ impl Error {
             Error::Import(e) => Some(e.hint()),
             Error::Refused { hint, .. } => Some(hint.clone()),
             Error::Stale(e) => Some(e.hint()),
-            Error::Write { .. } => Some("check that the folder exists and is writable".into()),
+            Error::Write(e) => Some(e.hint()),
         }
     }
 }
@@ -227,8 +227,20 @@ impl Error {
 /// Sets up logging and runs a parsed command line.
 pub fn run(cli: Cli) -> (Output, Result<Outcome, Error>) {
     let out = Output::new(cli.global.color, cli.global.quiet);
-    init_logging(&cli.global, out.stderr.enabled);
+    init_logging(&cli.global);
     let result = dispatch(&cli, out);
+    // `apply --format json` prints a document whatever happens, so that scripts never parse nothing.
+    if let (Command::Apply(args), Err(error)) = (&cli.command, &result) {
+        if args.format == Format::Json && !render::stdout_used() {
+            let file = cli.global.file.as_ref().or(args.planfile.as_ref()).map(|p| p.display().to_string());
+            let doc = render::json::PlanDocument::failed_early(
+                &file.unwrap_or_else(|| "telephony.yaml".into()),
+                error.to_string(),
+                error.hint(),
+            );
+            out.data(&render::json::render(&doc));
+        }
+    }
     (out, result)
 }
 
@@ -240,7 +252,7 @@ pub fn report(out: &Output, error: &Error) {
     }
 }
 
-fn init_logging(global: &GlobalArgs, ansi: bool) {
+fn init_logging(global: &GlobalArgs) {
     use tracing_subscriber::EnvFilter;
     let default = if global.quiet {
         "error"
@@ -255,8 +267,9 @@ fn init_logging(global: &GlobalArgs, ansi: bool) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(ansi)
+        // Through the output path (scrubbed, cleaned), without colour: its escape sequences would be cleaned away.
+        .with_writer(render::LogWriter)
+        .with_ansi(false)
         .without_time()
         .with_target(global.verbose >= 2)
         .try_init();

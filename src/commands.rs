@@ -160,8 +160,7 @@ async fn plan_in(session: &mut Session, args: &PlanArgs, out: Output) -> Result<
             endpoints: session.family,
             requests: plan.requests.clone(),
         };
-        planfile::write(path, &saved)
-            .map_err(|e| Error::Write { path: path.display().to_string(), reason: e.kind().to_string() })?;
+        planfile::write(path, &saved, &session.config.protected_files())?;
         out.status(&format!(
             "Saved the plan to {}; apply it with `reconcile apply {}`.",
             path.display(),
@@ -209,10 +208,24 @@ async fn apply_in(session: &mut Session, args: &ApplyArgs, out: Output) -> Resul
             });
         }
     }
-    let applied = apply::apply(&session.client, &plan, &session.resolved.desired, &plan.requests).await?;
+    let applied = write(session, &plan, args.format, out).await?;
     warn_unverified(out, &applied.unverified);
     show_after_apply(out, &plan, &session.file_name(), args.format, &applied.written);
     Ok(Outcome::Success)
+}
+
+/// Sends the plan's write; with `--format json`, a failure still prints the plan's document, with the failure in it.
+async fn write(session: &Session, plan: &Plan, format: Format, out: Output) -> Result<apply::Applied, Error> {
+    match apply::apply(&session.client, plan, &session.resolved.desired, &plan.requests).await {
+        Ok(applied) => Ok(applied),
+        Err(e) => {
+            if format == Format::Json {
+                let doc = PlanDocument::new(plan, &session.file_name()).with_failure(e.to_string(), e.hint());
+                out.data(&render::json::render(&doc));
+            }
+            Err(e.into())
+        }
+    }
 }
 
 fn warn_unverified(out: Output, unverified: &[String]) {
@@ -300,7 +313,7 @@ async fn apply_saved_in(
         return Ok(Outcome::Success);
     }
     show_before_apply(out, &plan, &session.file_name(), args.format);
-    let applied = apply::apply(&session.client, &plan, &session.resolved.desired, &plan.requests).await?;
+    let applied = write(session, &plan, args.format, out).await?;
     warn_unverified(out, &applied.unverified);
     show_after_apply(out, &plan, &session.file_name(), args.format, &applied.written);
     Ok(Outcome::Success)

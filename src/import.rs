@@ -6,8 +6,7 @@
 //! the file (unmanaged), so that importing changes nothing about how they are treated.
 
 use std::fmt::Write as _;
-use std::io::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use secrecy::SecretString;
 
@@ -235,52 +234,17 @@ pub fn check_destination(path: &Path, force: bool) -> Result<(), ImportError> {
     Ok(())
 }
 
-/// Writes `text` to `path` atomically: a temporary file in the same folder, then a rename (with `force`) or a link
-/// that fails if the destination appeared meanwhile (without). Nothing is left behind on failure.
+/// Writes `text` to `path` through the one atomic writer ([`crate::files`]); an existing file is replaced only
+/// with `force`, and never a link, a device or a FIFO.
 pub fn write_file(path: &Path, text: &str, force: bool) -> Result<(), ImportError> {
-    let shown = path.display().to_string();
-    let fail = |reason: String| ImportError::Write { path: shown.clone(), reason };
-    let Some(name) = path.file_name() else {
-        return Err(fail("it does not name a file".into()));
-    };
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let tmp: PathBuf = dir.join(format!(".{}.import-{}.tmp", name.to_string_lossy(), std::process::id()));
-    let result = write_new(&tmp, text).and_then(|()| place(&tmp, path, force));
-    let _ = std::fs::remove_file(&tmp);
-    match result {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Err(ImportError::Exists { path: shown }),
-        Err(e) => Err(fail(io_reason(&e))),
-    }
-}
-
-fn write_new(tmp: &Path, text: &str) -> std::io::Result<()> {
-    let _ = std::fs::remove_file(tmp);
-    let mut file = std::fs::OpenOptions::new().write(true).create_new(true).open(tmp)?;
-    file.write_all(text.as_bytes())?;
-    file.sync_all()
-}
-
-fn place(tmp: &Path, path: &Path, force: bool) -> std::io::Result<()> {
-    if force {
-        return std::fs::rename(tmp, path);
-    }
-    match std::fs::hard_link(tmp, path) {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Err(e),
-        // A file system without hard links: check, then rename (a narrow race, as with any check).
-        Err(_) if occupied(path) => Err(std::io::ErrorKind::AlreadyExists.into()),
-        Err(_) => std::fs::rename(tmp, path),
-    }
-}
-
-fn io_reason(err: &std::io::Error) -> String {
-    match err.kind() {
-        std::io::ErrorKind::NotFound => "the folder does not exist".into(),
-        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
-        std::io::ErrorKind::IsADirectory => "it is a folder".into(),
-        kind => kind.to_string(),
-    }
+    use crate::files::WriteError;
+    crate::files::write_atomic(path, text, force, &[]).map_err(|e| match e {
+        WriteError::Exists { path } => ImportError::Exists { path },
+        other @ (WriteError::Protected { .. } | WriteError::NotRegular { .. }) => {
+            ImportError::Write { path: path.display().to_string(), reason: other.to_string() }
+        }
+        WriteError::Io { path, reason } => ImportError::Write { path, reason },
+    })
 }
 
 /// What to print on stderr after the file is written (`dest`: `None` for stdout); `default_file` tells whether

@@ -10,6 +10,7 @@ pub mod config;
 pub mod diff;
 pub mod docs;
 pub mod endpoints;
+pub mod files;
 pub mod import;
 pub mod model;
 pub mod planfile;

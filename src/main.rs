@@ -16,12 +16,21 @@ fn main() -> ExitCode {
         }
     };
     let (out, result) = cli::run(cli);
-    match result {
+    let code = match result {
         Ok(Outcome::Success) => ExitCode::SUCCESS,
         Ok(Outcome::ChangesPresent) => ExitCode::from(2),
         Err(error) => {
             cli::report(&out, &error);
-            ExitCode::from(1)
+            return ExitCode::from(1);
         }
+    };
+    // A full disk under stdout is an error (a closed pipe, as with `| head`, is not).
+    if let Some(reason) = reconcile::render::stdout_failure() {
+        out.error(
+            &format!("cannot write to standard output: {reason}"),
+            Some("free space or redirect stdout elsewhere; what was sent to the account (if anything) stands"),
+        );
+        return ExitCode::from(1);
     }
+    code
 }

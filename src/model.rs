@@ -27,6 +27,20 @@ pub const MAX_AGENT_IDS: usize = 100;
 /// The longest `telnyx.applicationSid` the API accepts.
 pub const MAX_APPLICATION_SID_CHARS: usize = 40;
 
+/// The account block's one field, the Ultravox API key: a secret, like the providers' secret fields.
+pub const ACCOUNT_API_KEY: &str = "apiKey";
+
+/// Every secret field name in any block (providers' and the account's), each once, from the table below.
+pub fn secret_field_names() -> Vec<&'static str> {
+    let mut names = vec![ACCOUNT_API_KEY];
+    for field in Provider::ALL.iter().flat_map(|p| p.secret_fields()) {
+        if !names.contains(field) {
+            names.push(field);
+        }
+    }
+    names
+}
+
 impl Provider {
     pub const ALL: [Provider; 3] = [Provider::Twilio, Provider::Telnyx, Provider::Plivo];
 
@@ -98,6 +112,11 @@ impl fmt::Display for Provider {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn secret_field_names_come_from_the_table() {
+        assert_eq!(secret_field_names(), vec!["apiKey", "authToken", "publicKey"]);
+    }
 
     #[test]
     fn conventional_env_names() {

@@ -130,18 +130,20 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Writes a plan file: to a temporary file beside it, then renamed, so a reader never sees half a plan.
-pub fn write(path: &Path, plan: &PlanFile) -> std::io::Result<()> {
-    let text = serde_json::to_string_pretty(plan).map_err(std::io::Error::other)? + "\n";
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let tmp: PathBuf = dir.join(format!(".{}.tmp", path.file_name().and_then(|n| n.to_str()).unwrap_or("plan")));
-    std::fs::write(&tmp, text)?;
-    std::fs::rename(&tmp, path)
+/// Writes a plan file through the one atomic writer ([`crate::files::write_atomic`]): a reader never sees half a
+/// plan, a link is never followed or replaced, and none of `protected` (the declaration file, secret files) is
+/// overwritten.
+pub fn write(path: &Path, plan: &PlanFile, protected: &[(PathBuf, String)]) -> Result<(), crate::files::WriteError> {
+    let text = serde_json::to_string_pretty(plan).expect("a plan file is plain data") + "\n";
+    crate::files::write_atomic(path, &text, true, protected)
 }
 
 /// Reads a plan file, refusing another format version before anything else.
 pub fn read(path: &Path) -> Result<PlanFile, StaleError> {
     let shown = path.display().to_string();
+    if let Some(kind) = std::fs::metadata(path).ok().as_ref().and_then(crate::files::not_regular) {
+        return Err(StaleError::Unreadable { path: shown, reason: format!("it is {kind}, not a regular file") });
+    }
     let text = std::fs::read_to_string(path)
         .map_err(|e| StaleError::Unreadable { path: shown.clone(), reason: e.kind().to_string() })?;
     let value: Value = serde_json::from_str(&text)

@@ -1,5 +1,7 @@
 //! The leak canary: every command, success and failure paths, at the highest verbosity and with RUST_LOG=trace.
-//! No secret value, no part of one, and no remote prefix may appear in any output.
+//! No secret value, no part of one, and no remote prefix may appear in any output. Each run asserts its exit code,
+//! a text proving it reached the path it covers, and whether it sent a write, so that the canary cannot pass by
+//! failing early.
 
 mod common;
 
@@ -41,20 +43,55 @@ fn assert_clean(what: &str, text: &str) {
     }
 }
 
-fn run_all(f: &Fixture, label: &str, runs: &[&[&str]]) -> usize {
+/// One invocation of the canary: its arguments, the exit code it must end with, a text its output must hold (proof
+/// that it reached the path it covers), and whether it must have sent a write.
+struct Run<'a> {
+    args: &'a [&'a str],
+    code: i32,
+    evidence: &'a str,
+    writes: bool,
+}
+
+fn run<'a>(args: &'a [&'a str], code: i32, evidence: &'a str) -> Run<'a> {
+    Run { args, code, evidence, writes: false }
+}
+
+fn writing<'a>(args: &'a [&'a str], code: i32, evidence: &'a str) -> Run<'a> {
+    Run { args, code, evidence, writes: true }
+}
+
+/// Runs each at `-vvv` and at the default verbosity (RUST_LOG=trace both times), calling `setup` before each run so
+/// that every run starts from the same account and faults; checks its exit code, its evidence, its writes, and that
+/// nothing secret was printed.
+fn run_all(f: &Fixture, label: &str, runs: &[Run<'_>], setup: &dyn Fn(&Fixture)) -> usize {
     let mut count = 0;
-    for args in runs {
+    for one in runs {
         for verbosity in [&["-vvv"][..], &[]] {
+            setup(f);
             let mut full: Vec<&str> = verbosity.to_vec();
-            full.extend_from_slice(args);
+            full.extend_from_slice(one.args);
+            let writes_before = f.emu.requests().iter().filter(|r| r.method != "GET").count();
             let output = f.cmd(&full).env("RUST_LOG", "trace").output().unwrap();
             let text =
                 format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
-            assert_clean(&format!("{label}: reconcile {}", full.join(" ")), &text);
+            let what = format!("{label}: reconcile {}", full.join(" "));
+            assert_eq!(output.status.code(), Some(one.code), "{what}: exit code\n{text}");
+            assert!(text.contains(one.evidence), "{what}: did not reach {:?}:\n{text}", one.evidence);
+            let writes = f.emu.requests().iter().filter(|r| r.method != "GET").count() - writes_before;
+            assert_eq!(writes > 0, one.writes, "{what}: {writes} write(s) sent\n{text}");
+            assert_clean(&what, &text);
             count += 1;
         }
     }
     count
+}
+
+fn nothing(_: &Fixture) {}
+
+/// Puts the account back as it was, so that each apply has something to write.
+fn reset(f: &Fixture) {
+    f.emu.clear_faults();
+    f.emu.set_account(API_KEY, remote_with_other_secrets());
 }
 
 #[test]
@@ -64,65 +101,111 @@ fn no_secret_or_prefix_reaches_any_output() {
     // Plans and applies that succeed, with a 6-character prefix so that remote prefixes are distinctive.
     let f = Fixture::with_state(remote_with_other_secrets());
     f.emu.set_prefix_length(6);
-    ran += run_all(&f, "success", &[&["validate"], &["plan"], &["plan", "--rotate"], &["plan", "--detailed-exitcode"]]);
-    ran += run_all(&f, "refused apply", &[&["apply"]]);
-    ran += run_all(&f, "apply", &[&["apply", "--auto-approve"], &["apply", "--auto-approve", "--rotate"]]);
+    ran += run_all(
+        &f,
+        "success",
+        &[
+            run(&["validate"], 0, "is valid"),
+            run(&["plan"], 0, "will be sent"),
+            run(&["plan", "--rotate"], 0, "rotation requested"),
+            run(&["plan", "--detailed-exitcode"], 2, "will be sent"),
+        ],
+        &nothing,
+    );
+    ran += run_all(&f, "refused apply", &[run(&["apply"], 1, "standard input is not a terminal")], &nothing);
+    ran += run_all(
+        &f,
+        "apply",
+        &[
+            writing(&["apply", "--auto-approve"], 0, "Apply complete"),
+            writing(&["apply", "--auto-approve", "--rotate"], 0, "Apply complete"),
+        ],
+        &reset,
+    );
 
-    // A server that echoes the secrets back in a 400 and in a 503.
-    let f = Fixture::with_state(remote_with_other_secrets());
-    f.emu.set_prefix_length(6);
+    // A server that echoes the secrets back in a 400 and in a 500.
     let echo = format!(
         r#"{{"twilio": {{"authToken": ["{TWILIO_TOKEN} is not valid"]}}, "detail": "key {API_KEY} prefix {}"}}"#,
         &REMOTE_PLIVO[..6]
     );
-    for _ in 0..2 {
+    ran += run_all(&f, "400 echo", &[writing(&["apply", "--auto-approve"], 1, "HTTP 400")], &|f: &Fixture| {
+        reset(f);
         f.emu.push_fault_for("PATCH", Fault::Status { code: 400, body: Some(echo.clone()), retry_after: None });
-    }
-    ran += run_all(&f, "400 echo", &[&["apply", "--auto-approve"]]);
+    });
     f.emu.set_always_fail(Some(500));
-    ran += run_all(&f, "500", &[&["plan"]]);
+    ran += run_all(&f, "500", &[run(&["plan"], 1, "HTTP 500")], &nothing);
     f.emu.set_always_fail(None);
 
     // Fault paths: retries that run out while echoing secrets (a remote prefix only once a GET has shown it), a
     // dropped connection, a redirect whose target carries secrets, a write that times out.
     let echo_secrets = format!(r#"{{"detail": "key {API_KEY} token {PLIVO_TOKEN}"}}"#);
     let echo_prefix = format!(r#"{{"detail": "key {API_KEY} prefix {} token {PLIVO_TOKEN}"}}"#, &REMOTE_PLIVO[..6]);
-    for (method, echo, args) in
-        [("GET", &echo_secrets, &["plan"][..]), ("PATCH", &echo_prefix, &["apply", "--auto-approve", "--rotate"][..])]
-    {
-        for _ in 0..8 {
-            f.emu.push_fault_for(
-                method,
-                Fault::Status { code: 503, body: Some(echo.clone()), retry_after: Some("0".into()) },
-            );
-        }
-        ran += run_all(&f, &format!("{method} 503 echo, retried"), &[args]);
+    for (method, echo, args, writes) in [
+        ("GET", &echo_secrets, &["plan"][..], false),
+        ("PATCH", &echo_prefix, &["apply", "--auto-approve", "--rotate"][..], true),
+    ] {
+        let setup = |f: &Fixture| {
+            reset(f);
+            for _ in 0..8 {
+                f.emu.push_fault_for(
+                    method,
+                    Fault::Status { code: 503, body: Some(echo.clone()), retry_after: Some("0".into()) },
+                );
+            }
+        };
+        let one = Run { args, code: 1, evidence: "HTTP 503", writes };
+        ran += run_all(&f, &format!("{method} 503 echo, retried"), &[one], &setup);
     }
-    for _ in 0..2 {
-        f.emu.push_fault_for("PATCH", Fault::Drop);
-    }
-    ran += run_all(&f, "dropped write", &[&["apply", "--auto-approve", "--rotate"]]);
+    ran += run_all(
+        &f,
+        "dropped write",
+        &[writing(&["apply", "--auto-approve", "--rotate"], 1, "connection")],
+        &|f: &Fixture| {
+            reset(f);
+            for _ in 0..8 {
+                f.emu.push_fault_for("PATCH", Fault::Drop);
+            }
+        },
+    );
     let location = format!("https://u:{TWILIO_TOKEN}@elsewhere.example/{API_KEY}?k={PLIVO_TOKEN}");
-    for _ in 0..2 {
+    ran += run_all(&f, "redirect", &[run(&["plan"], 1, "redirect")], &|f: &Fixture| {
+        reset(f);
         f.emu.push_fault_for("GET", Fault::Redirect { status: 307, location: location.clone() });
-    }
-    ran += run_all(&f, "redirect", &[&["plan"]]);
-    for _ in 0..2 {
-        f.emu.push_fault_for("PATCH", Fault::Delay(std::time::Duration::from_secs(3)));
-    }
-    ran += run_all(&f, "write timeout", &[&["apply", "--auto-approve", "--rotate", "--timeout", "1"]]);
+    });
+    ran += run_all(
+        &f,
+        "write timeout",
+        &[writing(&["apply", "--auto-approve", "--rotate", "--timeout", "1"], 1, "timed out")],
+        &|f: &Fixture| {
+            reset(f);
+            for _ in 0..8 {
+                f.emu.push_fault_for("PATCH", Fault::Delay(std::time::Duration::from_secs(3)));
+            }
+        },
+    );
+    reset(&f);
 
     // Failures before the network: unknown key, missing variable, literal secret.
     let mut f = Fixture::with_state(remote_with_other_secrets());
     f.env.insert("ULTRAVOX_API_KEY".into(), format!("{TWILIO_TOKEN}-as-key"));
-    ran += run_all(&f, "401", &[&["plan"], &["apply", "--auto-approve"]]);
+    ran += run_all(
+        &f,
+        "401",
+        &[run(&["plan"], 1, "HTTP 401"), run(&["apply", "--auto-approve"], 1, "HTTP 401")],
+        &nothing,
+    );
     f.env.insert("ULTRAVOX_API_KEY".into(), API_KEY.into());
     f.env.remove("PLIVO_AUTH_TOKEN");
-    ran += run_all(&f, "missing env", &[&["plan"]]);
+    ran += run_all(&f, "missing env", &[run(&["plan"], 1, "PLIVO_AUTH_TOKEN is not set")], &nothing);
     f.write("telephony.yaml", &FULL_FILE.replace("{ env: TWILIO_AUTH_TOKEN }", TWILIO_TOKEN));
-    ran += run_all(&f, "literal", &[&["validate"], &["plan"]]);
+    ran += run_all(
+        &f,
+        "literal",
+        &[run(&["validate"], 1, "is a literal secret"), run(&["plan"], 1, "is a literal secret")],
+        &nothing,
+    );
 
-    assert!(ran >= 24, "ran {ran}");
+    assert_eq!(ran, 38);
 }
 
 /// Every format and every file the tool writes: JSON, Markdown, saved plans, imported files.
@@ -134,27 +217,43 @@ fn no_secret_or_prefix_reaches_any_format_or_file() {
         &f,
         "formats",
         &[
-            &["plan", "--format", "json"],
-            &["plan", "--format", "markdown"],
-            &["plan", "--rotate", "--format", "json"],
-            &["plan", "--out", "plan.json", "--format", "markdown"],
-            &["schema"],
-            &["schema", "--for", "plan"],
-            &["import", "--out", "-"],
-            &["import", "--out", "imported.yaml", "--force"],
+            run(&["plan", "--format", "json"], 0, "\"hasChanges\": true"),
+            run(&["plan", "--format", "markdown"], 0, "### reconcile plan: 0 to create, 3 to update"),
+            run(&["plan", "--rotate", "--format", "json"], 0, "\"rotationRequested\""),
+            run(&["plan", "--out", "plan.json", "--format", "markdown"], 0, "Saved the plan to plan.json"),
+            run(&["schema"], 0, "\"$schema\""),
+            run(&["schema", "--for", "plan"], 0, "\"$schema\""),
+            run(&["import", "--out", "-"], 0, "Printed the file on stdout"),
+            run(&["import", "--out", "imported.yaml", "--force"], 0, "Wrote imported.yaml"),
         ],
+        &nothing,
     );
     for file in ["plan.json", "imported.yaml"] {
         let text = std::fs::read_to_string(f.path(file)).unwrap();
         assert_clean(file, &text);
     }
-    ran += run_all(&f, "apply plan file", &[&["apply", "plan.json", "--format", "json"]]);
+    // Each run applies the same saved plan to the account it was made against.
+    ran += run_all(
+        &f,
+        "apply plan file",
+        &[writing(&["apply", "plan.json", "--format", "json"], 0, "\"status\": \"applied\"")],
+        &reset,
+    );
     // The account changed: the saved plan is refused, and the refusal shows nothing either.
     f.emu.set_account(API_KEY, remote_with_other_secrets());
-    f.run(&["plan", "--out", "stale.json"]);
+    let (code, _, err) = f.run(&["plan", "--out", "stale.json"]);
+    assert_eq!(code, 0, "{err}");
     f.emu.set_account(API_KEY, full_state());
-    ran += run_all(&f, "stale plan", &[&["apply", "stale.json"], &["apply", "--auto-approve", "--format", "markdown"]]);
-    assert!(ran >= 20, "ran {ran}");
+    ran += run_all(
+        &f,
+        "stale plan",
+        &[
+            run(&["apply", "stale.json"], 1, "changed since the plan was made"),
+            run(&["apply", "--auto-approve", "--format", "markdown"], 0, "Nothing to apply"),
+        ],
+        &nothing,
+    );
+    assert_eq!(ran, 22);
 }
 
 /// Agents written by name: the lookups, the plan that shows names, and the errors for missing or ambiguous names.
@@ -166,17 +265,24 @@ fn no_secret_or_prefix_reaches_output_when_agents_are_named() {
         emulator::Agent::new(AGENT_B, "Twin"),
         emulator::Agent::new("11111111-2222-4333-8444-555555555555", "Twin"),
     ];
-    let f = Fixture::with_state(state);
+    let f = Fixture::with_state(state.clone());
     f.emu.set_prefix_length(6);
     let named = FULL_FILE.replace("    - 3c90c3cc-0d44-4b50-8888-8dd25736052a\n", "    - { agent: Sales }\n");
     f.write("telephony.yaml", &named);
-    let mut ran =
-        run_all(&f, "named agents", &[&["plan"], &["plan", "--format", "markdown"], &["apply", "--auto-approve"]]);
+    let mut ran = run_all(
+        &f,
+        "named agents",
+        &[run(&["plan"], 0, "twilio will be updated"), run(&["plan", "--format", "markdown"], 0, "### reconcile plan")],
+        &nothing,
+    );
+    ran += run_all(&f, "named agents apply", &[writing(&["apply", "--auto-approve"], 0, "Apply complete")], &|f| {
+        f.emu.set_account(API_KEY, state.clone());
+    });
     f.write("telephony.yaml", &named.replace("{ agent: Sales }", "{ agent: Twin }"));
-    ran += run_all(&f, "ambiguous name", &[&["plan"]]);
+    ran += run_all(&f, "ambiguous name", &[run(&["plan"], 1, "2 agents are named \"Twin\"")], &nothing);
     f.write("telephony.yaml", &named.replace("{ agent: Sales }", "{ agent: Nobody }"));
-    ran += run_all(&f, "missing name", &[&["plan"]]);
-    assert!(ran >= 10, "ran {ran}");
+    ran += run_all(&f, "missing name", &[run(&["plan"], 1, "no agent is named \"Nobody\"")], &nothing);
+    assert_eq!(ran, 10);
 }
 
 /// The provider-scoped endpoints and `auto`: reads, minimal writes, the fallback, partial failures, lost answers,
@@ -191,68 +297,101 @@ fn no_secret_or_prefix_reaches_output_on_the_provider_endpoints() {
             &f,
             family,
             &[
-                &["plan"],
-                &["plan", "--rotate", "--format", "json"],
-                &["plan", "--format", "markdown"],
-                &["plan", "--out", "plan.json"],
+                run(&["plan"], 0, "Apply will send:"),
+                run(&["plan", "--rotate", "--format", "json"], 0, "\"requests\""),
+                run(&["plan", "--format", "markdown"], 0, "### reconcile plan"),
+                run(&["plan", "--out", "plan.json"], 0, "Saved the plan"),
             ],
+            &nothing,
         );
         assert_clean("plan.json", &std::fs::read_to_string(f.path("plan.json")).unwrap());
-        ran += run_all(&f, family, &[&["apply", "plan.json", "--format", "json"]]);
-        f.emu.set_account(API_KEY, remote_with_other_secrets());
-        ran += run_all(&f, family, &[&["apply", "--auto-approve", "--rotate"]]);
+        ran += run_all(
+            &f,
+            family,
+            &[
+                writing(&["apply", "plan.json", "--format", "json"], 0, "\"applied\""),
+                writing(&["apply", "--auto-approve", "--rotate"], 0, "Apply complete"),
+            ],
+            &reset,
+        );
     }
 
-    // A server that echoes secrets in 400s to each kind of write, then a partial failure.
+    // A server that echoes secrets in 400s to each kind of write (the DELETE after a POST and a PATCH landed: a
+    // partial failure).
     let f = Fixture::with_state(remote_with_other_secrets()).family("provider");
     f.emu.set_prefix_length(6);
+    f.write(
+        "telephony.yaml",
+        &FULL_FILE.replace(
+            "plivo:\n  authId: MAXXXXXXXXXXXXXXXXXX\n  authToken: { env: PLIVO_AUTH_TOKEN }\n",
+            "plivo: null\n",
+        ),
+    );
     let echo = format!(
         r#"{{"authToken": ["{TWILIO_TOKEN} is not valid"], "detail": "key {API_KEY} prefix {}"}}"#,
         &REMOTE_PLIVO[..6]
     );
     for method in ["PATCH", "POST", "DELETE"] {
-        let mut state = remote_with_other_secrets();
-        state.telnyx = None;
-        f.emu.set_account(API_KEY, state);
-        f.write(
-            "telephony.yaml",
-            &FULL_FILE.replace(
-                "plivo:\n  authId: MAXXXXXXXXXXXXXXXXXX\n  authToken: { env: PLIVO_AUTH_TOKEN }\n",
-                "plivo: null\n",
-            ),
+        ran += run_all(
+            &f,
+            &format!("{method} 400 echo"),
+            &[writing(&["apply", "--auto-approve"], 1, "HTTP 400")],
+            &|f: &Fixture| {
+                let mut state = remote_with_other_secrets();
+                state.telnyx = None;
+                reset(f);
+                f.emu.set_account(API_KEY, state);
+                for _ in 0..2 {
+                    f.emu.push_fault_for(
+                        method,
+                        Fault::Status { code: 400, body: Some(echo.clone()), retry_after: None },
+                    );
+                }
+            },
         );
-        for _ in 0..2 {
-            f.emu.push_fault_for(method, Fault::Status { code: 400, body: Some(echo.clone()), retry_after: None });
-        }
-        ran += run_all(&f, &format!("{method} 400 echo"), &[&["apply", "--auto-approve"]]);
     }
 
-    // Lost answers to a POST (landed, or not), and a DELETE that lands twice.
+    // Lost answers to a POST (landed, or not): each is read again, and the apply ends well.
     let f = Fixture::new().family("provider");
     f.emu.set_prefix_length(6);
     for fault in [Fault::DropAfterApply, Fault::status(502), Fault::Drop] {
-        f.emu.set_account(API_KEY, AccountState::default());
-        f.emu.push_fault_for("POST", fault.clone());
-        f.emu.push_fault_for("POST", fault);
-        ran += run_all(&f, "lost POST answer", &[&["apply", "--auto-approve"]]);
+        ran += run_all(
+            &f,
+            "lost POST answer",
+            &[writing(&["apply", "--auto-approve"], 0, "Apply complete")],
+            &|f: &Fixture| {
+                f.emu.clear_faults();
+                f.emu.set_account(API_KEY, AccountState::default());
+                f.emu.push_fault_for("POST", fault.clone());
+                f.emu.push_fault_for("POST", fault.clone());
+            },
+        );
     }
 
-    // The fallback at -vvv, a non-JSON 404 that echoes secrets, and deprecation headers.
+    // The fallback, a non-JSON 404 that echoes secrets, and deprecation headers that do.
     let f = Fixture::with_state(remote_with_other_secrets()).family("auto");
     f.emu.set_prefix_length(6);
     f.emu.set_account_endpoint(common::emulator::EndpointMode::Gone(410));
-    ran += run_all(&f, "fallback", &[&["plan"], &["apply", "--auto-approve", "--rotate"]]);
+    ran += run_all(&f, "fallback", &[run(&["plan"], 0, "Apply will send:")], &nothing);
+    ran += run_all(
+        &f,
+        "fallback apply",
+        &[writing(&["apply", "--auto-approve", "--rotate"], 0, "Apply complete")],
+        &reset,
+    );
     f.emu.set_account_endpoint(common::emulator::EndpointMode::Served);
     f.emu.set_deprecation(Some(common::emulator::DeprecationHeaders {
         deprecation: Some(TWILIO_TOKEN.to_string()),
         sunset: Some(format!("{API_KEY} {PLIVO_TOKEN}")),
     }));
-    ran += run_all(&f, "deprecation", &[&["plan"]]);
+    ran += run_all(&f, "deprecation", &[run(&["plan"], 0, "as deprecated")], &nothing);
     let html = format!("<html>{API_KEY} {TWILIO_TOKEN} {}</html>", &REMOTE_TWILIO[..6]);
     let f = Fixture::with_state(remote_with_other_secrets()).family("provider");
-    for _ in 0..6 {
-        f.emu.push_fault_for("GET", Fault::Status { code: 404, body: Some(html.clone()), retry_after: None });
-    }
-    ran += run_all(&f, "HTML 404", &[&["plan"]]);
-    assert!(ran >= 30, "ran {ran}");
+    ran += run_all(&f, "HTML 404", &[run(&["plan"], 1, "HTTP 404")], &|f: &Fixture| {
+        f.emu.clear_faults();
+        for _ in 0..6 {
+            f.emu.push_fault_for("GET", Fault::Status { code: 404, body: Some(html.clone()), retry_after: None });
+        }
+    });
+    assert_eq!(ran, 44);
 }

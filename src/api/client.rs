@@ -16,6 +16,7 @@ use crate::api::wire::Agent;
 use crate::api::wire::{self, ProviderWrite};
 use crate::api::{ApiError, Deprecation, TelephonyApi};
 use crate::model::Provider;
+use crate::render::clean::{printable, truncate};
 use crate::secret::Scrubber;
 use crate::state::{DesiredProvider, RemoteProvider, RemoteState};
 
@@ -264,7 +265,7 @@ impl Client {
                     let target = location
                         .as_deref()
                         .and_then(|l| Url::parse(&url).ok().and_then(|base| base.join(l).ok()))
-                        .map(|u| self.scrub(&clean_server_text(&display_url(&u))))
+                        .map(|u| printable(&self.scrub(&display_url(&u))).into_owned())
                         .unwrap_or_else(|| "no valid location".into());
                     return ApiError::Redirect { method, url, status: status.as_u16(), target };
                 }
@@ -273,7 +274,7 @@ impl Client {
                 let mut messages: Vec<String> = drf
                     .unwrap_or_default()
                     .into_iter()
-                    .map(|line| truncate(&self.scrub(&clean_server_text(&line)), MAX_MESSAGE_CHARS))
+                    .map(|line| truncate(&printable(&self.scrub(&line)), MAX_MESSAGE_CHARS))
                     .collect();
                 if messages.len() > MAX_MESSAGES {
                     let more = messages.len() - (MAX_MESSAGES - 1);
@@ -319,23 +320,6 @@ async fn read_body(mut response: reqwest::Response) -> Result<Vec<u8>, BodyError
         body.extend_from_slice(&chunk);
     }
     Ok(body)
-}
-
-/// A server's text made safe to print: control characters (which could move the cursor or recolour a terminal) and
-/// bidirectional overrides (which could reorder what is shown) become `�`; line breaks and tabs become spaces.
-fn clean_server_text(text: &str) -> String {
-    text.chars()
-        .map(|c| match c {
-            '\n' | '\r' | '\t' => ' ',
-            c if c.is_control() => '\u{FFFD}',
-            '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' => '\u{FFFD}',
-            c => c,
-        })
-        .collect()
-}
-
-fn truncate(s: &str, max: usize) -> String {
-    if s.chars().count() <= max { s.to_string() } else { format!("{}…", s.chars().take(max).collect::<String>()) }
 }
 
 const AGENTS_PATH: &str = "/api/agents";
@@ -426,16 +410,5 @@ impl TelephonyApi for Client {
                 "more than {MAX_AGENT_PAGES} pages of agents match {search:?}; write the agent's ID instead"
             ),
         })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn server_text_cannot_drive_a_terminal() {
-        assert_eq!(clean_server_text("a\u{1b}[31mb\nc\u{202e}d\u{7f}"), "a\u{fffd}[31mb c\u{fffd}d\u{fffd}");
-        assert_eq!(clean_server_text("Ça va: 日本"), "Ça va: 日本");
     }
 }

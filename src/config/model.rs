@@ -30,6 +30,30 @@ impl Config {
     pub fn declaration(&self, provider: Provider) -> &Declaration {
         &self.providers[provider.index()]
     }
+
+    /// The files the tool must never overwrite: this file and every file a reference names, each with what it is.
+    pub fn protected_files(&self) -> Vec<(PathBuf, String)> {
+        let mut files = vec![(self.path.clone(), "the declaration file".to_string())];
+        let mut add = |reference: &Reference, field: &str| {
+            if let Reference::File(path) = reference {
+                files.push((self.base_dir.join(path), format!("the file {field} is read from")));
+            }
+        };
+        add(&self.api_key.value, &self.api_key.path);
+        for declaration in &self.providers {
+            if let Declaration::Managed(spec) = declaration {
+                for (_, located) in &spec.secrets {
+                    add(&located.value, &located.path);
+                }
+                for (_, located) in &spec.identifiers {
+                    if let IdentifierSource::Reference(reference) = &located.value {
+                        add(reference, &located.path);
+                    }
+                }
+            }
+        }
+        files
+    }
 }
 
 /// A value and where it was written (`None` for defaults the file did not spell out).

@@ -212,9 +212,52 @@ pub fn parse(text: &str) -> Result<Option<Node>, ParseFailure> {
         budget: Some(budget()),
     };
     match serde_saphyr::from_str_with_options::<Option<Node>>(text, options) {
-        Ok(node) => Ok(node),
+        Ok(node) => {
+            refuse_tags(text)?;
+            Ok(node)
+        }
         Err(err) => Err(failure(text, &err)),
     }
+}
+
+/// The YAML core schema's tags, which only say what YAML already infers (or force a string): accepted. `!!merge`
+/// is the explicit spelling of a merge key (`<<`), which is supported.
+const ACCEPTED_TAGS: [&str; 8] = ["str", "int", "float", "bool", "null", "seq", "map", "merge"];
+
+/// Refuses every other explicit tag, at its place: `!!binary` (serde-saphyr would decode it silently, so a value
+/// would not be what the file shows) and custom tags such as `!secret` or `!env` (which the tool does not
+/// interpret, so they would be ignored silently).
+fn refuse_tags(text: &str) -> Result<(), ParseFailure> {
+    use serde_saphyr::granit_parser::{Event, Parser};
+    for event in Parser::new_from_str(text) {
+        let Ok((event, span)) = event else { return Ok(()) };
+        let tag = match &event {
+            Event::Scalar(_, _, _, tag) | Event::SequenceStart(_, _, tag) | Event::MappingStart(_, _, tag) => tag,
+            _ => continue,
+        };
+        let Some(tag) = tag else { continue };
+        if tag.is_yaml_core_schema() && ACCEPTED_TAGS.iter().any(|s| tag.is_yaml_core_schema_tag(s)) {
+            continue;
+        }
+        let marker = span.tag_start.unwrap_or(span.start);
+        let written = tag.original();
+        let binary = tag.suffix_in_namespace("tag:yaml.org,2002:").is_some_and(|s| s == "binary");
+        return Err(ParseFailure {
+            loc: Some(Loc { line: marker.line() as u64, column: marker.col() as u64 + 1 }),
+            message: if binary {
+                format!("`{written}` values are not accepted: a value must be written as the text it is")
+            } else {
+                format!("the tag `{written}` is not supported: reconcile gives no meaning to custom tags")
+            },
+            hint: Some(if binary {
+                "write the value as plain text, and a secret as a reference (`{ env: NAME }` or `{ file: PATH }`)"
+                    .into()
+            } else {
+                "remove the tag; a secret is written as a reference: `{ env: NAME }` or `{ file: PATH }`".into()
+            }),
+        });
+    }
+    Ok(())
 }
 
 fn failure(text: &str, err: &serde_saphyr::Error) -> ParseFailure {

@@ -116,7 +116,30 @@ impl Resolver<'_> {
     fn secret(&mut self, located: &Located<Reference>) -> Option<SecretString> {
         let value = self.read_trimmed(located)?;
         self.scrubber.add(&value);
+        self.refuse_hidden(
+            located.loc,
+            &located.path,
+            &format!("the value of {}", located.value),
+            value.expose_secret(),
+        )?;
         Some(value)
+    }
+
+    /// Refuses a value holding a control character (NUL, a tab, an inner line break...) or an invisible formatting
+    /// one: the API would store it (or cut it) and no plan could show it.
+    fn refuse_hidden(
+        &mut self,
+        loc: Option<crate::config::node::Loc>,
+        path: &str,
+        what: &str,
+        value: &str,
+    ) -> Option<()> {
+        let Some(c) = value.chars().find(|&c| crate::render::clean::is_hidden(c)) else { return Some(()) };
+        self.diags.push(
+            Diagnostic::new(loc, path, format!("{what} holds a control or invisible character (U+{:04X})", c as u32))
+                .with_hint("write the value on one line with no control characters (NUL, tab, line break) in it"),
+        );
+        None
     }
 
     /// Reads a reference and refuses a value with whitespace around it: the API trims values, so the account would
@@ -136,10 +159,15 @@ impl Resolver<'_> {
 
     fn identifier(&mut self, field: &str, located: &Located<IdentifierSource>) -> Option<String> {
         let value = match &located.value {
-            IdentifierSource::Literal(s) => return Some(s.clone()),
+            IdentifierSource::Literal(s) => {
+                self.refuse_hidden(located.loc, &located.path, "the value", s)?;
+                return Some(s.clone());
+            }
             IdentifierSource::Reference(reference) => {
                 let as_ref = Located { value: reference.clone(), loc: located.loc, path: located.path.clone() };
-                self.read_trimmed(&as_ref)?.expose_secret().to_string()
+                let value = self.read_trimmed(&as_ref)?.expose_secret().to_string();
+                self.refuse_hidden(located.loc, &located.path, &format!("the value of {reference}"), &value)?;
+                value
             }
         };
         if field == "applicationSid" && value.chars().count() > MAX_APPLICATION_SID_CHARS {

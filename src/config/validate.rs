@@ -16,11 +16,9 @@ use crate::model::{self, MAX_AGENT_IDS, MAX_APPLICATION_SID_CHARS, Provider};
 use crate::secret::Reference;
 
 const TOP_KEYS: [&str; 5] = ["version", "account", "twilio", "telnyx", "plivo"];
-const ACCOUNT_KEYS: [&str; 1] = ["apiKey"];
+const ACCOUNT_KEYS: [&str; 1] = [model::ACCOUNT_API_KEY];
 const REFERENCE_KEYS: [&str; 2] = ["env", "file"];
 const AGENT_REF_KEYS: [&str; 1] = ["agent"];
-/// Every field whose value is a secret, in any block.
-const SECRET_FIELDS: [&str; 3] = ["authToken", "apiKey", "publicKey"];
 /// The longest agent name the API accepts.
 pub const MAX_AGENT_NAME_CHARS: usize = 64;
 
@@ -109,6 +107,17 @@ impl Validator {
         }
     }
 
+    /// Marks a node and everything inside it, whatever its shape (a list, a nested mapping, numbers): for values
+    /// that are or may be secrets, and for a file that is not a mapping at all (a token file, a `.env`).
+    fn sensitive_all(&mut self, node: &Node) {
+        self.sensitive(node);
+        match &node.kind {
+            NodeKind::Seq(items) => items.iter().for_each(|n| self.sensitive_all(n)),
+            NodeKind::Map(entries) => entries.iter().for_each(|(_, n)| self.sensitive_all(n)),
+            _ => {}
+        }
+    }
+
     fn sensitive(&mut self, node: &Node) {
         for span in [node.span, node.defined] {
             if span.len > 0 {
@@ -127,7 +136,7 @@ impl Validator {
                             .with_hint(format!("it is already set at line {}; keep one of them", first.loc.line)),
                     );
                     if REFERENCE_KEYS.contains(known_key) {
-                        self.sensitive(value);
+                        self.sensitive_all(value);
                     }
                     continue;
                 }
@@ -138,7 +147,7 @@ impl Validator {
             let suggestion = closest_key(&key.name, known);
             // The value of an unknown key may be a misspelt secret: never show it, unless the key is plainly a
             // misspelling of a field that is not secret.
-            if suggestion.is_none_or(|k| SECRET_FIELDS.contains(&k) || REFERENCE_KEYS.contains(&k)) {
+            if suggestion.is_none_or(|k| model::secret_field_names().contains(&k) || REFERENCE_KEYS.contains(&k)) {
                 self.sensitive_strings(value);
             }
             d = if key.name.ends_with("Prefix") && key.name.len() > "Prefix".len() {
@@ -179,10 +188,13 @@ impl Validator {
             return out;
         };
         let NodeKind::Map(entries) = &root.kind else {
+            // A token file or a `.env` passed by mistake: nothing of it is shown.
+            self.sensitive_all(root);
             let hint = if matches!(root.kind, NodeKind::Seq(_)) {
                 "the file is a mapping, not a list: remove the leading `- ` and write `twilio:`, `telnyx:`, `plivo:` at the top level"
             } else {
-                "write the providers as keys at the top level: `twilio:`, `telnyx:`, `plivo:`"
+                "-f takes a telephony.yaml, with the providers as keys at the top level (`twilio:`, `telnyx:`, \
+                 `plivo:`); this file is not one (a secret file or a .env?), so none of it is shown"
             };
             self.push(
                 Diagnostic::new(
@@ -238,7 +250,7 @@ impl Validator {
                     None => Declaration::Unmanaged,
                 },
                 other => {
-                    self.sensitive(node);
+                    self.sensitive_all(node);
                     self.push(
                         Diagnostic::new(
                             Some(node.loc),
@@ -266,7 +278,7 @@ impl Validator {
 
     fn account(&mut self, node: &Node) -> Option<Located<Reference>> {
         let NodeKind::Map(entries) = &node.kind else {
-            self.sensitive(node);
+            self.sensitive_all(node);
             self.push(
                 Diagnostic::new(
                     Some(node.loc),
@@ -280,8 +292,8 @@ impl Validator {
             return None;
         };
         let entries = self.entries(entries, "account", &ACCOUNT_KEYS);
-        let (_, value) = entries.get("apiKey")?;
-        self.secret(None, "apiKey", "account.apiKey", value)
+        let (_, value) = entries.get(model::ACCOUNT_API_KEY)?;
+        self.secret(None, model::ACCOUNT_API_KEY, &format!("account.{}", model::ACCOUNT_API_KEY), value)
     }
 
     fn provider(&mut self, provider: Provider, key: &Key, block: &[(Key, Node)]) -> Option<ProviderSpec> {
@@ -472,7 +484,7 @@ impl Validator {
                 None
             }
             _ => {
-                self.sensitive(node);
+                self.sensitive_all(node);
                 self.push(
                     Diagnostic::new(
                         Some(node.loc),
@@ -526,7 +538,7 @@ impl Validator {
                         None
                     }
                     other => {
-                        self.sensitive(value);
+                        self.sensitive_all(value);
                         self.push(
                         Diagnostic::new(Some(value.loc), join(path, "env"), format!("expected a variable name, found {}", other.describe()))
                             .with_hint("`env` names the variable that holds the value, e.g. `{ env: TWILIO_AUTH_TOKEN }`; the value itself never goes in the file"),
@@ -585,8 +597,12 @@ impl Validator {
                     Some(id) => Some((format!("agent ID {id}"), AgentEntry::Id(id))),
                     None => {
                         self.push(
-                            Diagnostic::new(Some(item.loc), &item_path, format!("`{}` is not a UUID", truncate(s, 60)))
-                                .with_hint(uuid_hint),
+                            Diagnostic::new(
+                                Some(item.loc),
+                                &item_path,
+                                format!("`{}` is not a UUID", crate::render::clean::truncate(s, 60)),
+                            )
+                            .with_hint(uuid_hint),
                         );
                         None
                     }
@@ -732,10 +748,6 @@ impl Validator {
         }
         if self.invalid.diagnostics.len() > before { None } else { Some(out) }
     }
-}
-
-fn truncate(s: &str, max: usize) -> String {
-    if s.chars().count() <= max { s.to_string() } else { format!("{}…", s.chars().take(max).collect::<String>()) }
 }
 
 fn is_env_name(name: &str) -> bool {

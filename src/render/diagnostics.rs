@@ -9,8 +9,6 @@ use crate::config::node::ByteSpan;
 use crate::config::{ConfigError, Diagnostic};
 use crate::render::Palette;
 
-/// Keys whose values are secrets; a literal next to them is never echoed.
-const SECRET_KEYS: [&str; 3] = ["authToken", "apiKey", "publicKey"];
 const MASK: &str = "********";
 
 pub fn render(error: &ConfigError, palette: Palette) -> String {
@@ -93,7 +91,10 @@ impl<'a> Source<'a> {
             match (self.text.get(at..s), self.text.get(s..e)) {
                 (Some(before), Some(_)) => {
                     masked.push_str(before);
-                    masked.push_str(MASK);
+                    // Adjacent ranges (a list's bracket, then its item) read as one masked value.
+                    if !(before.is_empty() && masked.ends_with(MASK)) {
+                        masked.push_str(MASK);
+                    }
                     at = e;
                 }
                 // Not on a character boundary: mask the rest of the line rather than risk showing part of a value.
@@ -144,7 +145,7 @@ pub fn mask_secret_literal(line: &str) -> String {
     'scan: while !rest.is_empty() {
         let at_boundary = out.is_empty() || out.ends_with(|c: char| c.is_whitespace() || c == '{' || c == ',');
         if at_boundary {
-            for key in SECRET_KEYS {
+            for key in crate::model::secret_field_names() {
                 for quote in ["", "\"", "'"] {
                     let quoted = format!("{quote}{key}{quote}");
                     let Some(after_key) = rest.strip_prefix(&quoted) else { continue };

@@ -24,18 +24,37 @@ pub struct PlanDocument {
     pub format_version: u32,
     /// The declaration file the plan was made from, as given on the command line.
     pub file: String,
-    pub summary: Summary,
-    /// One entry per provider: twilio, telnyx, plivo, in that order.
-    pub providers: Vec<ProviderPlan>,
+    /// Absent only in a failure document printed before the plan was made.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub summary: Option<Summary>,
+    /// One entry per provider: twilio, telnyx, plivo, in that order. Absent only in a failure document printed
+    /// before the plan was made.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub providers: Option<Vec<ProviderPlan>>,
     /// The requests apply sends, in send order: method, path (under the API root) and the body's top-level field
-    /// names, never values. Empty when there is nothing to do.
-    pub requests: Vec<PlannedRequest>,
+    /// names, never values. Empty when there is nothing to do; absent only in a failure document printed before the
+    /// plan was made.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requests: Option<Vec<PlannedRequest>>,
     /// For agents the file names by `{ agent: NAME }`: their names, by agent ID.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub agent_names: BTreeMap<String, String>,
     /// Present in `apply`'s report: what the write did.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub apply: Option<ApplyReport>,
+    /// Present when the command failed: what went wrong (the same text as on stderr). Exit code 1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<Failure>,
+}
+
+/// Why the command failed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Failure {
+    pub message: String,
+    /// What to do about it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
 }
 
 /// Counts of the plan.
@@ -55,7 +74,8 @@ pub struct Summary {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ApplyReport {
-    /// `applied` when a write was sent and the account now matches; `nothingToDo` when there was nothing to send.
+    /// `applied` when a write was sent and the account now matches; `nothingToDo` when there was nothing to send;
+    /// `failed` when the write failed or could not be checked (see `error`).
     pub status: ApplyStatus,
     /// The providers written, in send order.
     pub written: Vec<Provider>,
@@ -66,6 +86,7 @@ pub struct ApplyReport {
 pub enum ApplyStatus {
     Applied,
     NothingToDo,
+    Failed,
 }
 
 impl PlanDocument {
@@ -75,12 +96,34 @@ impl PlanDocument {
         PlanDocument {
             format_version: FORMAT_VERSION,
             file: file.to_string(),
-            summary: Summary { has_changes: !plan.is_empty(), create, update, delete, unverifiable },
-            providers: plan.providers.clone(),
-            requests: plan.requests.clone(),
+            summary: Some(Summary { has_changes: !plan.is_empty(), create, update, delete, unverifiable }),
+            providers: Some(plan.providers.clone()),
+            requests: Some(plan.requests.clone()),
             agent_names: plan.agent_names.clone(),
             apply: None,
+            error: None,
         }
+    }
+
+    /// A document for a run that failed before any plan was made.
+    pub fn failed_early(file: &str, message: String, hint: Option<String>) -> PlanDocument {
+        PlanDocument {
+            format_version: FORMAT_VERSION,
+            file: file.to_string(),
+            summary: None,
+            providers: None,
+            requests: None,
+            agent_names: BTreeMap::new(),
+            apply: None,
+            error: Some(Failure { message, hint }),
+        }
+    }
+
+    /// The plan's document for an apply whose write failed: `written` lists no provider, as none is known to match.
+    pub fn with_failure(mut self, message: String, hint: Option<String>) -> PlanDocument {
+        self.apply = Some(ApplyReport { status: ApplyStatus::Failed, written: Vec::new() });
+        self.error = Some(Failure { message, hint });
+        self
     }
 
     pub fn with_apply(mut self, written: Vec<Provider>) -> PlanDocument {
@@ -93,7 +136,7 @@ impl PlanDocument {
 /// Renders the document, pretty-printed.
 pub fn render(document: &PlanDocument) -> String {
     // Serialising plain data types cannot fail.
-    serde_json::to_string_pretty(document).unwrap_or_default()
+    serde_json::to_string_pretty(document).expect("a plan document is plain data")
 }
 
 /// The JSON Schema of [`PlanDocument`], as committed in `schema/plan.schema.json`.

@@ -1,7 +1,11 @@
 //! Everything the tool shows a person or a pipe: plans ([`text`], [`json`], [`markdown`]), file diagnostics
 //! ([`diagnostics`]) and errors.
 //! This is the only module that writes to stdout or stderr; data goes to stdout, everything else to stderr.
+//!
+//! Every byte goes through one path ([`Output`], and [`LogWriter`] for tracing): scrubbed of every secret and
+//! remote prefix the process has read, then cleaned of control characters ([`clean`]).
 
+pub mod clean;
 pub mod diagnostics;
 pub mod json;
 pub mod markdown;
@@ -41,20 +45,90 @@ pub fn with_agent_names(plan: &crate::diff::Plan) -> std::borrow::Cow<'_, crate:
     std::borrow::Cow::Owned(labelled)
 }
 
-/// A value from the file or the server as it may be shown on a terminal: control characters and the invisible
-/// formatting ones (bidirectional overrides, zero-width) written as `\u{...}`, so that a value cannot rewrite the
-/// line it is printed on or hide what it is.
-pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
-    let hidden = |c: char| {
-        c.is_control()
-            || matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2060}'..='\u{2069}' | '\u{feff}')
-    };
-    if !text.chars().any(hidden) {
-        return std::borrow::Cow::Borrowed(text);
+pub use clean::printable;
+
+/// The escape sequences the palette writes: the only ones the output path lets through.
+fn colour_sequences() -> &'static [String] {
+    static SEQUENCES: std::sync::LazyLock<Vec<String>> = std::sync::LazyLock::new(|| {
+        let styles = [
+            AnsiColor::Green.on_default(),
+            AnsiColor::Yellow.on_default(),
+            AnsiColor::Red.on_default(),
+            Style::new().effects(Effects::DIMMED),
+            Style::new().effects(Effects::BOLD),
+            AnsiColor::Red.on_default().effects(Effects::BOLD),
+            AnsiColor::Yellow.on_default().effects(Effects::BOLD),
+            AnsiColor::Cyan.on_default().effects(Effects::BOLD),
+        ];
+        let mut all: Vec<String> = styles.iter().flat_map(|s| [format!("{s}"), format!("{s:#}")]).collect();
+        all.retain(|s| !s.is_empty());
+        // Longest first, so that a longer sequence is not cut by a shorter one it starts with.
+        all.sort_by_key(|s| std::cmp::Reverse(s.len()));
+        all.dedup();
+        all
+    });
+    &SEQUENCES
+}
+
+/// Whether stdout was closed by its reader (`| head`): not an error, but nothing more is written.
+static STDOUT_CLOSED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+/// Whether anything was written to stdout (so that a failure document is not printed after a document).
+static STDOUT_USED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+/// The first failure to write stdout other than a closed pipe (a full disk): the run then exits 1.
+static STDOUT_FAILURE: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
+
+/// Why stdout could not be written, if it could not (a closed pipe does not count).
+pub fn stdout_failure() -> Option<String> {
+    STDOUT_FAILURE.lock().unwrap_or_else(|e| e.into_inner()).clone()
+}
+
+/// Whether anything was printed on stdout yet.
+pub fn stdout_used() -> bool {
+    STDOUT_USED.load(std::sync::atomic::Ordering::SeqCst)
+}
+
+fn keep_for(palette: Palette) -> clean::Keep {
+    if palette.enabled { clean::Keep::LinesAndColours } else { clean::Keep::Lines }
+}
+
+/// Writes to stderr through the output path. A failing stderr cannot be reported anywhere: it is ignored.
+fn to_stderr(text: &str, palette: Palette) {
+    let cleaned = clean::clean(text, keep_for(palette));
+    let mut err = std::io::stderr().lock();
+    let _ = err.write_all(cleaned.as_bytes());
+    let _ = err.flush();
+}
+
+/// tracing's writer: every log line at every level goes through the output path to stderr.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct LogWriter;
+
+/// One log event, buffered so that it is scrubbed whole.
+pub struct LogLine(Vec<u8>);
+
+impl Write for LogLine {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.extend_from_slice(buf);
+        Ok(buf.len())
     }
-    std::borrow::Cow::Owned(
-        text.chars().map(|c| if hidden(c) { format!("\\u{{{:04x}}}", c as u32) } else { c.to_string() }).collect(),
-    )
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Drop for LogLine {
+    fn drop(&mut self) {
+        if !self.0.is_empty() {
+            to_stderr(&String::from_utf8_lossy(&self.0), Palette::plain());
+        }
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for LogWriter {
+    type Writer = LogLine;
+    fn make_writer(&'a self) -> LogLine {
+        LogLine(Vec::new())
+    }
 }
 
 /// How a plan is printed on stdout.
@@ -145,26 +219,39 @@ impl Output {
         }
     }
 
-    /// Data (a plan, JSON): stdout. A closed pipe is not an error worth a panic.
+    /// Data (a plan, JSON): stdout, through the output path. A closed pipe ends the output quietly; any other
+    /// failure (a full disk) is remembered, and the run exits 1 ([`stdout_failure`]).
     pub fn data(&self, text: &str) {
-        let mut out = std::io::stdout().lock();
-        let _ = out.write_all(text.as_bytes());
-        if !text.ends_with('\n') {
-            let _ = out.write_all(b"\n");
+        use std::sync::atomic::Ordering;
+        STDOUT_USED.store(true, Ordering::SeqCst);
+        if STDOUT_CLOSED.load(Ordering::SeqCst) {
+            return;
         }
-        let _ = out.flush();
+        let mut cleaned = clean::clean(text, keep_for(self.stdout)).into_owned();
+        if !cleaned.ends_with('\n') {
+            cleaned.push('\n');
+        }
+        let mut out = std::io::stdout().lock();
+        if let Err(e) = out.write_all(cleaned.as_bytes()).and_then(|()| out.flush()) {
+            if e.kind() == std::io::ErrorKind::BrokenPipe {
+                STDOUT_CLOSED.store(true, Ordering::SeqCst);
+            } else {
+                let mut failure = STDOUT_FAILURE.lock().unwrap_or_else(|e| e.into_inner());
+                failure.get_or_insert_with(|| e.to_string());
+            }
+        }
     }
 
     /// A status line for a person: stderr, silenced by `-q`.
     pub fn status(&self, text: &str) {
         if !self.quiet {
-            eprintln!("{text}");
+            to_stderr(&format!("{text}\n"), self.stderr);
         }
     }
 
     /// A warning: stderr, even with `-q`.
     pub fn warning(&self, text: &str) {
-        eprintln!("{} {text}", self.stderr.warning("warning:"));
+        to_stderr(&format!("{} {text}\n", self.stderr.warning("warning:")), self.stderr);
     }
 
     /// An error with an optional hint after a blank line: stderr.
@@ -173,18 +260,18 @@ impl Output {
         if let Some(hint) = hint {
             text.push_str(&format!("\n\n{} {hint}", self.stderr.hint("hint:")));
         }
-        eprintln!("{text}");
+        text.push('\n');
+        to_stderr(&text, self.stderr);
     }
 
     /// A block already rendered for stderr (diagnostics).
     pub fn error_block(&self, text: &str) {
-        eprint!("{text}");
+        to_stderr(text, self.stderr);
     }
 
     /// Asks a question on stderr and reads one line from stdin.
     pub fn ask(&self, question: &str) -> Option<String> {
-        eprint!("{question}");
-        let _ = std::io::stderr().flush();
+        to_stderr(question, self.stderr);
         let mut line = String::new();
         match std::io::stdin().read_line(&mut line) {
             Ok(0) | Err(_) => None,

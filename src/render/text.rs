@@ -195,6 +195,8 @@ pub fn show(value: &Value) -> String {
 
 fn quote(s: &str) -> String {
     // Quotes and backslashes escaped as in JSON; every control or invisible character as `\u{...}`.
+    // Scrubbed before escaping: an escape inside a secret would hide it from the output path's scrubber.
+    let s = crate::secret::scrub(s);
     format!("\"{}\"", super::printable(&s.replace('\\', "\\\\").replace('"', "\\\"")))
 }
 

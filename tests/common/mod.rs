@@ -11,15 +11,15 @@ use std::path::PathBuf;
 #[allow(unused_imports)]
 pub use emulator::{AccountState, Emulator, EmulatorConfig, Fault, Plivo, RecordedRequest, Telnyx, Twilio};
 
-pub const API_KEY: &str = "test-api-key-4f1c";
+pub const API_KEY: &str = "test-uvx-key-4f1c";
 pub const AGENT_A: &str = "3c90c3cc-0d44-4b50-8888-8dd25736052a";
 pub const AGENT_B: &str = "9d2f1e4a-7b6c-4d5e-8f90-a1b2c3d4e5f6";
 
 /// Secret values the tests resolve; none may ever appear in output.
-pub const TWILIO_TOKEN: &str = "twilio-token-QX7R-0001";
-pub const TELNYX_API_KEY: &str = "KEYtelnyx-api-9Z3M";
-pub const TELNYX_PUBLIC_KEY: &str = "pubkey-telnyx-W2V8";
-pub const PLIVO_TOKEN: &str = "plivo-token-LK55-aaaa";
+pub const TWILIO_TOKEN: &str = "Tq7wR2-token-QX7R-0001";
+pub const TELNYX_API_KEY: &str = "KEYt3lX-api-9Z3M";
+pub const TELNYX_PUBLIC_KEY: &str = "pbK7tn-pub-W2V8xy";
+pub const PLIVO_TOKEN: &str = "Pl4vQ-token-LK55-aaaa";
 
 pub const FULL_FILE: &str = r#"version: 1
 twilio:

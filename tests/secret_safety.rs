@@ -1,0 +1,416 @@
+//! Secret safety in the corners (issue 9): odd literals, secrets in other fields, odd files, safe plan files, honest
+//! exit codes on stdout failures and interruptions, JSON on failure, and YAML tags. Each test runs the real binary
+//! against the emulator and checks the exit code, what was printed, and what was (not) sent.
+
+mod common;
+
+use std::process::Stdio;
+
+use common::*;
+
+/// Every secret and every 8-character piece of one.
+fn pieces() -> Vec<String> {
+    let mut out = Vec::new();
+    for secret in all_secrets() {
+        let chars: Vec<char> = secret.chars().collect();
+        for window in chars.windows(8) {
+            out.push(window.iter().collect());
+        }
+    }
+    out
+}
+
+fn assert_no_piece(what: &str, text: &str) {
+    for piece in pieces() {
+        assert!(!text.contains(&piece), "{what}: leaked {piece:?} in:\n{text}");
+    }
+}
+
+/// The real binary as a plain `std::process::Command` (for stdout redirections and signals).
+fn std_cmd(f: &Fixture, args: &[&str]) -> std::process::Command {
+    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("reconcile"));
+    cmd.env_clear().current_dir(f.dir.path()).env("ULTRAVOX_API_URL", f.emu.url()).env("NO_COLOR", "1");
+    for (k, v) in &f.env {
+        cmd.env(k, v);
+    }
+    cmd.args(args);
+    cmd
+}
+
+fn plan_schema() -> jsonschema::Validator {
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/schema/plan.schema.json")).unwrap();
+    jsonschema::validator_for(&serde_json::from_str(&text).unwrap()).expect("a valid schema")
+}
+
+#[test]
+fn a_literal_secret_of_any_shape_is_masked_in_diagnostics() {
+    let f = Fixture::new();
+    for (shape, block) in [
+        ("flow list", format!("  authToken: [{TWILIO_TOKEN}]\n")),
+        ("block list", format!("  authToken:\n    - {TWILIO_TOKEN}\n    - 12345678901234\n")),
+        ("nested mapping", format!("  authToken:\n    inner:\n      deeper: {TWILIO_TOKEN}\n")),
+        ("block scalar", format!("  authToken: |\n    {TWILIO_TOKEN}\n")),
+    ] {
+        f.write("telephony.yaml", &format!("twilio:\n  accountSid: AC1\n{block}"));
+        let (code, out, err) = f.run(&["validate"]);
+        assert_eq!(code, 1, "{shape}: {out}{err}");
+        assert!(err.contains("twilio.authToken"), "{shape}: {err}");
+        if shape == "flow list" {
+            assert!(err.contains("  3 |   authToken: ********]"), "{shape}: one mask for the whole value: {err}");
+        }
+        if shape != "nested mapping" {
+            assert!(err.contains("********"), "{shape}: {err}");
+        }
+        assert_no_piece(shape, &format!("{out}{err}"));
+        assert!(!err.contains("12345678901234"), "{shape}: {err}");
+    }
+}
+
+#[test]
+fn a_secret_reused_as_an_identifier_is_never_printed() {
+    let f = Fixture::new();
+    f.write(
+        "telephony.yaml",
+        &FULL_FILE.replace("accountSid: AC0123456789abcdef0123456789abcdef", "accountSid: { env: TWILIO_AUTH_TOKEN }"),
+    );
+    for format in ["text", "json", "markdown"] {
+        let (code, out, err) = f.run(&["plan", "--format", format, "--detailed-exitcode"]);
+        assert_eq!(code, 2, "{format}: {out}{err}");
+        assert!(out.contains("[redacted]"), "{format}: the identifier is shown, scrubbed: {out}");
+        assert_no_piece(format, &format!("{out}{err}"));
+    }
+    let (code, out, err) = f.run(&["plan", "--out", "plan.json"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let saved = std::fs::read_to_string(f.path("plan.json")).unwrap();
+    assert!(saved.contains("[redacted]"), "{saved}");
+    assert_no_piece("saved plan", &saved);
+}
+
+#[test]
+fn a_secret_pasted_into_the_accounts_identifier_or_mapping_is_never_printed() {
+    let mut state = full_state();
+    let twilio = state.twilio.as_mut().unwrap();
+    twilio.account_sid = TWILIO_TOKEN.into();
+    twilio.request_context_mapping.insert("From".into(), format!("user.{PLIVO_TOKEN}"));
+    let f = Fixture::with_state(state);
+    for format in ["text", "json", "markdown"] {
+        let (code, out, err) = f.run(&["-vvv", "plan", "--format", format, "--detailed-exitcode"]);
+        assert_eq!(code, 2, "{format}: {out}{err}");
+        assert!(out.contains("accountSid") && out.contains("[redacted]"), "{format}: {out}");
+        assert_no_piece(format, &format!("{out}{err}"));
+    }
+    // import knows only the API key: an identifier holding it is written scrubbed.
+    let mut state = full_state();
+    state.plivo.as_mut().unwrap().auth_id = API_KEY.into();
+    f.emu.set_account(API_KEY, state);
+    let (code, out, err) = f.run(&["import", "--out", "imported.yaml"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let imported = std::fs::read_to_string(f.path("imported.yaml")).unwrap();
+    assert!(imported.contains("authId: \"[redacted]\"") || imported.contains("authId: [redacted]"), "{imported}");
+    assert_no_piece("import", &format!("{out}{err}{imported}"));
+}
+
+#[test]
+fn an_agent_name_holding_a_secret_is_scrubbed_in_the_hint() {
+    let mut state = full_state();
+    state.agents = vec![emulator::Agent::new(AGENT_B, format!("Sales {TWILIO_TOKEN}"))];
+    let f = Fixture::with_state(state);
+    f.write(
+        "telephony.yaml",
+        &FULL_FILE.replace("    - 3c90c3cc-0d44-4b50-8888-8dd25736052a\n", "    - { agent: Sales }\n"),
+    );
+    let (code, out, err) = f.run(&["plan"]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(err.contains("agents with a similar name: \"Sales [redacted]\""), "{err}");
+    assert_no_piece("hint", &format!("{out}{err}"));
+}
+
+#[test]
+fn control_characters_in_secrets_and_identifiers_are_refused_before_any_request() {
+    type Setup = Box<dyn Fn(&mut Fixture)>;
+    let cases: Vec<(&str, Setup, &str)> = vec![
+        (
+            "inner newline in a secret",
+            Box::new(|f: &mut Fixture| {
+                f.env.insert("TWILIO_AUTH_TOKEN".into(), "Tq7wR2-line\nQX7R-0002".into());
+            }),
+            "twilio.authToken: the value of environment variable TWILIO_AUTH_TOKEN holds a control or invisible character (U+000A)",
+        ),
+        (
+            "tab in a secret",
+            Box::new(|f: &mut Fixture| {
+                f.env.insert("PLIVO_AUTH_TOKEN".into(), "Pl4vQ\tLK55-bbbb".into());
+            }),
+            "plivo.authToken: the value of environment variable PLIVO_AUTH_TOKEN holds a control or invisible character (U+0009)",
+        ),
+        (
+            "NUL in a literal identifier",
+            Box::new(|f: &mut Fixture| {
+                f.write("telephony.yaml", &FULL_FILE.replace("authId: MAXXXXXXXXXXXXXXXXXX", "authId: \"MAXX\\0XX\""));
+            }),
+            "plivo.authId: the value holds a control or invisible character (U+0000)",
+        ),
+        (
+            "escape in a referenced identifier",
+            Box::new(|f: &mut Fixture| {
+                f.write(
+                    "telephony.yaml",
+                    &FULL_FILE.replace("authId: MAXXXXXXXXXXXXXXXXXX", "authId: { env: PLIVO_ID }"),
+                );
+                f.env.insert("PLIVO_ID".into(), "MA\u{1b}[2J".into());
+            }),
+            "plivo.authId: the value of environment variable PLIVO_ID holds a control or invisible character (U+001B)",
+        ),
+    ];
+    for (name, setup, expected) in cases {
+        let mut f = Fixture::with_state(full_state());
+        setup(&mut f);
+        let (code, out, err) = f.run(&["apply", "--auto-approve"]);
+        assert_eq!(code, 1, "{name}: {out}{err}");
+        assert!(err.contains(expected), "{name}: {err}");
+        assert!(err.contains("--> telephony.yaml:"), "{name}: located: {err}");
+        assert!(f.request_lines().is_empty(), "{name}: sent {:?}", f.request_lines());
+        assert!(!err.contains("QX7R-0002") && !err.contains("LK55-bbbb"), "{name}: {err}");
+    }
+}
+
+#[test]
+fn a_byte_order_mark_at_the_start_of_a_secret_file_is_never_sent() {
+    let mut state = full_state();
+    state.telnyx.as_mut().unwrap().api_key = "KEYother-remote".into();
+    let f = Fixture::with_state(state);
+    f.write("secrets/telnyx-api-key", &format!("\u{feff}{TELNYX_API_KEY}\r\n"));
+    let (code, out, err) = f.run(&["apply", "--auto-approve"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let bodies = f.patch_bodies();
+    assert_eq!(bodies.len(), 1, "{bodies:?}");
+    assert_eq!(bodies[0]["telnyx"]["apiKey"], TELNYX_API_KEY);
+    assert_eq!(f.account().telnyx.unwrap().api_key, TELNYX_API_KEY);
+    // The next plan agrees: the account holds the secret without the mark.
+    let (code, out, err) = f.run(&["plan", "--detailed-exitcode"]);
+    assert_eq!(code, 0, "{out}{err}");
+}
+
+#[cfg(unix)]
+fn mkfifo(path: &std::path::Path) {
+    let status = std::process::Command::new("mkfifo").arg(path).status().expect("mkfifo");
+    assert!(status.success());
+}
+
+#[cfg(unix)]
+#[test]
+fn a_fifo_device_or_folder_as_a_secret_file_or_as_f_is_an_error_at_once() {
+    let f = Fixture::with_state(full_state());
+    std::fs::remove_file(f.path("secrets/telnyx-api-key")).unwrap();
+    mkfifo(&f.path("secrets/telnyx-api-key"));
+    let (code, out, err) = f.run(&["plan"]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(
+        err.contains("telnyx.apiKey: cannot read file secrets/telnyx-api-key (./secrets/telnyx-api-key): it is a FIFO (named pipe), not a regular file"),
+        "{err}"
+    );
+    assert!(f.request_lines().is_empty(), "{:?}", f.request_lines());
+
+    mkfifo(&f.path("pipe.yaml"));
+    for (path, kind) in [("pipe.yaml", "a FIFO (named pipe)"), ("/dev/null", "a device"), ("secrets", "a directory")] {
+        let (code, out, err) = f.run(&["plan", "-f", path]);
+        assert_eq!(code, 1, "{path}: {out}{err}");
+        assert!(err.contains(kind), "{path}: {err}");
+    }
+    assert!(f.request_lines().is_empty(), "{:?}", f.request_lines());
+}
+
+#[test]
+fn a_token_file_or_env_file_given_to_f_is_not_echoed() {
+    let f = Fixture::new();
+    f.write("token.txt", &format!("{TWILIO_TOKEN}\n"));
+    f.write(".env", &format!("TWILIO_AUTH_TOKEN={TWILIO_TOKEN}\nPLIVO_AUTH_TOKEN={PLIVO_TOKEN}\n"));
+    for file in ["token.txt", ".env"] {
+        let (code, out, err) = f.run(&["validate", "-f", file]);
+        assert_eq!(code, 1, "{file}: {out}{err}");
+        assert!(err.contains("expected a mapping of providers, found a string"), "{file}: {err}");
+        assert!(err.contains("none of it is shown"), "{file}: {err}");
+        assert!(!err.contains("TWILIO_AUTH_TOKEN="), "{file}: {err}");
+        assert_no_piece(file, &format!("{out}{err}"));
+    }
+}
+
+#[test]
+fn plan_out_never_overwrites_the_declaration_or_a_secret_file_nor_a_link_or_device() {
+    let f = Fixture::with_state(full_state());
+    let declaration = std::fs::read_to_string(f.path("telephony.yaml")).unwrap();
+    for (target, expected) in [
+        ("telephony.yaml", "refusing to overwrite telephony.yaml: it is the declaration file"),
+        ("./secrets/telnyx-api-key", "it is the file telnyx.apiKey is read from"),
+        ("/dev/null", "refusing to replace /dev/null: it is a device"),
+    ] {
+        let (code, out, err) = f.run(&["plan", "--out", target]);
+        assert_eq!(code, 1, "{target}: {out}{err}");
+        assert!(err.contains(expected), "{target}: {err}");
+    }
+    assert_eq!(std::fs::read_to_string(f.path("telephony.yaml")).unwrap(), declaration);
+    assert_eq!(std::fs::read_to_string(f.path("secrets/telnyx-api-key")).unwrap(), format!("{TELNYX_API_KEY}\n"));
+
+    #[cfg(unix)]
+    {
+        // A link at the target is refused, and what it points at is untouched.
+        f.write("victim.txt", "precious\n");
+        std::os::unix::fs::symlink(f.path("victim.txt"), f.path("linked.json")).unwrap();
+        let (code, out, err) = f.run(&["plan", "--out", "linked.json"]);
+        assert_eq!(code, 1, "{out}{err}");
+        assert!(err.contains("refusing to replace linked.json: it is a symbolic link"), "{err}");
+        // A link planted at the old fixed temporary name is never followed.
+        std::os::unix::fs::symlink(f.path("victim.txt"), f.path(".plan.json.tmp")).unwrap();
+        let (code, out, err) = f.run(&["plan", "--out", "plan.json"]);
+        assert_eq!(code, 0, "{out}{err}");
+        assert!(err.contains("Saved the plan to plan.json"), "{err}");
+        assert_eq!(std::fs::read_to_string(f.path("victim.txt")).unwrap(), "precious\n");
+        let meta = std::fs::symlink_metadata(f.path("plan.json")).unwrap();
+        assert!(meta.file_type().is_file());
+        // Replacing an earlier plan (a regular file) is fine, and leaves no temporary file behind.
+        let (code, out, err) = f.run(&["plan", "--out", "plan.json"]);
+        assert_eq!(code, 0, "{out}{err}");
+        let leftovers: Vec<String> = std::fs::read_dir(f.dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".tmp") && n != ".plan.json.tmp")
+            .collect();
+        assert!(leftovers.is_empty(), "{leftovers:?}");
+    }
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+#[allow(clippy::incompatible_msrv)] // std::io::pipe: the tests run on the current toolchain
+fn a_full_stdout_is_exit_1_and_a_closed_pipe_is_not_an_error() {
+    let mut state = full_state();
+    state.twilio.as_mut().unwrap().account_sid = "AC-other".into();
+    let f = Fixture::with_state(state);
+    let full = || std::fs::OpenOptions::new().write(true).open("/dev/full").unwrap();
+    let output = std_cmd(&f, &["plan"]).stdout(full()).output().unwrap();
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{err}");
+    assert!(err.contains("error: cannot write to standard output: No space left on device"), "{err}");
+
+    let output = std_cmd(&f, &["apply", "--auto-approve"]).stdout(full()).output().unwrap();
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{err}");
+    assert!(err.contains("cannot write to standard output"), "{err}");
+    assert_eq!(f.patch_bodies().len(), 1, "the write itself was sent");
+
+    // A reader that went away (`| head`): not an error. The pipe's read end is closed before the run starts, so
+    // every write to stdout fails with a broken pipe.
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let output = std_cmd(&f, &["plan"]).stdout(writer).output().unwrap();
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{err}");
+    assert!(err.is_empty(), "{err}");
+}
+
+#[test]
+fn apply_json_prints_a_document_on_failure_too() {
+    let mut state = full_state();
+    state.twilio.as_mut().unwrap().account_sid = "AC-other".into();
+    let f = Fixture::with_state(state);
+    let validator = plan_schema();
+    f.emu.push_fault_for("PATCH", Fault::status_with_body(400, r#"{"twilio": {"accountSid": ["Invalid SID."]}}"#));
+    let (code, out, err) = f.run(&["apply", "--auto-approve", "--format", "json"]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert_eq!(f.patch_bodies().len(), 1, "the write was sent and refused");
+    let doc: serde_json::Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
+    assert!(validator.is_valid(&doc), "{out}");
+    assert_eq!(doc["apply"]["status"], "failed");
+    assert!(doc["error"]["message"].as_str().unwrap().contains("Invalid SID."), "{out}");
+    assert_eq!(doc["summary"]["update"], 1);
+
+    // A failure before any plan: still one document, with the failure in it.
+    let mut f = Fixture::with_state(full_state());
+    f.env.remove("PLIVO_AUTH_TOKEN");
+    let (code, out, err) = f.run(&["apply", "--auto-approve", "--format", "json"]);
+    assert_eq!(code, 1, "{out}{err}");
+    let doc: serde_json::Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
+    assert!(validator.is_valid(&doc), "{out}");
+    assert!(
+        doc["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("plivo.authToken: environment variable PLIVO_AUTH_TOKEN is not set"),
+        "{out}"
+    );
+    assert!(doc.get("providers").is_none(), "{out}");
+    assert!(f.request_lines().is_empty());
+}
+
+#[cfg(unix)]
+#[test]
+fn an_interruption_during_the_write_says_it_may_have_landed() {
+    for signal in ["INT", "TERM"] {
+        let mut state = full_state();
+        state.twilio.as_mut().unwrap().account_sid = "AC-other".into();
+        let f = Fixture::with_state(state);
+        f.emu.push_fault_for("PATCH", Fault::Delay(std::time::Duration::from_secs(30)));
+        let child =
+            std_cmd(&f, &["apply", "--auto-approve"]).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+        // Wait until the write reached the server, then interrupt.
+        while !f.request_lines().iter().any(|l| l.starts_with("PATCH")) {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        let sent = std::process::Command::new("kill").arg(format!("-{signal}")).arg(child.id().to_string()).status();
+        assert!(sent.unwrap().success());
+        let output = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "SIG{signal}: {err}");
+        assert!(
+            err.contains(&format!(
+                "interrupted (SIG{signal}) while the write of twilio was in flight: it may or may not have landed"
+            )),
+            "{err}"
+        );
+        assert!(err.contains("run `reconcile plan`"), "{err}");
+    }
+}
+
+#[test]
+fn yaml_binary_and_custom_tags_are_refused_and_merge_keys_work() {
+    let f = Fixture::new();
+    for (text, expected) in [
+        ("twilio:\n  accountSid: !!binary QUMxMjM=\n  authToken: { env: TWILIO_AUTH_TOKEN }\n", "telephony.yaml:2:15"),
+        ("twilio:\n  accountSid: AC1\n  authToken: !secret { env: TWILIO_AUTH_TOKEN }\n", "telephony.yaml:3:14"),
+        ("twilio: !provider\n  accountSid: AC1\n  authToken: { env: TWILIO_AUTH_TOKEN }\n", "telephony.yaml:1:9"),
+    ] {
+        f.write("telephony.yaml", text);
+        let (code, out, err) = f.run(&["validate"]);
+        assert_eq!(code, 1, "{text}: {out}{err}");
+        assert!(err.contains(expected), "{text}: {err}");
+        assert!(err.contains("is not supported") || err.contains("values are not accepted"), "{err}");
+    }
+    // Core-schema tags that only say what YAML infers are fine.
+    f.write("telephony.yaml", "twilio:\n  accountSid: !!str AC1\n  authToken: { env: TWILIO_AUTH_TOKEN }\n");
+    let (code, out, err) = f.run(&["validate"]);
+    assert_eq!(code, 0, "{out}{err}");
+    // Merge keys are supported: the merged mapping is what the plan sends.
+    f.write(
+        "telephony.yaml",
+        "twilio:\n  accountSid: AC1\n  authToken: { env: TWILIO_AUTH_TOKEN }\n  requestContextMapping: &map\n    From: user.phone_number\nplivo:\n  authId: MA1\n  authToken: { env: PLIVO_AUTH_TOKEN }\n  requestContextMapping:\n    <<: *map\n    To: user.called\n",
+    );
+    let (code, out, err) = f.run(&["apply", "--auto-approve"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let mapping = f.account().plivo.unwrap().request_context_mapping;
+    assert_eq!(mapping.get("From").map(String::as_str), Some("user.phone_number"));
+    assert_eq!(mapping.get("To").map(String::as_str), Some("user.called"));
+}
+
+#[test]
+fn a_prefix_with_a_tab_echoed_by_the_server_is_still_recognised() {
+    let mut state = full_state();
+    state.twilio.as_mut().unwrap().auth_token = "Zx\tQw-remote-token".into();
+    let f = Fixture::with_state(state);
+    f.emu.set_prefix_length(6);
+    f.emu.push_fault_for("PATCH", Fault::status_with_body(400, r#"{"detail": "prefix Zx\tQw- does not match"}"#));
+    let (code, out, err) = f.run(&["apply", "--auto-approve"]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert_eq!(f.patch_bodies().len(), 1, "the write was sent and refused");
+    assert!(err.contains("prefix [redacted] does not match"), "{err}");
+    assert!(!err.contains("Zx") && !err.contains("Qw-"), "{err}");
+}
