@@ -4,11 +4,14 @@
 pub mod agents;
 pub mod api;
 pub mod apply;
+pub mod batch;
 pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod diff;
 pub mod docs;
+pub mod error;
+pub mod files;
 pub mod import;
 pub mod model;
 pub mod planfile;

@@ -41,6 +41,16 @@ pub struct PlanFile {
     pub providers: Vec<ProviderPlan>,
 }
 
+/// A plan saved from several files: each file's plan, in file order. `apply` checks every one before it sends
+/// anything, and refuses the whole when any has moved.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SeveralPlanFile {
+    pub plan_file_version: u32,
+    pub reconcile_version: String,
+    pub files: Vec<PlanFile>,
+}
+
 /// Why a plan file cannot be applied. Nothing is written in any of these cases.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum StaleError {
@@ -117,7 +127,7 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 /// Writes a plan file: to a temporary file beside it, then renamed, so a reader never sees half a plan.
-pub fn write(path: &Path, plan: &PlanFile) -> std::io::Result<()> {
+pub fn write(path: &Path, plan: &impl Serialize) -> std::io::Result<()> {
     let text = serde_json::to_string_pretty(plan).map_err(std::io::Error::other)? + "\n";
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     let tmp: PathBuf = dir.join(format!(".{}.tmp", path.file_name().and_then(|n| n.to_str()).unwrap_or("plan")));
@@ -125,8 +135,22 @@ pub fn write(path: &Path, plan: &PlanFile) -> std::io::Result<()> {
     std::fs::rename(&tmp, path)
 }
 
-/// Reads a plan file, refusing another format version before anything else.
-pub fn read(path: &Path) -> Result<PlanFile, StaleError> {
+/// Saves the plans of a run: one file's as a [`PlanFile`], several as a [`SeveralPlanFile`].
+pub fn write_all(path: &Path, mut plans: Vec<PlanFile>) -> std::io::Result<()> {
+    if plans.len() == 1 {
+        let one = plans.remove(0);
+        return write(path, &one);
+    }
+    let several = SeveralPlanFile {
+        plan_file_version: PLAN_FILE_VERSION,
+        reconcile_version: env!("CARGO_PKG_VERSION").to_string(),
+        files: plans,
+    };
+    write(path, &several)
+}
+
+/// Reads a plan file, refusing another format version before anything else: each file's plan, in file order.
+pub fn read(path: &Path) -> Result<Vec<PlanFile>, StaleError> {
     let shown = path.display().to_string();
     let text = std::fs::read_to_string(path)
         .map_err(|e| StaleError::Unreadable { path: shown.clone(), reason: e.kind().to_string() })?;
@@ -146,7 +170,15 @@ pub fn read(path: &Path) -> Result<PlanFile, StaleError> {
             return Err(StaleError::NotAPlan { path: shown, reason: "it has no planFileVersion".into() });
         }
     }
-    serde_json::from_value(value).map_err(|e| StaleError::NotAPlan { path: shown, reason: e.to_string() })
+    let not_a_plan = |e: serde_json::Error| StaleError::NotAPlan { path: shown.clone(), reason: e.to_string() };
+    if value.get("files").is_some() {
+        let several: SeveralPlanFile = serde_json::from_value(value).map_err(not_a_plan)?;
+        if several.files.is_empty() {
+            return Err(StaleError::NotAPlan { path: shown, reason: "it covers no file".into() });
+        }
+        return Ok(several.files);
+    }
+    Ok(vec![serde_json::from_value(value).map_err(not_a_plan)?])
 }
 
 /// Compares the saved plan with the one made now from the same file and account: any difference can only come from a

@@ -160,6 +160,11 @@ impl Scrubber {
         }
     }
 
+    /// Learns every value another scrubber knows (several files' secrets, for messages shown beside each other).
+    pub fn extend(&mut self, other: &Scrubber) {
+        self.values.extend(other.values.iter().cloned());
+    }
+
     pub fn add_text(&mut self, value: &str) {
         self.add(&SecretString::from(value.to_string()));
     }

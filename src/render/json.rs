@@ -17,7 +17,7 @@ pub const FORMAT_VERSION: u32 = 1;
 /// A plan (and, for `apply`, what was applied), as `reconcile plan --format json` prints it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-#[schemars(title = "reconcile plan")]
+#[schemars(title = "reconcile plan of one file")]
 pub struct PlanDocument {
     /// The version of this format; 1.
     pub format_version: u32,
@@ -91,9 +91,105 @@ pub fn render(document: &PlanDocument) -> String {
     serde_json::to_string_pretty(document).unwrap_or_default()
 }
 
-/// The JSON Schema of [`PlanDocument`], as committed in `schema/plan.schema.json`.
+/// What `--format json` prints: one file's [`PlanDocument`], or, with several files, a [`SeveralDocument`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+#[schemars(title = "reconcile plan")]
+pub enum JsonOutput {
+    One(PlanDocument),
+    Several(SeveralDocument),
+}
+
+/// Several files' plans (and apply's reports), as `reconcile plan --format json -f A -f B` prints them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SeveralDocument {
+    /// The version of this format; 1.
+    pub format_version: u32,
+    pub summary: OverallSummary,
+    /// One entry per file, in file order: its plan document, or why it failed.
+    pub files: Vec<FileEntry>,
+}
+
+/// One file of several: its plan document, or its failure.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum FileEntry {
+    Planned(PlanDocument),
+    Failed(FailedFile),
+}
+
+/// A file whose plan (or apply) failed; the other files went on.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct FailedFile {
+    /// The declaration file, as given on the command line or found in a folder.
+    pub file: String,
+    pub error: ErrorReport,
+}
+
+/// An error as a person would read it on stderr, without colour.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ErrorReport {
+    pub message: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
+}
+
+/// Counts over every file.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct OverallSummary {
+    pub files: usize,
+    /// True when any file's plan has changes.
+    pub has_changes: bool,
+    /// Files whose plan has changes.
+    pub with_changes: usize,
+    /// The files that failed, in file order.
+    pub failed: Vec<String>,
+    pub create: usize,
+    pub update: usize,
+    pub delete: usize,
+}
+
+impl SeveralDocument {
+    pub fn new(files: Vec<FileEntry>) -> SeveralDocument {
+        let mut summary = OverallSummary {
+            files: files.len(),
+            has_changes: false,
+            with_changes: 0,
+            failed: Vec::new(),
+            create: 0,
+            update: 0,
+            delete: 0,
+        };
+        for entry in &files {
+            match entry {
+                FileEntry::Planned(doc) => {
+                    if doc.summary.has_changes {
+                        summary.has_changes = true;
+                        summary.with_changes += 1;
+                    }
+                    summary.create += doc.summary.create;
+                    summary.update += doc.summary.update;
+                    summary.delete += doc.summary.delete;
+                }
+                FileEntry::Failed(failed) => summary.failed.push(failed.file.clone()),
+            }
+        }
+        SeveralDocument { format_version: FORMAT_VERSION, summary, files }
+    }
+}
+
+/// Renders several files' document, pretty-printed.
+pub fn render_several(document: &SeveralDocument) -> String {
+    serde_json::to_string_pretty(document).expect("plain data types serialise")
+}
+
+/// The JSON Schema of [`JsonOutput`], as committed in `schema/plan.schema.json`.
 pub fn schema() -> String {
-    let schema = schemars::schema_for!(PlanDocument);
+    let schema = schemars::schema_for!(JsonOutput);
     let mut text = serde_json::to_string_pretty(&schema).unwrap_or_default();
     text.push('\n');
     text

@@ -19,15 +19,42 @@ const BUDGET: usize = GITHUB_COMMENT_LIMIT - 2_000;
 const COLLAPSE_ROWS: usize = 12;
 const COLLAPSE_CHARS: usize = 2_500;
 
+/// One file's plan as a whole comment.
 pub fn render(plan: &Plan, file: &str) -> String {
+    file_section(plan, file, &Style::one(), BUDGET)
+}
+
+/// How deep a file's headings sit: a comment of its own, or a section of a comment for several files.
+struct Style {
+    /// The file's headline, before its counts: `### reconcile plan` or `#### <code>FILE</code>`.
+    headline: String,
+    /// The heading level of provider sections.
+    providers: &'static str,
+    /// What the text starts with (the marker for a comment of its own).
+    start: String,
+}
+
+impl Style {
+    fn one() -> Style {
+        Style { headline: "### reconcile plan".into(), providers: "####", start: format!("{MARKER}\n") }
+    }
+
+    fn section(file: &str) -> Style {
+        Style { headline: format!("\n---\n\n#### <code>{}</code>", esc(file)), providers: "#####", start: String::new() }
+    }
+}
+
+/// A file's plan within `budget` characters (provider sections past it are left out, with a note).
+fn file_section(plan: &Plan, file: &str, style: &Style, budget: usize) -> String {
     let plan = &*super::with_agent_names(plan);
     let c = plan.counts();
-    let mut head = format!("{MARKER}\n");
+    let mut head = style.start.clone();
+    let headline = &style.headline;
     if plan.is_empty() {
-        head.push_str(&format!("### reconcile plan: no changes\n\nThe account matches <code>{}</code>.\n", esc(file)));
+        head.push_str(&format!("{headline}: no changes\n\nThe account matches <code>{}</code>.\n", esc(file)));
     } else {
         head.push_str(&format!(
-            "### reconcile plan: {} to create, {} to update, {} to delete\n\nApplying <code>{}</code> will send one write holding {}.\n",
+            "{headline}: {} to create, {} to update, {} to delete\n\nApplying <code>{}</code> will send one write holding {}.\n",
             c.create,
             c.update,
             c.delete,
@@ -52,10 +79,10 @@ pub fn render(plan: &Plan, file: &str) -> String {
     }
 
     let mut out = head;
-    let sections: Vec<String> = plan.written().map(section).collect();
+    let sections: Vec<String> = plan.written().map(|pp| section(pp, style.providers)).collect();
     let mut cut = 0;
     for (i, s) in sections.iter().enumerate() {
-        if out.len() + s.len() > BUDGET {
+        if out.len() + s.len() > budget {
             cut = sections.len() - i;
             break;
         }
@@ -78,6 +105,87 @@ pub fn render(plan: &Plan, file: &str) -> String {
     out
 }
 
+/// One of several files, for [`render_several`]: its plan (with apply's report line, if any), or its error.
+pub enum FileResult<'a> {
+    Planned { plan: &'a Plan, applied: Option<String> },
+    Failed { message: &'a str },
+}
+
+/// Several files' plans as one comment: the marker, an overall headline, then a section per file in file order.
+/// When the whole would pass GitHub's limit, each section gets a fair share of the room (a short section leaves its
+/// unused share to the others) and is cut to it with a note; if even the files' headlines do not fit, the last
+/// sections are left out, with a note saying how many.
+pub fn render_several(files: &[(String, FileResult<'_>)], headline: &str) -> String {
+    let mut out = format!("{MARKER}\n### reconcile plan: {}\n", esc(headline));
+    let full: Vec<String> = files.iter().map(|(file, result)| file_part(file, result, usize::MAX)).collect();
+    let room = BUDGET.saturating_sub(out.len());
+    let total: usize = full.iter().map(String::len).sum();
+    if total <= room {
+        full.iter().for_each(|s| out.push_str(s));
+        return out;
+    }
+    // Fair shares: the shortest sections first take what they need; the rest split what is left evenly.
+    let mut order: Vec<usize> = (0..full.len()).collect();
+    order.sort_by_key(|&i| full[i].len());
+    let mut shares = vec![0; full.len()];
+    let mut left = room;
+    for (n, &i) in order.iter().enumerate() {
+        let share = left / (full.len() - n);
+        shares[i] = full[i].len().min(share);
+        left -= shares[i];
+    }
+    let mut parts = Vec::with_capacity(full.len());
+    for (i, (file, result)) in files.iter().enumerate() {
+        if full[i].len() <= shares[i] {
+            parts.push(full[i].clone());
+        } else {
+            parts.push(file_part(file, result, shares[i]));
+        }
+    }
+    let mut used = 0;
+    let mut shown = 0;
+    for part in &parts {
+        if used + part.len() > room {
+            break;
+        }
+        used += part.len();
+        shown += 1;
+    }
+    parts.iter().take(shown).for_each(|s| out.push_str(s));
+    if shown < parts.len() {
+        let cut = parts.len() - shown;
+        out.push_str(&format!(
+            "\n> [!CAUTION]\n> This comment was cut to stay under GitHub's {GITHUB_COMMENT_LIMIT}-character limit: the sections of {cut} file{} are not shown ({}). Read the CI log for the whole plan.\n",
+            if cut == 1 { "" } else { "s" },
+            files[shown..].iter().map(|(f, _)| format!("<code>{}</code>", esc(f))).collect::<Vec<_>>().join(", ")
+        ));
+    }
+    out
+}
+
+fn file_part(file: &str, result: &FileResult<'_>, budget: usize) -> String {
+    let style = Style::section(file);
+    match result {
+        FileResult::Planned { plan, applied } => {
+            let mut text = file_section(plan, file, &style, budget);
+            if let Some(line) = applied {
+                text.push_str(&format!("\n**{line}**\n"));
+            }
+            text
+        }
+        FileResult::Failed { message } => format!(
+            "{}: failed\n\n> [!CAUTION]\n> Nothing was written to this account.\n\n<pre>{}</pre>\n",
+            style.headline,
+            message.lines().map(esc_line).collect::<Vec<_>>().join("\n")
+        ),
+    }
+}
+
+/// Escapes one line of preformatted text (kept as a line, unlike [`esc`] in a table cell).
+fn esc_line(line: &str) -> String {
+    esc(line).replace("&#124;", "|")
+}
+
 fn quiet_item(pp: &ProviderPlan) -> Option<String> {
     let name = pp.provider;
     let text = match pp.action {
@@ -92,7 +200,7 @@ fn quiet_item(pp: &ProviderPlan) -> Option<String> {
     Some(text)
 }
 
-fn section(pp: &ProviderPlan) -> String {
+fn section(pp: &ProviderPlan, level: &str) -> String {
     let (sign, verb) = match pp.action {
         Action::Create => ("+", "create"),
         Action::Update => ("~", "update"),
@@ -112,7 +220,7 @@ fn section(pp: &ProviderPlan) -> String {
         count += 1;
     }
     let table = format!("| field | before | after |\n|---|---|---|\n{rows}");
-    let heading = format!("\n#### {sign} <code>{}</code> will be {verb}d\n\n", pp.provider);
+    let heading = format!("\n{level} {sign} <code>{}</code> will be {verb}d\n\n", pp.provider);
     if count > COLLAPSE_ROWS || table.len() > COLLAPSE_CHARS {
         format!("{heading}<details><summary>{count} fields</summary>\n\n{table}\n</details>\n")
     } else {
