@@ -443,7 +443,8 @@ pub async fn plan(settings: &Settings, s: &PlanSettings, out: Output) -> Result<
     }
 
     let api = Api::new(settings)?;
-    let mut report = Report::new(out, s.format, false, union_scrubber(loaded.iter().filter_map(|(_, l)| l.as_ref().ok())));
+    let mut report =
+        Report::new(out, s.format, false, union_scrubber(loaded.iter().filter_map(|(_, l)| l.as_ref().ok())));
     let mut saved = Vec::new();
     let api = &api;
     batch::in_order(
@@ -628,8 +629,8 @@ async fn apply_saved(settings: &Settings, s: &ApplySettings, path: &Path, out: O
     let several = saved.len() > 1;
     if !settings.files.is_empty() {
         let given = files::select(&settings.files)?.files;
-        let matches = given.len() == saved.len()
-            && given.iter().zip(&saved).all(|(g, p)| same_file(g, Path::new(&p.file)));
+        let matches =
+            given.len() == saved.len() && given.iter().zip(&saved).all(|(g, p)| same_file(g, Path::new(&p.file)));
         if !matches {
             let list = |names: Vec<String>| names.join(", ");
             return Err(StaleError::OtherFile {

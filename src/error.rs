@@ -34,7 +34,9 @@ pub enum Error {
     Cancelled,
     #[error("refusing to apply the saved plan: {0}; nothing was sent")]
     Stale(#[from] StaleError),
-    #[error("refusing to apply the saved plan: {stale} of its {files} files cannot be applied as planned (see above); nothing was sent")]
+    #[error(
+        "refusing to apply the saved plan: {stale} of its {files} files cannot be applied as planned (see above); nothing was sent"
+    )]
     StaleFiles { stale: usize, files: usize },
     #[error("cannot write {path}: {reason}")]
     Write { path: String, reason: String },

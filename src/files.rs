@@ -65,7 +65,8 @@ fn walk(dir: &Path, found: &mut Vec<PathBuf>) -> std::io::Result<()> {
         if kind.is_dir() {
             walk(&path, found)?;
         } else if name == DEFAULT_FILE {
-            found.push(path);
+            // `-f .` finds `prod/telephony.yaml`, not `./prod/telephony.yaml`.
+            found.push(path.components().filter(|c| !matches!(c, std::path::Component::CurDir)).collect());
         }
     }
     Ok(())
@@ -78,17 +79,22 @@ mod tests {
     #[test]
     fn folders_expand_recursively_in_path_order_skipping_hidden_ones() {
         let dir = tempfile::tempdir().unwrap();
-        for name in ["b/telephony.yaml", "a/x/telephony.yaml", "a/telephony.yaml", "a-b/telephony.yaml", ".git/telephony.yaml", "a/.hidden/telephony.yaml", "c/other.yaml"] {
+        for name in [
+            "b/telephony.yaml",
+            "a/x/telephony.yaml",
+            "a/telephony.yaml",
+            "a-b/telephony.yaml",
+            ".git/telephony.yaml",
+            "a/.hidden/telephony.yaml",
+            "c/other.yaml",
+        ] {
             let path = dir.path().join(name);
             std::fs::create_dir_all(path.parent().unwrap()).unwrap();
             std::fs::write(path, "x").unwrap();
         }
         let selection = select(&[dir.path().to_path_buf()]).unwrap();
-        let names: Vec<String> = selection
-            .files
-            .iter()
-            .map(|f| f.strip_prefix(dir.path()).unwrap().display().to_string())
-            .collect();
+        let names: Vec<String> =
+            selection.files.iter().map(|f| f.strip_prefix(dir.path()).unwrap().display().to_string()).collect();
         assert_eq!(names, ["a/telephony.yaml", "a/x/telephony.yaml", "a-b/telephony.yaml", "b/telephony.yaml"]);
         assert!(selection.several);
     }

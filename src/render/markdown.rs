@@ -40,7 +40,11 @@ impl Style {
     }
 
     fn section(file: &str) -> Style {
-        Style { headline: format!("\n---\n\n#### <code>{}</code>", esc(file)), providers: "#####", start: String::new() }
+        Style {
+            headline: format!("\n---\n\n#### <code>{}</code>", esc(file)),
+            providers: "#####",
+            start: String::new(),
+        }
     }
 }
 
