@@ -130,6 +130,29 @@ fn output_follows_file_order_whatever_finishes_first() {
 }
 
 #[test]
+fn the_first_files_are_printed_before_a_slow_last_one_answers() {
+    use std::io::BufRead;
+    let f = repo();
+    f.emu.set_latency_for(STAGING_KEY, Duration::from_secs(3));
+    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("reconcile"));
+    cmd.env_clear().current_dir(f.dir.path()).env("ULTRAVOX_API_URL", f.emu.url()).env("NO_COLOR", "1");
+    cmd.envs(&f.env).args(["plan", "-f", "repo"]).stdout(std::process::Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut seen = String::new();
+    while !seen.contains("Plan: 0 to create, 1 to update") {
+        seen.push_str(&lines.next().expect("prod's plan").unwrap());
+        seen.push('\n');
+    }
+    // dev's and prod's plans are out while staging's account is still answering.
+    assert_eq!(f.emu.in_flight(), 1, "{seen}");
+    assert!(!seen.contains(STAGING), "{seen}");
+    let rest: Vec<String> = lines.map(|l| l.unwrap()).collect();
+    assert!(child.wait().unwrap().success());
+    assert!(rest.iter().any(|l| l.contains(STAGING)), "{rest:?}");
+}
+
+#[test]
 fn jobs_bounds_how_many_accounts_are_worked_on_at_once() {
     let f = repo();
     for i in 0..5 {

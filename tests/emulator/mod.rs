@@ -314,6 +314,11 @@ impl Emulator {
         self.shared.lock().latency_by_key.insert(api_key.to_string(), latency);
     }
 
+    /// The API requests being answered right now.
+    pub fn in_flight(&self) -> usize {
+        self.shared.lock().in_flight
+    }
+
     /// The most API requests that were being answered at the same time (latency included) so far.
     pub fn max_in_flight(&self) -> usize {
         self.shared.lock().max_in_flight
