@@ -270,6 +270,11 @@ async fn write(ready: Ready, shown: Shown, plan_on_screen: bool, sink: &mut dyn 
 // ---------------------------------------------------------------------------------------------------------------
 // Several files: the per-file reports and the overall summary
 
+type MarkdownEntry = (String, Result<(Plan, Option<String>), String>);
+
+/// A file as given, and what loading it gave.
+type LoadedFile = (PathBuf, Result<Loaded, Error>);
+
 /// Collects the results of several files and prints them in file order.
 struct Report {
     out: Output,
@@ -278,7 +283,8 @@ struct Report {
     applied: bool,
     tally: Tally,
     json: Vec<FileEntry>,
-    markdown: Vec<(String, Result<(Plan, Option<String>), String>)>,
+    /// Each file, and its plan with apply's report line, or its error message.
+    markdown: Vec<MarkdownEntry>,
     /// Every file's secrets: a message shown beside another file's must not show any of them either.
     scrubber: Scrubber,
     printed: usize,
@@ -346,7 +352,8 @@ impl Report {
                 let (message, hint) = (self.scrubber.scrub(&message), hint.map(|h| self.scrubber.scrub(&h)));
                 match &error {
                     Error::Config(_) => report::error(&mut out, &error),
-                    _ => out.error(&message, hint.as_deref()),
+                    // Under its heading on stdout, but stderr may be read apart: the message names the file.
+                    _ => out.error(&format!("{file}: {message}"), hint.as_deref()),
                 }
                 self.tally.failure(file);
                 self.collect(file, Err(ErrorReport { message, hint }));
@@ -414,8 +421,8 @@ fn union_scrubber<'a>(loaded: impl Iterator<Item = &'a Loaded>) -> Scrubber {
 }
 
 /// Loads every file, then refuses the run if two of them manage the same provider of one account.
-fn load_all(selection: &Selection) -> Result<Vec<(PathBuf, Result<Loaded, Error>)>, Error> {
-    let loaded: Vec<(PathBuf, Result<Loaded, Error>)> =
+fn load_all(selection: &Selection) -> Result<Vec<LoadedFile>, Error> {
+    let loaded: Vec<LoadedFile> =
         selection.files.iter().map(|path| (path.clone(), load(path))).collect();
     check_accounts(loaded.iter().filter_map(|(_, l)| l.as_ref().ok()))?;
     Ok(loaded)

@@ -183,7 +183,7 @@ fn one_failing_file_does_not_stop_the_others_and_the_run_exits_1() {
     assert_eq!(code, 1, "{out}{err}");
     assert!(out.contains("~ twilio will be updated"), "prod is still planned: {out}");
     assert!(out.contains(&format!("No changes. The account matches {DEV}.")), "{out}");
-    assert!(err.contains("HTTP 403"), "{err}");
+    assert!(err.contains(&format!("error: {STAGING}: GET ")) && err.contains("HTTP 403"), "{err}");
     assert!(err.contains("repo/zz/telephony.yaml:3:"), "{err}");
     assert!(out.contains("2 failed (repo/staging/telephony.yaml, repo/zz/telephony.yaml)"), "{out}");
     assert_no_secret(&format!("{out}{err}"));

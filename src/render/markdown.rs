@@ -178,7 +178,7 @@ fn file_part(file: &str, result: &FileResult<'_>, budget: usize) -> String {
             text
         }
         FileResult::Failed { message } => format!(
-            "{}: failed\n\n> [!CAUTION]\n> Nothing was written to this account.\n\n<pre>{}</pre>\n",
+            "{}: failed\n\n<pre>{}</pre>\n",
             style.headline,
             message.lines().map(esc_line).collect::<Vec<_>>().join("\n")
         ),

@@ -177,7 +177,7 @@ pub fn heading(file: &str, p: Palette) -> String {
 
 /// With several files: the line under a failed file's heading on stdout (the error itself is on stderr).
 pub fn failed_line(p: Palette) -> String {
-    format!("{}\n", p.error("Failed: the error is on stderr; nothing was written to this account."))
+    format!("{}\n", p.error("Failed: the error is on stderr."))
 }
 
 /// What a command did with each of several files, for the overall summary.
