@@ -97,17 +97,12 @@ pub fn validate(settings: &Settings, mut out: Output) -> Result<Outcome, Error> 
         }
     }
     // validate reads no secret: files that read their API key from the same place are the same account.
-    if let Err(e) = batch::check_accounts(&accounts) {
-        report::error(&mut out, &e);
-        tally.failed.push(String::new());
-    }
-    tally.failed.retain(|f| !f.is_empty());
+    let same_account = batch::check_accounts(&accounts);
     out.status(&report::overall_valid(&tally));
-    Ok(if tally.failed.is_empty() && batch::check_accounts(&accounts).is_ok() {
-        Outcome::Success
-    } else {
-        Outcome::SomeFailed
-    })
+    if let Err(e) = &same_account {
+        report::error(&mut out, e);
+    }
+    Ok(if tally.failed.is_empty() && same_account.is_ok() { Outcome::Success } else { Outcome::SomeFailed })
 }
 
 fn managed(providers: &[Declaration; 3]) -> usize {
@@ -422,8 +417,7 @@ fn union_scrubber<'a>(loaded: impl Iterator<Item = &'a Loaded>) -> Scrubber {
 
 /// Loads every file, then refuses the run if two of them manage the same provider of one account.
 fn load_all(selection: &Selection) -> Result<Vec<LoadedFile>, Error> {
-    let loaded: Vec<LoadedFile> =
-        selection.files.iter().map(|path| (path.clone(), load(path))).collect();
+    let loaded: Vec<LoadedFile> = selection.files.iter().map(|path| (path.clone(), load(path))).collect();
     check_accounts(loaded.iter().filter_map(|(_, l)| l.as_ref().ok()))?;
     Ok(loaded)
 }

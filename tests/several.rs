@@ -174,6 +174,22 @@ fn jobs_bounds_how_many_accounts_are_worked_on_at_once() {
 }
 
 #[test]
+fn a_retry_after_holds_up_only_its_own_account() {
+    let f = repo();
+    // Whichever account asks first is told to come back in a second; the others are answered meanwhile.
+    f.emu.push_fault(Fault::status_retry_after(429, "1"));
+    let (code, out, err) = f.run(&["plan", "-f", "repo", "--jobs", "3"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let keys: Vec<String> =
+        f.emu.requests().iter().map(|r| r.header("x-api-key").unwrap_or_default().to_string()).collect();
+    assert_eq!(keys.len(), 4, "{keys:?}");
+    assert_eq!(keys[3], keys[0], "the throttled account asks again last, after the others: {keys:?}");
+    let mut others = keys[1..3].to_vec();
+    others.sort();
+    assert!(!others.contains(&keys[0]) && others[0] != others[1], "{keys:?}");
+}
+
+#[test]
 fn one_failing_file_does_not_stop_the_others_and_the_run_exits_1() {
     let f = repo();
     // staging's key is refused; a fourth file does not even parse.
