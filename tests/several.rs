@@ -421,6 +421,22 @@ fn a_saved_plan_is_refused_whole_when_one_file_is_stale() {
 }
 
 #[test]
+fn a_plan_is_not_saved_when_a_file_failed_and_apply_off_a_terminal_refuses_before_any_request() {
+    let f = repo();
+    f.emu.set_account(STAGING_KEY, AccountState { forbidden: true, ..AccountState::default() });
+    let (code, out, err) = f.run(&["plan", "-f", "repo", "--out", "plan.json"]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(err.contains("the plan was not saved to plan.json: 1 file failed"), "{err}");
+    assert!(!f.path("plan.json").exists());
+
+    f.emu.clear_requests();
+    let (code, _, err) = f.run(&["apply", "-f", "repo"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("refusing to apply without confirmation: standard input is not a terminal"), "{err}");
+    assert!(f.emu.requests().is_empty());
+}
+
+#[test]
 fn import_takes_one_file() {
     let f = repo();
     let (code, _, err) = f.run(&["import", "-f", "a.yaml", "-f", "b.yaml"]);

@@ -143,7 +143,9 @@ pub fn render_several(files: &[(String, FileResult<'_>)], headline: &str) -> Str
         if full[i].len() <= shares[i] {
             parts.push(full[i].clone());
         } else {
-            parts.push(file_part(file, result, shares[i]));
+            let cut = file_part(file, result, shares[i]);
+            // When not even the file's headline fits its share, one line says what the file's plan does.
+            parts.push(if cut.len() <= shares[i] { cut } else { file_line(file, result) });
         }
     }
     let mut used = 0;
@@ -158,13 +160,34 @@ pub fn render_several(files: &[(String, FileResult<'_>)], headline: &str) -> Str
     parts.iter().take(shown).for_each(|s| out.push_str(s));
     if shown < parts.len() {
         let cut = parts.len() - shown;
+        let mut named: Vec<String> =
+            files[shown..].iter().take(NAMED_LEFT_OUT).map(|(f, _)| format!("<code>{}</code>", esc(f))).collect();
+        if cut > NAMED_LEFT_OUT {
+            named.push(format!("and {} more", cut - NAMED_LEFT_OUT));
+        }
         out.push_str(&format!(
             "\n> [!CAUTION]\n> This comment was cut to stay under GitHub's {GITHUB_COMMENT_LIMIT}-character limit: the sections of {cut} file{} are not shown ({}). Read the CI log for the whole plan.\n",
             if cut == 1 { "" } else { "s" },
-            files[shown..].iter().map(|(f, _)| format!("<code>{}</code>", esc(f))).collect::<Vec<_>>().join(", ")
+            named.join(", ")
         ));
     }
     out
+}
+
+/// Left-out files named in the cut note; the rest are counted.
+const NAMED_LEFT_OUT: usize = 20;
+
+/// A file in one line, for a comment too full for its section.
+fn file_line(file: &str, result: &FileResult<'_>) -> String {
+    let what = match result {
+        FileResult::Planned { plan, .. } if plan.is_empty() => "no changes".to_string(),
+        FileResult::Planned { plan, .. } => {
+            let c = plan.counts();
+            format!("{} to create, {} to update, {} to delete", c.create, c.update, c.delete)
+        }
+        FileResult::Failed { .. } => "**failed**".to_string(),
+    };
+    format!("\n- <code>{}</code>: {what} (details cut: see the CI log)\n", esc(file))
 }
 
 fn file_part(file: &str, result: &FileResult<'_>, budget: usize) -> String {
@@ -276,4 +299,85 @@ fn esc(s: &str) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diff::{self, PlanOptions};
+    use crate::model::Provider;
+    use crate::state::{Desired, DesiredProvider, DesiredState, RemoteState, Settings};
+    use secrecy::SecretString;
+
+    /// A plan creating twilio with `agents` allowed agents (a table row each when collapsed: long).
+    fn plan_with_agents(agents: usize) -> Plan {
+        let twilio = DesiredProvider {
+            provider: Provider::Twilio,
+            identifiers: vec![("accountSid", "AC1".into())],
+            secrets: vec![("authToken", SecretString::from("token-value".to_string()))],
+            settings: Settings {
+                allowed_agent_ids: (0..agents).map(|n| format!("00000000-0000-4000-8000-{n:012x}")).collect(),
+                ..Settings::default()
+            },
+        };
+        let desired = DesiredState { providers: [Desired::Present(twilio), Desired::Unmanaged, Desired::Unmanaged] };
+        diff::plan(&desired, &RemoteState::default(), PlanOptions::default())
+    }
+
+    #[test]
+    fn several_files_fit_whole_when_they_can() {
+        let (a, b) = (plan_with_agents(1), plan_with_agents(2));
+        let files = vec![
+            ("a/telephony.yaml".to_string(), FileResult::Planned { plan: &a, applied: None }),
+            ("b/telephony.yaml".to_string(), FileResult::Failed { message: "b: <refused> | 401" }),
+        ];
+        let text = render_several(&files, "2 files");
+        assert!(text.starts_with(&format!("{MARKER}\n### reconcile plan: 2 files\n")), "{text}");
+        assert!(text.contains("#### <code>a/telephony.yaml</code>: 1 to create"), "{text}");
+        assert!(text.contains("##### + <code>twilio</code> will be created"), "{text}");
+        assert!(
+            text.contains("#### <code>b/telephony.yaml</code>: failed\n\n<pre>b: &lt;refused&gt; | 401</pre>"),
+            "{text}"
+        );
+        assert!(!text.contains("was cut"), "{text}");
+        let _ = b;
+    }
+
+    #[test]
+    fn a_large_file_is_cut_to_its_share_and_leaves_small_ones_whole() {
+        // One file far over the limit on its own, beside small ones: the small ones stay whole.
+        let (huge, small) = (plan_with_agents(3000), plan_with_agents(1));
+        let mut files = vec![("big/telephony.yaml".to_string(), FileResult::Planned { plan: &huge, applied: None })];
+        for i in 0..3 {
+            files.push((format!("s{i}/telephony.yaml"), FileResult::Planned { plan: &small, applied: None }));
+        }
+        let text = render_several(&files, "4 files");
+        assert!(text.chars().count() <= GITHUB_COMMENT_LIMIT, "{}", text.len());
+        assert!(text.contains("#### <code>big/telephony.yaml</code>: 1 to create"), "the big file keeps its headline");
+        assert!(text.contains("1 provider section is not shown"), "the big file's table is cut with a note");
+        for i in 0..3 {
+            let section = format!("#### <code>s{i}/telephony.yaml</code>: 1 to create");
+            let start = text.find(&section).expect("every small file is shown");
+            assert!(text[start..].contains("will be created"), "s{i} is whole");
+        }
+    }
+
+    #[test]
+    fn when_even_headlines_do_not_fit_the_last_files_are_named_as_left_out() {
+        let plan = plan_with_agents(1);
+        let files: Vec<(String, FileResult<'_>)> = (0..2000)
+            .map(|i| (format!("accounts/{i:04}/telephony.yaml"), FileResult::Planned { plan: &plan, applied: None }))
+            .collect();
+        let text = render_several(&files, "2000 files");
+        assert!(text.chars().count() <= GITHUB_COMMENT_LIMIT, "{}", text.len());
+        // Each file shown gets one line (there is no room for sections); the rest are named, then counted.
+        assert!(text.contains(
+            "- <code>accounts/0000/telephony.yaml</code>: 1 to create, 0 to update, 0 to delete (details cut"
+        ));
+        assert!(text.contains("are not shown"), "{}", &text[text.len() - 500..]);
+        assert!(
+            text.contains(" more), Read the CI log") || text.contains(" more). Read the CI log"),
+            "the left-out files are counted"
+        );
+    }
 }
