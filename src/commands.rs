@@ -20,7 +20,7 @@ use crate::config::model::Declaration;
 use crate::config::{self, resolve};
 use crate::diff::{self, Plan, PlanOptions};
 use crate::error::{Error, Outcome};
-use crate::files::{self, DEFAULT_FILE, Selection};
+use crate::selection::{self, DEFAULT_FILE, Selection};
 use crate::import;
 use crate::model::Provider;
 use crate::planfile::{self, PlanFile, StaleError};
@@ -70,7 +70,7 @@ pub struct ImportSettings {
 // validate
 
 pub fn validate(settings: &Settings, mut out: Output) -> Result<Outcome, Error> {
-    let selection = files::select(&settings.files)?;
+    let selection = selection::select(&settings.files)?;
     if !selection.several {
         let path = &selection.files[0];
         let config = config::load(path)?;
@@ -426,7 +426,7 @@ fn load_all(selection: &Selection) -> Result<Vec<LoadedFile>, Error> {
 // plan
 
 pub async fn plan(settings: &Settings, s: &PlanSettings, out: Output) -> Result<Outcome, Error> {
-    let selection = files::select(&settings.files)?;
+    let selection = selection::select(&settings.files)?;
     let mut loaded = load_all(&selection)?;
     let options = PlanOptions { rotate: s.rotate };
     if !selection.several {
@@ -502,7 +502,7 @@ pub async fn apply(settings: &Settings, s: &ApplySettings, out: Output) -> Resul
     if let Some(path) = &s.planfile {
         return apply_saved(settings, s, path, out).await;
     }
-    let selection = files::select(&settings.files)?;
+    let selection = selection::select(&settings.files)?;
     let loaded = load_all(&selection)?;
     if !selection.several {
         if let Some((_, Err(_))) = loaded.first() {
@@ -629,7 +629,7 @@ async fn apply_saved(settings: &Settings, s: &ApplySettings, path: &Path, out: O
     let saved = planfile::read(path)?;
     let several = saved.len() > 1;
     if !settings.files.is_empty() {
-        let given = files::select(&settings.files)?.files;
+        let given = selection::select(&settings.files)?.files;
         let matches =
             given.len() == saved.len() && given.iter().zip(&saved).all(|(g, p)| same_file(g, Path::new(&p.file)));
         if !matches {

@@ -11,7 +11,7 @@ pub mod config;
 pub mod diff;
 pub mod docs;
 pub mod error;
-pub mod files;
+pub mod selection;
 pub mod import;
 pub mod model;
 pub mod planfile;

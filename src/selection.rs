@@ -1,4 +1,4 @@
-//! Which declaration files a run reads: the `-f` paths as given, each folder standing for every `telephony.yaml`
+//! Which declaration files a run reads (its selection): the `-f` paths as given, each folder standing for every `telephony.yaml`
 //! beneath it (recursively, in path order, hidden folders skipped, links to folders not followed).
 
 use std::path::{Path, PathBuf};
