@@ -20,7 +20,6 @@ use crate::config::model::Declaration;
 use crate::config::{self, resolve};
 use crate::diff::{self, Plan, PlanOptions};
 use crate::error::{Error, Outcome};
-use crate::selection::{self, DEFAULT_FILE, Selection};
 use crate::import;
 use crate::model::Provider;
 use crate::planfile::{self, PlanFile, StaleError};
@@ -29,6 +28,7 @@ use crate::render::markdown::FileResult;
 use crate::render::report::{self, Tally};
 use crate::render::{self, Buffer, Format, Output, Sink};
 use crate::secret::{Reference, Scrubber};
+use crate::selection::{self, DEFAULT_FILE, Selection};
 use crate::state::RemoteState;
 
 /// What every command that reads declaration files is given.

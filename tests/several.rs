@@ -436,6 +436,46 @@ fn a_plan_is_not_saved_when_a_file_failed_and_apply_off_a_terminal_refuses_befor
     assert!(f.emu.requests().is_empty());
 }
 
+/// `apply` on a terminal (through util-linux `script`, which gives it one): every plan, one question, the writes.
+#[test]
+fn apply_on_a_terminal_shows_every_plan_and_asks_once() {
+    if std::process::Command::new("script").arg("--version").output().is_err() {
+        eprintln!("skipped: util-linux `script` is not installed");
+        return;
+    }
+    let run = |answer: &str| {
+        let f = repo();
+        let bin = assert_cmd::cargo::cargo_bin("reconcile");
+        let mut cmd = std::process::Command::new("script");
+        cmd.args(["-qec", &format!("{} apply -f repo", bin.display()), "/dev/null"]);
+        cmd.env_clear().current_dir(f.dir.path()).env("ULTRAVOX_API_URL", f.emu.url()).env("NO_COLOR", "1");
+        cmd.envs(&f.env).stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::piped());
+        let mut child = cmd.spawn().unwrap();
+        use std::io::Write;
+        child.stdin.take().unwrap().write_all(format!("{answer}\n").as_bytes()).unwrap();
+        let output = child.wait_with_output().unwrap();
+        (f, output.status.code(), String::from_utf8_lossy(&output.stdout).into_owned())
+    };
+    let (f, code, out) = run("yes");
+    assert_eq!(code, Some(0), "{out}");
+    assert_eq!(out.matches("Apply these changes to the accounts of 3 files?").count(), 1, "{out}");
+    let question = position(&out, "Apply these changes");
+    assert!(
+        position(&out, "~ twilio will be updated") < question && position(&out, "+ twilio will be created") < question
+    );
+    assert!(
+        out[question..].contains("Overall: 3 files: 2 applied (1 created, 1 updated, 0 deleted), 1 without changes."),
+        "{out}"
+    );
+    assert_eq!(requests_of(&f, PROD_KEY), vec![GET_CONFIG, PATCH_CONFIG]);
+    assert_eq!(requests_of(&f, STAGING_KEY), vec![GET_CONFIG, PATCH_CONFIG]);
+
+    let (f, code, out) = run("no");
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("apply cancelled; nothing was sent"), "{out}");
+    assert!(f.emu.requests().iter().all(|r| r.method == "GET"), "{:?}", f.request_lines());
+}
+
 #[test]
 fn import_takes_one_file() {
     let f = repo();
