@@ -141,8 +141,13 @@ fn load(path: &Path) -> Result<Loaded, Error> {
 
 /// Refuses, before anything is sent, two loaded files that manage the same provider of the same account.
 fn check_accounts<'a>(loaded: impl Iterator<Item = &'a Loaded>) -> Result<(), Error> {
+    let loaded: Vec<&Loaded> = loaded.collect();
+    if loaded.len() < 2 {
+        return Ok(());
+    }
     let tagger = AccountTagger::new()?;
     let accounts: Vec<FileAccount> = loaded
+        .into_iter()
         .map(|l| FileAccount {
             file: l.path.display().to_string(),
             account: tagger.tag(&l.resolved.api_key),
