@@ -3,7 +3,13 @@
 //! ```text
 //! cargo run --example emulator -- [--port 8787] [--host 127.0.0.1] [--api-key KEY ...] [--prefix-length N]
 //!                                 [--agents-page-size N] [--latency-ms N] [--seed FILE.json]
+//!                                 [--account-endpoint served|404|405|410|html] [--provider-endpoints served|404|html]
+//!                                 [--deprecation VALUE] [--sunset HTTP-DATE]
 //! ```
+//!
+//! `--account-endpoint 404` answers the deprecated account-level pair as after its removal (405, 410 and an HTML 404
+//! are the alternatives a server might give); `--provider-endpoints html` plays a server without the provider-scoped
+//! endpoints. `--deprecation`/`--sunset` add those headers to every answer of the account-level pair.
 //!
 //! Prints `Ultravox emulator listening on http://HOST:PORT` on stdout, then serves until killed. Every `--api-key`
 //! gets an empty account unless the seed file has it; with neither, the one account is `demo-key`. A seed file is
@@ -20,7 +26,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use emulator::{AccountState, Emulator, EmulatorConfig, Seed};
+use emulator::{AccountState, DeprecationHeaders, Emulator, EmulatorConfig, EndpointMode, Seed};
 
 /// A local, stateful emulator of the Ultravox telephony-config and agents API.
 #[derive(Debug, Parser)]
@@ -48,6 +54,19 @@ struct Args {
     /// Accounts to start with: `{"accounts": {"KEY": {...}}}`, secrets in clear.
     #[arg(long, value_name = "FILE.json")]
     seed: Option<PathBuf>,
+    /// The account-level pair (`/api/accounts/me/telephony_config`): `served`, or answered as removed with 404 (the
+    /// API's JSON), 405, 410, or `html` (a 404 page).
+    #[arg(long, value_name = "MODE", default_value = "served", value_parser = EndpointMode::parse)]
+    account_endpoint: EndpointMode,
+    /// The provider-scoped endpoints (`/api/telephony_configs/{provider}`): `served`, or missing (404, `html`).
+    #[arg(long, value_name = "MODE", default_value = "served", value_parser = EndpointMode::parse)]
+    provider_endpoints: EndpointMode,
+    /// A `Deprecation` header on every answer of the account-level pair, e.g. `@1772323200` (2026-03-01).
+    #[arg(long, value_name = "VALUE")]
+    deprecation: Option<String>,
+    /// A `Sunset` header on every answer of the account-level pair, e.g. `Tue, 01 Dec 2026 00:00:00 GMT`.
+    #[arg(long, value_name = "HTTP-DATE")]
+    sunset: Option<String>,
 }
 
 fn main() -> ExitCode {
@@ -91,6 +110,11 @@ fn run(args: Args) -> Result<(), String> {
     let emulator = Emulator::start_on(addr, config).map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     if args.prefix_length == Some(0) {
         emulator.set_prefix_length(0);
+    }
+    emulator.set_account_endpoint(args.account_endpoint);
+    emulator.set_provider_endpoints(args.provider_endpoints);
+    if args.deprecation.is_some() || args.sunset.is_some() {
+        emulator.set_deprecation(Some(DeprecationHeaders { deprecation: args.deprecation, sunset: args.sunset }));
     }
 
     let mut stdout = std::io::stdout().lock();

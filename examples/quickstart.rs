@@ -3,6 +3,10 @@
 //! Starts the bundled Ultravox emulator on a free local port, copies `examples/telephony.yaml` into a temporary
 //! folder with demo secrets, and runs the real `reconcile` binary: `plan`, `apply --auto-approve`, then `plan` again,
 //! which shows "No changes". No Ultravox account and no network are needed.
+//!
+//! It uses the default endpoint family, `auto`: plans read with the one account-level GET, and apply writes through
+//! the provider-scoped endpoints (here three POSTs, each with its provider's complete block). The requests the
+//! emulator received are listed at the end, with their bodies' field names.
 
 #[path = "../tests/emulator/mod.rs"]
 mod emulator;
@@ -69,12 +73,12 @@ fn run() -> Result<(), String> {
         }
     }
     let requests = emu.requests();
-    println!("The emulator received {} requests:", requests.len());
+    println!("The emulator received {} requests (default endpoint family: auto):", requests.len());
     for r in &requests {
         let providers =
             r.json.as_ref().and_then(|j| j.as_object()).map(|o| o.keys().cloned().collect::<Vec<_>>().join(", "));
         match providers {
-            Some(p) => println!("  {} {}  (body: {p})", r.method, r.path),
+            Some(fields) => println!("  {} {}  (body fields: {fields})", r.method, r.path),
             None => println!("  {} {}", r.method, r.path),
         }
     }

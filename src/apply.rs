@@ -1,16 +1,24 @@
-//! Applying a plan: one write holding exactly the providers that change, then a check that the API's answer matches
-//! the desired state.
+//! Reading the account and applying a plan through an endpoint family, with a convergence check on every write's
+//! answer.
+//!
+//! On `account`, one write holds exactly the providers that change. Otherwise each changed provider gets its own
+//! request ([`crate::endpoints::requests`]): creates and updates first, deletes last; a failed request stops the
+//! rest, and the error names what was written and what was not. A `POST` whose outcome is unknown is followed by a
+//! fresh read of that provider before anything else is sent.
+
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::api::wire::ProviderWrite;
 use crate::api::{ApiError, TelephonyApi};
-use crate::diff::{self, Action, Plan};
+use crate::diff::{self, Action, Plan, PlanOptions};
+use crate::endpoints::{self, Family, PlannedRequest, WriteMethod};
 use crate::model::Provider;
-use crate::state::{Desired, DesiredState};
+use crate::state::{Desired, DesiredProvider, DesiredState, RemoteProvider, RemoteState};
 
 /// What a successful apply did.
 #[derive(Debug)]
 pub struct Applied {
-    /// The providers the write held; empty when there was nothing to do (and nothing was sent).
+    /// The providers written, in send order; empty when there was nothing to do (and nothing was sent).
     pub written: Vec<Provider>,
     /// Secrets that were sent but that the answer gave no prefix for: they could not be checked.
     pub unverified: Vec<String>,
@@ -22,6 +30,14 @@ pub enum ApplyError {
     Api(#[from] ApiError),
     #[error("the write was accepted, but the account does not match the file afterwards:{}", problems.iter().map(|p| format!("\n  {p}")).collect::<String>())]
     NotConverged { problems: Vec<String> },
+    #[error("{source}\n  written: {}; failed: {failed}; not written: {}", names(written), names(not_written))]
+    Partial { source: Box<ApplyError>, written: Vec<Provider>, failed: String, not_written: Vec<Provider> },
+    #[error("the plan's request {method} {path} names no provider the file declares; nothing more was sent")]
+    Unplannable { method: String, path: String },
+}
+
+fn names(providers: &[Provider]) -> String {
+    if providers.is_empty() { "none".into() } else { providers.iter().map(|p| p.key()).collect::<Vec<_>>().join(", ") }
 }
 
 impl ApplyError {
@@ -32,8 +48,47 @@ impl ApplyError {
                 "run `reconcile plan` to see the account as it is now; the API may have normalised or refused a value"
                     .to_string(),
             ),
+            ApplyError::Partial { source, .. } => Some(format!(
+                "{}{}running `reconcile apply` again is safe: it reads the account first and sends only what is left",
+                source.hint().unwrap_or_default(),
+                if source.hint().is_some() { "; " } else { "" }
+            )),
+            ApplyError::Unplannable { .. } => Some("make a new plan and apply that one".into()),
         }
     }
+}
+
+/// Whether the fallback from the account-level read was already reported (once per run).
+static FALLBACK_REPORTED: AtomicBool = AtomicBool::new(false);
+
+/// Reads the account's config through `family`: the account-level GET (`account`, `auto`), or one GET per provider,
+/// sent concurrently (`provider`, and `auto` once the account-level endpoint answers 404, 405 or 410).
+pub async fn read<A: TelephonyApi>(api: &A, family: Family) -> Result<RemoteState, ApiError> {
+    match family {
+        Family::Account => api.fetch_config().await,
+        Family::Provider => read_providers(api).await,
+        Family::Auto => match api.fetch_config().await {
+            Err(ApiError::Status { status: status @ (404 | 405 | 410), .. }) => {
+                if !FALLBACK_REPORTED.swap(true, Ordering::Relaxed) {
+                    tracing::info!(
+                        "the account-level endpoint answered HTTP {status} (removed?): reading through the \
+                         provider-scoped endpoints instead"
+                    );
+                }
+                read_providers(api).await
+            }
+            other => other,
+        },
+    }
+}
+
+async fn read_providers<A: TelephonyApi>(api: &A) -> Result<RemoteState, ApiError> {
+    let (twilio, telnyx, plivo) = tokio::join!(
+        api.fetch_provider(Provider::Twilio),
+        api.fetch_provider(Provider::Telnyx),
+        api.fetch_provider(Provider::Plivo)
+    );
+    Ok(RemoteState { providers: [twilio?, telnyx?, plivo?] })
 }
 
 /// The providers a plan writes, each with its complete desired block, or `None` to delete it.
@@ -47,12 +102,49 @@ pub fn writes<'a>(plan: &Plan, desired: &'a DesiredState) -> Vec<ProviderWrite<'
         .collect()
 }
 
-/// Sends the plan's one write (none when the plan is empty) and checks the answer.
-pub async fn apply<A: TelephonyApi>(api: &A, plan: &Plan, desired: &DesiredState) -> Result<Applied, ApplyError> {
-    let writes = writes(plan, desired);
-    if writes.is_empty() {
+/// Sends `requests` (the plan's, from [`endpoints::requests`]) in order and checks each answer.
+pub async fn apply<A: TelephonyApi>(
+    api: &A,
+    plan: &Plan,
+    desired: &DesiredState,
+    requests: &[PlannedRequest],
+) -> Result<Applied, ApplyError> {
+    if requests.is_empty() {
         return Ok(Applied { written: Vec::new(), unverified: Vec::new() });
     }
+    if requests.iter().all(|r| r.provider().is_none()) {
+        return apply_account_level(api, plan, desired).await;
+    }
+    let mut applied = Applied { written: Vec::new(), unverified: Vec::new() };
+    for (i, request) in requests.iter().enumerate() {
+        let result = apply_one(api, desired, request).await;
+        match result {
+            Ok((provider, unverified)) => {
+                applied.written.push(provider);
+                applied.unverified.extend(unverified);
+            }
+            Err(error) if requests.len() == 1 => return Err(error),
+            Err(error) => {
+                let failed = request.provider().map_or_else(|| request.path.clone(), |p| p.key().to_string());
+                return Err(ApplyError::Partial {
+                    source: Box::new(error),
+                    written: applied.written,
+                    failed,
+                    not_written: requests[i + 1..].iter().filter_map(PlannedRequest::provider).collect(),
+                });
+            }
+        }
+    }
+    Ok(applied)
+}
+
+/// The account-level write: one PATCH holding every changed provider.
+async fn apply_account_level<A: TelephonyApi>(
+    api: &A,
+    plan: &Plan,
+    desired: &DesiredState,
+) -> Result<Applied, ApplyError> {
+    let writes = writes(plan, desired);
     let written: Vec<Provider> = writes.iter().map(|(p, _)| *p).collect();
     tracing::info!(providers = ?written, "writing the account's telephony config");
     let answer = api.write_config(&writes).await?;
@@ -63,10 +155,84 @@ pub async fn apply<A: TelephonyApi>(api: &A, plan: &Plan, desired: &DesiredState
     Ok(Applied { written, unverified: check.unverified })
 }
 
+/// Sends one provider-scoped request and checks its answer; returns the provider and its unverified secrets.
+async fn apply_one<A: TelephonyApi>(
+    api: &A,
+    desired: &DesiredState,
+    request: &PlannedRequest,
+) -> Result<(Provider, Vec<String>), ApplyError> {
+    let unplannable =
+        || ApplyError::Unplannable { method: request.method.as_str().to_string(), path: request.path.clone() };
+    let provider = request.provider().ok_or_else(unplannable)?;
+    tracing::info!("{} {} ({})", request.method.as_str(), request.path, request.fields.join(", "));
+    let (answer, sent_secrets) = match (request.method, desired.get(provider)) {
+        (WriteMethod::Delete, Desired::Absent) => {
+            api.delete_provider(provider).await?;
+            return Ok((provider, Vec::new()));
+        }
+        (WriteMethod::Post, Desired::Present(d)) => create(api, d).await?,
+        (WriteMethod::Patch, Desired::Present(d)) => {
+            (api.update_provider(d, &request.fields).await?, request.fields.clone())
+        }
+        _ => return Err(unplannable()),
+    };
+    let mut state = RemoteState::default();
+    state.providers[provider.index()] = Some(answer);
+    let check = diff::check_write(desired, &[provider], &state);
+    if !check.problems.is_empty() {
+        return Err(ApplyError::NotConverged { problems: check.problems });
+    }
+    // Only a secret that was sent can be reported as unverified; one left alone was not written.
+    let unverified = check
+        .unverified
+        .into_iter()
+        .filter(|f| f.split_once('.').is_some_and(|(_, field)| sent_secrets.iter().any(|s| s == field)))
+        .collect();
+    Ok((provider, unverified))
+}
+
+/// POSTs a declared provider. After an ambiguous failure (502, 504, a lost connection, a timeout: it may have
+/// landed) the provider is read again: present and matching is done, present and different gets a PATCH of the
+/// difference, absent gets the POST again. Returns the answer and the fields the landing write carried.
+async fn create<A: TelephonyApi>(api: &A, d: &DesiredProvider) -> Result<(RemoteProvider, Vec<String>), ApiError> {
+    const MAX_POSTS: usize = 3;
+    let every_field = || d.provider.known_keys().iter().map(|k| k.to_string()).collect::<Vec<_>>();
+    let mut posts = 1;
+    loop {
+        let error = match api.create_provider(d).await {
+            Ok(answer) => return Ok((answer, every_field())),
+            Err(e) if e.write_outcome_unknown() && posts < MAX_POSTS => e,
+            Err(e) => return Err(e),
+        };
+        tracing::info!("{error}; reading {} again before deciding what to send", d.provider);
+        let Some(now) = api.fetch_provider(d.provider).await? else {
+            tracing::info!("{} is absent: the POST did not land; sending it again", d.provider);
+            posts += 1;
+            continue;
+        };
+        let mut only = DesiredState { providers: [Desired::Unmanaged, Desired::Unmanaged, Desired::Unmanaged] };
+        only.providers[d.provider.index()] = Desired::Present(d.clone());
+        let mut remote = RemoteState::default();
+        remote.providers[d.provider.index()] = Some(now.clone());
+        let plan = diff::plan(&only, &remote, PlanOptions::default());
+        let request = plan.get(d.provider).and_then(endpoints::provider_request);
+        return match request {
+            None => {
+                tracing::info!("{} is present and matches: the POST landed", d.provider);
+                Ok((now, every_field()))
+            }
+            Some(patch) => {
+                tracing::info!("{} is present but differs: sending the difference", d.provider);
+                Ok((api.update_provider(d, &patch.fields).await?, patch.fields))
+            }
+        };
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::diff::PlanOptions;
+    use crate::endpoints::requests;
     use crate::state::{DesiredProvider, RemotePrefix, RemoteProvider, RemoteState, Settings};
     use secrecy::{ExposeSecret, SecretString};
     use std::cell::RefCell;
@@ -76,8 +242,14 @@ mod tests {
         stored: RefCell<[Option<(DesiredProvider, bool)>; 3]>,
         prefix_len: usize,
         writes: RefCell<Vec<Vec<(Provider, bool)>>>,
+        /// Every provider-scoped request: `METHOD provider field,field`.
+        log: RefCell<Vec<String>>,
         /// Simulates a server that stores something other than what it was sent.
         corrupt: bool,
+        /// POSTs that land but whose answer is lost (a 502 after the write).
+        lose_post_answers: RefCell<usize>,
+        /// Requests (by method) that fail with 400 before doing anything.
+        refuse: Option<&'static str>,
     }
 
     impl FakeApi {
@@ -86,7 +258,10 @@ mod tests {
                 stored: RefCell::new([None, None, None]),
                 prefix_len,
                 writes: RefCell::new(Vec::new()),
+                log: RefCell::new(Vec::new()),
                 corrupt: false,
+                lose_post_answers: RefCell::new(0),
+                refuse: None,
             }
         }
         fn state(&self) -> RemoteState {
@@ -126,8 +301,78 @@ mod tests {
             }
             Ok(self.state())
         }
+        async fn fetch_provider(&self, provider: Provider) -> Result<Option<RemoteProvider>, ApiError> {
+            self.log.borrow_mut().push(format!("GET {provider}"));
+            Ok(self.state().providers[provider.index()].clone())
+        }
+        async fn create_provider(&self, d: &DesiredProvider) -> Result<RemoteProvider, ApiError> {
+            self.log.borrow_mut().push(format!("POST {}", d.provider));
+            self.check_refused("POST")?;
+            if self.stored.borrow()[d.provider.index()].is_some() {
+                return Err(status(400, "POST"));
+            }
+            self.stored.borrow_mut()[d.provider.index()] = Some((d.clone(), self.corrupt));
+            if *self.lose_post_answers.borrow() > 0 {
+                *self.lose_post_answers.borrow_mut() -= 1;
+                return Err(status(502, "POST"));
+            }
+            Ok(self.state().providers[d.provider.index()].clone().unwrap())
+        }
+        async fn update_provider(&self, d: &DesiredProvider, fields: &[String]) -> Result<RemoteProvider, ApiError> {
+            self.log.borrow_mut().push(format!("PATCH {} {}", d.provider, fields.join(",")));
+            self.check_refused("PATCH")?;
+            // A field-level merge: only the named fields change.
+            let mut stored = self.stored.borrow_mut();
+            let Some((current, _)) = stored[d.provider.index()].as_mut() else { return Err(status(404, "PATCH")) };
+            let has = |f: &str| fields.iter().any(|x| x == f);
+            for (i, (f, v)) in d.identifiers.iter().enumerate() {
+                if has(f) {
+                    current.identifiers[i].1 = v.clone();
+                }
+            }
+            for (i, (f, v)) in d.secrets.iter().enumerate() {
+                if has(f) {
+                    current.secrets[i].1 = v.clone();
+                }
+            }
+            if has(crate::model::AGENT_IDS) {
+                current.settings.allowed_agent_ids = d.settings.allowed_agent_ids.clone();
+            }
+            if has(crate::model::ALLOW_ALL) {
+                current.settings.allow_all_agents = d.settings.allow_all_agents;
+            }
+            if has(crate::model::CONTEXT_MAPPING) {
+                current.settings.request_context_mapping = d.settings.request_context_mapping.clone();
+            }
+            drop(stored);
+            Ok(self.state().providers[d.provider.index()].clone().unwrap())
+        }
+        async fn delete_provider(&self, provider: Provider) -> Result<(), ApiError> {
+            self.log.borrow_mut().push(format!("DELETE {provider}"));
+            self.check_refused("DELETE")?;
+            self.stored.borrow_mut()[provider.index()] = None;
+            Ok(())
+        }
         async fn find_agents(&self, _search: &str) -> Result<Vec<crate::api::wire::Agent>, ApiError> {
             Ok(Vec::new())
+        }
+    }
+
+    impl FakeApi {
+        fn check_refused(&self, method: &str) -> Result<(), ApiError> {
+            if self.refuse == Some(method) { Err(status(400, method)) } else { Ok(()) }
+        }
+    }
+
+    fn status(code: u16, method: &str) -> ApiError {
+        ApiError::Status {
+            method: method.into(),
+            url: "http://127.0.0.1/x".into(),
+            status: code,
+            messages: Vec::new(),
+            attempts: 1,
+            gave_up: None,
+            framework_json: true,
         }
     }
 
@@ -157,11 +402,11 @@ mod tests {
             let desired = desired_plivo("plivo-token-value");
             let first = diff::plan(&desired, &run(api.fetch_config()).unwrap(), PlanOptions::default());
             assert_eq!(first.counts().create, 1);
-            let applied = run(apply(&api, &first, &desired)).unwrap();
+            let applied = run(apply(&api, &first, &desired, &requests(&first, Family::Account))).unwrap();
             assert_eq!(applied.written, vec![Provider::Plivo]);
             let second = diff::plan(&desired, &run(api.fetch_config()).unwrap(), PlanOptions::default());
             assert!(second.is_empty(), "prefix length {prefix_len}: {second:?}");
-            run(apply(&api, &second, &desired)).unwrap();
+            run(apply(&api, &second, &desired, &requests(&second, Family::Account))).unwrap();
             assert_eq!(api.writes.borrow().len(), 1, "an empty plan writes nothing");
         }
     }
@@ -172,7 +417,91 @@ mod tests {
         api.corrupt = true;
         let desired = desired_plivo("plivo-token-value");
         let plan = diff::plan(&desired, &RemoteState::default(), PlanOptions::default());
-        let err = run(apply(&api, &plan, &desired)).unwrap_err();
+        let err = run(apply(&api, &plan, &desired, &requests(&plan, Family::Account))).unwrap_err();
         assert!(err.to_string().contains("plivo.authToken"), "{err}");
+    }
+
+    fn desired_two(token: &str, agents_twilio: bool) -> DesiredState {
+        let mut desired = desired_plivo(token);
+        desired.providers[0] = Desired::Present(DesiredProvider {
+            provider: Provider::Twilio,
+            identifiers: vec![("accountSid", "AC1".into())],
+            secrets: vec![("authToken", SecretString::from("twilio-token".to_string()))],
+            settings: Settings {
+                allowed_agent_ids: if agents_twilio {
+                    vec!["3c90c3cc-0d44-4b50-8888-8dd25736052a".into()]
+                } else {
+                    Vec::new()
+                },
+                ..Settings::default()
+            },
+        });
+        desired
+    }
+
+    fn plan_for(api: &FakeApi, desired: &DesiredState, family: Family, rotate: bool) -> Plan {
+        let remote = run(read(api, family)).unwrap();
+        let mut plan = diff::plan(desired, &remote, PlanOptions { rotate });
+        plan.requests = requests(&plan, family);
+        plan
+    }
+
+    #[test]
+    fn provider_family_creates_then_patches_only_what_changed_then_converges() {
+        let api = FakeApi::new(4);
+        let desired = desired_two("plivo-token-value", false);
+        let first = plan_for(&api, &desired, Family::Provider, false);
+        let applied = run(apply(&api, &first, &desired, &first.requests)).unwrap();
+        assert_eq!(applied.written, vec![Provider::Twilio, Provider::Plivo]);
+        assert!(api.writes.borrow().is_empty(), "no account-level write");
+
+        let changed = desired_two("plivo-token-value", true);
+        api.log.borrow_mut().clear();
+        let second = plan_for(&api, &changed, Family::Provider, false);
+        run(apply(&api, &second, &changed, &second.requests)).unwrap();
+        let log = api.log.borrow().clone();
+        assert_eq!(&log[3..], ["PATCH twilio callCreationAllowedAgentIds"], "{log:?}");
+        assert!(plan_for(&api, &changed, Family::Provider, false).is_empty());
+
+        api.log.borrow_mut().clear();
+        let rotated = plan_for(&api, &changed, Family::Provider, true);
+        run(apply(&api, &rotated, &changed, &rotated.requests)).unwrap();
+        assert_eq!(&api.log.borrow()[3..], ["PATCH twilio authToken", "PATCH plivo authToken"]);
+    }
+
+    #[test]
+    fn a_lost_post_answer_is_read_again_and_not_repeated() {
+        let api = FakeApi::new(4);
+        *api.lose_post_answers.borrow_mut() = 1;
+        let desired = desired_plivo("plivo-token-value");
+        let plan = plan_for(&api, &desired, Family::Provider, false);
+        api.log.borrow_mut().clear();
+        let applied = run(apply(&api, &plan, &desired, &plan.requests)).unwrap();
+        assert_eq!(applied.written, vec![Provider::Plivo]);
+        assert_eq!(*api.log.borrow(), ["POST plivo", "GET plivo"], "present and matching: done");
+    }
+
+    #[test]
+    fn a_failed_request_stops_the_rest_and_names_what_was_written() {
+        let mut api = FakeApi::new(4);
+        api.stored.borrow_mut()[2] = Some((
+            match desired_plivo("old-plivo-token").providers[2].clone() {
+                Desired::Present(d) => d,
+                _ => unreachable!(),
+            },
+            false,
+        ));
+        api.refuse = Some("PATCH");
+        // twilio is created (POST), plivo updated (PATCH, refused).
+        let desired = desired_two("plivo-token-value", false);
+        let plan = plan_for(&api, &desired, Family::Provider, false);
+        let err = run(apply(&api, &plan, &desired, &plan.requests)).unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("written: twilio; failed: plivo; not written: none"), "{text}");
+        api.refuse = None;
+        let again = plan_for(&api, &desired, Family::Provider, false);
+        assert_eq!(again.requests.len(), 1, "only what is left: {:?}", again.requests);
+        run(apply(&api, &again, &desired, &again.requests)).unwrap();
+        assert!(plan_for(&api, &desired, Family::Provider, false).is_empty());
     }
 }

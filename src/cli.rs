@@ -8,6 +8,7 @@ use clap::{Args, Parser, Subcommand};
 use crate::api::client::DEFAULT_API_URL;
 use crate::commands::{ApplySettings, ImportSettings, PlanSettings, Settings};
 use crate::config;
+use crate::endpoints::Family;
 pub use crate::error::{Error, Outcome};
 use crate::render::{self, ColorChoice, Format, Output};
 use crate::{commands, docs};
@@ -44,6 +45,12 @@ pub struct GlobalArgs {
     /// Only errors and warnings on stderr.
     #[arg(short, long, global = true)]
     pub quiet: bool,
+    /// Which Ultravox endpoints to use [default: auto]. `auto` reads with the
+    /// account-level GET (falling back to the provider GETs when it is gone) and writes per provider; `provider` uses
+    /// only the provider-scoped endpoints (minimal writes, one per provider); `account` uses the deprecated
+    /// account-level pair (one atomic write). With `apply PLANFILE`, the plan's family unless given.
+    #[arg(long = "endpoints", global = true, env = "RECONCILE_ENDPOINTS", value_parser = FamilyParser, value_name = "FAMILY")]
+    endpoints_given: Option<FamilyArg>,
     /// Seconds one request may take before it is abandoned.
     #[arg(long, global = true, default_value_t = 30, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=600))]
     pub timeout: u64,
@@ -52,7 +59,43 @@ pub struct GlobalArgs {
     pub jobs: u64,
 }
 
+/// `--endpoints` as given: a family, or nothing (an empty `RECONCILE_ENDPOINTS`, as CI systems set for an undefined
+/// variable, means "not given").
+#[derive(Debug, Clone, Copy)]
+pub struct FamilyArg(Option<Family>);
+
+/// Parses `--endpoints`, listing the families for help and shell completions.
+#[derive(Clone, Copy, Debug)]
+struct FamilyParser;
+
+impl clap::builder::TypedValueParser for FamilyParser {
+    type Value = FamilyArg;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<FamilyArg, clap::Error> {
+        let text = value.to_str().map(str::trim).unwrap_or("?");
+        if text.is_empty() {
+            return Ok(FamilyArg(None));
+        }
+        clap::builder::EnumValueParser::<Family>::new().parse_ref(cmd, arg, value).map(|f| FamilyArg(Some(f)))
+    }
+
+    fn possible_values(&self) -> Option<Box<dyn Iterator<Item = clap::builder::PossibleValue> + '_>> {
+        use clap::ValueEnum;
+        Some(Box::new(Family::value_variants().iter().filter_map(Family::to_possible_value)))
+    }
+}
+
 impl GlobalArgs {
+    /// The endpoint family given by `--endpoints` or `RECONCILE_ENDPOINTS`, if any.
+    pub fn endpoints(&self) -> Option<Family> {
+        self.endpoints_given.and_then(|given| given.0)
+    }
+
     /// The API root; an empty `ULTRAVOX_API_URL` (as CI systems set for an undefined variable) means the default.
     pub fn api_url(&self) -> &str {
         if self.api_url.trim().is_empty() { DEFAULT_API_URL } else { &self.api_url }
@@ -65,6 +108,7 @@ impl GlobalArgs {
             api_url: self.api_url().to_string(),
             timeout: std::time::Duration::from_secs(self.timeout),
             jobs: usize::try_from(self.jobs).unwrap_or(1),
+            endpoints: self.endpoints(),
         }
     }
 }
@@ -73,9 +117,9 @@ impl GlobalArgs {
 pub enum Command {
     /// Check the file: structure, rules, well-formed secret references. Never uses the network or reads a secret.
     Validate,
-    /// Fetch the account's config and show what apply would change (one GET).
+    /// Fetch the account's config and show what apply would change, and the requests it would send (GET only).
     Plan(PlanArgs),
-    /// Make the account match the file: one write holding only the providers that change.
+    /// Make the account match the file: a write per changed provider (one write in all with `--endpoints account`).
     Apply(ApplyArgs),
     /// Print a JSON Schema: of telephony.yaml (for editors), or of `plan --format json`.
     Schema(SchemaArgs),
@@ -249,6 +293,15 @@ fn block_on<F: std::future::Future<Output = Result<Outcome, Error>>>(future: F) 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_empty_endpoints_value_means_not_given() {
+        let parse =
+            |value: &str| Cli::try_parse_from(["reconcile", "--endpoints", value, "validate"]).map(|c| c.global);
+        assert_eq!(parse("").unwrap().endpoints(), None);
+        assert_eq!(parse("provider").unwrap().endpoints(), Some(Family::Provider));
+        assert!(parse("bogus").is_err());
+    }
 
     #[test]
     fn an_empty_api_url_means_the_default() {

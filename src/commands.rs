@@ -13,12 +13,13 @@ use url::Url;
 
 use crate::agents::{self, NameError};
 use crate::api::client::{self, ClientOptions};
-use crate::api::{Client, TelephonyApi};
+use crate::api::{Client, Deprecation};
 use crate::apply;
 use crate::batch::{self, AccountTag, AccountTagger, FileAccount};
 use crate::config::model::Declaration;
 use crate::config::{self, resolve};
 use crate::diff::{self, Plan, PlanOptions};
+use crate::endpoints::{self, Family};
 use crate::error::{Error, Outcome};
 use crate::import;
 use crate::model::Provider;
@@ -42,6 +43,8 @@ pub struct Settings {
     pub timeout: Duration,
     /// How many files (accounts) are worked on at once; at least 1.
     pub jobs: usize,
+    /// `--endpoints` (or `RECONCILE_ENDPOINTS`), when given.
+    pub endpoints: Option<Family>,
 }
 
 #[derive(Debug, Clone)]
@@ -157,6 +160,25 @@ fn check_accounts<'a>(loaded: impl Iterator<Item = &'a Loaded>) -> Result<(), Er
     batch::check_accounts(&accounts)
 }
 
+/// The first `Deprecation`/`Sunset` notice any account's answers carried: the run warns once, at its end.
+#[derive(Clone, Default)]
+struct Notices(std::sync::Arc<std::sync::Mutex<Option<Deprecation>>>);
+
+impl Notices {
+    fn note(&self, client: &Client) {
+        if let Some(notice) = client.deprecation() {
+            self.0.lock().unwrap_or_else(|e| e.into_inner()).get_or_insert(notice);
+        }
+    }
+
+    /// Warns (stderr, never an error) if any answer said its endpoint is deprecated.
+    fn warn(&self, out: Output) {
+        if let Some(notice) = self.0.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
+            report::deprecated(&mut { out }, notice);
+        }
+    }
+}
+
 /// The API every file of a run talks to: one HTTP client (one connection pool) shared by all accounts.
 struct Api {
     http: reqwest::Client,
@@ -164,15 +186,25 @@ struct Api {
     /// The API root as it may be shown (no credentials).
     shown: String,
     options: ClientOptions,
+    /// The family given on the command line (`auto` when none).
+    family: Family,
+    notices: Notices,
 }
 
 impl Api {
-    fn new(settings: &Settings) -> Result<Api, Error> {
+    fn new(settings: &Settings, notices: &Notices) -> Result<Api, Error> {
         let raw = if settings.api_url.trim().is_empty() { client::DEFAULT_API_URL } else { &settings.api_url };
         let base = client::parse_base_url(raw)?;
         let options = ClientOptions { request_timeout: settings.timeout, ..ClientOptions::default() };
         let http = client::http_client(&base, &options)?;
-        Ok(Api { http, shown: client::display_url(&base), base, options })
+        Ok(Api {
+            http,
+            shown: client::display_url(&base),
+            base,
+            options,
+            family: settings.endpoints.unwrap_or_default(),
+            notices: notices.clone(),
+        })
     }
 
     /// A client for one account: its own API key, scrubber and retry state, over the shared connection pool.
@@ -180,9 +212,14 @@ impl Api {
         Client::with_http(self.http.clone(), self.base.clone(), api_key, scrubber, self.options.clone())
     }
 
+    /// A session through the command line's endpoint family.
     fn session(&self, file: Loaded) -> Session {
+        self.session_with(file, self.family)
+    }
+
+    fn session_with(&self, file: Loaded, family: Family) -> Session {
         let client = self.client(file.resolved.api_key.clone(), file.resolved.scrubber.clone());
-        Session { file, client }
+        Session { file, client, family, notices: self.notices.clone() }
     }
 }
 
@@ -190,6 +227,15 @@ impl Api {
 struct Session {
     file: Loaded,
     client: Client,
+    /// The endpoint family reads and writes go through.
+    family: Family,
+    notices: Notices,
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        self.notices.note(&self.client);
+    }
 }
 
 impl Session {
@@ -203,9 +249,10 @@ impl Session {
             NameError::Api(e) => Error::Api(e),
             NameError::Config(e) => Error::Config(e),
         })?;
-        let remote = self.client.fetch_config().await?;
+        let remote = apply::read(&self.client, self.family).await?;
         let mut plan = diff::plan(&self.file.resolved.desired, &remote, options);
         plan.agent_names = self.file.resolved.names_by_id.clone();
+        plan.requests = endpoints::requests(&plan, self.family);
         Ok((remote, plan))
     }
 
@@ -220,6 +267,8 @@ impl Session {
             rotate,
             account_fingerprint: planfile::account_fingerprint(remote, &self.file.resolved.api_key),
             providers: plan.providers.clone(),
+            endpoints: self.family,
+            requests: plan.requests.clone(),
         }
     }
 }
@@ -259,7 +308,7 @@ async fn write(ready: Ready, shown: Shown, plan_on_screen: bool, sink: &mut dyn 
     if let (Some(format), false) = (shown, plan_on_screen) {
         report::before_apply(sink, &plan, &name, format);
     }
-    let applied = apply::apply(&session.client, &plan, &session.file.resolved.desired).await?;
+    let applied = apply::apply(&session.client, &plan, &session.file.resolved.desired, &plan.requests).await?;
     report::warn_unverified(sink, &applied.unverified);
     if let Some(format) = shown {
         report::after_apply(sink, &plan, &name, format, &applied.written);
@@ -431,13 +480,20 @@ fn load_all(selection: &Selection) -> Result<Vec<LoadedFile>, Error> {
 // plan
 
 pub async fn plan(settings: &Settings, s: &PlanSettings, out: Output) -> Result<Outcome, Error> {
+    let notices = Notices::default();
+    let result = plan_files(settings, s, out, &notices).await;
+    notices.warn(out);
+    result
+}
+
+async fn plan_files(settings: &Settings, s: &PlanSettings, out: Output, notices: &Notices) -> Result<Outcome, Error> {
     let selection = selection::select(&settings.files)?;
     let mut loaded = load_all(&selection)?;
     let options = PlanOptions { rotate: s.rotate };
     if !selection.several {
         let (_, file) = loaded.remove(0);
         let file = file?;
-        let api = Api::new(settings)?;
+        let api = Api::new(settings, notices)?;
         let mut session = api.session(file);
         let (remote, plan) = session.fetch_and_plan(options).await?;
         if let Some(path) = &s.out {
@@ -448,7 +504,7 @@ pub async fn plan(settings: &Settings, s: &PlanSettings, out: Output) -> Result<
         return Ok(if s.detailed_exitcode && !plan.is_empty() { Outcome::ChangesPresent } else { Outcome::Success });
     }
 
-    let api = Api::new(settings)?;
+    let api = Api::new(settings, notices)?;
     let mut report =
         Report::new(out, s.format, false, union_scrubber(loaded.iter().filter_map(|(_, l)| l.as_ref().ok())));
     let mut saved = Vec::new();
@@ -504,9 +560,16 @@ fn outcome(tally: &Tally, detailed_exitcode: bool) -> Outcome {
 // apply
 
 pub async fn apply(settings: &Settings, s: &ApplySettings, out: Output) -> Result<Outcome, Error> {
-    if let Some(path) = &s.planfile {
-        return apply_saved(settings, s, path, out).await;
-    }
+    let notices = Notices::default();
+    let result = match &s.planfile {
+        Some(path) => apply_saved(settings, s, path, out, &notices).await,
+        None => apply_files(settings, s, out, &notices).await,
+    };
+    notices.warn(out);
+    result
+}
+
+async fn apply_files(settings: &Settings, s: &ApplySettings, out: Output, notices: &Notices) -> Result<Outcome, Error> {
     let selection = selection::select(&settings.files)?;
     let loaded = load_all(&selection)?;
     if !selection.several {
@@ -519,7 +582,7 @@ pub async fn apply(settings: &Settings, s: &ApplySettings, out: Output) -> Resul
     if !s.auto_approve && !interactive {
         return Err(Error::NotATerminal);
     }
-    let api = Api::new(settings)?;
+    let api = Api::new(settings, notices)?;
     let options = PlanOptions { rotate: s.rotate };
     let several = selection.several;
     let mut report =
@@ -630,7 +693,13 @@ async fn plan_and_write(
 
 /// `apply PLANFILE`: every file the plan covers is checked first (re-read, account fetched, plan made again); if
 /// any moved, nothing is sent to any account. Then each is applied exactly as planned, without asking.
-async fn apply_saved(settings: &Settings, s: &ApplySettings, path: &Path, out: Output) -> Result<Outcome, Error> {
+async fn apply_saved(
+    settings: &Settings,
+    s: &ApplySettings,
+    path: &Path,
+    out: Output,
+    notices: &Notices,
+) -> Result<Outcome, Error> {
     let saved = planfile::read(path)?;
     let several = saved.len() > 1;
     if !settings.files.is_empty() {
@@ -650,7 +719,7 @@ async fn apply_saved(settings: &Settings, s: &ApplySettings, path: &Path, out: O
     let loaded: Vec<(PlanFile, Result<Loaded, Error>)> = saved
         .into_iter()
         .map(|plan| {
-            let file = load_planned(&plan);
+            let file = load_planned(&plan, settings.endpoints);
             (plan, file)
         })
         .collect();
@@ -661,7 +730,7 @@ async fn apply_saved(settings: &Settings, s: &ApplySettings, path: &Path, out: O
         }
     }
     check_accounts(loaded.iter().filter_map(|(_, l)| l.as_ref().ok()))?;
-    let api = Api::new(settings)?;
+    let api = Api::new(settings, notices)?;
     let scrubber = union_scrubber(loaded.iter().filter_map(|(_, l)| l.as_ref().ok()));
     let files = loaded.len();
     let mut ready = Vec::new();
@@ -712,11 +781,14 @@ async fn apply_saved(settings: &Settings, s: &ApplySettings, path: &Path, out: O
 }
 
 /// Reads the file a saved plan names, refusing it when its text changed since.
-fn load_planned(saved: &PlanFile) -> Result<Loaded, Error> {
+fn load_planned(saved: &PlanFile, endpoints: Option<Family>) -> Result<Loaded, Error> {
     let path = PathBuf::from(&saved.file);
     let changed = |text: &str| planfile::file_digest(text) != saved.file_sha256;
     if std::fs::read_to_string(&path).is_ok_and(|text| changed(&text)) {
         return Err(StaleError::FileChanged { file: saved.file.clone() }.into());
+    }
+    if let Some(given) = endpoints.filter(|given| *given != saved.endpoints) {
+        return Err(StaleError::OtherFamily { planned: saved.endpoints, given }.into());
     }
     let file = load(&path)?;
     if changed(&file.config.source) {
@@ -731,12 +803,15 @@ async fn check_saved(api: &Api, saved: PlanFile, file: Result<Loaded, Error>) ->
     if api.shown != saved.api_url {
         return Err(StaleError::OtherApi { planned: saved.api_url.clone(), now: api.shown.clone() }.into());
     }
-    let mut session = api.session(file);
+    let mut session = api.session_with(file, saved.endpoints);
     let (remote, plan) = session.fetch_and_plan(PlanOptions { rotate: saved.rotate }).await?;
     if planfile::account_fingerprint(&remote, &session.file.resolved.api_key) != saved.account_fingerprint {
         return Err(StaleError::AccountChanged.into());
     }
     planfile::compare_plans(&saved.providers, &plan)?;
+    if plan.requests != saved.requests {
+        return Err(StaleError::RequestsChanged.into());
+    }
     Ok(Ready { session, plan })
 }
 
@@ -752,6 +827,18 @@ fn same_file(a: &Path, b: &Path) -> bool {
 
 /// `import`: one GET of the account's config, written as a starting file (secrets only as references).
 pub async fn import(settings: &Settings, s: &ImportSettings, out: Output) -> Result<Outcome, Error> {
+    let notices = Notices::default();
+    let result = import_file(settings, s, out, &notices).await;
+    notices.warn(out);
+    result
+}
+
+async fn import_file(
+    settings: &Settings,
+    s: &ImportSettings,
+    out: Output,
+    notices: &Notices,
+) -> Result<Outcome, Error> {
     if settings.files.len() > 1 {
         return Err(Error::ImportSeveral { count: settings.files.len() });
     }
@@ -767,9 +854,11 @@ pub async fn import(settings: &Settings, s: &ImportSettings, out: Output) -> Res
     let api_key = import::api_key()?;
     let mut scrubber = Scrubber::default();
     scrubber.add(&api_key);
-    let api = Api::new(settings)?;
+    let api = Api::new(settings, notices)?;
     let client = api.client(api_key, scrubber);
-    let remote = client.fetch_config().await?;
+    let remote = apply::read(&client, api.family).await;
+    notices.note(&client);
+    let remote = remote?;
     let imported = import::render(&remote)?;
     match &dest {
         Some(path) => import::write_file(path, &imported.text, s.force)?,

@@ -120,6 +120,10 @@ pub struct Plan {
     /// The names of agents the file wrote by name, by ID, shown beside the IDs. Not part of the comparison.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub agent_names: BTreeMap<String, String>,
+    /// The requests apply sends, in order, once an endpoint family is chosen (`endpoints::requests`); empty from
+    /// [`plan`] itself. Not part of the comparison.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub requests: Vec<crate::endpoints::PlannedRequest>,
 }
 
 /// How many providers each action touches.
@@ -179,7 +183,7 @@ pub fn plan(desired: &DesiredState, remote: &RemoteState, options: PlanOptions) 
         .into_iter()
         .map(|provider| plan_provider(provider, desired.get(provider), remote.get(provider), options))
         .collect();
-    Plan { providers, agent_names: BTreeMap::new() }
+    Plan { providers, agent_names: BTreeMap::new(), requests: Vec::new() }
 }
 
 fn plan_provider(

@@ -10,6 +10,7 @@ pub mod commands;
 pub mod config;
 pub mod diff;
 pub mod docs;
+pub mod endpoints;
 pub mod error;
 pub mod import;
 pub mod model;

@@ -16,10 +16,12 @@ use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 
 use crate::diff::{FieldChange, Plan, ProviderPlan};
+use crate::endpoints::{Family, PlannedRequest};
 use crate::state::RemoteState;
 
 /// The version of the plan file format; a file of another version is refused.
-pub const PLAN_FILE_VERSION: u32 = 1;
+/// Version 2 added the endpoint family and the exact requests.
+pub const PLAN_FILE_VERSION: u32 = 2;
 
 /// The content of a plan file.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -39,6 +41,10 @@ pub struct PlanFile {
     pub account_fingerprint: String,
     /// The plan as reviewed: statuses for secrets, before/after for the rest.
     pub providers: Vec<ProviderPlan>,
+    /// The endpoint family the plan was made for.
+    pub endpoints: Family,
+    /// The exact requests apply sends (method, path, field names), in order.
+    pub requests: Vec<PlannedRequest>,
 }
 
 /// A plan saved from several files: each file's plan, in file order. `apply` checks every one before it sends
@@ -72,6 +78,10 @@ pub enum StaleError {
     AccountChanged,
     #[error("since the plan was made, {}", changes.join("; "))]
     SecretsChanged { changes: Vec<String> },
+    #[error("the plan was made for --endpoints {planned}, but --endpoints {given} was given")]
+    OtherFamily { planned: Family, given: Family },
+    #[error("the requests apply would send differ from the ones the plan lists")]
+    RequestsChanged,
 }
 
 impl StaleError {
@@ -81,6 +91,10 @@ impl StaleError {
                 "pass the file written by `reconcile plan --out PLANFILE`".into()
             }
             StaleError::OtherFile { .. } => "drop -f: apply re-reads the file the plan names".into(),
+            StaleError::OtherFamily { planned, .. } => format!(
+                "drop --endpoints (and RECONCILE_ENDPOINTS) to apply through the plan's family ({planned}), or make \
+                 a new plan with the family you want"
+            ),
             _ => "make a new plan (`reconcile plan --out PLANFILE`), review it, and apply that one".into(),
         }
     }
@@ -291,7 +305,7 @@ mod tests {
     fn another_version_is_refused_before_anything_else() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("plan.json");
-        std::fs::write(&path, r#"{"planFileVersion": 2, "whatever": true}"#).unwrap();
+        std::fs::write(&path, r#"{"planFileVersion": 1, "whatever": true}"#).unwrap();
         assert!(matches!(read(&path), Err(StaleError::Incompatible { .. })));
         std::fs::write(&path, r#"{"formatVersion": 1}"#).unwrap();
         assert!(matches!(read(&path), Err(StaleError::NotAPlan { .. })));

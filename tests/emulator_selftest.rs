@@ -10,7 +10,8 @@ use std::io::{Read, Write};
 use std::time::{Duration, Instant};
 
 use emulator::{
-    AccountState, Agent, Emulator, EmulatorConfig, Fault, Plivo, PrefixRule, Seed, Telnyx, Twilio, numbered_uuid,
+    AccountState, Agent, DeprecationHeaders, Emulator, EmulatorConfig, EndpointMode, Fault, Plivo, PrefixRule, Seed,
+    Telnyx, Twilio, numbered_uuid,
 };
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -581,6 +582,70 @@ async fn provider_scoped_endpoints_create_merge_and_delete() {
     assert_eq!(created["publicKeyPrefix"], json!({"prefix": "PUBt"}));
     let (status, _) = call(&emu, Method::PUT, "/api/telephony_configs/plivo", Some(json!({}))).await;
     assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+}
+
+#[tokio::test]
+async fn the_account_pair_can_be_removed_and_deprecated_and_the_provider_endpoints_removed() {
+    let emu = start(AccountState::empty());
+    for (mode, code) in [(EndpointMode::Gone(404), 404), (EndpointMode::Gone(405), 405), (EndpointMode::Gone(410), 410)]
+    {
+        emu.set_account_endpoint(mode);
+        let (status, body) = call(&emu, Method::GET, ACCOUNT_CONFIG, None).await;
+        assert_eq!(status.as_u16(), code);
+        assert!(body["detail"].is_string(), "the API's JSON: {body}");
+        // Answered before authentication, as URL routing does.
+        let (status, _) = call_as(&emu, None, Method::PATCH, ACCOUNT_CONFIG, Some(json!({}))).await;
+        assert_eq!(status.as_u16(), code);
+    }
+    emu.set_account_endpoint(EndpointMode::GoneHtml);
+    let response =
+        client().get(format!("{}{ACCOUNT_CONFIG}", emu.url())).header("X-API-Key", KEY).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    assert!(response.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+    let (status, _) = call(&emu, Method::GET, "/api/telephony_configs/twilio", None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "the provider endpoints still answer");
+
+    emu.set_account_endpoint(EndpointMode::Served);
+    emu.set_provider_endpoints(EndpointMode::GoneHtml);
+    let response = client()
+        .get(format!("{}/api/telephony_configs/twilio", emu.url()))
+        .header("X-API-Key", KEY)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    assert!(response.text().await.unwrap().contains("<h1>Not Found</h1>"));
+
+    emu.set_deprecation(Some(DeprecationHeaders {
+        deprecation: Some("@1772323200".into()),
+        sunset: Some("Tue, 01 Dec 2026 00:00:00 GMT".into()),
+    }));
+    let response =
+        client().get(format!("{}{ACCOUNT_CONFIG}", emu.url())).header("X-API-Key", KEY).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["deprecation"], "@1772323200");
+    assert_eq!(response.headers()["sunset"], "Tue, 01 Dec 2026 00:00:00 GMT");
+}
+
+#[tokio::test]
+async fn write_bodies_are_checked_against_the_official_schemas() {
+    let emu = start(AccountState::empty());
+    call(&emu, Method::POST, "/api/telephony_configs/twilio", Some(twilio_body())).await;
+    call(&emu, Method::PATCH, "/api/telephony_configs/twilio", Some(json!({"accountSid": "AC2"}))).await;
+    call(&emu, Method::PATCH, ACCOUNT_CONFIG, Some(json!({"plivo": null}))).await;
+    assert_eq!(emu.schema_violations(), Vec::<String>::new());
+
+    // A number for a string, an agent ID that is not a UUID, a read-only prefix sent, a required field left out.
+    call(&emu, Method::PATCH, "/api/telephony_configs/twilio", Some(json!({"accountSid": 5}))).await;
+    call(&emu, Method::PATCH, "/api/telephony_configs/twilio", Some(json!({"callCreationAllowedAgentIds": ["x"]})))
+        .await;
+    call(&emu, Method::PATCH, "/api/telephony_configs/plivo", Some(json!({"authTokenPrefix": {"prefix": "ab"}}))).await;
+    call(&emu, Method::POST, "/api/telephony_configs/plivo", Some(json!({"authId": "MA1"}))).await;
+    call(&emu, Method::PATCH, ACCOUNT_CONFIG, Some(json!({"twilio": {"accountSid": "AC1"}}))).await;
+    let violations = emu.schema_violations();
+    assert_eq!(violations.len(), 5, "{violations:#?}");
+    assert!(violations[0].starts_with("PATCH /api/telephony_configs/twilio: PatchedTwilioConfig:"), "{violations:?}");
+    assert!(violations[3].contains("PlivoConfig") && violations[3].contains("authToken"), "{violations:?}");
 }
 
 #[tokio::test]

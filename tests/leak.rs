@@ -239,3 +239,81 @@ fn no_secret_leaks_across_files() {
     check(&f, "same account", &["plan"]);
     check(&f, "same account", &["apply", "--auto-approve"]);
 }
+
+/// The provider-scoped endpoints and `auto`: reads, minimal writes, the fallback, partial failures, lost answers,
+/// a non-JSON 404, deprecation warnings and saved plans.
+#[test]
+fn no_secret_or_prefix_reaches_output_on_the_provider_endpoints() {
+    let mut ran = 0;
+    for family in ["provider", "auto"] {
+        let f = Fixture::with_state(remote_with_other_secrets()).family(family);
+        f.emu.set_prefix_length(6);
+        ran += run_all(
+            &f,
+            family,
+            &[
+                &["plan"],
+                &["plan", "--rotate", "--format", "json"],
+                &["plan", "--format", "markdown"],
+                &["plan", "--out", "plan.json"],
+            ],
+        );
+        assert_clean("plan.json", &std::fs::read_to_string(f.path("plan.json")).unwrap());
+        ran += run_all(&f, family, &[&["apply", "plan.json", "--format", "json"]]);
+        f.emu.set_account(API_KEY, remote_with_other_secrets());
+        ran += run_all(&f, family, &[&["apply", "--auto-approve", "--rotate"]]);
+    }
+
+    // A server that echoes secrets in 400s to each kind of write, then a partial failure.
+    let f = Fixture::with_state(remote_with_other_secrets()).family("provider");
+    f.emu.set_prefix_length(6);
+    let echo = format!(
+        r#"{{"authToken": ["{TWILIO_TOKEN} is not valid"], "detail": "key {API_KEY} prefix {}"}}"#,
+        &REMOTE_PLIVO[..6]
+    );
+    for method in ["PATCH", "POST", "DELETE"] {
+        let mut state = remote_with_other_secrets();
+        state.telnyx = None;
+        f.emu.set_account(API_KEY, state);
+        f.write(
+            "telephony.yaml",
+            &FULL_FILE.replace(
+                "plivo:\n  authId: MAXXXXXXXXXXXXXXXXXX\n  authToken: { env: PLIVO_AUTH_TOKEN }\n",
+                "plivo: null\n",
+            ),
+        );
+        for _ in 0..2 {
+            f.emu.push_fault_for(method, Fault::Status { code: 400, body: Some(echo.clone()), retry_after: None });
+        }
+        ran += run_all(&f, &format!("{method} 400 echo"), &[&["apply", "--auto-approve"]]);
+    }
+
+    // Lost answers to a POST (landed, or not), and a DELETE that lands twice.
+    let f = Fixture::new().family("provider");
+    f.emu.set_prefix_length(6);
+    for fault in [Fault::DropAfterApply, Fault::status(502), Fault::Drop] {
+        f.emu.set_account(API_KEY, AccountState::default());
+        f.emu.push_fault_for("POST", fault.clone());
+        f.emu.push_fault_for("POST", fault);
+        ran += run_all(&f, "lost POST answer", &[&["apply", "--auto-approve"]]);
+    }
+
+    // The fallback at -vvv, a non-JSON 404 that echoes secrets, and deprecation headers.
+    let f = Fixture::with_state(remote_with_other_secrets()).family("auto");
+    f.emu.set_prefix_length(6);
+    f.emu.set_account_endpoint(common::emulator::EndpointMode::Gone(410));
+    ran += run_all(&f, "fallback", &[&["plan"], &["apply", "--auto-approve", "--rotate"]]);
+    f.emu.set_account_endpoint(common::emulator::EndpointMode::Served);
+    f.emu.set_deprecation(Some(common::emulator::DeprecationHeaders {
+        deprecation: Some(TWILIO_TOKEN.to_string()),
+        sunset: Some(format!("{API_KEY} {PLIVO_TOKEN}")),
+    }));
+    ran += run_all(&f, "deprecation", &[&["plan"]]);
+    let html = format!("<html>{API_KEY} {TWILIO_TOKEN} {}</html>", &REMOTE_TWILIO[..6]);
+    let f = Fixture::with_state(remote_with_other_secrets()).family("provider");
+    for _ in 0..6 {
+        f.emu.push_fault_for("GET", Fault::Status { code: 404, body: Some(html.clone()), retry_after: None });
+    }
+    ran += run_all(&f, "HTML 404", &[&["plan"]]);
+    assert!(ran >= 30, "ran {ran}");
+}

@@ -23,9 +23,10 @@ use serde_json::{Value, json};
 
 use common::emulator::{EmulatorConfig, PrefixRule};
 use common::{AccountState, Emulator, FULL_FILE, Plivo, Telnyx, Twilio};
-use reconcile::api::{Client, ClientOptions, TelephonyApi, client::parse_base_url};
+use reconcile::api::{Client, ClientOptions, client::parse_base_url};
 use reconcile::config::{self, resolve};
 use reconcile::diff::{self, PlanOptions};
+use reconcile::endpoints::{self, Family};
 use reconcile::model::Provider;
 use reconcile::render::{Palette, diagnostics};
 
@@ -686,7 +687,72 @@ fn expected_body_block(provider: Provider, block: &Block) -> Value {
     Value::Object(map)
 }
 
+/// The test's own account of the fields a provider-scoped write must carry, from the contract and not from `diff`:
+/// every field for a create; for an update, the identifiers, list, flag and mapping that differ, and the secrets
+/// whose shown prefix the file's value does not start with (every declared secret with `--rotate`); none for a
+/// delete.
+fn expected_fields(case: &Case, provider: Provider) -> BTreeSet<String> {
+    let i = provider.index();
+    let (Declared::Present { block, .. }, remote) = (&case.declared[i], case.remote[i].as_ref()) else {
+        return BTreeSet::new();
+    };
+    let Some(r) = remote else {
+        return provider.known_keys().into_iter().map(str::to_string).collect();
+    };
+    let mut fields = BTreeSet::new();
+    for (j, field) in provider.identifier_fields().iter().enumerate() {
+        if block.identifiers[j] != r.identifiers[j] {
+            fields.insert(field.to_string());
+        }
+    }
+    for (j, field) in provider.secret_fields().iter().enumerate() {
+        let rule = case
+            .prefixes
+            .iter()
+            .find(|(f, _)| *f == format!("{}.{field}", provider.key()))
+            .map(|(_, r)| *r)
+            .unwrap_or(PrefixRule::Length(4));
+        let differs = shown_prefix(&r.secrets[j], rule).is_some_and(|p| !block.secrets[j].starts_with(&p));
+        if case.rotate || differs {
+            fields.insert(field.to_string());
+        }
+    }
+    let as_set = |b: &Block| b.agents.iter().copied().collect::<BTreeSet<_>>();
+    if as_set(block) != as_set(r) {
+        fields.insert("callCreationAllowedAgentIds".into());
+    }
+    if block.allow_all != r.allow_all {
+        fields.insert("callCreationAllowAllAgents".into());
+    }
+    if block.mapping != r.mapping {
+        fields.insert("requestContextMapping".into());
+    }
+    fields
+}
+
+/// The block the account must hold after a provider-scoped write: the remote one with the sent fields replaced.
+fn expected_after_provider_write(case: &Case, provider: Provider) -> Value {
+    let i = provider.index();
+    let Declared::Present { block, .. } = &case.declared[i] else { return Value::Null };
+    let declared = expected_body_block(provider, block);
+    let Some(remote) = &case.remote[i] else { return declared };
+    let mut now = expected_body_block(provider, remote);
+    for field in expected_fields(case, provider) {
+        now[field.as_str()] = declared[field.as_str()].clone();
+    }
+    now
+}
+
 fn run_case(emu: &Emulator, runtime: &tokio::runtime::Runtime, case: &Case) -> Result<(), TestCaseError> {
+    run_case_through(emu, runtime, case, Family::Account)
+}
+
+fn run_case_through(
+    emu: &Emulator,
+    runtime: &tokio::runtime::Runtime,
+    case: &Case,
+    family: Family,
+) -> Result<(), TestCaseError> {
     emu.set_account(API_KEY, seed(case));
     for (field, rule) in &case.prefixes {
         emu.set_prefix_rule_for(field, *rule);
@@ -710,19 +776,25 @@ fn run_case(emu: &Emulator, runtime: &tokio::runtime::Runtime, case: &Case) -> R
     let options = PlanOptions { rotate: case.rotate };
 
     let (first, applied, second) = runtime.block_on(async {
-        let remote = client.fetch_config().await.expect("GET");
-        let first = diff::plan(&resolved.desired, &remote, options);
-        let applied = reconcile::apply::apply(&client, &first, &resolved.desired).await;
-        let after = client.fetch_config().await.expect("GET after");
+        let remote = reconcile::apply::read(&client, family).await.expect("GET");
+        let mut first = diff::plan(&resolved.desired, &remote, options);
+        first.requests = endpoints::requests(&first, family);
+        let applied = reconcile::apply::apply(&client, &first, &resolved.desired, &first.requests).await;
+        let after = reconcile::apply::read(&client, family).await.expect("GET after");
         let second = diff::plan(&resolved.desired, &after, PlanOptions::default());
         (first, applied, second)
     });
     prop_assert!(applied.is_ok(), "apply failed: {:?}\n{text}", applied.err());
     prop_assert!(second.is_empty(), "changes remain after apply: {second:?}\nfirst: {first:?}\n{text}");
+    let violations = emu.schema_violations();
+    prop_assert!(violations.is_empty(), "bodies break the official schema: {violations:?}");
 
     let expected = expected_writes(case);
     let planned: BTreeSet<&str> = first.written().map(|p| p.provider.key()).collect();
     prop_assert_eq!(&planned, &expected, "the plan writes other providers than differ\n{}", text);
+    if family == Family::Provider {
+        return check_provider_writes(emu, case, &expected);
+    }
 
     let requests = emu.requests();
     let lines: Vec<String> = requests.iter().map(|r| format!("{} {}", r.method, r.path)).collect();
@@ -786,6 +858,77 @@ fn provider_json(value: &Value) -> BTreeMap<String, Value> {
             (key, v)
         })
         .collect()
+}
+
+/// The provider family: three GETs (in any order: they are concurrent), then one request per differing provider
+/// (creates and updates in provider order, then deletes), each holding exactly the differing fields, then three GETs.
+fn check_provider_writes(emu: &Emulator, case: &Case, expected: &BTreeSet<&str>) -> Result<(), TestCaseError> {
+    let requests = emu.requests();
+    let gets: BTreeSet<String> =
+        Provider::ALL.iter().map(|p| format!("GET /api/telephony_configs/{}", p.key())).collect();
+    let lines: Vec<String> = requests.iter().map(|r| format!("{} {}", r.method, r.path)).collect();
+    prop_assert!(lines.len() >= 6, "{lines:?}");
+    let (head, rest) = lines.split_at(3);
+    let (writes, tail) = rest.split_at(rest.len() - 3);
+    prop_assert_eq!(head.iter().cloned().collect::<BTreeSet<_>>(), gets.clone(), "reads first: {:?}", lines);
+    prop_assert_eq!(tail.iter().cloned().collect::<BTreeSet<_>>(), gets, "reads after: {:?}", lines);
+
+    let mut wanted = Vec::new();
+    let mut deletes = Vec::new();
+    for provider in Provider::ALL {
+        if !expected.contains(provider.key()) {
+            continue;
+        }
+        let path = format!("/api/telephony_configs/{}", provider.key());
+        match (&case.declared[provider.index()], &case.remote[provider.index()]) {
+            (Declared::Absent, _) => deletes.push(format!("DELETE {path}")),
+            (_, None) => wanted.push(format!("POST {path}")),
+            _ => wanted.push(format!("PATCH {path}")),
+        }
+    }
+    wanted.extend(deletes);
+    prop_assert_eq!(writes, &wanted[..], "the writes");
+
+    for request in requests.iter().filter(|r| r.method == "POST" || r.method == "PATCH") {
+        let provider = Provider::ALL.into_iter().find(|p| request.path.ends_with(p.key())).expect("a provider path");
+        let keys: BTreeSet<String> = request.json_keys().into_iter().collect();
+        prop_assert_eq!(&keys, &expected_fields(case, provider), "{} held other fields than differ", request.path);
+        let Declared::Present { block, .. } = &case.declared[provider.index()] else { unreachable!() };
+        let declared = expected_body_block(provider, block);
+        for key in &keys {
+            prop_assert_eq!(&request.json.as_ref().expect("JSON")[key.as_str()], &declared[key.as_str()], "{}", key);
+        }
+    }
+
+    let account = emu.account(API_KEY).expect("the account");
+    let before = seed(case);
+    let slots = |s: &AccountState| -> [Value; 3] { [json!(s.twilio), json!(s.telnyx), json!(s.plivo)] };
+    let (now, was) = (slots(&account), slots(&before));
+    for provider in Provider::ALL {
+        let i = provider.index();
+        if !expected.contains(provider.key()) {
+            prop_assert_eq!(&now[i], &was[i], "{} changed without being written", provider.key());
+        } else {
+            let want = expected_after_provider_write(case, provider);
+            if want.is_null() {
+                prop_assert!(now[i].is_null(), "{} still present after the delete", provider.key());
+            } else {
+                prop_assert_eq!(provider_json(&now[i]), provider_json(&want), "{} after the write", provider.key());
+            }
+        }
+    }
+    Ok(())
+}
+
+#[test]
+fn provider_family_converges_and_each_write_holds_exactly_the_differing_fields() {
+    let emu = Emulator::start(EmulatorConfig::default());
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");
+    let mut runner = proptest::test_runner::TestRunner::new(cases(64));
+    let result = runner.run(&case(), |case| run_case_through(&emu, &runtime, &case, Family::Provider));
+    if let Err(e) = result {
+        panic!("{e}");
+    }
 }
 
 #[test]

@@ -1,7 +1,9 @@
 //! The Ultravox API: the [`TelephonyApi`] seam the rest of the tool talks to, its HTTP implementation
-//! ([`client`]), and the wire format ([`wire`]).
+//! ([`client`], with URL handling in [`url`] and the retry policy in [`retry`]), and the wire format ([`wire`]).
 
 pub mod client;
+pub mod retry;
+pub mod url;
 pub mod wire;
 
 use std::time::Duration;
@@ -9,16 +11,25 @@ use std::time::Duration;
 pub use client::{Client, ClientOptions};
 use wire::ProviderWrite;
 
-use crate::state::RemoteState;
+use crate::model::Provider;
+use crate::state::{DesiredProvider, RemoteProvider, RemoteState};
 
-/// Reading and writing an account's telephony config. The HTTP client implements it; tests of `apply` use an
-/// in-memory fake.
+/// Reading and writing an account's telephony config, through either endpoint family. The HTTP client implements
+/// it; tests of `apply` use an in-memory fake.
 #[allow(async_fn_in_trait)]
 pub trait TelephonyApi {
-    /// One `GET` of the account's config.
+    /// One `GET` of the account-level config.
     async fn fetch_config(&self) -> Result<RemoteState, ApiError>;
-    /// One write holding exactly `writes`; answers the account's config after it.
+    /// One account-level `PATCH` holding exactly `writes`; answers the account's config after it.
     async fn write_config(&self, writes: &[ProviderWrite<'_>]) -> Result<RemoteState, ApiError>;
+    /// One provider-scoped `GET`: `None` when the provider is not configured (the framework's JSON 404).
+    async fn fetch_provider(&self, provider: Provider) -> Result<Option<RemoteProvider>, ApiError>;
+    /// `POST` of the complete block; answers the created provider.
+    async fn create_provider(&self, desired: &DesiredProvider) -> Result<RemoteProvider, ApiError>;
+    /// `PATCH` holding only `fields` of the desired block; answers the provider after the merge.
+    async fn update_provider(&self, desired: &DesiredProvider, fields: &[String]) -> Result<RemoteProvider, ApiError>;
+    /// `DELETE`; a provider already absent (404) counts as deleted.
+    async fn delete_provider(&self, provider: Provider) -> Result<(), ApiError>;
     /// Every agent the API lists for `search` (its name filter), across all pages.
     async fn find_agents(&self, search: &str) -> Result<Vec<wire::Agent>, ApiError>;
 }
@@ -34,6 +45,31 @@ pub enum GaveUp {
     RetryAfterTooLong { asked: Duration, cap: Duration },
 }
 
+/// An answer's `Deprecation` or `Sunset` header: which endpoint, and the sunset date when one was given.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Deprecation {
+    pub method: String,
+    /// The endpoint's path under the API root.
+    pub path: String,
+    /// The `Sunset` date, as an HTTP date, when the header held a valid one.
+    pub sunset: Option<String>,
+}
+
+impl std::fmt::Display for Deprecation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "the API marks {} {} as deprecated", self.method, self.path)?;
+        match &self.sunset {
+            Some(date) => write!(f, " (to be removed on {date})")?,
+            None => write!(f, " (no removal date given)")?,
+        }
+        if self.path == client::ACCOUNT_CONFIG_PATH {
+            write!(f, "; `--endpoints provider` uses Ultravox's provider-scoped endpoints instead")
+        } else {
+            write!(f, "; see Ultravox's API changelog for its replacement")
+        }
+    }
+}
+
 /// A failed conversation with the API. URLs carry no credentials; server messages are scrubbed of every secret.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum ApiError {
@@ -46,7 +82,21 @@ pub enum ApiError {
     #[error("cannot set up the HTTP client: {reason}")]
     Client { reason: String },
     #[error("{method} {url} answered HTTP {status}{}{}", retry_note(*attempts, *gave_up), format_messages(messages))]
-    Status { method: String, url: String, status: u16, messages: Vec<String>, attempts: u32, gave_up: Option<GaveUp> },
+    Status {
+        method: String,
+        url: String,
+        status: u16,
+        messages: Vec<String>,
+        attempts: u32,
+        gave_up: Option<GaveUp>,
+        /// Whether the body was the framework's JSON (`{"detail": ...}` or field-keyed), rather than a proxy's page.
+        framework_json: bool,
+    },
+    #[error(
+        "{method} {url} answered HTTP 404 with no API error body: this server has no such endpoint (not \"not \
+         configured\", which the API says in JSON)"
+    )]
+    NoSuchEndpoint { method: String, url: String },
     #[error(
         "{method} {url} answered a redirect (HTTP {status}) to {target}; it was not followed, and the API key was not \
          sent there"
@@ -95,7 +145,7 @@ fn retry_note(attempts: u32, gave_up: Option<GaveUp>) -> String {
 
 /// What to do after a write whose outcome is unknown.
 const WRITE_UNKNOWN: &str = "the write may or may not have been applied: run `reconcile plan` to see the account as \
-     it is now; applying again is safe (the write holds complete provider blocks, so a repeat leaves the same account)";
+     it is now; applying again is safe (it reads the account first and sends only what is left)";
 
 impl ApiError {
     /// Whether this failure leaves it unknown whether a write changed the account: the request was sent and no
@@ -146,6 +196,10 @@ impl ApiError {
             ApiError::Timeout { .. } => "the server is slow or unreachable; try again, or raise --timeout",
             ApiError::Transport { .. } => "check the network and --api-url, then try again",
             ApiError::BadAnswer { .. } => "check --api-url: it should point at the Ultravox API",
+            ApiError::NoSuchEndpoint { .. } => {
+                "check --api-url (it should be the Ultravox API root); if this server lacks the provider-scoped \
+                 endpoints, pass --endpoints account"
+            }
         };
         Some(text.to_string())
     }

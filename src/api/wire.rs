@@ -1,6 +1,6 @@
 //! The JSON of the Ultravox telephony-config endpoints: reading an answer into a [`RemoteState`] (checking its shape,
-//! since a server can misbehave), and writing a request body. This is the one place where a secret is exposed: in
-//! [`account_patch_body`].
+//! since a server can misbehave), and writing request bodies. Secrets are exposed here only, where a body is built
+//! ([`account_patch_body`], [`provider_body`]).
 
 use std::collections::BTreeMap;
 
@@ -37,6 +37,16 @@ pub fn parse_account_config(body: &[u8]) -> Result<RemoteState, ShapeError> {
         };
     }
     Ok(state)
+}
+
+/// Reads the body of a provider-scoped answer (`GET`/`POST`/`PATCH /api/telephony_configs/{provider}`).
+pub fn parse_provider_config(provider: Provider, body: &[u8]) -> Result<RemoteProvider, ShapeError> {
+    let value: Value = serde_json::from_slice(body)
+        .map_err(|e| ShapeError(format!("the answer is not valid JSON (line {}, column {})", e.line(), e.column())))?;
+    match value {
+        Value::Object(block) => parse_provider(provider, &block),
+        other => Err(ShapeError(format!("expected a JSON object, found {}", kind(&other)))),
+    }
 }
 
 /// Reads one provider block (the account-level answer's `twilio`, or a provider-scoped answer).
@@ -197,6 +207,15 @@ pub fn account_patch_body(writes: &[ProviderWrite<'_>]) -> Vec<u8> {
     serde_json::to_vec(&Value::Object(top)).unwrap_or_default()
 }
 
+/// The body of a provider-scoped write: the complete block (`POST`), or only `fields` of it (`PATCH`).
+pub fn provider_body(desired: &DesiredProvider, fields: Option<&[String]>) -> Vec<u8> {
+    let mut block = complete_block(desired);
+    if let Some(fields) = fields {
+        block.retain(|key, _| fields.iter().any(|f| f == key));
+    }
+    serde_json::to_vec(&Value::Object(block)).expect("a map of strings, lists and booleans serialises")
+}
+
 fn complete_block(desired: &DesiredProvider) -> Map<String, Value> {
     let mut block = Map::new();
     for (field, value) in &desired.identifiers {
@@ -297,6 +316,22 @@ mod tests {
             serde_json::json!({"plivo": {"authId": "MA1", "authToken": "tok", "callCreationAllowedAgentIds": [],
                 "callCreationAllowAllAgents": false, "requestContextMapping": {}}, "twilio": null})
         );
+    }
+
+    #[test]
+    fn provider_bodies_hold_the_block_or_only_the_named_fields() {
+        let desired = DesiredProvider {
+            provider: Provider::Plivo,
+            identifiers: vec![("authId", "MA1".into())],
+            secrets: vec![("authToken", SecretString::from("tok".to_string()))],
+            settings: Settings::default(),
+        };
+        let all: Value = serde_json::from_slice(&provider_body(&desired, None)).unwrap();
+        assert_eq!(all.as_object().unwrap().len(), 5);
+        let some: Value =
+            serde_json::from_slice(&provider_body(&desired, Some(&["callCreationAllowAllAgents".to_string()])))
+                .unwrap();
+        assert_eq!(some, serde_json::json!({"callCreationAllowAllAgents": false}));
     }
 
     #[test]

@@ -9,6 +9,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::diff::{Counts, Plan, ProviderPlan};
+use crate::endpoints::PlannedRequest;
 use crate::model::Provider;
 
 /// The version of this JSON format. Raised only for changes that could break a reader.
@@ -26,6 +27,9 @@ pub struct PlanDocument {
     pub summary: Summary,
     /// One entry per provider: twilio, telnyx, plivo, in that order.
     pub providers: Vec<ProviderPlan>,
+    /// The requests apply sends, in send order: method, path (under the API root) and the body's top-level field
+    /// names, never values. Empty when there is nothing to do.
+    pub requests: Vec<PlannedRequest>,
     /// For agents the file names by `{ agent: NAME }`: their names, by agent ID.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub agent_names: BTreeMap<String, String>,
@@ -53,7 +57,7 @@ pub struct Summary {
 pub struct ApplyReport {
     /// `applied` when a write was sent and the account now matches; `nothingToDo` when there was nothing to send.
     pub status: ApplyStatus,
-    /// The providers the one write held.
+    /// The providers written, in send order.
     pub written: Vec<Provider>,
 }
 
@@ -73,6 +77,7 @@ impl PlanDocument {
             file: file.to_string(),
             summary: Summary { has_changes: !plan.is_empty(), create, update, delete, unverifiable },
             providers: plan.providers.clone(),
+            requests: plan.requests.clone(),
             agent_names: plan.agent_names.clone(),
             apply: None,
         }

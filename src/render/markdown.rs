@@ -8,6 +8,7 @@
 use std::collections::BTreeSet;
 
 use crate::diff::{Action, FieldChange, Plan, ProviderPlan, SecretStatus, Value};
+use crate::endpoints::{self, PlannedRequest};
 
 /// The first line of every Markdown plan: CI looks for it to update a single comment.
 pub const MARKER: &str = "<!-- reconcile-plan -->";
@@ -57,14 +58,31 @@ fn file_section(plan: &Plan, file: &str, style: &Style, budget: usize) -> String
     if plan.is_empty() {
         head.push_str(&format!("{headline}: no changes\n\nThe account matches <code>{}</code>.\n", esc(file)));
     } else {
+        let how = if whole_blocks(&plan.requests) {
+            format!(
+                "one write holding {}",
+                plan.written().map(|p| format!("<code>{}</code>", p.provider)).collect::<Vec<_>>().join(", ")
+            )
+        } else {
+            let n = plan.requests.len();
+            format!("{n} request{}, one per changed provider, in this order", if n == 1 { "" } else { "s" })
+        };
         head.push_str(&format!(
-            "{headline}: {} to create, {} to update, {} to delete\n\nApplying <code>{}</code> will send one write holding {}.\n",
+            "{headline}: {} to create, {} to update, {} to delete\n\nApplying <code>{}</code> will send {how}{}\n",
             c.create,
             c.update,
             c.delete,
             esc(file),
-            plan.written().map(|p| format!("<code>{}</code>", p.provider)).collect::<Vec<_>>().join(", ")
+            if plan.requests.is_empty() { "." } else { ":" },
         ));
+        if !plan.requests.is_empty() {
+            head.push('\n');
+            for (i, r) in plan.requests.iter().enumerate() {
+                let fields: Vec<String> = r.fields.iter().map(|f| format!("<code>{}</code>", esc(f))).collect();
+                let fields = if fields.is_empty() { String::new() } else { format!(" ({})", fields.join(", ")) };
+                head.push_str(&format!("{}. <code>{} {}</code>{fields}\n", i + 1, r.method.as_str(), esc(&r.path)));
+            }
+        }
     }
     let deleted: Vec<String> =
         plan.providers.iter().filter(|p| p.action == Action::Delete).map(|p| format!("**{}**", p.provider)).collect();
@@ -77,13 +95,18 @@ fn file_section(plan: &Plan, file: &str, style: &Style, budget: usize) -> String
     let unverifiable: Vec<String> = plan.unverifiable().iter().map(|f| format!("<code>{f}</code>")).collect();
     if !unverifiable.is_empty() {
         head.push_str(&format!(
-            "\n> [!NOTE]\n> The API returned no prefix for {}, so whether the file's value matches cannot be verified. Such a secret is sent only when the plan is made with <code>--rotate</code>, or with its provider's block when another field of that provider changes.\n",
-            unverifiable.join(", ")
+            "\n> [!NOTE]\n> The API returned no prefix for {}, so whether the file's value matches cannot be verified. Such a secret is sent only when the plan is made with <code>--rotate</code>{}.\n",
+            unverifiable.join(", "),
+            if whole_blocks(&plan.requests) {
+                ", or with its provider's block when another field of that provider changes"
+            } else {
+                ""
+            }
         ));
     }
 
     let mut out = head;
-    let sections: Vec<String> = plan.written().map(|pp| section(pp, style.providers)).collect();
+    let sections: Vec<String> = plan.written().map(|pp| section(pp, &plan.requests, style.providers)).collect();
     let mut cut = 0;
     for (i, s) in sections.iter().enumerate() {
         if out.len() + s.len() > budget {
@@ -227,7 +250,12 @@ fn quiet_item(pp: &ProviderPlan) -> Option<String> {
     Some(text)
 }
 
-fn section(pp: &ProviderPlan, level: &str) -> String {
+/// Whether the requests write complete blocks (the account-level PATCH); also true before a family is chosen.
+fn whole_blocks(requests: &[PlannedRequest]) -> bool {
+    requests.is_empty() || requests.iter().any(|r| r.provider().is_none())
+}
+
+fn section(pp: &ProviderPlan, requests: &[PlannedRequest], level: &str) -> String {
     let (sign, verb) = match pp.action {
         Action::Create => ("+", "create"),
         Action::Update => ("~", "update"),
@@ -238,7 +266,8 @@ fn section(pp: &ProviderPlan, level: &str) -> String {
     for change in &pp.changes {
         let (before, after) = match change {
             FieldChange::Secret { status, .. } => {
-                ("🔒 secret".to_string(), secret_status(pp.action, *status).to_string())
+                let sent = whole_blocks(requests) || endpoints::sends(requests, pp.provider, change.field());
+                ("🔒 secret".to_string(), secret_status(pp.action, *status, sent).to_string())
             }
             FieldChange::Value { before: Some(Value::List(b)), after: Some(Value::List(a)), .. } => list_change(b, a),
             FieldChange::Value { before, after, .. } => (cell(before.as_ref()), cell(after.as_ref())),
@@ -255,14 +284,15 @@ fn section(pp: &ProviderPlan, level: &str) -> String {
     }
 }
 
-fn secret_status(action: Action, status: SecretStatus) -> &'static str {
+fn secret_status(action: Action, status: SecretStatus, sent: bool) -> &'static str {
     match status {
-        SecretStatus::Unchanged if action == Action::Update => "unchanged (re-sent with the block)",
+        SecretStatus::Unchanged if action == Action::Update && sent => "unchanged (re-sent with the block)",
+        SecretStatus::Unchanged if action == Action::Update => "unchanged (not sent)",
         SecretStatus::Unchanged => "unchanged",
         SecretStatus::Changed => "**changed**: will be sent",
         SecretStatus::New => "will be sent",
         SecretStatus::RotationRequested => "**rotation requested**: will be sent",
-        SecretStatus::Unverifiable if action == Action::Update => "unverifiable (re-sent with the block)",
+        SecretStatus::Unverifiable if action == Action::Update && sent => "unverifiable (re-sent with the block)",
         SecretStatus::Unverifiable => "unverifiable: not sent",
         SecretStatus::Removed => "will be removed",
     }

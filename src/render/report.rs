@@ -82,8 +82,13 @@ pub fn applied_line(plan: &Plan, written: &[Provider]) -> String {
         return "Nothing to apply: no write was sent.".into();
     }
     let c = plan.counts();
+    let how = if plan.requests.len() == 1 && plan.requests[0].provider().is_none() {
+        " in one write"
+    } else {
+        ": one request each"
+    };
     format!(
-        "Apply complete: {} created, {} updated, {} deleted ({} in one write).",
+        "Apply complete: {} created, {} updated, {} deleted ({}{how}).",
         c.create,
         c.update,
         c.delete,
@@ -100,6 +105,11 @@ pub fn warn_unverified(sink: &mut dyn Sink, unverified: &[String]) {
             unverified.join(", ")
         ));
     }
+}
+
+/// The warning when an answer said its endpoint is deprecated (stderr, never an error).
+pub fn deprecated(sink: &mut dyn Sink, notice: &crate::api::Deprecation) {
+    sink.warning(&notice.to_string());
 }
 
 /// `validate`'s line for a valid file.

@@ -5,6 +5,7 @@
 use std::collections::BTreeSet;
 
 use crate::diff::{Action, FieldChange, Plan, ProviderPlan, SecretStatus, Value};
+use crate::endpoints::{self, PlannedRequest};
 use crate::render::Palette;
 
 /// Renders a plan. `file` is the declaring file's name, for the summary.
@@ -12,7 +13,11 @@ pub fn plan(plan: &Plan, file: &str, p: Palette) -> String {
     let plan = &*super::with_agent_names(plan);
     let mut out = String::new();
     for provider in plan.providers.iter().filter(|pp| pp.action.writes()) {
-        out.push_str(&provider_block(provider, p));
+        out.push_str(&provider_block(provider, &plan.requests, p));
+        out.push('\n');
+    }
+    if !plan.requests.is_empty() {
+        out.push_str(&requests(&plan.requests, p));
         out.push('\n');
     }
     for provider in &plan.providers {
@@ -28,14 +33,33 @@ pub fn plan(plan: &Plan, file: &str, p: Palette) -> String {
     if !unverifiable.is_empty() {
         out.push_str(&format!(
             "{} the API returned no prefix for {}, so whether the file's value matches cannot be verified; \
-             such a secret is sent only with --rotate, or with its provider's block when another field of that \
-             provider changes.\n\n",
+             such a secret is sent only with --rotate{}.\n\n",
             p.warning("Note:"),
-            unverifiable.join(", ")
+            unverifiable.join(", "),
+            if whole_blocks(&plan.requests) {
+                ", or with its provider's block when another field of that provider changes"
+            } else {
+                ""
+            }
         ));
     }
     out.push_str(&summary(plan, file, p));
     out.push('\n');
+    out
+}
+
+/// Whether the requests write complete blocks (the account-level PATCH); also true before a family is chosen.
+fn whole_blocks(requests: &[PlannedRequest]) -> bool {
+    requests.is_empty() || requests.iter().any(|r| r.provider().is_none())
+}
+
+/// The requests apply will send, in order: method, path and field names, never values.
+fn requests(requests: &[PlannedRequest], p: Palette) -> String {
+    let mut out = format!("{}\n", p.bold("Apply will send:"));
+    for (i, r) in requests.iter().enumerate() {
+        let fields = if r.fields.is_empty() { String::new() } else { format!(" ({})", r.fields.join(", ")) };
+        out.push_str(&format!("  {}. {} {}{fields}\n", i + 1, r.method.as_str(), r.path));
+    }
     out
 }
 
@@ -78,7 +102,7 @@ fn quiet_line(pp: &ProviderPlan, p: Palette) -> Option<String> {
     Some(p.dim(&text))
 }
 
-fn provider_block(pp: &ProviderPlan, p: Palette) -> String {
+fn provider_block(pp: &ProviderPlan, requests: &[PlannedRequest], p: Palette) -> String {
     let name = pp.provider.key();
     let header = match pp.action {
         Action::Create => format!("{} {} will be created", p.create("+"), p.bold(name)),
@@ -90,7 +114,8 @@ fn provider_block(pp: &ProviderPlan, p: Palette) -> String {
     let mut out = header;
     out.push('\n');
     for change in &pp.changes {
-        out.push_str(&field_line(pp.action, change, width, p));
+        let sent = whole_blocks(requests) || endpoints::sends(requests, pp.provider, change.field());
+        out.push_str(&field_line(pp.action, change, sent, width, p));
     }
     out
 }
@@ -99,11 +124,11 @@ fn unreachable_header(name: &str) -> String {
     format!("  {name}")
 }
 
-fn field_line(action: Action, change: &FieldChange, width: usize, p: Palette) -> String {
+fn field_line(action: Action, change: &FieldChange, sent: bool, width: usize, p: Palette) -> String {
     let label = format!("{:<width$}", format!("{}:", change.field()));
     match change {
         FieldChange::Secret { status, .. } => {
-            let (mark, text) = secret_text(action, *status, p);
+            let (mark, text) = secret_text(action, *status, sent, p);
             format!("    {mark} {label} {}\n", text)
         }
         FieldChange::Value { before, after, .. } => match (before, after) {
@@ -116,16 +141,19 @@ fn field_line(action: Action, change: &FieldChange, width: usize, p: Palette) ->
     }
 }
 
-fn secret_text(action: Action, status: SecretStatus, p: Palette) -> (String, String) {
+/// A secret row. `sent`: whether the write carries this secret (a whole block does; a provider-scoped PATCH only when
+/// it changed or is rotated).
+fn secret_text(action: Action, status: SecretStatus, sent: bool, p: Palette) -> (String, String) {
     match status {
-        SecretStatus::Unchanged if action == Action::Update => {
+        SecretStatus::Unchanged if action == Action::Update && sent => {
             (" ".into(), "(secret) unchanged; re-sent, since the write carries the whole block".into())
         }
+        SecretStatus::Unchanged if action == Action::Update => (" ".into(), "(secret) unchanged (not sent)".into()),
         SecretStatus::Unchanged => (" ".into(), "(secret) unchanged".into()),
         SecretStatus::Changed => (p.update("~"), "(secret) changed; will be sent".into()),
         SecretStatus::New => (p.create("+"), "(secret) will be sent".into()),
         SecretStatus::RotationRequested => (p.update("~"), "(secret) rotation requested; will be sent".into()),
-        SecretStatus::Unverifiable if action == Action::Update => {
+        SecretStatus::Unverifiable if action == Action::Update && sent => {
             (p.warning("?"), "(secret) unverifiable: no prefix from the API; re-sent with the block".into())
         }
         SecretStatus::Unverifiable => {

@@ -98,10 +98,28 @@ impl Fixture {
             ("TWILIO_AUTH_TOKEN", TWILIO_TOKEN),
             ("TELNYX_PUBLIC_KEY", TELNYX_PUBLIC_KEY),
             ("PLIVO_AUTH_TOKEN", PLIVO_TOKEN),
+            // The tests written before the endpoint families assert the account-level pair's requests; tests of the
+            // other families say so (`--endpoints`, or `Fixture::family`).
+            ("RECONCILE_ENDPOINTS", "account"),
         ] {
             fixture.env.insert(k.to_string(), v.to_string());
         }
         fixture
+    }
+
+    /// Runs later commands through this endpoint family (`auto`, `provider`, `account`).
+    pub fn family(mut self, family: &str) -> Fixture {
+        self.env.insert("RECONCILE_ENDPOINTS".into(), family.into());
+        self
+    }
+
+    /// The requests received, as `METHOD path field,field` lines (the JSON body's top-level keys, sorted).
+    pub fn request_lines_with_fields(&self) -> Vec<String> {
+        self.emu
+            .requests()
+            .iter()
+            .map(|r| format!("{} {} {}", r.method, r.path, r.json_keys().join(",")).trim_end().to_string())
+            .collect()
     }
 
     pub fn path(&self, name: &str) -> PathBuf {
@@ -152,8 +170,21 @@ impl Fixture {
     }
 }
 
+impl Drop for Fixture {
+    /// Every write body a test sent must conform to the official request schema.
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            let violations = self.emu.schema_violations();
+            assert!(violations.is_empty(), "bodies that break the official schema:\n{}", violations.join("\n"));
+        }
+    }
+}
+
 pub const GET_CONFIG: &str = "GET /api/accounts/me/telephony_config";
 pub const PATCH_CONFIG: &str = "PATCH /api/accounts/me/telephony_config";
+pub const GET_TWILIO: &str = "GET /api/telephony_configs/twilio";
+pub const GET_TELNYX: &str = "GET /api/telephony_configs/telnyx";
+pub const GET_PLIVO: &str = "GET /api/telephony_configs/plivo";
 
 /// Every secret value a test may resolve, to check that none leaks.
 pub fn all_secrets() -> Vec<&'static str> {

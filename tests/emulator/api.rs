@@ -17,7 +17,7 @@ use tokio::sync::Notify;
 
 use super::model::{AccountState, Agent, Plivo, Provider, Telnyx, Twilio};
 use super::validate::{self, AGENT_IDS, ALLOW_ALL, CONTEXT_MAPPING};
-use super::{Fault, PrefixRule, Prefixes, RecordedRequest, Shared, admin};
+use super::{EndpointMode, Fault, PrefixRule, Prefixes, RecordedRequest, Shared, admin};
 
 /// Bodies larger than this are refused with 413.
 const MAX_BODY_BYTES: usize = 1 << 20;
@@ -121,6 +121,8 @@ pub(super) async fn handle(
     let (fault, latency) = {
         let mut inner = shared.lock();
         inner.requests.push(record(&parts, &body));
+        let violations = super::schemas::violations(parts.method.as_str(), path, &body);
+        inner.schema_violations.extend(violations);
         let key = parts.headers.get("x-api-key").and_then(|v| v.to_str().ok());
         (inner.take_fault(parts.method.as_str()), inner.latency_for(key))
     };
@@ -137,6 +139,14 @@ pub(super) async fn handle(
         }
         Some(Fault::DropAfterApply) => {
             let _applied = respond(&shared, &parts, &body);
+            drop_connection.notify_one();
+            return std::future::pending().await;
+        }
+        Some(Fault::DropAfterApplyThenSet(state)) => {
+            let _applied = respond(&shared, &parts, &body);
+            if let Some(key) = parts.headers.get("x-api-key").and_then(|k| k.to_str().ok()) {
+                shared.lock().accounts.insert(key.to_string(), *state);
+            }
             drop_connection.notify_one();
             return std::future::pending().await;
         }
@@ -198,7 +208,9 @@ fn fault_reply(fault: Fault, path: &str) -> Reply {
         Fault::WrongShape => Reply::json(200, json!([])),
         Fault::Redirect { status, location } => Reply::empty(status).with_header(header::LOCATION, location),
         // Handled before any answer is made.
-        Fault::Delay(_) | Fault::Drop | Fault::DropAfterApply => Reply::detail(500, "A server error occurred."),
+        Fault::Delay(_) | Fault::Drop | Fault::DropAfterApply | Fault::DropAfterApplyThenSet(_) => {
+            Reply::detail(500, "A server error occurred.")
+        }
     }
 }
 
@@ -266,6 +278,67 @@ fn respond(shared: &Shared, parts: &Parts, body: &Bytes) -> Reply {
     };
     let mut inner = shared.lock();
     let inner = &mut *inner;
+    let mode = match route {
+        Route::AccountConfig => inner.account_endpoint,
+        Route::Twilio | Route::Telnyx | Route::Plivo => inner.provider_endpoints,
+        Route::Agents => EndpointMode::Served,
+    };
+    match mode {
+        EndpointMode::Served => {}
+        EndpointMode::Gone(405) => return Reply::method_not_allowed(&parts.method, "OPTIONS"),
+        EndpointMode::Gone(410) => return Reply::detail(410, "This endpoint has been removed."),
+        EndpointMode::Gone(_) => return Reply::not_found(),
+        EndpointMode::GoneHtml => {
+            return Reply::text(
+                404,
+                "text/html; charset=utf-8",
+                "<!doctype html>\n<title>Not Found</title>\n<h1>Not Found</h1><p>The requested resource was not found on this server.</p>\n",
+            );
+        }
+    }
+    if let (Route::AccountConfig, Some(headers)) = (&route, inner.deprecation.clone()) {
+        let mut reply = account_config(inner, parts, body);
+        if let Some(value) = headers.deprecation {
+            reply = reply.with_header(header::HeaderName::from_static("deprecation"), value);
+        }
+        if let Some(value) = headers.sunset {
+            reply = reply.with_header(header::HeaderName::from_static("sunset"), value);
+        }
+        return reply;
+    }
+    route_request(shared, inner, route, parts, body)
+}
+
+fn account_config(inner: &mut super::Inner, parts: &Parts, body: &Bytes) -> Reply {
+    let account = match authenticate(&mut inner.accounts, &parts.headers) {
+        Ok(account) => account,
+        Err(reply) => return reply,
+    };
+    let prefixes = &inner.prefixes;
+    let method = &parts.method;
+    match *method {
+        Method::GET | Method::HEAD => Reply::json(200, render_account(account, prefixes)),
+        Method::PATCH => {
+            let body = match json_body(&parts.headers, body) {
+                Ok(body) => body,
+                Err(reply) => return reply,
+            };
+            match validate::account_patch(&body, account) {
+                Ok(next) => {
+                    *account = next;
+                    Reply::json(200, render_account(account, prefixes))
+                }
+                Err(errors) => Reply::json(400, errors),
+            }
+        }
+        _ => Reply::method_not_allowed(method, "GET, PATCH, HEAD, OPTIONS"),
+    }
+}
+
+fn route_request(shared: &Shared, inner: &mut super::Inner, route: Route, parts: &Parts, body: &Bytes) -> Reply {
+    if let Route::AccountConfig = route {
+        return account_config(inner, parts, body);
+    }
     let account = match authenticate(&mut inner.accounts, &parts.headers) {
         Ok(account) => account,
         Err(reply) => return reply,
@@ -273,23 +346,7 @@ fn respond(shared: &Shared, parts: &Parts, body: &Bytes) -> Reply {
     let prefixes = &inner.prefixes;
     let method = &parts.method;
     match route {
-        Route::AccountConfig => match *method {
-            Method::GET | Method::HEAD => Reply::json(200, render_account(account, prefixes)),
-            Method::PATCH => {
-                let body = match json_body(&parts.headers, body) {
-                    Ok(body) => body,
-                    Err(reply) => return reply,
-                };
-                match validate::account_patch(&body, account) {
-                    Ok(next) => {
-                        *account = next;
-                        Reply::json(200, render_account(account, prefixes))
-                    }
-                    Err(errors) => Reply::json(400, errors),
-                }
-            }
-            _ => Reply::method_not_allowed(method, "GET, PATCH, HEAD, OPTIONS"),
-        },
+        Route::AccountConfig => unreachable!("answered above"),
         Route::Agents => match *method {
             Method::GET | Method::HEAD => {
                 let host = parts.headers.get(header::HOST).and_then(|h| h.to_str().ok());

@@ -17,12 +17,17 @@
 //! `PUT /_emulator/latency` (`{"ms": 50}` for every answer, `{"ms": 500, "apiKey": "KEY"}` for one account's).
 //!
 //! Many accounts are served at once: a latency is an asynchronous wait, so slow answers do not hold up others.
+//!
+//! The account-level pair can be taken away ([`Emulator::set_account_endpoint`]: 404 as after its removal, or 405,
+//! 410, or an HTML 404), so can the provider-scoped endpoints (a server that lacks them), and answers of the
+//! account-level pair can carry `Deprecation`/`Sunset` headers ([`Emulator::set_deprecation`]).
 
 #![allow(dead_code)]
 
 mod admin;
 mod api;
 mod model;
+mod schemas;
 mod server;
 mod validate;
 
@@ -77,6 +82,42 @@ pub enum PrefixRule {
     Omitted,
 }
 
+/// Whether a family of endpoints is served, or answers as a path this server does not have.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum EndpointMode {
+    /// Served as the contract says.
+    #[default]
+    Served,
+    /// Every request to it gets this status before authentication, as URL routing does: 404 with DRF's JSON
+    /// (`{"detail": "Not found."}`), 405 with `Allow: OPTIONS`, or 410 with a `detail`.
+    Gone(u16),
+    /// A 404 HTML page, as a proxy or Django's non-API 404 sends.
+    GoneHtml,
+}
+
+impl EndpointMode {
+    /// `served`, `404`, `405`, `410` or `html`.
+    pub fn parse(text: &str) -> Result<EndpointMode, String> {
+        match text {
+            "served" => Ok(EndpointMode::Served),
+            "html" => Ok(EndpointMode::GoneHtml),
+            code => match code.parse::<u16>() {
+                Ok(code @ (404 | 405 | 410)) => Ok(EndpointMode::Gone(code)),
+                _ => Err(format!("`{text}`: expected served, 404, 405, 410 or html")),
+            },
+        }
+    }
+}
+
+/// The headers a deprecated endpoint's answers carry.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeprecationHeaders {
+    /// The `Deprecation` header's value (RFC 9745: `@SECONDS`), if any.
+    pub deprecation: Option<String>,
+    /// The `Sunset` header's value (an HTTP date), if any.
+    pub sunset: Option<String>,
+}
+
 /// One request as it reached the API routes (admin requests are not recorded).
 #[derive(Clone, Debug, Serialize)]
 pub struct RecordedRequest {
@@ -126,6 +167,9 @@ pub enum Fault {
     /// Carry the request out (a write changes the account), then close the connection without answering: the
     /// client cannot know that it landed.
     DropAfterApply,
+    /// Like [`Fault::DropAfterApply`], and then the request's account becomes this state, as if someone else wrote
+    /// to it before the client could read it again.
+    DropAfterApplyThenSet(Box<AccountState>),
     /// 200 with truncated JSON: `{"twilio": `.
     Malformed,
     /// 200 with valid JSON of the wrong shape: `{"twilio": 5}` on the account config, `[]` elsewhere.
@@ -328,6 +372,26 @@ impl Emulator {
     pub fn set_agents_page_size(&self, size: usize) {
         self.shared.lock().agents_page_size = size.max(1);
     }
+
+    /// Every write body so far that does not conform to the official request schema, described.
+    pub fn schema_violations(&self) -> Vec<String> {
+        self.shared.lock().schema_violations.clone()
+    }
+
+    /// Serves the account-level pair, or answers as if it were removed.
+    pub fn set_account_endpoint(&self, mode: EndpointMode) {
+        self.shared.lock().account_endpoint = mode;
+    }
+
+    /// Serves the provider-scoped endpoints, or answers as a server without them.
+    pub fn set_provider_endpoints(&self, mode: EndpointMode) {
+        self.shared.lock().provider_endpoints = mode;
+    }
+
+    /// `Deprecation`/`Sunset` headers on every answer of the account-level pair (`None`: none).
+    pub fn set_deprecation(&self, headers: Option<DeprecationHeaders>) {
+        self.shared.lock().deprecation = headers;
+    }
 }
 
 impl Drop for Emulator {
@@ -370,6 +434,10 @@ impl Shared {
                 latency_by_key: BTreeMap::new(),
                 in_flight: 0,
                 max_in_flight: 0,
+                account_endpoint: EndpointMode::Served,
+                provider_endpoints: EndpointMode::Served,
+                deprecation: None,
+                schema_violations: Vec::new(),
             }),
         }
     }
@@ -392,6 +460,10 @@ struct Inner {
     /// API requests being answered now, and the most at once so far.
     in_flight: usize,
     max_in_flight: usize,
+    account_endpoint: EndpointMode,
+    provider_endpoints: EndpointMode,
+    deprecation: Option<DeprecationHeaders>,
+    schema_violations: Vec<String>,
 }
 
 impl Inner {

@@ -1,0 +1,369 @@
+//! End to end, per endpoint family: the real binary against the emulator, asserting exit codes, output and the exact
+//! requests received (method, path, and the body's field names). Every body is checked against the official request
+//! schemas by the harness.
+
+mod common;
+
+use common::emulator::{DeprecationHeaders, EndpointMode};
+use common::*;
+use serde_json::json;
+
+const POST_TWILIO: &str = "POST /api/telephony_configs/twilio";
+const ALL_TWILIO: &str =
+    "accountSid,authToken,callCreationAllowAllAgents,callCreationAllowedAgentIds,requestContextMapping";
+const ALL_TELNYX: &str = "accountSid,apiKey,applicationSid,callCreationAllowAllAgents,callCreationAllowedAgentIds,publicKey,requestContextMapping";
+const ALL_PLIVO: &str = "authId,authToken,callCreationAllowAllAgents,callCreationAllowedAgentIds,requestContextMapping";
+
+/// The requests with the three concurrent provider GETs at the front sorted (their order is not deterministic).
+fn lines(f: &Fixture) -> Vec<String> {
+    let mut lines = f.request_lines_with_fields();
+    let reads = lines.iter().take_while(|l| l.starts_with("GET /api/telephony_configs/")).count();
+    lines[..reads].sort();
+    lines
+}
+
+fn provider_reads() -> Vec<String> {
+    vec![GET_PLIVO.to_string(), GET_TELNYX.to_string(), GET_TWILIO.to_string()]
+}
+
+fn with(mut head: Vec<String>, tail: &[&str]) -> Vec<String> {
+    head.extend(tail.iter().map(|s| s.to_string()));
+    head
+}
+
+/// The account with twilio's agent list cut to one, telnyx absent and plivo present.
+fn mixed_state() -> AccountState {
+    let mut state = full_state();
+    state.twilio.as_mut().unwrap().allowed_agent_ids = vec![AGENT_A.into()];
+    state.telnyx = None;
+    state
+}
+
+const MIXED_FILE: &str = r#"twilio:
+  accountSid: AC0123456789abcdef0123456789abcdef
+  authToken: { env: TWILIO_AUTH_TOKEN }
+  callCreationAllowedAgentIds:
+    - 3c90c3cc-0d44-4b50-8888-8dd25736052a
+    - 9d2f1e4a-7b6c-4d5e-8f90-a1b2c3d4e5f6
+  requestContextMapping:
+    From: user.phone_number
+telnyx:
+  accountSid: 2ab5b1c6-5f2d-4a8e-9b3c-7d1e0f2a4b6c
+  apiKey: { file: secrets/telnyx-api-key }
+  publicKey: { env: TELNYX_PUBLIC_KEY }
+  applicationSid: "1234567890123456789"
+  callCreationAllowAllAgents: true
+plivo: null
+"#;
+
+#[test]
+fn provider_family_creates_with_complete_blocks_then_has_nothing_to_do() {
+    let f = Fixture::new().family("provider");
+    let (code, out, err) = f.run(&["plan", "--detailed-exitcode"]);
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(out.contains("Apply will send:\n  1. POST /api/telephony_configs/twilio (accountSid, authToken,"), "{out}");
+    assert_eq!(lines(&f), provider_reads(), "plan: one GET per provider");
+
+    f.emu.clear_requests();
+    let (code, out, err) = f.run(&["apply", "--auto-approve"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains("Apply complete: 3 created, 0 updated, 0 deleted (twilio, telnyx, plivo: one request each)."),
+        "{out}"
+    );
+    let expected = with(
+        provider_reads(),
+        &[
+            &format!("{POST_TWILIO} {ALL_TWILIO}"),
+            &format!("POST /api/telephony_configs/telnyx {ALL_TELNYX}"),
+            &format!("POST /api/telephony_configs/plivo {ALL_PLIVO}"),
+        ],
+    );
+    assert_eq!(lines(&f), expected);
+    assert_eq!(f.account(), full_state());
+
+    f.emu.clear_requests();
+    let (code, out, _) = f.run(&["apply", "--auto-approve"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("Nothing to apply"), "{out}");
+    assert_eq!(lines(&f), provider_reads(), "no write when nothing changed");
+}
+
+#[test]
+fn provider_family_update_sends_only_the_changed_field_and_never_an_unchanged_secret() {
+    let mut state = full_state();
+    state.twilio.as_mut().unwrap().allowed_agent_ids = vec![AGENT_A.into()];
+    let f = Fixture::with_state(state).family("provider");
+    let (code, out, _) = f.run(&["plan", "--detailed-exitcode"]);
+    assert_eq!(code, 2);
+    assert!(out.contains("authToken:                   (secret) unchanged (not sent)"), "{out}");
+    assert!(out.contains("1. PATCH /api/telephony_configs/twilio (callCreationAllowedAgentIds)"), "{out}");
+
+    f.emu.clear_requests();
+    let (code, out, err) = f.run(&["apply", "--auto-approve"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(lines(&f), with(provider_reads(), &["PATCH /api/telephony_configs/twilio callCreationAllowedAgentIds"]));
+    let patch = f.emu.requests().into_iter().find(|r| r.method == "PATCH").unwrap();
+    assert_eq!(patch.json.unwrap(), json!({"callCreationAllowedAgentIds": [AGENT_A, AGENT_B]}));
+    assert_eq!(f.account(), full_state());
+}
+
+#[test]
+fn provider_family_rotation_sends_every_declared_secret_and_nothing_else() {
+    let f = Fixture::with_state(full_state()).family("provider");
+    let (code, _, err) = f.run(&["apply", "--rotate", "--auto-approve"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        lines(&f),
+        with(
+            provider_reads(),
+            &[
+                "PATCH /api/telephony_configs/twilio authToken",
+                "PATCH /api/telephony_configs/telnyx apiKey,publicKey",
+                "PATCH /api/telephony_configs/plivo authToken",
+            ]
+        )
+    );
+}
+
+#[test]
+fn provider_family_delete_then_nothing_left() {
+    let f = Fixture::with_state(full_state()).family("provider");
+    f.write("telephony.yaml", "plivo: null\n");
+    let (code, out, err) = f.run(&["apply", "--auto-approve"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(lines(&f), with(provider_reads(), &["DELETE /api/telephony_configs/plivo"]));
+    assert!(f.account().plivo.is_none());
+    f.emu.clear_requests();
+    let (code, out, _) = f.run(&["plan", "--detailed-exitcode"]);
+    assert_eq!(code, 0, "{out}");
+}
+
+#[test]
+fn mixed_changes_write_creates_and_updates_first_then_deletes() {
+    for family in ["provider", "auto"] {
+        let f = Fixture::with_state(mixed_state()).family(family);
+        f.write("telephony.yaml", MIXED_FILE);
+        let (code, out, err) = f.run(&["plan", "--format", "json"]);
+        assert_eq!(code, 0, "{err}");
+        let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(
+            doc["requests"],
+            json!([
+                {"method": "PATCH", "path": "/api/telephony_configs/twilio", "fields": ["callCreationAllowedAgentIds"]},
+                {"method": "POST", "path": "/api/telephony_configs/telnyx", "fields": ["accountSid", "applicationSid",
+                    "apiKey", "publicKey", "callCreationAllowedAgentIds", "callCreationAllowAllAgents",
+                    "requestContextMapping"]},
+                {"method": "DELETE", "path": "/api/telephony_configs/plivo", "fields": []},
+            ]),
+            "{family}"
+        );
+        let (code, out, _) = f.run(&["plan", "--format", "markdown"]);
+        assert_eq!(code, 0);
+        assert!(out.contains("will send 3 requests, one per changed provider, in this order:"), "{out}");
+        assert!(out.contains("3. <code>DELETE /api/telephony_configs/plivo</code>\n"), "{out}");
+
+        f.emu.clear_requests();
+        let (code, out, err) = f.run(&["apply", "--auto-approve"]);
+        assert_eq!(code, 0, "{out}{err}");
+        let reads = if family == "auto" { vec![GET_CONFIG.to_string()] } else { provider_reads() };
+        assert_eq!(
+            lines(&f),
+            with(
+                reads,
+                &[
+                    "PATCH /api/telephony_configs/twilio callCreationAllowedAgentIds",
+                    &format!("POST /api/telephony_configs/telnyx {ALL_TELNYX}"),
+                    "DELETE /api/telephony_configs/plivo",
+                ]
+            ),
+            "{family}"
+        );
+        let mut want = full_state();
+        want.plivo = None;
+        assert_eq!(f.account(), want, "{family}");
+    }
+}
+
+#[test]
+fn account_family_is_one_patch_of_complete_blocks() {
+    let f = Fixture::with_state(mixed_state()).family("account");
+    f.write("telephony.yaml", MIXED_FILE);
+    let (code, out, err) = f.run(&["apply", "--auto-approve"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("(twilio, telnyx, plivo in one write)"), "{out}");
+    assert!(out.contains("authToken:                   (secret) unchanged; re-sent"), "{out}");
+    assert_eq!(lines(&f), vec![GET_CONFIG.to_string(), format!("{PATCH_CONFIG} plivo,telnyx,twilio")]);
+}
+
+#[test]
+fn auto_reads_with_the_account_get_and_falls_back_when_it_is_gone() {
+    for mode in [EndpointMode::Gone(404), EndpointMode::Gone(405), EndpointMode::Gone(410), EndpointMode::GoneHtml] {
+        let mut state = full_state();
+        state.twilio.as_mut().unwrap().allowed_agent_ids = vec![AGENT_A.into()];
+        let f = Fixture::with_state(state).family("auto");
+        f.emu.set_account_endpoint(mode);
+        let (code, out, err) = f.run(&["-v", "apply", "--auto-approve"]);
+        assert_eq!(code, 0, "{mode:?}: {out}{err}");
+        assert_eq!(err.matches("reading through the provider-scoped endpoints instead").count(), 1, "{err}");
+        assert_eq!(lines(&f)[..1], [GET_CONFIG.to_string()], "{mode:?}: the account-level GET first");
+        let mut rest = lines(&f)[1..].to_vec();
+        rest[..3].sort();
+        assert_eq!(rest, with(provider_reads(), &["PATCH /api/telephony_configs/twilio callCreationAllowedAgentIds"]));
+        assert_eq!(f.account(), full_state());
+        let (_, _, quiet) = f.run(&["plan"]);
+        assert!(!quiet.contains("provider-scoped"), "said only at -v: {quiet}");
+    }
+}
+
+#[test]
+fn a_404_that_is_not_the_apis_json_is_an_error_not_everything_to_create() {
+    let f = Fixture::new().family("provider");
+    f.emu.set_provider_endpoints(EndpointMode::GoneHtml);
+    let (code, out, err) = f.run(&["apply", "--auto-approve"]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(out.is_empty(), "{out}");
+    assert!(err.contains("/api/telephony_configs/"), "names the URL: {err}");
+    assert!(err.contains("answered HTTP 404 with no API error body"), "{err}");
+    assert!(err.contains("--api-url") && err.contains("--endpoints account"), "{err}");
+    assert!(f.emu.requests().iter().all(|r| r.method == "GET"), "nothing written");
+}
+
+#[test]
+fn a_failed_request_stops_the_rest_and_a_rerun_sends_only_what_is_left() {
+    let f = Fixture::with_state(mixed_state()).family("provider");
+    f.write("telephony.yaml", MIXED_FILE);
+    f.emu.push_fault_for("POST", Fault::status_with_body(400, r#"{"accountSid": ["Invalid account."]}"#));
+    let (code, out, err) = f.run(&["apply", "--auto-approve"]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(err.contains("POST http://"), "{err}");
+    assert!(err.contains("accountSid: Invalid account."), "{err}");
+    assert!(err.contains("written: twilio; failed: telnyx; not written: plivo"), "{err}");
+    assert!(err.contains("running `reconcile apply` again is safe"), "{err}");
+    assert_eq!(f.account().twilio, full_state().twilio, "the first write landed");
+    assert!(f.account().plivo.is_some(), "the delete was not sent");
+
+    f.emu.clear_requests();
+    let (code, out, err) = f.run(&["apply", "--auto-approve"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(
+        lines(&f),
+        with(
+            provider_reads(),
+            &[&format!("POST /api/telephony_configs/telnyx {ALL_TELNYX}"), "DELETE /api/telephony_configs/plivo"]
+        )
+    );
+}
+
+#[test]
+fn a_lost_post_answer_is_read_again_before_anything_else() {
+    // Landed, answer lost: the GET finds it present and matching; no second POST.
+    let f = Fixture::new().family("provider");
+    f.write("telephony.yaml", "plivo:\n  authId: MAXXXXXXXXXXXXXXXXXX\n  authToken: { env: PLIVO_AUTH_TOKEN }\n");
+    f.emu.push_fault_for("POST", Fault::DropAfterApply);
+    let (code, out, err) = f.run(&["apply", "--auto-approve"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(
+        lines(&f),
+        with(provider_reads(), &[&format!("POST /api/telephony_configs/plivo {ALL_PLIVO}"), GET_PLIVO])
+    );
+
+    // Not landed (dropped before): absent, so the POST goes again.
+    let f = Fixture::new().family("provider");
+    f.write("telephony.yaml", "plivo:\n  authId: MAXXXXXXXXXXXXXXXXXX\n  authToken: { env: PLIVO_AUTH_TOKEN }\n");
+    f.emu.push_fault_for("POST", Fault::status(502));
+    let (code, out, err) = f.run(&["apply", "--auto-approve"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let post = format!("POST /api/telephony_configs/plivo {ALL_PLIVO}");
+    assert_eq!(lines(&f), with(provider_reads(), &[&post, GET_PLIVO, &post]));
+    assert_eq!(f.account().plivo, full_state().plivo);
+
+    // Landed, but someone changed it before the re-read: present and different gets a PATCH of the difference only.
+    let f = Fixture::new().family("provider");
+    f.write("telephony.yaml", "plivo:\n  authId: MAXXXXXXXXXXXXXXXXXX\n  authToken: { env: PLIVO_AUTH_TOKEN }\n");
+    let mut edited = AccountState { plivo: full_state().plivo, ..AccountState::default() };
+    edited.plivo.as_mut().unwrap().allowed_agent_ids = vec![AGENT_B.into()];
+    f.emu.push_fault_for("POST", Fault::DropAfterApplyThenSet(Box::new(edited)));
+    let (code, out, err) = f.run(&["apply", "--auto-approve"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(
+        lines(&f),
+        with(provider_reads(), &[&post, GET_PLIVO, "PATCH /api/telephony_configs/plivo callCreationAllowedAgentIds"])
+    );
+    assert_eq!(f.account().plivo, full_state().plivo);
+}
+
+#[test]
+fn a_repeated_delete_answered_404_is_done() {
+    let f = Fixture::with_state(full_state()).family("provider");
+    f.write("telephony.yaml", "plivo: null\n");
+    // The DELETE lands but its answer is lost; the retry finds nothing to delete (404), which means done.
+    f.emu.push_fault_for("DELETE", Fault::DropAfterApply);
+    let (code, out, err) = f.run(&["apply", "--auto-approve"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(
+        lines(&f),
+        with(provider_reads(), &["DELETE /api/telephony_configs/plivo", "DELETE /api/telephony_configs/plivo"])
+    );
+}
+
+#[test]
+fn saved_plans_record_the_family_and_send_exactly_their_requests() {
+    let f = Fixture::with_state(mixed_state()).family("provider");
+    f.write("telephony.yaml", MIXED_FILE);
+    let (code, _, err) = f.run(&["plan", "--out", "plan.json"]);
+    assert_eq!(code, 0, "{err}");
+    let doc: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(f.path("plan.json")).unwrap()).unwrap();
+    assert_eq!(doc["endpoints"], "provider");
+    assert_eq!(doc["requests"].as_array().unwrap().len(), 3);
+
+    for other in ["account", "auto"] {
+        f.emu.clear_requests();
+        let (code, _, err) = f.run(&["--endpoints", other, "apply", "plan.json"]);
+        assert_eq!(code, 1, "{err}");
+        assert!(
+            err.contains(&format!("the plan was made for --endpoints provider, but --endpoints {other} was given")),
+            "{err}"
+        );
+        assert!(f.emu.requests().is_empty(), "nothing sent: {:?}", f.request_lines());
+    }
+
+    // Without --endpoints (and without the variable), the plan's family is used.
+    f.emu.clear_requests();
+    let mut cmd = f.cmd(&["apply", "plan.json"]);
+    cmd.env_remove("RECONCILE_ENDPOINTS");
+    let output = cmd.output().unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(
+        lines(&f),
+        with(
+            provider_reads(),
+            &[
+                "PATCH /api/telephony_configs/twilio callCreationAllowedAgentIds",
+                &format!("POST /api/telephony_configs/telnyx {ALL_TELNYX}"),
+                "DELETE /api/telephony_configs/plivo",
+            ]
+        )
+    );
+}
+
+#[test]
+fn a_deprecation_header_gives_one_warning_on_stderr_and_never_an_error() {
+    let f = Fixture::with_state(full_state()).family("auto");
+    f.emu.set_deprecation(Some(DeprecationHeaders {
+        deprecation: Some("@1772323200".into()),
+        sunset: Some("Tue, 01 Dec 2026 00:00:00 GMT".into()),
+    }));
+    let (code, out, err) = f.run(&["plan", "--format", "json"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(!out.contains("deprecated"), "stdout is data only: {out}");
+    serde_json::from_str::<serde_json::Value>(&out).expect("stdout is still one JSON document");
+    assert_eq!(err.matches("warning:").count(), 1, "{err}");
+    assert!(err.contains("the API marks GET /api/accounts/me/telephony_config as deprecated"), "{err}");
+    assert!(err.contains("to be removed on Tue, 01 Dec 2026 00:00:00 GMT"), "{err}");
+    assert!(err.contains("`--endpoints provider`"), "{err}");
+
+    let (code, _, err) = f.run(&["--endpoints", "provider", "plan"]);
+    assert_eq!(code, 0);
+    assert!(!err.contains("deprecated"), "the provider endpoints carry no such header: {err}");
+}
