@@ -9,12 +9,18 @@
 //! `plan` is timed under each endpoint family (`--endpoints account|auto|provider`). `account` and `auto` read with
 //! the one account-level GET and are compared with curl doing that GET; `provider` reads with three concurrent
 //! provider GETs and is compared with one curl fetching the same three URLs (over one connection).
+//!
+//! Scale: `reconcile plan -f accounts/ --jobs 32` over 10, 100 and 1,000 files in folders, each its own account
+//! (its own API key, read from a file beside it) seeded in the emulator, which adds 50 ms to every answer. Each row
+//! is the median of three runs, against the ideal `N x latency / jobs` (never less than one latency: no plan is
+//! faster than its one GET), with the peak memory (the high-water mark of resident memory, from `wait4`) of the
+//! reconcile process. The bar, for 1,000 accounts: at most 1.3x the ideal and under 50 MB.
 
 #[path = "../tests/common/mod.rs"]
 mod common;
 mod support;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
@@ -22,6 +28,12 @@ use common::{Emulator, EmulatorConfig};
 
 const KEY: &str = common::API_KEY;
 const LIMIT: f64 = 1.5;
+/// The scale bar: wall time over the ideal, and peak memory, for the largest row.
+const SCALE_LIMIT: f64 = 1.3;
+const MEMORY_LIMIT_MB: f64 = 50.0;
+const LATENCY: Duration = Duration::from_millis(50);
+const JOBS: usize = 32;
+const SCALE_ROWS: [usize; 3] = [10, 100, 1000];
 
 fn main() -> ExitCode {
     match run() {
@@ -98,7 +110,107 @@ fn run() -> Result<bool, String> {
         within &= ratio <= LIMIT;
     }
     let _ = std::fs::remove_dir_all(&work);
-    Ok(within)
+    println!();
+    let scale_ok = scale(&binary, &emu)?;
+    Ok(within && scale_ok)
+}
+
+/// The scale rows (see the module's doc); answers whether the largest row meets the bar.
+fn scale(binary: &Path, emu: &Emulator) -> Result<bool, String> {
+    let largest = SCALE_ROWS[SCALE_ROWS.len() - 1];
+    let work = std::env::temp_dir().join(format!("reconcile-bench-scale-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&work);
+    let mut twilio = common::full_state().twilio.ok_or("the tests' account has twilio")?;
+    twilio.allowed_agent_ids.clear();
+    twilio.request_context_mapping.clear();
+    for i in 0..largest {
+        let key = format!("bench-account-{i:04}-key");
+        emu.set_account(&key, common::AccountState { twilio: Some(twilio.clone()), ..Default::default() });
+    }
+    emu.set_latency(LATENCY);
+    println!(
+        "Scale: `reconcile plan -f accounts/ --jobs {JOBS}`, one account per file, {} ms added to every answer; \
+         median of 3 runs",
+        LATENCY.as_millis()
+    );
+    println!(
+        "{:>6} {:>9} {:>5} {:>10} {:>10} {:>7} {:>12}",
+        "N", "latency", "jobs", "ideal", "measured", "ratio", "peak memory"
+    );
+    let mut ok = true;
+    for n in SCALE_ROWS {
+        let dir = work.join(format!("n{n}"));
+        for i in 0..n {
+            let folder = dir.join(format!("accounts/team{:02}/account{i:04}", i % 10));
+            std::fs::create_dir_all(&folder).map_err(|e| e.to_string())?;
+            std::fs::write(folder.join("api-key"), format!("bench-account-{i:04}-key\n")).map_err(|e| e.to_string())?;
+            std::fs::write(
+                folder.join("telephony.yaml"),
+                format!(
+                    "account:\n  apiKey: {{ file: api-key }}\ntwilio:\n  accountSid: {}\n  authToken: {{ env: TWILIO_AUTH_TOKEN }}\n",
+                    twilio.account_sid
+                ),
+            )
+            .map_err(|e| e.to_string())?;
+        }
+        let mut cmd = Command::new(binary);
+        cmd.args(["plan", "-f", "accounts", "--jobs", &JOBS.to_string(), "--detailed-exitcode"])
+            .current_dir(&dir)
+            .env_clear()
+            .env("ULTRAVOX_API_URL", emu.url())
+            .env("TWILIO_AUTH_TOKEN", common::TWILIO_TOKEN)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        let mut times = Vec::new();
+        let mut peak_kb = 0;
+        for _ in 0..3 {
+            let (elapsed, max_rss_kb) = time_with_memory(&mut cmd)?;
+            times.push(elapsed);
+            peak_kb = peak_kb.max(max_rss_kb);
+        }
+        let (measured, _) = stats(&mut times);
+        let ideal = (LATENCY * n as u32 / JOBS as u32).max(LATENCY);
+        let ratio = measured.as_secs_f64() / ideal.as_secs_f64();
+        let peak_mb = peak_kb as f64 / 1024.0;
+        println!(
+            "{n:>6} {:>7}ms {JOBS:>5} {:>8.0}ms {:>8.0}ms {ratio:>7.2} {peak_mb:>9.1} MB",
+            LATENCY.as_millis(),
+            ms(ideal),
+            ms(measured)
+        );
+        if n == largest {
+            ok = ratio <= SCALE_LIMIT && peak_mb < MEMORY_LIMIT_MB;
+            println!(
+                "{n} accounts: {ratio:.2}x the ideal (limit {SCALE_LIMIT}x), peak memory {peak_mb:.1} MB (limit \
+                 {MEMORY_LIMIT_MB} MB): {}",
+                if ok { "within the bar" } else { "OVER THE BAR" }
+            );
+        }
+    }
+    let _ = std::fs::remove_dir_all(&work);
+    Ok(ok)
+}
+
+/// Runs a command that must exit 0 (no changes), and answers its wall time and its peak resident memory in KiB.
+fn time_with_memory(cmd: &mut Command) -> Result<(Duration, i64), String> {
+    let start = Instant::now();
+    let child = cmd.spawn().map_err(|e| e.to_string())?;
+    let pid = libc::pid_t::try_from(child.id()).map_err(|e| e.to_string())?;
+    let mut status = 0;
+    // SAFETY: `rusage` is plain data that `wait4` fills in; `pid` is our own child, waited for exactly once (the
+    // `Child` handle is dropped without waiting).
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let waited = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    let elapsed = start.elapsed();
+    drop(child);
+    if waited != pid {
+        return Err(format!("wait4 failed: {}", std::io::Error::last_os_error()));
+    }
+    if !libc::WIFEXITED(status) || libc::WEXITSTATUS(status) != 0 {
+        return Err(format!("a scale run exited with status {status:#x} (expected 0: no changes)"));
+    }
+    // Linux reports ru_maxrss in KiB.
+    Ok((elapsed, usage.ru_maxrss))
 }
 
 fn time(cmd: &mut Command) -> Result<Duration, String> {

@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! cargo run --example emulator -- [--port 8787] [--host 127.0.0.1] [--api-key KEY ...] [--prefix-length N]
-//!                                 [--agents-page-size N] [--seed FILE.json]
+//!                                 [--agents-page-size N] [--latency-ms N] [--seed FILE.json]
 //!                                 [--account-endpoint served|404|405|410|html] [--provider-endpoints served|404|html]
 //!                                 [--deprecation VALUE] [--sunset HTTP-DATE]
 //! ```
@@ -48,6 +48,9 @@ struct Args {
     /// Default and largest page of `GET /api/agents` [default: 100].
     #[arg(long, value_name = "N")]
     agents_page_size: Option<usize>,
+    /// Milliseconds added to every API answer (served concurrently: a wait, not a busy server) [default: 0].
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    latency_ms: u64,
     /// Accounts to start with: `{"accounts": {"KEY": {...}}}`, secrets in clear.
     #[arg(long, value_name = "FILE.json")]
     seed: Option<PathBuf>,
@@ -101,6 +104,7 @@ fn run(args: Args) -> Result<(), String> {
         accounts: seed.accounts.into_iter().collect(),
         prefix_length: args.prefix_length.unwrap_or(0),
         agents_page_size: args.agents_page_size.unwrap_or(0),
+        latency: std::time::Duration::from_millis(args.latency_ms),
         ..EmulatorConfig::default()
     };
     let emulator = Emulator::start_on(addr, config).map_err(|e| format!("cannot listen on {addr}: {e}"))?;

@@ -1,16 +1,15 @@
-//! The command line: arguments (clap) and the dispatch to each command. `main` only maps the result to an exit code.
+//! The command line: arguments (clap), turned into the plain settings each command takes, and the dispatch to it.
+//! `main` only maps the result to an exit code. Nothing else in the crate imports this module.
 
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::api::ApiError;
 use crate::api::client::DEFAULT_API_URL;
-use crate::apply::ApplyError;
-use crate::config::{self, ConfigError};
+use crate::commands::{ApplySettings, ImportSettings, PlanSettings, Settings};
+use crate::config;
 use crate::endpoints::Family;
-use crate::import::ImportError;
-use crate::planfile::StaleError;
+pub use crate::error::{Error, Outcome};
 use crate::render::{self, ColorChoice, Format, Output};
 use crate::{commands, docs};
 
@@ -30,9 +29,10 @@ pub struct Cli {
 
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
-    /// The declaration file [default: telephony.yaml; with `apply PLANFILE`, the file the plan names].
-    #[arg(short = 'f', long = "file", global = true, value_name = "PATH")]
-    pub file: Option<PathBuf>,
+    /// A declaration file, or a folder standing for every telephony.yaml beneath it (hidden folders skipped).
+    /// Repeatable [default: telephony.yaml; with `apply PLANFILE`, the files the plan names].
+    #[arg(short = 'f', long = "file", global = true, value_name = "PATH", action = clap::ArgAction::Append)]
+    pub file: Vec<PathBuf>,
     /// The Ultravox API root. http:// is accepted only for loopback hosts (the emulator).
     #[arg(long, global = true, env = "ULTRAVOX_API_URL", hide_env_values = true, default_value = DEFAULT_API_URL, value_name = "URL")]
     pub api_url: String,
@@ -54,6 +54,9 @@ pub struct GlobalArgs {
     /// Seconds one request may take before it is abandoned.
     #[arg(long, global = true, default_value_t = 30, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=600))]
     pub timeout: u64,
+    /// How many files (accounts) are worked on at once.
+    #[arg(long, global = true, default_value_t = 8, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=1024))]
+    pub jobs: u64,
 }
 
 /// `--endpoints` as given: a family, or nothing (an empty `RECONCILE_ENDPOINTS`, as CI systems set for an undefined
@@ -96,6 +99,17 @@ impl GlobalArgs {
     /// The API root; an empty `ULTRAVOX_API_URL` (as CI systems set for an undefined variable) means the default.
     pub fn api_url(&self) -> &str {
         if self.api_url.trim().is_empty() { DEFAULT_API_URL } else { &self.api_url }
+    }
+
+    /// What every command that reads declaration files is given.
+    pub fn settings(&self) -> Settings {
+        Settings {
+            files: self.file.clone(),
+            api_url: self.api_url().to_string(),
+            timeout: std::time::Duration::from_secs(self.timeout),
+            jobs: usize::try_from(self.jobs).unwrap_or(1),
+            endpoints: self.endpoints(),
+        }
     }
 }
 
@@ -181,49 +195,6 @@ pub struct ApplyArgs {
     pub format: Format,
 }
 
-/// How a successful run ends.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
-    Success,
-    /// `plan --detailed-exitcode` found changes.
-    ChangesPresent,
-}
-
-/// Why a run failed. Every variant is exit code 1.
-#[derive(Debug, thiserror::Error)]
-pub enum Error {
-    #[error(transparent)]
-    Config(#[from] ConfigError),
-    #[error(transparent)]
-    Api(#[from] ApiError),
-    #[error(transparent)]
-    Apply(#[from] ApplyError),
-    #[error(transparent)]
-    Import(#[from] ImportError),
-    #[error("{message}")]
-    Refused { message: String, hint: String },
-    #[error("refusing to apply the saved plan: {0}; nothing was sent")]
-    Stale(#[from] StaleError),
-    #[error(transparent)]
-    Write(#[from] crate::files::WriteError),
-    #[error("cannot start the async runtime: {0}")]
-    Runtime(String),
-}
-
-impl Error {
-    pub fn hint(&self) -> Option<String> {
-        match self {
-            Error::Config(_) | Error::Runtime(_) => None,
-            Error::Api(e) => e.hint(),
-            Error::Apply(e) => e.hint(),
-            Error::Import(e) => Some(e.hint()),
-            Error::Refused { hint, .. } => Some(hint.clone()),
-            Error::Stale(e) => Some(e.hint()),
-            Error::Write(e) => Some(e.hint()),
-        }
-    }
-}
-
 /// Sets up logging and runs a parsed command line.
 pub fn run(cli: Cli) -> (Output, Result<Outcome, Error>) {
     let out = Output::new(cli.global.color, cli.global.quiet);
@@ -232,7 +203,7 @@ pub fn run(cli: Cli) -> (Output, Result<Outcome, Error>) {
     // `apply --format json` prints a document whatever happens, so that scripts never parse nothing.
     if let (Command::Apply(args), Err(error)) = (&cli.command, &result) {
         if args.format == Format::Json && !render::stdout_used() {
-            let file = cli.global.file.as_ref().or(args.planfile.as_ref()).map(|p| p.display().to_string());
+            let file = cli.global.file.first().or(args.planfile.as_ref()).map(|p| p.display().to_string());
             let doc = render::json::PlanDocument::failed_early(
                 &file.unwrap_or_else(|| "telephony.yaml".into()),
                 error.to_string(),
@@ -246,10 +217,7 @@ pub fn run(cli: Cli) -> (Output, Result<Outcome, Error>) {
 
 /// Prints an error the way its kind reads best.
 pub fn report(out: &Output, error: &Error) {
-    match error {
-        Error::Config(e) => out.error_block(&render::diagnostics::render(e, out.stderr)),
-        other => out.error(&other.to_string(), other.hint().as_deref()),
-    }
+    render::report::error(&mut { *out }, error);
 }
 
 fn init_logging(global: &GlobalArgs) {
@@ -277,9 +245,9 @@ fn init_logging(global: &GlobalArgs) {
 
 fn dispatch(cli: &Cli, out: Output) -> Result<Outcome, Error> {
     match &cli.command {
-        Command::Validate => commands::validate(&cli.global, out),
-        Command::Plan(args) => block_on(commands::plan(&cli.global, args, out)),
-        Command::Apply(args) => block_on(commands::apply(&cli.global, args, out)),
+        Command::Validate => commands::validate(&cli.global.settings(), out),
+        Command::Plan(args) => block_on(commands::plan(&cli.global.settings(), &args.settings(), out)),
+        Command::Apply(args) => block_on(commands::apply(&cli.global.settings(), &args.settings(), out)),
         Command::Schema(args) => {
             out.data(&match args.target {
                 SchemaFor::File => config::schema::render(),
@@ -287,7 +255,7 @@ fn dispatch(cli: &Cli, out: Output) -> Result<Outcome, Error> {
             });
             Ok(Outcome::Success)
         }
-        Command::Import(args) => block_on(commands::import(&cli.global, args, out)),
+        Command::Import(args) => block_on(commands::import(&cli.global.settings(), &args.settings(), out)),
         Command::Completions(args) => {
             out.data(&docs::completions(args.shell));
             Ok(Outcome::Success)
@@ -296,6 +264,34 @@ fn dispatch(cli: &Cli, out: Output) -> Result<Outcome, Error> {
             out.data(&docs::man_page());
             Ok(Outcome::Success)
         }
+    }
+}
+
+impl PlanArgs {
+    fn settings(&self) -> PlanSettings {
+        PlanSettings {
+            detailed_exitcode: self.detailed_exitcode,
+            rotate: self.rotate,
+            format: self.format,
+            out: self.out.clone(),
+        }
+    }
+}
+
+impl ApplyArgs {
+    fn settings(&self) -> ApplySettings {
+        ApplySettings {
+            planfile: self.planfile.clone(),
+            auto_approve: self.auto_approve,
+            rotate: self.rotate,
+            format: self.format,
+        }
+    }
+}
+
+impl ImportArgs {
+    fn settings(&self) -> ImportSettings {
+        ImportSettings { out: self.out.clone(), force: self.force }
     }
 }
 

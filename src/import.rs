@@ -247,45 +247,6 @@ pub fn write_file(path: &Path, text: &str, force: bool) -> Result<(), ImportErro
     })
 }
 
-/// What to print on stderr after the file is written (`dest`: `None` for stdout); `default_file` tells whether
-/// `reconcile plan` finds it without `-f`.
-pub fn next_steps(imported: &Imported, dest: Option<&Path>, default_file: bool) -> String {
-    let mut s = String::new();
-    let what = match dest {
-        Some(path) => format!("Wrote {}", path.display()),
-        None => "Printed the file on stdout".to_string(),
-    };
-    let _ = writeln!(s, "{what}: {} (identifiers and settings; secrets only as references).", join(&imported.present));
-    if !imported.absent.is_empty() {
-        let _ = writeln!(s, "Left out, so unmanaged: {} (not configured on the account).", join(&imported.absent));
-    }
-    let plan = match dest {
-        Some(path) if !default_file => format!("reconcile plan -f {}", path.display()),
-        _ => "reconcile plan".to_string(),
-    };
-    let _ = writeln!(s, "Next steps:");
-    let mut n = 1;
-    if dest.is_none() {
-        let _ = writeln!(s, "  {n}. Save it as telephony.yaml.");
-        n += 1;
-    }
-    let secrets = &imported.variables[1..];
-    let _ = writeln!(
-        s,
-        "  {n}. Set {} to the real secret{} (in CI, from its secret store, with {DEFAULT_API_KEY_ENV}).",
-        secrets.join(", "),
-        if secrets.len() == 1 { "" } else { "s" }
-    );
-    let _ = writeln!(
-        s,
-        "  {}. Run `{plan}`: it should say \"No changes\"; a secret it would send holds another value than the \
-         account's.",
-        n + 1
-    );
-    let _ = write!(s, "  {}. Commit the file (it holds no secret).", n + 2);
-    s
-}
-
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeMap;

@@ -19,6 +19,8 @@ fn main() -> ExitCode {
     let code = match result {
         Ok(Outcome::Success) => ExitCode::SUCCESS,
         Ok(Outcome::ChangesPresent) => ExitCode::from(2),
+        // Each failure was reported under its file.
+        Ok(Outcome::SomeFailed) => ExitCode::from(1),
         Err(error) => {
             cli::report(&out, &error);
             return ExitCode::from(1);

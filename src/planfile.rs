@@ -47,6 +47,16 @@ pub struct PlanFile {
     pub requests: Vec<PlannedRequest>,
 }
 
+/// A plan saved from several files: each file's plan, in file order. `apply` checks every one before it sends
+/// anything, and refuses the whole when any has moved.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SeveralPlanFile {
+    pub plan_file_version: u32,
+    pub reconcile_version: String,
+    pub files: Vec<PlanFile>,
+}
+
 /// Why a plan file cannot be applied. Nothing is written in any of these cases.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum StaleError {
@@ -131,15 +141,37 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 /// Writes a plan file through the one atomic writer ([`crate::files::write_atomic`]): a reader never sees half a
-/// plan, a link is never followed or replaced, and none of `protected` (the declaration file, secret files) is
+/// plan, a link is never followed or replaced, and none of `protected` (the declaration files, secret files) is
 /// overwritten.
-pub fn write(path: &Path, plan: &PlanFile, protected: &[(PathBuf, String)]) -> Result<(), crate::files::WriteError> {
+pub fn write(
+    path: &Path,
+    plan: &impl Serialize,
+    protected: &[(PathBuf, String)],
+) -> Result<(), crate::files::WriteError> {
     let text = serde_json::to_string_pretty(plan).expect("a plan file is plain data") + "\n";
     crate::files::write_atomic(path, &text, true, protected)
 }
 
-/// Reads a plan file, refusing another format version before anything else.
-pub fn read(path: &Path) -> Result<PlanFile, StaleError> {
+/// Saves the plans of a run: one file's as a [`PlanFile`], several as a [`SeveralPlanFile`].
+pub fn write_all(
+    path: &Path,
+    mut plans: Vec<PlanFile>,
+    protected: &[(PathBuf, String)],
+) -> Result<(), crate::files::WriteError> {
+    if plans.len() == 1 {
+        let one = plans.remove(0);
+        return write(path, &one, protected);
+    }
+    let several = SeveralPlanFile {
+        plan_file_version: PLAN_FILE_VERSION,
+        reconcile_version: env!("CARGO_PKG_VERSION").to_string(),
+        files: plans,
+    };
+    write(path, &several, protected)
+}
+
+/// Reads a plan file, refusing another format version before anything else: each file's plan, in file order.
+pub fn read(path: &Path) -> Result<Vec<PlanFile>, StaleError> {
     let shown = path.display().to_string();
     if let Some(kind) = std::fs::metadata(path).ok().as_ref().and_then(crate::files::not_regular) {
         return Err(StaleError::Unreadable { path: shown, reason: format!("it is {kind}, not a regular file") });
@@ -162,7 +194,15 @@ pub fn read(path: &Path) -> Result<PlanFile, StaleError> {
             return Err(StaleError::NotAPlan { path: shown, reason: "it has no planFileVersion".into() });
         }
     }
-    serde_json::from_value(value).map_err(|e| StaleError::NotAPlan { path: shown, reason: e.to_string() })
+    let not_a_plan = |e: serde_json::Error| StaleError::NotAPlan { path: shown.clone(), reason: e.to_string() };
+    if value.get("files").is_some() {
+        let several: SeveralPlanFile = serde_json::from_value(value).map_err(not_a_plan)?;
+        if several.files.is_empty() {
+            return Err(StaleError::NotAPlan { path: shown, reason: "it covers no file".into() });
+        }
+        return Ok(several.files);
+    }
+    Ok(vec![serde_json::from_value(value).map_err(not_a_plan)?])
 }
 
 /// Compares the saved plan with the one made now from the same file and account: any difference can only come from a

@@ -717,3 +717,36 @@ fn works_from_a_sync_test_and_stops_when_dropped() {
     drop(emu);
     assert!(std::net::TcpStream::connect(addr).is_err(), "still listening after drop");
 }
+
+#[tokio::test]
+async fn latency_delays_answers_concurrently_per_account_and_through_the_admin_surface() {
+    let emu = Emulator::start(EmulatorConfig {
+        accounts: vec![(KEY.into(), AccountState::empty()), ("other-key".into(), AccountState::empty())],
+        latency: Duration::from_millis(300),
+        ..EmulatorConfig::default()
+    });
+    // Ten answers of 300 ms each, asked at once, are answered together: the waits overlap.
+    let calls = (0..10).map(|_| call(&emu, Method::GET, ACCOUNT_CONFIG, None));
+    let statuses: Vec<StatusCode> = futures_util::future::join_all(calls).await.into_iter().map(|(s, _)| s).collect();
+    assert!(statuses.iter().all(|s| *s == StatusCode::OK));
+    assert_eq!(emu.max_in_flight(), 10);
+    assert_eq!(emu.in_flight(), 0);
+
+    // One account slower than the rest: while it waits, the other account's requests are answered.
+    let admin = client();
+    let put = |body: Value| admin.put(format!("{}/_emulator/latency", emu.url())).json(&body).send();
+    assert_eq!(put(json!({"ms": 0})).await.expect("admin").status(), StatusCode::NO_CONTENT);
+    assert_eq!(put(json!({"ms": 1500, "apiKey": KEY})).await.expect("admin").status(), StatusCode::NO_CONTENT);
+    assert_eq!(put(json!({"seconds": 1})).await.expect("admin").status(), StatusCode::BAD_REQUEST);
+    let slow = tokio::spawn({
+        let url = format!("{}{ACCOUNT_CONFIG}", emu.url());
+        async move { client().get(url).header("X-API-Key", KEY).send().await.map(|r| r.status()) }
+    });
+    while emu.in_flight() == 0 {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let (status, _) = call_as(&emu, Some("other-key"), Method::GET, ACCOUNT_CONFIG, None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(emu.in_flight(), 1, "the slow account's answer is still pending");
+    assert_eq!(slow.await.expect("task").expect("request"), StatusCode::OK);
+}

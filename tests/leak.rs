@@ -285,6 +285,67 @@ fn no_secret_or_prefix_reaches_output_when_agents_are_named() {
     assert_eq!(ran, 10);
 }
 
+/// Several files, each its own account: no file's secrets show in any output, even where a server echoes another
+/// file's secrets in an error shown beside it, and in the refusal of two files sharing an account.
+#[test]
+fn no_secret_leaks_across_files() {
+    const OTHER_KEY: &str = "other-account-key-Q9W8E7";
+    const OTHER_TOKEN: &str = "other-twilio-token-P0O9I8";
+    let mut f = Fixture::with_state(remote_with_other_secrets());
+    f.emu.set_prefix_length(6);
+    f.emu.set_account(
+        OTHER_KEY,
+        AccountState {
+            twilio: Some(Twilio { auth_token: "RPFXot-remote-secret-5".into(), ..full_state().twilio.unwrap() }),
+            ..AccountState::default()
+        },
+    );
+    f.write(
+        "other/telephony.yaml",
+        "account:\n  apiKey: { env: OTHER_KEY }\ntwilio:\n  accountSid: AC0123456789abcdef0123456789abcdef\n  authToken: { env: OTHER_TOKEN }\n",
+    );
+    f.env.insert("OTHER_KEY".into(), OTHER_KEY.into());
+    f.env.insert("OTHER_TOKEN".into(), OTHER_TOKEN.into());
+    let mut needles = forbidden();
+    for secret in [OTHER_KEY, OTHER_TOKEN, "RPFXot-remote-secret-5"] {
+        needles.push(secret.to_string());
+        needles.push(secret.chars().take(8).collect());
+    }
+    let check = |f: &Fixture, label: &str, args: &[&str]| {
+        for verbosity in [&["-vvv"][..], &[]] {
+            let mut full: Vec<&str> = verbosity.to_vec();
+            full.extend_from_slice(&["-f", "telephony.yaml", "-f", "other", "--jobs", "1"]);
+            full.extend_from_slice(args);
+            let output = f.cmd(&full).env("RUST_LOG", "trace").output().unwrap();
+            let text =
+                format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+            for needle in &needles {
+                assert!(!text.contains(needle.as_str()), "{label}: leaked {needle:?} in:\n{text}");
+            }
+        }
+    };
+    check(&f, "validate", &["validate"]);
+    for format in ["text", "json", "markdown"] {
+        check(&f, "plan", &["plan", "--format", format, "--out", "plan.json"]);
+    }
+    assert_clean("plan.json", &std::fs::read_to_string(f.path("plan.json")).unwrap());
+    let saved = std::fs::read_to_string(f.path("plan.json")).unwrap();
+    assert!(!saved.contains(OTHER_KEY) && !saved.contains(&OTHER_TOKEN[..8]), "{saved}");
+    // Each file's write is refused with a message that echoes the other file's secrets (and its own).
+    let echo = format!(r#"{{"detail": "key {OTHER_KEY} token {OTHER_TOKEN} and {TWILIO_TOKEN}"}}"#);
+    for format in ["text", "json", "markdown"] {
+        for _ in 0..4 {
+            f.emu.push_fault_for("PATCH", Fault::Status { code: 400, body: Some(echo.clone()), retry_after: None });
+        }
+        check(&f, "apply with an echo", &["apply", "--auto-approve", "--rotate", "--format", format]);
+    }
+    check(&f, "apply saved plan", &["apply", "plan.json"]);
+    // Both files naming one account.
+    f.env.insert("OTHER_KEY".into(), API_KEY.into());
+    check(&f, "same account", &["plan"]);
+    check(&f, "same account", &["apply", "--auto-approve"]);
+}
+
 /// The provider-scoped endpoints and `auto`: reads, minimal writes, the fallback, partial failures, lost answers,
 /// a non-JSON 404, deprecation warnings and saved plans.
 #[test]

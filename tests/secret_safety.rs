@@ -199,7 +199,7 @@ fn mkfifo(path: &std::path::Path) {
 
 #[cfg(unix)]
 #[test]
-fn a_fifo_device_or_folder_as_a_secret_file_or_as_f_is_an_error_at_once() {
+fn a_fifo_or_device_as_a_secret_file_or_as_f_is_an_error_at_once() {
     let f = Fixture::with_state(full_state());
     std::fs::remove_file(f.path("secrets/telnyx-api-key")).unwrap();
     mkfifo(&f.path("secrets/telnyx-api-key"));
@@ -212,7 +212,11 @@ fn a_fifo_device_or_folder_as_a_secret_file_or_as_f_is_an_error_at_once() {
     assert!(f.request_lines().is_empty(), "{:?}", f.request_lines());
 
     mkfifo(&f.path("pipe.yaml"));
-    for (path, kind) in [("pipe.yaml", "a FIFO (named pipe)"), ("/dev/null", "a device"), ("secrets", "a directory")] {
+    for (path, kind) in [
+        ("pipe.yaml", "a FIFO (named pipe)"),
+        ("/dev/null", "a device"),
+        ("secrets", "the folder holds no telephony.yaml"),
+    ] {
         let (code, out, err) = f.run(&["plan", "-f", path]);
         assert_eq!(code, 1, "{path}: {out}{err}");
         assert!(err.contains(kind), "{path}: {err}");

@@ -67,28 +67,47 @@ struct Answer {
     body: Vec<u8>,
 }
 
+/// The HTTP client every account of a run shares (one connection pool): timeouts, no redirects, and no proxy for a
+/// loopback API.
+pub fn http_client(base: &Url, options: &ClientOptions) -> Result<reqwest::Client, ApiError> {
+    let mut headers = HeaderMap::new();
+    headers.insert(reqwest::header::ACCEPT, HeaderValue::from_static("application/json"));
+    let mut builder = reqwest::Client::builder()
+        .user_agent(concat!("reconcile/", env!("CARGO_PKG_VERSION")))
+        .default_headers(headers)
+        .connect_timeout(options.connect_timeout)
+        .timeout(options.request_timeout)
+        // Never follow a redirect: the X-API-Key header would go along to wherever it points.
+        .redirect(reqwest::redirect::Policy::none());
+    if is_loopback(base) {
+        // A local API (the emulator) is reached directly, whatever HTTP(S)_PROXY says.
+        builder = builder.no_proxy();
+    }
+    builder.build().map_err(|e| ApiError::Client { reason: e.to_string() })
+}
+
 impl Client {
+    /// A client with its own HTTP client (connection pool).
     pub fn new(
         base: Url,
         api_key: SecretString,
         scrubber: Scrubber,
         options: ClientOptions,
     ) -> Result<Client, ApiError> {
-        let mut headers = HeaderMap::new();
-        headers.insert(reqwest::header::ACCEPT, HeaderValue::from_static("application/json"));
-        let mut builder = reqwest::Client::builder()
-            .user_agent(concat!("reconcile/", env!("CARGO_PKG_VERSION")))
-            .default_headers(headers)
-            .connect_timeout(options.connect_timeout)
-            .timeout(options.request_timeout)
-            // Never follow a redirect: the X-API-Key header would go along to wherever it points.
-            .redirect(reqwest::redirect::Policy::none());
-        if is_loopback(&base) {
-            // A local API (the emulator) is reached directly, whatever HTTP(S)_PROXY says.
-            builder = builder.no_proxy();
-        }
-        let http = builder.build().map_err(|e| ApiError::Client { reason: e.to_string() })?;
-        Ok(Client { http, base, api_key, scrubber: Mutex::new(scrubber), options, deprecation: Mutex::new(None) })
+        let http = http_client(&base, &options)?;
+        Ok(Client::with_http(http, base, api_key, scrubber, options))
+    }
+
+    /// A client for one account over a shared HTTP client (from [`http_client`] with the same `base` and `options`):
+    /// its own API key, scrubber, retry state and deprecation notice.
+    pub fn with_http(
+        http: reqwest::Client,
+        base: Url,
+        api_key: SecretString,
+        scrubber: Scrubber,
+        options: ClientOptions,
+    ) -> Client {
+        Client { http, base, api_key, scrubber: Mutex::new(scrubber), options, deprecation: Mutex::new(None) }
     }
 
     /// The first `Deprecation`/`Sunset` notice an answer carried, if any.

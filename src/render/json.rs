@@ -18,7 +18,7 @@ pub const FORMAT_VERSION: u32 = 1;
 /// A plan (and, for `apply`, what was applied), as `reconcile plan --format json` prints it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-#[schemars(title = "reconcile plan")]
+#[schemars(title = "reconcile plan of one file")]
 pub struct PlanDocument {
     /// The version of this format; 1.
     pub format_version: u32,
@@ -44,17 +44,7 @@ pub struct PlanDocument {
     pub apply: Option<ApplyReport>,
     /// Present when the command failed: what went wrong (the same text as on stderr). Exit code 1.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error: Option<Failure>,
-}
-
-/// Why the command failed.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct Failure {
-    pub message: String,
-    /// What to do about it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub hint: Option<String>,
+    pub error: Option<ErrorReport>,
 }
 
 /// Counts of the plan.
@@ -115,14 +105,14 @@ impl PlanDocument {
             requests: None,
             agent_names: BTreeMap::new(),
             apply: None,
-            error: Some(Failure { message, hint }),
+            error: Some(ErrorReport { message, hint }),
         }
     }
 
     /// The plan's document for an apply whose write failed: `written` lists no provider, as none is known to match.
     pub fn with_failure(mut self, message: String, hint: Option<String>) -> PlanDocument {
         self.apply = Some(ApplyReport { status: ApplyStatus::Failed, written: Vec::new() });
-        self.error = Some(Failure { message, hint });
+        self.error = Some(ErrorReport { message, hint });
         self
     }
 
@@ -139,9 +129,107 @@ pub fn render(document: &PlanDocument) -> String {
     serde_json::to_string_pretty(document).expect("a plan document is plain data")
 }
 
-/// The JSON Schema of [`PlanDocument`], as committed in `schema/plan.schema.json`.
+/// What `--format json` prints: one file's [`PlanDocument`], or, with several files, a [`SeveralDocument`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+#[schemars(title = "reconcile plan")]
+pub enum JsonOutput {
+    One(PlanDocument),
+    Several(SeveralDocument),
+}
+
+/// Several files' plans (and apply's reports), as `reconcile plan --format json -f A -f B` prints them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SeveralDocument {
+    /// The version of this format; 1.
+    pub format_version: u32,
+    pub summary: OverallSummary,
+    /// One entry per file, in file order: its plan document, or why it failed.
+    pub files: Vec<FileEntry>,
+}
+
+/// One file of several: its plan document, or its failure.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum FileEntry {
+    Planned(PlanDocument),
+    Failed(FailedFile),
+}
+
+/// A file whose plan (or apply) failed; the other files went on.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct FailedFile {
+    /// The declaration file, as given on the command line or found in a folder.
+    pub file: String,
+    pub error: ErrorReport,
+}
+
+/// Why a command (or one file's part of it) failed, as a person would read it on stderr, without colour.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ErrorReport {
+    pub message: String,
+    /// What to do about it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
+}
+
+/// Counts over every file.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct OverallSummary {
+    pub files: usize,
+    /// True when any file's plan has changes.
+    pub has_changes: bool,
+    /// Files whose plan has changes.
+    pub with_changes: usize,
+    /// The files that failed, in file order.
+    pub failed: Vec<String>,
+    pub create: usize,
+    pub update: usize,
+    pub delete: usize,
+}
+
+impl SeveralDocument {
+    pub fn new(files: Vec<FileEntry>) -> SeveralDocument {
+        let mut summary = OverallSummary {
+            files: files.len(),
+            has_changes: false,
+            with_changes: 0,
+            failed: Vec::new(),
+            create: 0,
+            update: 0,
+            delete: 0,
+        };
+        for entry in &files {
+            match entry {
+                FileEntry::Planned(doc) => {
+                    let Some(planned) = &doc.summary else { continue };
+                    if planned.has_changes {
+                        summary.has_changes = true;
+                        summary.with_changes += 1;
+                    }
+                    summary.create += planned.create;
+                    summary.update += planned.update;
+                    summary.delete += planned.delete;
+                }
+                FileEntry::Failed(failed) => summary.failed.push(failed.file.clone()),
+            }
+        }
+        SeveralDocument { format_version: FORMAT_VERSION, summary, files }
+    }
+}
+
+/// Renders several files' document, pretty-printed.
+pub fn render_several(document: &SeveralDocument) -> String {
+    serde_json::to_string_pretty(document).expect("plain data types serialise")
+}
+
+/// The JSON Schema of [`JsonOutput`], as committed in `schema/plan.schema.json`.
 pub fn schema() -> String {
-    let schema = schemars::schema_for!(PlanDocument);
+    let schema = schemars::schema_for!(JsonOutput);
     let mut text = serde_json::to_string_pretty(&schema).unwrap_or_default();
     text.push('\n');
     text

@@ -20,12 +20,43 @@ const BUDGET: usize = GITHUB_COMMENT_LIMIT - 2_000;
 const COLLAPSE_ROWS: usize = 12;
 const COLLAPSE_CHARS: usize = 2_500;
 
+/// One file's plan as a whole comment.
 pub fn render(plan: &Plan, file: &str) -> String {
+    file_section(plan, file, &Style::one(), BUDGET)
+}
+
+/// How deep a file's headings sit: a comment of its own, or a section of a comment for several files.
+struct Style {
+    /// The file's headline, before its counts: `### reconcile plan` or `#### <code>FILE</code>`.
+    headline: String,
+    /// The heading level of provider sections.
+    providers: &'static str,
+    /// What the text starts with (the marker for a comment of its own).
+    start: String,
+}
+
+impl Style {
+    fn one() -> Style {
+        Style { headline: "### reconcile plan".into(), providers: "####", start: format!("{MARKER}\n") }
+    }
+
+    fn section(file: &str) -> Style {
+        Style {
+            headline: format!("\n---\n\n#### <code>{}</code>", esc(file)),
+            providers: "#####",
+            start: String::new(),
+        }
+    }
+}
+
+/// A file's plan within `budget` characters (provider sections past it are left out, with a note).
+fn file_section(plan: &Plan, file: &str, style: &Style, budget: usize) -> String {
     let plan = &*super::with_agent_names(plan);
     let c = plan.counts();
-    let mut head = format!("{MARKER}\n");
+    let mut head = style.start.clone();
+    let headline = &style.headline;
     if plan.is_empty() {
-        head.push_str(&format!("### reconcile plan: no changes\n\nThe account matches <code>{}</code>.\n", esc(file)));
+        head.push_str(&format!("{headline}: no changes\n\nThe account matches <code>{}</code>.\n", esc(file)));
     } else {
         let how = if whole_blocks(&plan.requests) {
             format!(
@@ -37,7 +68,7 @@ pub fn render(plan: &Plan, file: &str) -> String {
             format!("{n} request{}, one per changed provider, in this order", if n == 1 { "" } else { "s" })
         };
         head.push_str(&format!(
-            "### reconcile plan: {} to create, {} to update, {} to delete\n\nApplying <code>{}</code> will send {how}{}\n",
+            "{headline}: {} to create, {} to update, {} to delete\n\nApplying <code>{}</code> will send {how}{}\n",
             c.create,
             c.update,
             c.delete,
@@ -75,10 +106,10 @@ pub fn render(plan: &Plan, file: &str) -> String {
     }
 
     let mut out = head;
-    let sections: Vec<String> = plan.written().map(|pp| section(pp, &plan.requests)).collect();
+    let sections: Vec<String> = plan.written().map(|pp| section(pp, &plan.requests, style.providers)).collect();
     let mut cut = 0;
     for (i, s) in sections.iter().enumerate() {
-        if out.len() + s.len() > BUDGET {
+        if out.len() + s.len() > budget {
             cut = sections.len() - i;
             break;
         }
@@ -101,6 +132,110 @@ pub fn render(plan: &Plan, file: &str) -> String {
     out
 }
 
+/// One of several files, for [`render_several`]: its plan (with apply's report line, if any), or its error.
+pub enum FileResult<'a> {
+    Planned { plan: &'a Plan, applied: Option<String> },
+    Failed { message: &'a str },
+}
+
+/// Several files' plans as one comment: the marker, an overall headline, then a section per file in file order.
+/// When the whole would pass GitHub's limit, each section gets a fair share of the room (a short section leaves its
+/// unused share to the others) and is cut to it with a note; if even the files' headlines do not fit, the last
+/// sections are left out, with a note saying how many.
+pub fn render_several(files: &[(String, FileResult<'_>)], headline: &str) -> String {
+    let mut out = format!("{MARKER}\n### reconcile plan: {}\n", esc(headline));
+    let full: Vec<String> = files.iter().map(|(file, result)| file_part(file, result, usize::MAX)).collect();
+    let room = BUDGET.saturating_sub(out.len());
+    let total: usize = full.iter().map(String::len).sum();
+    if total <= room {
+        full.iter().for_each(|s| out.push_str(s));
+        return out;
+    }
+    // Fair shares: the shortest sections first take what they need; the rest split what is left evenly.
+    let mut order: Vec<usize> = (0..full.len()).collect();
+    order.sort_by_key(|&i| full[i].len());
+    let mut shares = vec![0; full.len()];
+    let mut left = room;
+    for (n, &i) in order.iter().enumerate() {
+        let share = left / (full.len() - n);
+        shares[i] = full[i].len().min(share);
+        left -= shares[i];
+    }
+    let mut parts = Vec::with_capacity(full.len());
+    for (i, (file, result)) in files.iter().enumerate() {
+        if full[i].len() <= shares[i] {
+            parts.push(full[i].clone());
+        } else {
+            let cut = file_part(file, result, shares[i]);
+            // When not even the file's headline fits its share, one line says what the file's plan does.
+            parts.push(if cut.len() <= shares[i] { cut } else { file_line(file, result) });
+        }
+    }
+    let mut used = 0;
+    let mut shown = 0;
+    for part in &parts {
+        if used + part.len() > room {
+            break;
+        }
+        used += part.len();
+        shown += 1;
+    }
+    parts.iter().take(shown).for_each(|s| out.push_str(s));
+    if shown < parts.len() {
+        let cut = parts.len() - shown;
+        let mut named: Vec<String> =
+            files[shown..].iter().take(NAMED_LEFT_OUT).map(|(f, _)| format!("<code>{}</code>", esc(f))).collect();
+        if cut > NAMED_LEFT_OUT {
+            named.push(format!("and {} more", cut - NAMED_LEFT_OUT));
+        }
+        out.push_str(&format!(
+            "\n> [!CAUTION]\n> This comment was cut to stay under GitHub's {GITHUB_COMMENT_LIMIT}-character limit: the sections of {cut} file{} are not shown ({}). Read the CI log for the whole plan.\n",
+            if cut == 1 { "" } else { "s" },
+            named.join(", ")
+        ));
+    }
+    out
+}
+
+/// Left-out files named in the cut note; the rest are counted.
+const NAMED_LEFT_OUT: usize = 20;
+
+/// A file in one line, for a comment too full for its section.
+fn file_line(file: &str, result: &FileResult<'_>) -> String {
+    let what = match result {
+        FileResult::Planned { plan, .. } if plan.is_empty() => "no changes".to_string(),
+        FileResult::Planned { plan, .. } => {
+            let c = plan.counts();
+            format!("{} to create, {} to update, {} to delete", c.create, c.update, c.delete)
+        }
+        FileResult::Failed { .. } => "**failed**".to_string(),
+    };
+    format!("\n- <code>{}</code>: {what} (details cut: see the CI log)\n", esc(file))
+}
+
+fn file_part(file: &str, result: &FileResult<'_>, budget: usize) -> String {
+    let style = Style::section(file);
+    match result {
+        FileResult::Planned { plan, applied } => {
+            let mut text = file_section(plan, file, &style, budget);
+            if let Some(line) = applied {
+                text.push_str(&format!("\n**{line}**\n"));
+            }
+            text
+        }
+        FileResult::Failed { message } => format!(
+            "{}: failed\n\n<pre>{}</pre>\n",
+            style.headline,
+            message.lines().map(esc_line).collect::<Vec<_>>().join("\n")
+        ),
+    }
+}
+
+/// Escapes one line of preformatted text (kept as a line, unlike [`esc`] in a table cell).
+fn esc_line(line: &str) -> String {
+    esc(line).replace("&#124;", "|")
+}
+
 fn quiet_item(pp: &ProviderPlan) -> Option<String> {
     let name = pp.provider;
     let text = match pp.action {
@@ -120,7 +255,7 @@ fn whole_blocks(requests: &[PlannedRequest]) -> bool {
     requests.is_empty() || requests.iter().any(|r| r.provider().is_none())
 }
 
-fn section(pp: &ProviderPlan, requests: &[PlannedRequest]) -> String {
+fn section(pp: &ProviderPlan, requests: &[PlannedRequest], level: &str) -> String {
     let (sign, verb) = match pp.action {
         Action::Create => ("+", "create"),
         Action::Update => ("~", "update"),
@@ -141,7 +276,7 @@ fn section(pp: &ProviderPlan, requests: &[PlannedRequest]) -> String {
         count += 1;
     }
     let table = format!("| field | before | after |\n|---|---|---|\n{rows}");
-    let heading = format!("\n#### {sign} <code>{}</code> will be {verb}d\n\n", pp.provider);
+    let heading = format!("\n{level} {sign} <code>{}</code> will be {verb}d\n\n", pp.provider);
     if count > COLLAPSE_ROWS || table.len() > COLLAPSE_CHARS {
         format!("{heading}<details><summary>{count} fields</summary>\n\n{table}\n</details>\n")
     } else {
@@ -197,4 +332,85 @@ fn esc(s: &str) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diff::{self, PlanOptions};
+    use crate::model::Provider;
+    use crate::state::{Desired, DesiredProvider, DesiredState, RemoteState, Settings};
+    use secrecy::SecretString;
+
+    /// A plan creating twilio with `agents` allowed agents (a table row each when collapsed: long).
+    fn plan_with_agents(agents: usize) -> Plan {
+        let twilio = DesiredProvider {
+            provider: Provider::Twilio,
+            identifiers: vec![("accountSid", "AC1".into())],
+            secrets: vec![("authToken", SecretString::from("token-value".to_string()))],
+            settings: Settings {
+                allowed_agent_ids: (0..agents).map(|n| format!("00000000-0000-4000-8000-{n:012x}")).collect(),
+                ..Settings::default()
+            },
+        };
+        let desired = DesiredState { providers: [Desired::Present(twilio), Desired::Unmanaged, Desired::Unmanaged] };
+        diff::plan(&desired, &RemoteState::default(), PlanOptions::default())
+    }
+
+    #[test]
+    fn several_files_fit_whole_when_they_can() {
+        let (a, b) = (plan_with_agents(1), plan_with_agents(2));
+        let files = vec![
+            ("a/telephony.yaml".to_string(), FileResult::Planned { plan: &a, applied: None }),
+            ("b/telephony.yaml".to_string(), FileResult::Failed { message: "b: <refused> | 401" }),
+        ];
+        let text = render_several(&files, "2 files");
+        assert!(text.starts_with(&format!("{MARKER}\n### reconcile plan: 2 files\n")), "{text}");
+        assert!(text.contains("#### <code>a/telephony.yaml</code>: 1 to create"), "{text}");
+        assert!(text.contains("##### + <code>twilio</code> will be created"), "{text}");
+        assert!(
+            text.contains("#### <code>b/telephony.yaml</code>: failed\n\n<pre>b: &lt;refused&gt; | 401</pre>"),
+            "{text}"
+        );
+        assert!(!text.contains("was cut"), "{text}");
+        let _ = b;
+    }
+
+    #[test]
+    fn a_large_file_is_cut_to_its_share_and_leaves_small_ones_whole() {
+        // One file far over the limit on its own, beside small ones: the small ones stay whole.
+        let (huge, small) = (plan_with_agents(3000), plan_with_agents(1));
+        let mut files = vec![("big/telephony.yaml".to_string(), FileResult::Planned { plan: &huge, applied: None })];
+        for i in 0..3 {
+            files.push((format!("s{i}/telephony.yaml"), FileResult::Planned { plan: &small, applied: None }));
+        }
+        let text = render_several(&files, "4 files");
+        assert!(text.chars().count() <= GITHUB_COMMENT_LIMIT, "{}", text.len());
+        assert!(text.contains("#### <code>big/telephony.yaml</code>: 1 to create"), "the big file keeps its headline");
+        assert!(text.contains("1 provider section is not shown"), "the big file's table is cut with a note");
+        for i in 0..3 {
+            let section = format!("#### <code>s{i}/telephony.yaml</code>: 1 to create");
+            let start = text.find(&section).expect("every small file is shown");
+            assert!(text[start..].contains("will be created"), "s{i} is whole");
+        }
+    }
+
+    #[test]
+    fn when_even_headlines_do_not_fit_the_last_files_are_named_as_left_out() {
+        let plan = plan_with_agents(1);
+        let files: Vec<(String, FileResult<'_>)> = (0..2000)
+            .map(|i| (format!("accounts/{i:04}/telephony.yaml"), FileResult::Planned { plan: &plan, applied: None }))
+            .collect();
+        let text = render_several(&files, "2000 files");
+        assert!(text.chars().count() <= GITHUB_COMMENT_LIMIT, "{}", text.len());
+        // Each file shown gets one line (there is no room for sections); the rest are named, then counted.
+        assert!(text.contains(
+            "- <code>accounts/0000/telephony.yaml</code>: 1 to create, 0 to update, 0 to delete (details cut"
+        ));
+        assert!(text.contains("are not shown"), "{}", &text[text.len() - 500..]);
+        assert!(
+            text.contains(" more), Read the CI log") || text.contains(" more). Read the CI log"),
+            "the left-out files are counted"
+        );
+    }
 }

@@ -9,6 +9,7 @@ pub mod clean;
 pub mod diagnostics;
 pub mod json;
 pub mod markdown;
+pub mod report;
 pub mod text;
 
 use std::io::{IsTerminal, Write};
@@ -277,5 +278,99 @@ impl Output {
             Ok(0) | Err(_) => None,
             Ok(_) => Some(line.trim().to_string()),
         }
+    }
+}
+
+/// Where a command's messages go: straight to the streams ([`Output`]), or into a [`Buffer`] that is printed
+/// later, in its file's turn, when several files are worked on at once.
+pub trait Sink {
+    /// The streams' palettes and `-q`.
+    fn output(&self) -> Output;
+    /// Data for stdout.
+    fn data(&mut self, text: &str);
+    /// A status line for stderr (silenced by `-q`).
+    fn status(&mut self, text: &str);
+    /// A warning for stderr.
+    fn warning(&mut self, text: &str);
+    /// An error with an optional hint, for stderr.
+    fn error(&mut self, message: &str, hint: Option<&str>);
+    /// A block already rendered for stderr.
+    fn error_block(&mut self, text: &str);
+}
+
+impl Sink for Output {
+    fn output(&self) -> Output {
+        *self
+    }
+    fn data(&mut self, text: &str) {
+        Output::data(self, text);
+    }
+    fn status(&mut self, text: &str) {
+        Output::status(self, text);
+    }
+    fn warning(&mut self, text: &str) {
+        Output::warning(self, text);
+    }
+    fn error(&mut self, message: &str, hint: Option<&str>) {
+        Output::error(self, message, hint);
+    }
+    fn error_block(&mut self, text: &str) {
+        Output::error_block(self, text);
+    }
+}
+
+/// Messages kept in order, to be printed at once with [`Buffer::print`].
+#[derive(Debug)]
+pub struct Buffer {
+    out: Output,
+    events: Vec<Event>,
+}
+
+#[derive(Debug)]
+enum Event {
+    Data(String),
+    Status(String),
+    Warning(String),
+    Error(String, Option<String>),
+    Block(String),
+}
+
+impl Buffer {
+    pub fn new(out: Output) -> Buffer {
+        Buffer { out, events: Vec::new() }
+    }
+
+    /// Prints every message, in the order they came.
+    pub fn print(self) {
+        for event in self.events {
+            match event {
+                Event::Data(text) => self.out.data(&text),
+                Event::Status(text) => self.out.status(&text),
+                Event::Warning(text) => self.out.warning(&text),
+                Event::Error(message, hint) => self.out.error(&message, hint.as_deref()),
+                Event::Block(text) => self.out.error_block(&text),
+            }
+        }
+    }
+}
+
+impl Sink for Buffer {
+    fn output(&self) -> Output {
+        self.out
+    }
+    fn data(&mut self, text: &str) {
+        self.events.push(Event::Data(text.to_string()));
+    }
+    fn status(&mut self, text: &str) {
+        self.events.push(Event::Status(text.to_string()));
+    }
+    fn warning(&mut self, text: &str) {
+        self.events.push(Event::Warning(text.to_string()));
+    }
+    fn error(&mut self, message: &str, hint: Option<&str>) {
+        self.events.push(Event::Error(message.to_string(), hint.map(str::to_string)));
+    }
+    fn error_block(&mut self, text: &str) {
+        self.events.push(Event::Block(text.to_string()));
     }
 }

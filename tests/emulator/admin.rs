@@ -9,6 +9,15 @@ use serde_json::json;
 use super::api::Reply;
 use super::{FaultSpec, QueuedFault, Seed, Shared};
 
+/// `PUT /_emulator/latency`: milliseconds added to every answer, or to one API key's.
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct LatencySpec {
+    ms: u64,
+    #[serde(default)]
+    api_key: Option<String>,
+}
+
 pub(super) fn handle(shared: &Shared, parts: &Parts, body: &Bytes) -> Reply {
     let method = &parts.method;
     match parts.uri.path() {
@@ -51,6 +60,25 @@ pub(super) fn handle(shared: &Shared, parts: &Parts, body: &Bytes) -> Reply {
                     Reply::empty(204)
                 }
                 Err(error) => Reply::detail(400, format!("Expected a status code or null: {error}")),
+            },
+            _ => Reply::method_not_allowed(method, "PUT"),
+        },
+        "/_emulator/latency" => match *method {
+            Method::PUT => match serde_json::from_slice::<LatencySpec>(body) {
+                Ok(spec) => {
+                    let latency = std::time::Duration::from_millis(spec.ms);
+                    let mut inner = shared.lock();
+                    match spec.api_key {
+                        Some(key) => {
+                            inner.latency_by_key.insert(key, latency);
+                        }
+                        None => inner.latency = latency,
+                    }
+                    Reply::empty(204)
+                }
+                Err(error) => {
+                    Reply::detail(400, format!("Expected {{\"ms\": N}} or {{\"ms\": N, \"apiKey\": KEY}}: {error}"))
+                }
             },
             _ => Reply::method_not_allowed(method, "PUT"),
         },

@@ -117,13 +117,18 @@ pub(super) async fn handle(
         return admin::handle(&shared, &parts, &body).into_response();
     }
 
-    let fault = {
+    let _in_flight = InFlight::enter(&shared);
+    let (fault, latency) = {
         let mut inner = shared.lock();
         inner.requests.push(record(&parts, &body));
         let violations = super::schemas::violations(parts.method.as_str(), path, &body);
         inner.schema_violations.extend(violations);
-        inner.take_fault(parts.method.as_str())
+        let key = parts.headers.get("x-api-key").and_then(|v| v.to_str().ok());
+        (inner.take_fault(parts.method.as_str()), inner.latency_for(key))
     };
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
     match fault {
         None => {}
         Some(Fault::Delay(delay)) => tokio::time::sleep(delay).await,
@@ -153,6 +158,24 @@ pub(super) async fn handle(
     }
 
     respond(&shared, &parts, &body).into_response()
+}
+
+/// Counts a request as being answered until dropped (also when the connection is dropped mid-answer).
+struct InFlight(Arc<Shared>);
+
+impl InFlight {
+    fn enter(shared: &Arc<Shared>) -> InFlight {
+        let mut inner = shared.lock();
+        inner.in_flight += 1;
+        inner.max_in_flight = inner.max_in_flight.max(inner.in_flight);
+        InFlight(Arc::clone(shared))
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.lock().in_flight -= 1;
+    }
 }
 
 fn record(parts: &Parts, body: &Bytes) -> RecordedRequest {

@@ -13,7 +13,10 @@
 //!
 //! An admin surface under `/_emulator/` (no auth, not recorded, never faulted) serves debugging and the standalone
 //! server: `GET`/`DELETE /_emulator/requests`, `POST`/`DELETE /_emulator/faults` (a JSON list, see [`FaultSpec`]),
-//! `PUT /_emulator/always-fail` (a status or `null`), `GET`/`PUT /_emulator/state` (a [`Seed`], secrets included).
+//! `PUT /_emulator/always-fail` (a status or `null`), `GET`/`PUT /_emulator/state` (a [`Seed`], secrets included),
+//! `PUT /_emulator/latency` (`{"ms": 50}` for every answer, `{"ms": 500, "apiKey": "KEY"}` for one account's).
+//!
+//! Many accounts are served at once: a latency is an asynchronous wait, so slow answers do not hold up others.
 //!
 //! The account-level pair can be taken away ([`Emulator::set_account_endpoint`]: 404 as after its removal, or 405,
 //! 410, or an HTML 404), so can the provider-scoped endpoints (a server that lacks them), and answers of the
@@ -51,6 +54,8 @@ pub struct EmulatorConfig {
     pub prefix_length_by_field: BTreeMap<String, usize>,
     /// Default and largest page of `GET /api/agents` (a larger `pageSize` is clipped to it); 0 means 100.
     pub agents_page_size: usize,
+    /// Added to every API answer (not the admin surface), as network and server time; zero by default.
+    pub latency: Duration,
 }
 
 impl EmulatorConfig {
@@ -343,6 +348,26 @@ impl Emulator {
         self.shared.lock().prefixes.by_field.insert(field.to_string(), rule);
     }
 
+    /// The time added to every API answer.
+    pub fn set_latency(&self, latency: Duration) {
+        self.shared.lock().latency = latency;
+    }
+
+    /// The time added to every answer to this API key's requests (overrides [`Emulator::set_latency`] for it).
+    pub fn set_latency_for(&self, api_key: &str, latency: Duration) {
+        self.shared.lock().latency_by_key.insert(api_key.to_string(), latency);
+    }
+
+    /// The API requests being answered right now.
+    pub fn in_flight(&self) -> usize {
+        self.shared.lock().in_flight
+    }
+
+    /// The most API requests that were being answered at the same time (latency included) so far.
+    pub fn max_in_flight(&self) -> usize {
+        self.shared.lock().max_in_flight
+    }
+
     /// Default and largest page of `GET /api/agents`.
     pub fn set_agents_page_size(&self, size: usize) {
         self.shared.lock().agents_page_size = size.max(1);
@@ -405,6 +430,10 @@ impl Shared {
                 always_fail: None,
                 prefixes,
                 agents_page_size,
+                latency: config.latency,
+                latency_by_key: BTreeMap::new(),
+                in_flight: 0,
+                max_in_flight: 0,
                 account_endpoint: EndpointMode::Served,
                 provider_endpoints: EndpointMode::Served,
                 deprecation: None,
@@ -426,6 +455,11 @@ struct Inner {
     always_fail: Option<u16>,
     prefixes: Prefixes,
     agents_page_size: usize,
+    latency: Duration,
+    latency_by_key: BTreeMap<String, Duration>,
+    /// API requests being answered now, and the most at once so far.
+    in_flight: usize,
+    max_in_flight: usize,
     account_endpoint: EndpointMode,
     provider_endpoints: EndpointMode,
     deprecation: Option<DeprecationHeaders>,
@@ -433,6 +467,11 @@ struct Inner {
 }
 
 impl Inner {
+    /// The latency of an answer to a request with this API key.
+    fn latency_for(&self, api_key: Option<&str>) -> Duration {
+        api_key.and_then(|key| self.latency_by_key.get(key)).copied().unwrap_or(self.latency)
+    }
+
     /// Takes the first queued fault that applies to a request with this method.
     fn take_fault(&mut self, method: &str) -> Option<Fault> {
         let index = self.faults.iter().position(|queued| queued.method.as_deref().is_none_or(|m| m == method))?;

@@ -1,0 +1,86 @@
+//! How a run ends: its [`Outcome`] when it succeeds, or the [`Error`] that stopped it (every variant is exit code 1).
+//! Shared by the command line (which maps them to exit codes) and the commands (which produce them).
+
+use crate::api::ApiError;
+use crate::apply::ApplyError;
+use crate::config::ConfigError;
+use crate::import::ImportError;
+use crate::planfile::StaleError;
+
+/// How a run that was carried out ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Success,
+    /// `plan --detailed-exitcode` found changes.
+    ChangesPresent,
+    /// With several files: at least one failed; each failure was already reported under its file (exit 1).
+    SomeFailed,
+}
+
+/// Why a run (or, with several files, one file's part of it) failed. Every variant is exit code 1.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Api(#[from] ApiError),
+    #[error(transparent)]
+    Apply(#[from] ApplyError),
+    #[error(transparent)]
+    Import(#[from] ImportError),
+    #[error("refusing to apply without confirmation: standard input is not a terminal; nothing was sent")]
+    NotATerminal,
+    #[error("apply cancelled; nothing was sent")]
+    Cancelled,
+    #[error("refusing to apply the saved plan: {0}; nothing was sent")]
+    Stale(#[from] StaleError),
+    #[error(
+        "refusing to apply the saved plan: {stale} of its {files} files cannot be applied as planned (see above); nothing was sent"
+    )]
+    StaleFiles { stale: usize, files: usize },
+    #[error(transparent)]
+    Write(#[from] crate::files::WriteError),
+    #[error("cannot start the async runtime: {0}")]
+    Runtime(String),
+    #[error("{path}: {reason}")]
+    Files { path: String, reason: String },
+    #[error("{first} and {second} both manage {provider} of the same Ultravox account; nothing was sent")]
+    SameAccount { provider: String, first: String, second: String },
+    #[error("import writes one file from one account, but {count} files were given")]
+    ImportSeveral { count: usize },
+}
+
+impl Error {
+    /// What the user can do about it.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            Error::Config(_) | Error::Runtime(_) => None,
+            Error::Api(e) => e.hint(),
+            Error::Apply(e) => e.hint(),
+            Error::Import(e) => Some(e.hint()),
+            Error::NotATerminal => Some(
+                "pass --auto-approve to apply unattended (as in CI), or a plan saved with `reconcile plan --out`"
+                    .into(),
+            ),
+            Error::Cancelled => Some("answer 'yes' to apply, or pass --auto-approve".into()),
+            Error::Stale(e) => Some(e.hint()),
+            Error::StaleFiles { .. } => Some(
+                "make a new plan (`reconcile plan --out PLANFILE`), review it, and apply that one; a saved plan is \
+                 applied whole or not at all"
+                    .into(),
+            ),
+            Error::Write(e) => Some(e.hint()),
+            Error::Files { .. } => Some(
+                "pass telephony.yaml files, or folders holding files named telephony.yaml (hidden folders are \
+                 skipped)"
+                    .into(),
+            ),
+            Error::SameAccount { .. } => Some(
+                "a provider of an account is declared in one file only: remove it from one of them, or give the \
+                 files different account.apiKey references"
+                    .into(),
+            ),
+            Error::ImportSeveral { .. } => Some("pass one -f PATH (or --out PATH) to import into".into()),
+        }
+    }
+}
