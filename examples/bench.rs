@@ -16,7 +16,7 @@
 //! faster than its one GET), with the peak memory (the high-water mark of resident memory, from `wait4`) of the
 //! reconcile process. The bar, for 1,000 accounts: at most 1.3x the ideal and under 50 MB.
 
-#[path = "../tests/common/mod.rs"]
+#[path = "../tests/it/common/mod.rs"]
 mod common;
 mod support;
 

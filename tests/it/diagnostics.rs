@@ -1,20 +1,18 @@
 //! A corpus of broken `telephony.yaml` files (`tests/diagnostics/*.yaml`), each a mistake a platform engineer makes,
-//! run through the real binary. The exact stderr of each is snapshotted (`tests/snapshots/diagnostics__*.snap`), and
+//! run through the real binary. The exact stderr of each is snapshotted (`tests/it/snapshots/it__diagnostics__*.snap`), and
 //! every one is checked for what a diagnostic must always give: exit 1, nothing sent, `telephony.yaml:line:col` with
 //! the right source line and a caret under the column, a hint where one helps, problems in file order, and never a
 //! secret value.
 //!
-//! Adding a file to `tests/diagnostics/` adds a case (run `INSTA_UPDATE=always cargo test --test diagnostics`, then
+//! Adding a file to `tests/diagnostics/` adds a case (run `INSTA_UPDATE=always cargo test --test it diagnostics::`, then
 //! read the new snapshot). Fixtures whose problem only shows when references are resolved are listed in
 //! [`RESOLUTION`] and run through `plan`; every other fixture runs through `validate`.
 //!
 //! Literal secrets in the fixtures all contain `FAKE`, so "no secret in the output" is "no `FAKE` in stderr".
 
-mod common;
-
 use std::path::{Path, PathBuf};
 
-use common::*;
+use crate::common::*;
 
 /// Prepares the environment and the folder of one resolution case.
 type Setup = fn(&mut Fixture);
@@ -182,9 +180,9 @@ fn run_case(path: &Path) -> Case {
     }
 }
 
-fn run_corpus() -> Vec<Case> {
-    fixtures().iter().map(|p| run_case(p)).collect()
-}
+/// The corpus, run once through the binary and shared by the tests that read it.
+static CORPUS: std::sync::LazyLock<Vec<Case>> =
+    std::sync::LazyLock::new(|| fixtures().iter().map(|p| run_case(p)).collect());
 
 /// One `error:` block of the output: the headline, the location, the source line and caret, the hint.
 #[derive(Debug)]
@@ -366,9 +364,8 @@ fn the_corpus_is_large_and_its_tables_name_real_fixtures() {
 
 #[test]
 fn every_broken_file_gets_located_actionable_diagnostics_and_nothing_is_sent() {
-    let cases = run_corpus();
     let mut report = String::new();
-    for case in &cases {
+    for case in CORPUS.iter() {
         let problems = check(case);
         if !problems.is_empty() {
             report.push_str(&format!("\n{} (reconcile {}):\n", case.stem, case.command));
@@ -383,7 +380,7 @@ fn every_broken_file_gets_located_actionable_diagnostics_and_nothing_is_sent() {
 
 #[test]
 fn exact_diagnostics_match_the_snapshots() {
-    for case in run_corpus() {
+    for case in CORPUS.iter() {
         let mut settings = insta::Settings::clone_current();
         settings.set_input_file(&case.path);
         settings.set_description(format!("reconcile {} -f telephony.yaml  (exit {})", case.command, case.code));

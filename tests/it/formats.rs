@@ -1,8 +1,6 @@
 //! `--format json` and `--format markdown`: shape, schema, snapshots, and that neither carries a secret or a prefix.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use pulldown_cmark::{Event, Options, Parser, Tag};
 
 fn plan_schema() -> jsonschema::Validator {

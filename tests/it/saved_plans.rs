@@ -1,9 +1,7 @@
 //! `plan --out PLANFILE` and `apply PLANFILE`: the file holds no secret material, applying it sends exactly the write
 //! a fresh apply sends, and every kind of staleness is refused with nothing written.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 
 fn plan_to_file(f: &Fixture) -> String {
     let (code, out, err) = f.run(&["plan", "--out", "plan.json"]);

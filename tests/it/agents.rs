@@ -1,9 +1,7 @@
 //! Agents written by name (`{ agent: NAME }`): looked up through `GET /api/agents` (every page, narrowed with
 //! `search`), once per name per run; exactly one exact match is required.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use emulator::Agent;
 
 const FILE: &str = r#"twilio:

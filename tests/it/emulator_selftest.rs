@@ -2,8 +2,7 @@
 //! instance: state, prefixes, DRF-style validation, auth, agents pagination, the request log, faults and the
 //! provider-scoped endpoints.
 
-#[path = "emulator/mod.rs"]
-mod emulator;
+use crate::common::emulator;
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};

@@ -3,11 +3,9 @@
 //! stays fast; the client's own backoff (about 0.25 s, 0.5 s, 1 s) is exercised by the persistent-503 and
 //! connection-refused cases.
 
-mod common;
-
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use common::*;
+use crate::common::*;
 
 const STATUS_503: u16 = 503;
 

@@ -1,8 +1,6 @@
 //! End to end: the real binary against the emulator, asserting exit codes, output and the exact requests received.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::json;
 
 fn set_mixed_prefix_lengths(f: &Fixture) {

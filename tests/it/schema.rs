@@ -1,9 +1,7 @@
 //! The JSON Schemas: the committed files equal what the binary prints, the examples validate, and files that
 //! `validate` rejects are rejected by the schema too.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 
 fn committed(name: &str) -> String {
     std::fs::read_to_string(format!("{}/schema/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()

@@ -1,9 +1,7 @@
 //! `reconcile import` end to end: the real binary against the emulator, asserting the exact file written, the exact
 //! requests, exit codes, and that no secret or prefix reaches the file or the terminal.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 
 /// Distinctive remote secrets, each with a 6-character prefix that appears nowhere else.
 const TW: &str = "tw-Sec9f8e7d6c5b4a";

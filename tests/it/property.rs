@@ -9,10 +9,8 @@
 //!   again. The second plan is empty, and the one write held exactly the providers that differed, each as the file
 //!   declares it.
 //!
-//! CI runs a modest number of cases (see `cases()`); `PROPTEST_CASES=5000 cargo test --release --test property`
+//! CI runs a modest number of cases (see `cases()`); `PROPTEST_CASES=5000 cargo test --release --test it property::`
 //! runs a longer campaign (the README's "Failure behaviour" section gives its last count and time).
-
-mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -21,8 +19,8 @@ use proptest::prelude::*;
 use proptest::test_runner::{Config as ProptestConfig, TestCaseError};
 use serde_json::{Value, json};
 
-use common::emulator::{EmulatorConfig, PrefixRule};
-use common::{AccountState, Emulator, FULL_FILE, Plivo, Telnyx, Twilio};
+use crate::common::emulator::{EmulatorConfig, PrefixRule};
+use crate::common::{AccountState, Emulator, FULL_FILE, Plivo, Telnyx, Twilio};
 use reconcile::api::{Client, ClientOptions, client::parse_base_url};
 use reconcile::config::{self, resolve};
 use reconcile::diff::{self, PlanOptions};

@@ -2,11 +2,9 @@
 //! file's failure not stopping the others, exit codes over all files, the same provider of one account refused
 //! before anything is sent, saved plans covering every file, and `--jobs` bounding the accounts worked on at once.
 
-mod common;
-
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 
 const PROD_KEY: &str = "prod-api-key-7731-xq";
 const STAGING_KEY: &str = "staging-api-key-5524-zr";
@@ -340,7 +338,7 @@ fn a_markdown_comment_for_many_large_files_is_cut_fairly_under_the_limit() {
     // 40 accounts, each file allowing 100 agents that the account does not: a long table per file.
     for i in 0..40 {
         let agents: String =
-            (0..100).map(|n| format!("    - {}\n", common::emulator::numbered_uuid(i * 1000 + n))).collect();
+            (0..100).map(|n| format!("    - {}\n", crate::common::emulator::numbered_uuid(i * 1000 + n))).collect();
         f.write(
             &format!("many/a{i:02}/telephony.yaml"),
             &format!(

@@ -2,10 +2,8 @@
 //! requests received (method, path, and the body's field names). Every body is checked against the official request
 //! schemas by the harness.
 
-mod common;
-
-use common::emulator::{DeprecationHeaders, EndpointMode};
-use common::*;
+use crate::common::emulator::{DeprecationHeaders, EndpointMode};
+use crate::common::*;
 use serde_json::json;
 
 const POST_TWILIO: &str = "POST /api/telephony_configs/twilio";

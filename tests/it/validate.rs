@@ -1,9 +1,7 @@
 //! Every rule of `telephony.yaml`, through `reconcile validate` (no network) and `reconcile plan` (nothing sent):
 //! each broken file gives exit 1 and a message with file:line:col and the field path.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 
 /// (what is broken, file text, expected `file:line:col`, expected text in the message)
 const CASES: &[(&str, &str, &str, &str)] = &[

@@ -2,11 +2,9 @@
 //! exit codes on stdout failures and interruptions, JSON on failure, and YAML tags. Each test runs the real binary
 //! against the emulator and checks the exit code, what was printed, and what was (not) sent.
 
-mod common;
-
 use std::process::Stdio;
 
-use common::*;
+use crate::common::*;
 
 /// Every secret and every 8-character piece of one.
 fn pieces() -> Vec<String> {

@@ -3,9 +3,7 @@
 //! a text proving it reached the path it covers, and whether it sent a write, so that the canary cannot pass by
 //! failing early.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 
 /// Remote secrets differ from the local ones, so that their prefixes are distinct strings we can look for.
 const REMOTE_TWILIO: &str = "RPFXtw-remote-secret-1";
@@ -432,7 +430,7 @@ fn no_secret_or_prefix_reaches_output_on_the_provider_endpoints() {
     // The fallback, a non-JSON 404 that echoes secrets, and deprecation headers that do.
     let f = Fixture::with_state(remote_with_other_secrets()).family("auto");
     f.emu.set_prefix_length(6);
-    f.emu.set_account_endpoint(common::emulator::EndpointMode::Gone(410));
+    f.emu.set_account_endpoint(crate::common::emulator::EndpointMode::Gone(410));
     ran += run_all(&f, "fallback", &[run(&["plan"], 0, "Apply will send:")], &nothing);
     ran += run_all(
         &f,
@@ -440,8 +438,8 @@ fn no_secret_or_prefix_reaches_output_on_the_provider_endpoints() {
         &[writing(&["apply", "--auto-approve", "--rotate"], 0, "Apply complete")],
         &reset,
     );
-    f.emu.set_account_endpoint(common::emulator::EndpointMode::Served);
-    f.emu.set_deprecation(Some(common::emulator::DeprecationHeaders {
+    f.emu.set_account_endpoint(crate::common::emulator::EndpointMode::Served);
+    f.emu.set_deprecation(Some(crate::common::emulator::DeprecationHeaders {
         deprecation: Some(TWILIO_TOKEN.to_string()),
         sunset: Some(format!("{API_KEY} {PLIVO_TOKEN}")),
     }));

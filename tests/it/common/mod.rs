@@ -2,7 +2,7 @@
 //! binary pointed at both with a clean environment.
 #![allow(dead_code)]
 
-#[path = "../emulator/mod.rs"]
+#[path = "../../emulator/mod.rs"]
 pub mod emulator;
 
 use std::collections::BTreeMap;

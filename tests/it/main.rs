@@ -1,0 +1,20 @@
+//! The integration tests, one binary: the real `reconcile` binary and the library against the bundled emulator
+//! (`tests/emulator`, shared through `common`). One module per area.
+
+mod agents;
+mod common;
+mod completions;
+mod diagnostics;
+mod emulator_selftest;
+mod families;
+mod faults;
+mod formats;
+mod import;
+mod leak;
+mod plan_apply;
+mod property;
+mod saved_plans;
+mod schema;
+mod secret_safety;
+mod several;
+mod validate;
