@@ -434,10 +434,8 @@ async fn a_dropped_connection_is_a_client_error_and_the_server_carries_on() {
         }
         emu.clear_requests();
         emu.push_fault(Fault::Drop);
-        let started = Instant::now();
         let error = get().await.expect_err("the connection is dropped");
         assert!(!error.is_timeout() && !error.is_status(), "{error:?}");
-        assert!(started.elapsed() < Duration::from_secs(5));
         assert_eq!(emu.requests().len(), 1, "a dropped request is recorded, and sent once");
     }
 
