@@ -28,7 +28,7 @@ use crate::render::json::{ErrorReport, FailedFile, FileEntry, PlanDocument, Seve
 use crate::render::markdown::FileResult;
 use crate::render::report::{self, Tally};
 use crate::render::{self, Buffer, Format, Output, Sink};
-use crate::secret::{Reference, Scrubber};
+use crate::secret::Reference;
 use crate::selection::{self, DEFAULT_FILE, Selection};
 use crate::state::RemoteState;
 
@@ -207,9 +207,9 @@ impl Api {
         })
     }
 
-    /// A client for one account: its own API key, scrubber and retry state, over the shared connection pool.
-    fn client(&self, api_key: secrecy::SecretString, scrubber: Scrubber) -> Client {
-        Client::with_http(self.http.clone(), self.base.clone(), api_key, scrubber, self.options.clone())
+    /// A client for one account: its own API key and retry state, over the shared connection pool.
+    fn client(&self, api_key: secrecy::SecretString) -> Client {
+        Client::with_http(self.http.clone(), self.base.clone(), api_key, self.options.clone())
     }
 
     /// A session through the command line's endpoint family.
@@ -218,7 +218,7 @@ impl Api {
     }
 
     fn session_with(&self, file: Loaded, family: Family) -> Session {
-        let client = self.client(file.resolved.api_key.clone(), file.resolved.scrubber.clone());
+        let client = self.client(file.resolved.api_key.clone());
         Session { file, client, family, notices: self.notices.clone() }
     }
 }
@@ -842,14 +842,13 @@ async fn import_file(
         import::check_destination(path, s.force)?;
     }
     let api_key = import::api_key()?;
-    let mut scrubber = Scrubber::default();
-    scrubber.add(&api_key);
+    crate::redact::register_secret(&api_key);
     let api = Api::new(settings, notices)?;
-    let client = api.client(api_key, scrubber);
+    let client = api.client(api_key);
     let remote = apply::read(&client, api.family).await;
     notices.note(&client);
     let remote = remote?;
-    let imported = import::render(&remote)?;
+    let imported = import::starting_file(&remote)?;
     match &dest {
         Some(path) => import::write_file(path, &imported.text, s.force)?,
         None => out.data(&imported.text),

@@ -93,7 +93,7 @@ pub fn write_atomic(path: &Path, text: &str, replace: bool, protected: &[(PathBu
         .suffix(".tmp")
         .tempfile_in(dir)
         .map_err(io)?;
-    tmp.write_all(crate::secret::scrub(text).as_bytes()).map_err(io)?;
+    tmp.write_all(crate::redact::scrub(text).as_bytes()).map_err(io)?;
     tmp.as_file().sync_all().map_err(io)?;
     let placed = if replace { tmp.persist(path) } else { tmp.persist_noclobber(path) };
     match placed {

@@ -79,7 +79,7 @@ pub fn api_key() -> Result<SecretString, ImportError> {
 
 /// Renders the file for an account. Refuses an account with no provider: a file must declare at least one, and
 /// declaring all three `null` would be a policy (delete whatever appears) that the account does not imply.
-pub fn render(remote: &RemoteState) -> Result<Imported, ImportError> {
+pub fn starting_file(remote: &RemoteState) -> Result<Imported, ImportError> {
     let present: Vec<Provider> = Provider::ALL.into_iter().filter(|p| remote.get(*p).is_some()).collect();
     let absent: Vec<Provider> = Provider::ALL.into_iter().filter(|p| remote.get(*p).is_none()).collect();
     if present.is_empty() {
@@ -281,7 +281,7 @@ mod tests {
                 request_context_mapping: BTreeMap::from([("From".into(), "user.phone_number".into())]),
             },
         ));
-        let imported = render(&state).unwrap();
+        let imported = starting_file(&state).unwrap();
         assert_eq!(imported.present, vec![Provider::Twilio]);
         assert_eq!(imported.absent, vec![Provider::Telnyx, Provider::Plivo]);
         assert_eq!(imported.variables, vec!["ULTRAVOX_API_KEY", "TWILIO_AUTH_TOKEN"]);
@@ -301,7 +301,7 @@ mod tests {
 
     #[test]
     fn empty_account_is_refused() {
-        assert!(matches!(render(&RemoteState::default()), Err(ImportError::NothingToImport)));
+        assert!(matches!(starting_file(&RemoteState::default()), Err(ImportError::NothingToImport)));
     }
 
     #[test]
@@ -318,7 +318,7 @@ mod tests {
         );
         block.prefixes.insert("authToken".into(), None);
         state.providers[2] = Some(block);
-        let imported = render(&state).unwrap();
+        let imported = starting_file(&state).unwrap();
         assert_eq!(imported.notes.len(), 2, "{:?}", imported.notes);
         assert!(imported.notes[0].starts_with("plivo.authId: the account returned no value"));
         assert!(imported.notes[1].starts_with("plivo.authToken: the account returned no prefix"));

@@ -41,8 +41,11 @@ impl DesiredProvider {
 /// What the file says about one provider, resolved.
 #[derive(Clone, Debug)]
 pub enum Desired {
+    /// The file does not name the provider: whatever the account holds stays.
     Unmanaged,
+    /// `provider: null`: it must be absent from the account.
     Absent,
+    /// A block, its references resolved: the whole truth for that provider.
     Present(DesiredProvider),
 }
 

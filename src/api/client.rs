@@ -15,9 +15,8 @@ use crate::api::url::{is_loopback, join};
 use crate::api::wire::Agent;
 use crate::api::wire::{self, ProviderWrite};
 use crate::api::{ApiError, Deprecation, TelephonyApi};
+use crate::clean::{printable, truncate};
 use crate::model::Provider;
-use crate::render::clean::{printable, truncate};
-use crate::secret::Scrubber;
 use crate::state::{DesiredProvider, RemoteProvider, RemoteState};
 
 pub use crate::api::url::{DEFAULT_API_URL, display_url, parse_base_url};
@@ -55,7 +54,6 @@ pub struct Client {
     base: Url,
     api_key: SecretString,
     /// Knows every secret the run resolved, and learns the remote prefixes from each answer.
-    scrubber: Mutex<Scrubber>,
     options: ClientOptions,
     /// The first answer that carried a `Deprecation` or `Sunset` header.
     deprecation: Mutex<Option<Deprecation>>,
@@ -88,26 +86,15 @@ pub fn http_client(base: &Url, options: &ClientOptions) -> Result<reqwest::Clien
 
 impl Client {
     /// A client with its own HTTP client (connection pool).
-    pub fn new(
-        base: Url,
-        api_key: SecretString,
-        scrubber: Scrubber,
-        options: ClientOptions,
-    ) -> Result<Client, ApiError> {
+    pub fn new(base: Url, api_key: SecretString, options: ClientOptions) -> Result<Client, ApiError> {
         let http = http_client(&base, &options)?;
-        Ok(Client::with_http(http, base, api_key, scrubber, options))
+        Ok(Client::with_http(http, base, api_key, options))
     }
 
     /// A client for one account over a shared HTTP client (from [`http_client`] with the same `base` and `options`):
-    /// its own API key, scrubber, retry state and deprecation notice.
-    pub fn with_http(
-        http: reqwest::Client,
-        base: Url,
-        api_key: SecretString,
-        scrubber: Scrubber,
-        options: ClientOptions,
-    ) -> Client {
-        Client { http, base, api_key, scrubber: Mutex::new(scrubber), options, deprecation: Mutex::new(None) }
+    /// its own API key, retry state and deprecation notice.
+    pub fn with_http(http: reqwest::Client, base: Url, api_key: SecretString, options: ClientOptions) -> Client {
+        Client { http, base, api_key, options, deprecation: Mutex::new(None) }
     }
 
     /// The first `Deprecation`/`Sunset` notice an answer carried, if any.
@@ -116,14 +103,13 @@ impl Client {
     }
 
     fn scrub(&self, text: &str) -> String {
-        self.scrubber.lock().unwrap_or_else(|e| e.into_inner()).scrub(text)
+        crate::redact::scrub(text).into_owned()
     }
 
     /// Remembers a provider's prefixes, so that no later server message can show them.
     fn learn_prefixes(&self, provider: &RemoteProvider) {
-        let mut scrubber = self.scrubber.lock().unwrap_or_else(|e| e.into_inner());
         for prefix in provider.prefixes.values().flatten() {
-            scrubber.add_text(prefix.expose());
+            crate::redact::register(prefix.expose());
         }
     }
 

@@ -68,10 +68,10 @@ pub struct Located<T> {
 /// What the file says about one provider.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Declaration {
-    /// The provider's key is absent: the tool leaves it as it is.
+    /// The file does not name the provider: the tool leaves it as it is.
     Unmanaged,
-    /// `provider: null`: it must not exist.
-    MustNotExist,
+    /// `provider: null`: it must be absent from the account.
+    Absent,
     /// A block: the whole truth for that provider.
     Managed(ProviderSpec),
 }

@@ -9,7 +9,7 @@ use secrecy::{ExposeSecret, SecretString};
 use crate::config::diagnostic::{ConfigError, Diagnostic};
 use crate::config::model::{AgentEntry, Config, DEFAULT_API_KEY_ENV, Declaration, IdentifierSource, Located};
 use crate::model::{MAX_APPLICATION_SID_CHARS, Provider};
-use crate::secret::{self, Reference, ResolveError, Scrubber};
+use crate::secret::{self, Reference, ResolveError};
 use crate::state::{Desired, DesiredProvider, DesiredState, Settings};
 
 /// An entry `{ agent: NAME }` still to be looked up.
@@ -21,12 +21,11 @@ pub struct AgentName {
     pub name: Located<String>,
 }
 
-/// The desired state and the API key, with a scrubber that knows every secret the run read.
+/// The desired state and the API key; every secret read is registered with the scrubber ([`crate::redact`]).
 #[derive(Debug)]
 pub struct Resolved {
     pub desired: DesiredState,
     pub api_key: SecretString,
-    pub scrubber: Scrubber,
     /// Agents written by name, in file order; their IDs are not in `desired` until looked up.
     pub agent_names: Vec<AgentName>,
     /// Once looked up: the name of each agent written by name, by ID (for plans to show beside the ID).
@@ -35,12 +34,12 @@ pub struct Resolved {
 
 /// Resolves the API key and every reference of managed providers.
 pub fn resolve(config: &Config) -> Result<Resolved, ConfigError> {
-    let mut r = Resolver { config, diags: Vec::new(), scrubber: Scrubber::default() };
+    let mut r = Resolver { config, diags: Vec::new() };
     let api_key = r.secret(&config.api_key);
     let mut agent_names = Vec::new();
     let providers = config.providers.clone().map(|d| match d {
         Declaration::Unmanaged => Desired::Unmanaged,
-        Declaration::MustNotExist => Desired::Absent,
+        Declaration::Absent => Desired::Absent,
         Declaration::Managed(spec) => {
             let identifiers = spec
                 .identifiers
@@ -77,11 +76,9 @@ pub fn resolve(config: &Config) -> Result<Resolved, ConfigError> {
         diagnostics.sort_by_key(|d| d.loc);
         return Err(ConfigError::new(config.path.clone(), config.source.clone(), diagnostics));
     }
-    let scrubber = r.scrubber;
     Ok(Resolved {
         desired: DesiredState { providers },
-        api_key: api_key.unwrap_or_else(|| SecretString::from(String::new())),
-        scrubber,
+        api_key: api_key.expect("without a diagnostic, the API key resolved"),
         agent_names,
         names_by_id: BTreeMap::new(),
     })
@@ -90,7 +87,6 @@ pub fn resolve(config: &Config) -> Result<Resolved, ConfigError> {
 struct Resolver<'a> {
     config: &'a Config,
     diags: Vec<Diagnostic>,
-    scrubber: Scrubber,
 }
 
 impl Resolver<'_> {
@@ -115,7 +111,7 @@ impl Resolver<'_> {
 
     fn secret(&mut self, located: &Located<Reference>) -> Option<SecretString> {
         let value = self.read_trimmed(located)?;
-        self.scrubber.add(&value);
+        crate::redact::register_secret(&value);
         self.refuse_hidden(
             located.loc,
             &located.path,
@@ -134,7 +130,7 @@ impl Resolver<'_> {
         what: &str,
         value: &str,
     ) -> Option<()> {
-        let Some(c) = value.chars().find(|&c| crate::render::clean::is_hidden(c)) else { return Some(()) };
+        let Some(c) = value.chars().find(|&c| crate::clean::is_hidden(c)) else { return Some(()) };
         self.diags.push(
             Diagnostic::new(loc, path, format!("{what} holds a control or invisible character (U+{:04X})", c as u32))
                 .with_hint("write the value on one line with no control characters (NUL, tab, line break) in it"),

@@ -244,7 +244,7 @@ impl Validator {
             let Some((key, node)) = entries.get(provider.key()) else { continue };
             managed_any = true;
             out.providers[provider.index()] = match &node.kind {
-                NodeKind::Null => Declaration::MustNotExist,
+                NodeKind::Null => Declaration::Absent,
                 NodeKind::Map(block) => match self.provider(provider, key, block) {
                     Some(spec) => Declaration::Managed(spec),
                     None => Declaration::Unmanaged,
@@ -600,7 +600,7 @@ impl Validator {
                             Diagnostic::new(
                                 Some(item.loc),
                                 &item_path,
-                                format!("`{}` is not a UUID", crate::render::clean::truncate(s, 60)),
+                                format!("`{}` is not a UUID", crate::clean::truncate(s, 60)),
                             )
                             .with_hint(uuid_hint),
                         );

@@ -317,7 +317,7 @@ fn cell(value: Option<&Value>) -> String {
 /// Escapes text for an HTML context inside a Markdown table cell.
 fn esc(s: &str) -> String {
     // Scrubbed before escaping: an escape inside a secret would hide it from the output path's scrubber.
-    let s = crate::secret::scrub(s);
+    let s = crate::redact::scrub(s);
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
@@ -327,7 +327,7 @@ fn esc(s: &str) -> String {
             '|' => out.push_str("&#124;"),
             '`' => out.push_str("&#96;"),
             '\n' | '\r' => out.push(' '),
-            c if super::clean::is_hidden(c) => out.push_str(&format!("\\u{{{:04x}}}", c as u32)),
+            c if crate::clean::is_hidden(c) => out.push_str(&format!("\\u{{{:04x}}}", c as u32)),
             c => out.push(c),
         }
     }

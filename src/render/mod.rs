@@ -5,7 +5,6 @@
 //! Every byte goes through one path ([`Output`], and [`LogWriter`] for tracing): scrubbed of every secret and
 //! remote prefix the process has read, then cleaned of control characters ([`clean`]).
 
-pub mod clean;
 pub mod diagnostics;
 pub mod json;
 pub mod markdown;
@@ -15,6 +14,8 @@ pub mod text;
 use std::io::{IsTerminal, Write};
 
 use anstyle::{AnsiColor, Effects, Style};
+
+use crate::clean;
 
 /// The plan as people read it: each agent ID the file wrote by name shown as `ID (name)`.
 pub fn with_agent_names(plan: &crate::diff::Plan) -> std::borrow::Cow<'_, crate::diff::Plan> {
@@ -46,7 +47,7 @@ pub fn with_agent_names(plan: &crate::diff::Plan) -> std::borrow::Cow<'_, crate:
     std::borrow::Cow::Owned(labelled)
 }
 
-pub use clean::printable;
+pub use crate::clean::printable;
 
 /// The escape sequences the palette writes: the only ones the output path lets through.
 fn colour_sequences() -> &'static [String] {
@@ -89,7 +90,7 @@ pub fn stdout_used() -> bool {
 }
 
 fn keep_for(palette: Palette) -> clean::Keep {
-    if palette.enabled { clean::Keep::LinesAndColours } else { clean::Keep::Lines }
+    if palette.enabled { clean::Keep::LinesAndColours(colour_sequences()) } else { clean::Keep::Lines }
 }
 
 /// Writes to stderr through the output path. A failing stderr cannot be reported anywhere: it is ignored.
@@ -372,5 +373,20 @@ impl Sink for Buffer {
     }
     fn error_block(&mut self, text: &str) {
         self.events.push(Event::Block(text.to_string()));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_tools_own_colours_pass() {
+        let palette = Palette { enabled: true };
+        for coloured in [palette.error("x"), palette.bold("y"), palette.create("+"), palette.update("~")] {
+            assert_eq!(clean::clean(&coloured, keep_for(palette)), coloured);
+        }
+        assert_eq!(clean::clean("\u{1b}[8mhidden", keep_for(palette)), "\\u{001b}[8mhidden");
+        assert_eq!(clean::clean("\u{1b}[31mred", keep_for(Palette::plain())), "\\u{001b}[31mred");
     }
 }

@@ -36,7 +36,7 @@ pub fn error_text(error: &Error) -> (String, Option<String>) {
 pub fn show(sink: &mut dyn Sink, plan: &Plan, file: &str, format: Format, applied: Option<&[Provider]>) {
     match format {
         Format::Text => {
-            let text = render::text::plan(plan, file, sink.output().stdout);
+            let text = render::text::render(plan, file, sink.output().stdout);
             sink.data(&text);
             if let Some(written) = applied {
                 sink.data(&applied_line(plan, written));

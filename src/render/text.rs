@@ -9,7 +9,7 @@ use crate::endpoints::{self, PlannedRequest};
 use crate::render::Palette;
 
 /// Renders a plan. `file` is the declaring file's name, for the summary.
-pub fn plan(plan: &Plan, file: &str, p: Palette) -> String {
+pub fn render(plan: &Plan, file: &str, p: Palette) -> String {
     let plan = &*super::with_agent_names(plan);
     let mut out = String::new();
     for provider in plan.providers.iter().filter(|pp| pp.action.writes()) {
@@ -196,7 +196,7 @@ pub fn show(value: &Value) -> String {
 fn quote(s: &str) -> String {
     // Quotes and backslashes escaped as in JSON; every control or invisible character as `\u{...}`.
     // Scrubbed before escaping: an escape inside a secret would hide it from the output path's scrubber.
-    let s = crate::secret::scrub(s);
+    let s = crate::redact::scrub(s);
     format!("\"{}\"", super::printable(&s.replace('\\', "\\\\").replace('"', "\\\"")))
 }
 
@@ -261,7 +261,7 @@ mod tests {
             &RemoteState { providers: remote },
             PlanOptions { rotate },
         );
-        super::plan(&plan, "telephony.yaml", Palette::plain())
+        super::render(&plan, "telephony.yaml", Palette::plain())
     }
 
     #[test]
@@ -321,8 +321,8 @@ mod tests {
             &RemoteState::default(),
             PlanOptions::default(),
         );
-        let plain = super::plan(&plan, "f", Palette::plain());
-        let coloured = super::plan(&plan, "f", Palette { enabled: true });
+        let plain = super::render(&plan, "f", Palette::plain());
+        let coloured = super::render(&plan, "f", Palette { enabled: true });
         assert!(!plain.contains('\u{1b}'));
         assert!(coloured.contains('\u{1b}'));
         let stripped: String = {

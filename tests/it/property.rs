@@ -769,8 +769,7 @@ fn run_case_through(
     let resolved =
         resolve::resolve(&loaded).map_err(|e| TestCaseError::fail(format!("cannot resolve: {e}\n{text}")))?;
     let base = parse_base_url(&emu.url()).expect("the emulator's URL");
-    let client = Client::new(base, resolved.api_key.clone(), resolved.scrubber.clone(), ClientOptions::default())
-        .expect("a client");
+    let client = Client::new(base, resolved.api_key.clone(), ClientOptions::default()).expect("a client");
     let options = PlanOptions { rotate: case.rotate };
 
     let (first, applied, second) = runtime.block_on(async {

@@ -1,6 +1,6 @@
 //! Shell completions and the man page, both generated from the command-line definition.
 
-use crate::cli::Cli;
+use super::Cli;
 
 /// The completion script for a shell.
 pub fn completions(shell: clap_complete::Shell) -> String {

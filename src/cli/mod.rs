@@ -6,12 +6,14 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 use crate::api::client::DEFAULT_API_URL;
+use crate::commands;
 use crate::commands::{ApplySettings, ImportSettings, PlanSettings, Settings};
 use crate::config;
 use crate::endpoints::Family;
 pub use crate::error::{Error, Outcome};
 use crate::render::{self, ColorChoice, Format, Output};
-use crate::{commands, docs};
+
+mod man_and_completions;
 
 /// Keep an Ultravox account's telephony credentials (Twilio, Telnyx, Plivo) declared in a file.
 ///
@@ -257,11 +259,11 @@ fn dispatch(cli: &Cli, out: Output) -> Result<Outcome, Error> {
         }
         Command::Import(args) => block_on(commands::import(&cli.global.settings(), &args.settings(), out)),
         Command::Completions(args) => {
-            out.data(&docs::completions(args.shell));
+            out.data(&man_and_completions::completions(args.shell));
             Ok(Outcome::Success)
         }
         Command::Man => {
-            out.data(&docs::man_page());
+            out.data(&man_and_completions::man_page());
             Ok(Outcome::Success)
         }
     }

@@ -1,7 +1,8 @@
-//! The one terminal cleaner: what the tool prints is scrubbed of secrets first ([`crate::secret::scrub`]), then its
+//! The one terminal cleaner: what the tool prints is scrubbed of secrets first ([`crate::redact::scrub`]), then its
 //! control characters and invisible formatting characters (bidirectional overrides, zero-width) are written as
 //! `\u{...}`, so that no value, file line or server message can rewrite the line it is printed on, recolour the
-//! terminal or hide what it is. Diagnostics, plans, server messages and the output streams all use it.
+//! terminal or hide what it is. Diagnostics, plans, server messages and the output streams all use it. Pure text:
+//! the output path (`render`) says which colour sequences of its own may pass.
 
 use std::borrow::Cow;
 
@@ -12,8 +13,9 @@ pub enum Keep {
     Nothing,
     /// A block of lines: line breaks pass.
     Lines,
-    /// A block of lines as the tool coloured it: line breaks, and the tool's own colour sequences, pass.
-    LinesAndColours,
+    /// A block of lines as the tool coloured it: line breaks, and the given colour sequences (the tool's own,
+    /// longest first), pass.
+    LinesAndColours(&'static [String]),
 }
 
 /// Whether a character is written as `\u{...}`.
@@ -24,12 +26,12 @@ pub fn is_hidden(c: char) -> bool {
 
 /// Scrubs `text`, then escapes what `keep` does not let through.
 pub fn clean(text: &str, keep: Keep) -> Cow<'_, str> {
-    let scrubbed = crate::secret::scrub(text);
+    let scrubbed = crate::redact::scrub(text);
     let needs = |c: char| is_hidden(c) && !(c == '\n' && keep != Keep::Nothing);
     if !scrubbed.chars().any(needs) {
         return scrubbed;
     }
-    let colours = if keep == Keep::LinesAndColours { super::colour_sequences() } else { &[] };
+    let colours = if let Keep::LinesAndColours(sequences) = keep { sequences } else { &[] };
     let mut out = String::with_capacity(scrubbed.len() + 16);
     let mut rest: &str = &scrubbed;
     while let Some(c) = rest.chars().next() {
@@ -75,16 +77,18 @@ mod tests {
     }
 
     #[test]
-    fn only_the_tools_own_colours_pass() {
-        let red = super::super::Palette { enabled: true }.error("x");
-        assert_eq!(clean(&red, Keep::LinesAndColours), red);
-        assert_eq!(clean("\u{1b}[8mhidden", Keep::LinesAndColours), "\\u{001b}[8mhidden");
-        assert_eq!(clean("\u{1b}[2J", Keep::LinesAndColours), "\\u{001b}[2J");
+    fn only_the_given_colours_pass() {
+        let red = "\u{1b}[31mx\u{1b}[0m".to_string();
+        let sequences: &'static [String] = Box::leak(Box::new(["\u{1b}[31m".to_string(), "\u{1b}[0m".to_string()]));
+        let keep = Keep::LinesAndColours(sequences);
+        assert_eq!(clean(&red, keep), red);
+        assert_eq!(clean("\u{1b}[8mhidden", keep), "\\u{001b}[8mhidden");
+        assert_eq!(clean("\u{1b}[2J", keep), "\\u{001b}[2J");
     }
 
     #[test]
     fn secrets_are_scrubbed_before_cleaning() {
-        crate::secret::register("tab\tinside-a-secret");
+        crate::redact::register("tab\tinside-a-secret");
         assert_eq!(printable("echo: tab\tinside-a-secret"), "echo: [redacted]");
     }
 
