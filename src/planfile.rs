@@ -108,10 +108,8 @@ pub fn file_digest(text: &str) -> String {
 /// HMAC-SHA256 of the whole remote state keyed with the API key, in hex. The key is exposed only to the MAC.
 pub fn account_fingerprint(remote: &RemoteState, api_key: &SecretString) -> String {
     let canonical = canonical_remote(remote);
-    // HMAC accepts keys of any length, so this cannot fail.
-    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(api_key.expose_secret().as_bytes()) else {
-        return String::new();
-    };
+    let mut mac = Hmac::<Sha256>::new_from_slice(api_key.expose_secret().as_bytes())
+        .expect("HMAC-SHA256 takes a key of any length");
     mac.update(canonical.as_bytes());
     hex(&mac.finalize().into_bytes())
 }

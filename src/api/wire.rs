@@ -1,6 +1,6 @@
 //! The JSON of the Ultravox telephony-config endpoints: reading an answer into a [`RemoteState`] (checking its shape,
-//! since a server can misbehave), and writing request bodies. Secrets are exposed here only, where a body is built
-//! ([`account_patch_body`], [`provider_body`]).
+//! since a server can misbehave), and writing request bodies. In this module a secret is exposed only where a body
+//! is built ([`account_patch_body`], [`provider_body`]); `secret`'s module comment lists every other place.
 
 use std::collections::BTreeMap;
 
@@ -203,8 +203,7 @@ pub fn account_patch_body(writes: &[ProviderWrite<'_>]) -> Vec<u8> {
         };
         top.insert(provider.key().to_string(), block);
     }
-    // Serialising a map of strings cannot fail.
-    serde_json::to_vec(&Value::Object(top)).unwrap_or_default()
+    serde_json::to_vec(&Value::Object(top)).expect("a map of strings, lists and booleans serialises")
 }
 
 /// The body of a provider-scoped write: the complete block (`POST`), or only `fields` of it (`PATCH`).

@@ -230,7 +230,7 @@ pub fn render_several(document: &SeveralDocument) -> String {
 /// The JSON Schema of [`JsonOutput`], as committed in `schema/plan.schema.json`.
 pub fn schema() -> String {
     let schema = schemars::schema_for!(JsonOutput);
-    let mut text = serde_json::to_string_pretty(&schema).unwrap_or_default();
+    let mut text = serde_json::to_string_pretty(&schema).expect("a JSON Schema is plain JSON");
     text.push('\n');
     text
 }

@@ -1,6 +1,9 @@
 //! The integration tests, one binary: the real `reconcile` binary and the library against the bundled emulator
 //! (`tests/emulator`, shared through `common`). One module per area.
 
+// Test helpers outside `#[test]` functions unwrap too: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used)]
+
 mod agents;
 mod common;
 mod completions;
