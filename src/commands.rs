@@ -649,18 +649,32 @@ async fn apply_files(settings: &Settings, s: &ApplySettings, out: Output, notice
     } else if !several {
         return Ok(Outcome::Success);
     }
+    write_ready(ready, several, settings.jobs, s.format, true, report).await
+}
+
+/// The tail of every apply, once each file's plan is made (and shown, when `plan_on_screen`): one file is written as
+/// a one-file run; several in file order, at most `jobs` at once, each under its heading, then the overall summary.
+async fn write_ready(
+    mut ready: Vec<Ready>,
+    several: bool,
+    jobs: usize,
+    format: Format,
+    plan_on_screen: bool,
+    mut report: Report,
+) -> Result<Outcome, Error> {
+    let out = report.out;
     if !several {
-        write(ready.remove(0), Some(s.format), true, &mut { out }).await?;
+        write(ready.remove(0), Some(format), plan_on_screen, &mut { out }).await?;
         return Ok(Outcome::Success);
     }
     let shown = report.shown();
     batch::in_order(
         ready,
-        settings.jobs,
+        jobs,
         |r| async move {
             let name = r.session.name();
             let mut buffer = Buffer::new(out);
-            let result = write(r, shown, true, &mut buffer).await;
+            let result = write(r, shown, plan_on_screen, &mut buffer).await;
             (name, buffer, result)
         },
         |(name, buffer, result)| report.file(&name, buffer, result, false),
@@ -748,26 +762,7 @@ async fn apply_saved(
     if !report.tally.failed.is_empty() {
         return Err(Error::StaleFiles { stale: report.tally.failed.len(), files });
     }
-    if !several {
-        let mut sink = out;
-        write(ready.remove(0), Some(s.format), false, &mut sink).await?;
-        return Ok(Outcome::Success);
-    }
-    let mut report = Report::new(out, s.format, true);
-    let shown = report.shown();
-    batch::in_order(
-        ready,
-        settings.jobs,
-        |r| async move {
-            let name = r.session.name();
-            let mut buffer = Buffer::new(out);
-            let result = write(r, shown, false, &mut buffer).await;
-            (name, buffer, result)
-        },
-        |(name, buffer, result)| report.file(&name, buffer, result, false),
-    )
-    .await;
-    Ok(outcome(&report.finish(), false))
+    write_ready(ready, several, settings.jobs, s.format, false, Report::new(out, s.format, true)).await
 }
 
 /// Reads the file a saved plan names, refusing it when its text changed since.

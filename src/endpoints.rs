@@ -89,6 +89,12 @@ impl PlannedRequest {
     }
 }
 
+/// Whether the writes carry whole provider blocks (the account-level PATCH; also said of no write at all), so that
+/// every secret of a written provider is sent, changed or not.
+pub fn whole_blocks(requests: &[PlannedRequest]) -> bool {
+    requests.is_empty() || requests.iter().any(|r| r.provider().is_none())
+}
+
 /// The requests apply sends for `plan` through `family`, in send order: on `account`, one PATCH naming every written
 /// provider; otherwise creates and updates in provider order, then deletes in provider order.
 pub fn requests(plan: &Plan, family: Family) -> Vec<PlannedRequest> {

@@ -58,7 +58,7 @@ fn file_section(plan: &Plan, file: &str, style: &Style, budget: usize) -> String
     if plan.is_empty() {
         head.push_str(&format!("{headline}: no changes\n\nThe account matches <code>{}</code>.\n", esc(file)));
     } else {
-        let how = if whole_blocks(&plan.requests) {
+        let how = if endpoints::whole_blocks(&plan.requests) {
             format!(
                 "one write holding {}",
                 plan.written().map(|p| format!("<code>{}</code>", p.provider)).collect::<Vec<_>>().join(", ")
@@ -97,7 +97,7 @@ fn file_section(plan: &Plan, file: &str, style: &Style, budget: usize) -> String
         head.push_str(&format!(
             "\n> [!NOTE]\n> The API returned no prefix for {}, so whether the file's value matches cannot be verified. Such a secret is sent only when the plan is made with <code>--rotate</code>{}.\n",
             unverifiable.join(", "),
-            if whole_blocks(&plan.requests) {
+            if endpoints::whole_blocks(&plan.requests) {
                 ", or with its provider's block when another field of that provider changes"
             } else {
                 ""
@@ -251,10 +251,6 @@ fn quiet_item(pp: &ProviderPlan) -> Option<String> {
 }
 
 /// Whether the requests write complete blocks (the account-level PATCH); also true before a family is chosen.
-fn whole_blocks(requests: &[PlannedRequest]) -> bool {
-    requests.is_empty() || requests.iter().any(|r| r.provider().is_none())
-}
-
 fn section(pp: &ProviderPlan, requests: &[PlannedRequest], level: &str) -> String {
     let (sign, verb) = match pp.action {
         Action::Create => ("+", "create"),
@@ -266,7 +262,7 @@ fn section(pp: &ProviderPlan, requests: &[PlannedRequest], level: &str) -> Strin
     for change in &pp.changes {
         let (before, after) = match change {
             FieldChange::Secret { status, .. } => {
-                let sent = whole_blocks(requests) || endpoints::sends(requests, pp.provider, change.field());
+                let sent = endpoints::whole_blocks(requests) || endpoints::sends(requests, pp.provider, change.field());
                 ("🔒 secret".to_string(), secret_status(pp.action, *status, sent).to_string())
             }
             FieldChange::Value { before: Some(Value::List(b)), after: Some(Value::List(a)), .. } => list_change(b, a),

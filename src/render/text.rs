@@ -36,7 +36,7 @@ pub fn render(plan: &Plan, file: &str, p: Palette) -> String {
              such a secret is sent only with --rotate{}.\n\n",
             p.warning("Note:"),
             unverifiable.join(", "),
-            if whole_blocks(&plan.requests) {
+            if endpoints::whole_blocks(&plan.requests) {
                 ", or with its provider's block when another field of that provider changes"
             } else {
                 ""
@@ -49,10 +49,6 @@ pub fn render(plan: &Plan, file: &str, p: Palette) -> String {
 }
 
 /// Whether the requests write complete blocks (the account-level PATCH); also true before a family is chosen.
-fn whole_blocks(requests: &[PlannedRequest]) -> bool {
-    requests.is_empty() || requests.iter().any(|r| r.provider().is_none())
-}
-
 /// The requests apply will send, in order: method, path and field names, never values.
 fn requests(requests: &[PlannedRequest], p: Palette) -> String {
     let mut out = format!("{}\n", p.bold("Apply will send:"));
@@ -114,7 +110,7 @@ fn provider_block(pp: &ProviderPlan, requests: &[PlannedRequest], p: Palette) ->
     let mut out = header;
     out.push('\n');
     for change in &pp.changes {
-        let sent = whole_blocks(requests) || endpoints::sends(requests, pp.provider, change.field());
+        let sent = endpoints::whole_blocks(requests) || endpoints::sends(requests, pp.provider, change.field());
         out.push_str(&field_line(pp.action, change, sent, width, p));
     }
     out
