@@ -93,8 +93,15 @@ impl<'n> Entries<'n> {
 }
 
 impl Validator {
-    fn push(&mut self, d: Diagnostic) {
-        self.invalid.diagnostics.push(d);
+    /// Records one problem: where it is (`None` for the whole file), its field path, what is wrong, and what to do.
+    fn report(
+        &mut self,
+        at: impl Into<Option<Loc>>,
+        path: impl Into<String>,
+        message: impl Into<String>,
+        hint: impl Into<String>,
+    ) {
+        self.invalid.diagnostics.push(Diagnostic::new(at.into(), path, message).with_hint(hint));
     }
 
     /// Marks every string scalar in `node` (it may hold secrets, but its structure is harmless to show).
@@ -129,12 +136,11 @@ impl Validator {
     fn entries<'n>(&mut self, entries: &'n [(Key, Node)], path: &str, known: &[&'static str]) -> Entries<'n> {
         let mut out = Entries { found: HashMap::new(), suggested: HashSet::new() };
         for (key, value) in entries {
+            let key_path = join(path, &key.name);
             if let Some(known_key) = known.iter().find(|k| **k == key.name) {
                 if let Some((first, _)) = out.found.get(known_key) {
-                    self.push(
-                        Diagnostic::new(Some(key.loc), join(path, &key.name), format!("duplicate key `{}`", key.name))
-                            .with_hint(format!("it is already set at line {}; keep one of them", first.loc.line)),
-                    );
+                    let hint = format!("it is already set at line {}; keep one of them", first.loc.line);
+                    self.report(key.loc, key_path, format!("duplicate key `{}`", key.name), hint);
                     if REFERENCE_KEYS.contains(known_key) {
                         self.sensitive_all(value);
                     }
@@ -143,29 +149,28 @@ impl Validator {
                 out.found.insert(known_key, (key, value));
                 continue;
             }
-            let mut d = Diagnostic::new(Some(key.loc), join(path, &key.name), format!("unknown key `{}`", key.name));
             let suggestion = closest_key(&key.name, known);
             // The value of an unknown key may be a misspelt secret: never show it, unless the key is plainly a
             // misspelling of a field that is not secret.
             if suggestion.is_none_or(|k| model::secret_field_names().contains(&k) || REFERENCE_KEYS.contains(&k)) {
                 self.sensitive_strings(value);
             }
-            d = if key.name.ends_with("Prefix") && key.name.len() > "Prefix".len() {
-                d.with_hint("prefixes are read from the API, never written in the file; remove this key")
+            let hint = if key.name.ends_with("Prefix") && key.name.len() > "Prefix".len() {
+                "prefixes are read from the API, never written in the file; remove this key".to_string()
             } else if known == REFERENCE_KEYS && suggestion.is_none() {
-                d.with_hint("a secret's value never goes in the file: write `{ env: NAME }` or `{ file: PATH }`")
+                "a secret's value never goes in the file: write `{ env: NAME }` or `{ file: PATH }`".to_string()
             } else if let Some(k) = suggestion {
                 out.suggested.insert(k);
-                d.with_hint(format!("did you mean `{k}`?"))
+                format!("did you mean `{k}`?")
             } else if path.is_empty() && matches!(value.kind, NodeKind::Map(_)) && entries.len() == 1 {
-                d.with_hint(format!(
+                format!(
                     "the providers go at the top level of the file; remove the `{}:` wrapper and un-indent what it holds",
                     key.name
-                ))
+                )
             } else {
-                d.with_hint(format!("known keys here: {}", known.join(", ")))
+                format!("known keys here: {}", known.join(", "))
             };
-            self.push(d);
+            self.report(key.loc, key_path, format!("unknown key `{}`", key.name), hint);
         }
         out
     }
@@ -182,9 +187,8 @@ impl Validator {
         };
         let Some(root) = root else {
             let message = if has_text { "the file has only comments" } else { "the file is empty" };
-            self.push(Diagnostic::new(None, "", message).with_hint(
-                "declare at least one provider (twilio, telnyx or plivo); `reconcile import` writes a start",
-            ));
+            let hint = "declare at least one provider (twilio, telnyx or plivo); `reconcile import` writes a start";
+            self.report(None, "", message, hint);
             return out;
         };
         let NodeKind::Map(entries) = &root.kind else {
@@ -196,43 +200,13 @@ impl Validator {
                 "-f takes a telephony.yaml, with the providers as keys at the top level (`twilio:`, `telnyx:`, \
                  `plivo:`); this file is not one (a secret file or a .env?), so none of it is shown"
             };
-            self.push(
-                Diagnostic::new(
-                    Some(root.loc),
-                    "",
-                    format!("expected a mapping of providers, found {}", root.kind.describe()),
-                )
-                .with_hint(hint),
-            );
+            let message = format!("expected a mapping of providers, found {}", root.kind.describe());
+            self.report(root.loc, "", message, hint);
             return out;
         };
         let entries = self.entries(entries, "", &TOP_KEYS);
         if let Some((_, node)) = entries.get("version") {
-            match &node.kind {
-                NodeKind::Int(FORMAT_VERSION) => {}
-                NodeKind::Str(s) if s.trim() == FORMAT_VERSION.to_string() => self.push(
-                    Diagnostic::new(Some(node.loc), "version", "expected the number 1, found a string")
-                        .with_hint("remove the quotes: `version: 1`"),
-                ),
-                NodeKind::Int(n) => self.push(
-                    Diagnostic::new(
-                        Some(node.loc),
-                        "version",
-                        format!("version {n} is not supported; this reconcile reads version {FORMAT_VERSION}"),
-                    )
-                    .with_hint(format!(
-                        "write `version: {FORMAT_VERSION}` or leave it out; a newer file needs a newer reconcile"
-                    )),
-                ),
-                other => self.push(
-                    Diagnostic::new(
-                        Some(node.loc),
-                        "version",
-                        format!("expected the number {FORMAT_VERSION}, found {}", other.describe()),
-                    )
-                    .with_hint(format!("write `version: {FORMAT_VERSION}` or leave it out")),
-                ),
-            }
+            self.version(node);
         }
         if let Some((_, node)) = entries.get("account") {
             if let Some(api_key) = self.account(node) {
@@ -251,43 +225,52 @@ impl Validator {
                 },
                 other => {
                     self.sensitive_all(node);
-                    self.push(
-                        Diagnostic::new(
-                            Some(node.loc),
-                            provider.key(),
-                            format!("expected a mapping or null, found {}", other.describe()),
-                        )
-                        .with_hint(format!(
-                            "declare the provider's fields under `{}:`, or write `{}: null` to delete it",
-                            provider.key(),
-                            provider.key()
-                        )),
-                    );
+                    let p = provider.key();
+                    let hint = format!("declare the provider's fields under `{p}:`, or write `{p}: null` to delete it");
+                    self.report(node.loc, p, format!("expected a mapping or null, found {}", other.describe()), hint);
                     Declaration::Unmanaged
                 }
             };
         }
         if !managed_any && self.invalid.diagnostics.is_empty() {
-            self.push(
-                Diagnostic::new(Some(root.loc), "", "no provider is declared, so there is nothing to manage")
-                    .with_hint("add a `twilio`, `telnyx` or `plivo` block, or `provider: null` to require its absence"),
-            );
+            let hint = "add a `twilio`, `telnyx` or `plivo` block, or `provider: null` to require its absence";
+            self.report(root.loc, "", "no provider is declared, so there is nothing to manage", hint);
         }
         out
+    }
+
+    fn version(&mut self, node: &Node) {
+        match &node.kind {
+            NodeKind::Int(FORMAT_VERSION) => {}
+            NodeKind::Str(s) if s.trim() == FORMAT_VERSION.to_string() => self.report(
+                node.loc,
+                "version",
+                "expected the number 1, found a string",
+                "remove the quotes: `version: 1`",
+            ),
+            NodeKind::Int(n) => self.report(
+                node.loc,
+                "version",
+                format!("version {n} is not supported; this reconcile reads version {FORMAT_VERSION}"),
+                format!("write `version: {FORMAT_VERSION}` or leave it out; a newer file needs a newer reconcile"),
+            ),
+            other => self.report(
+                node.loc,
+                "version",
+                format!("expected the number {FORMAT_VERSION}, found {}", other.describe()),
+                format!("write `version: {FORMAT_VERSION}` or leave it out"),
+            ),
+        }
     }
 
     fn account(&mut self, node: &Node) -> Option<Located<Reference>> {
         let NodeKind::Map(entries) = &node.kind else {
             self.sensitive_all(node);
-            self.push(
-                Diagnostic::new(
-                    Some(node.loc),
-                    "account",
-                    format!("expected a mapping, found {}", node.kind.describe()),
-                )
-                .with_hint(
-                    "write `account: { apiKey: { env: ULTRAVOX_API_KEY } }`, or leave `account` out for that default",
-                ),
+            self.report(
+                node.loc,
+                "account",
+                format!("expected a mapping, found {}", node.kind.describe()),
+                "write `account: { apiKey: { env: ULTRAVOX_API_KEY } }`, or leave `account` out for that default",
             );
             return None;
         };
@@ -339,14 +322,8 @@ impl Validator {
                         }
                         _ => "write `true` or `false` without quotes; leaving it out means false".to_string(),
                     };
-                    self.push(
-                        Diagnostic::new(
-                            Some(node.loc),
-                            join(path, model::ALLOW_ALL),
-                            format!("expected true or false, found {}", node.kind.describe()),
-                        )
-                        .with_hint(hint),
-                    );
+                    let message = format!("expected true or false, found {}", node.kind.describe());
+                    self.report(node.loc, join(path, model::ALLOW_ALL), message, hint);
                     None
                 }
             },
@@ -358,15 +335,11 @@ impl Validator {
         };
         if let (Some(true), Some(list)) = (allow_all, &agents) {
             if let Some((_, node)) = entries.get(model::AGENT_IDS).filter(|_| !list.is_empty()) {
-                self.push(
-                    Diagnostic::new(
-                        Some(node.loc),
-                        join(path, model::AGENT_IDS),
-                        "must be empty when callCreationAllowAllAgents is true",
-                    )
-                    .with_hint(
-                        "remove the list, or set callCreationAllowAllAgents to false to allow only these agents",
-                    ),
+                self.report(
+                    node.loc,
+                    join(path, model::AGENT_IDS),
+                    "must be empty when callCreationAllowAllAgents is true",
+                    "remove the list, or set callCreationAllowAllAgents to false to allow only these agents",
                 );
             }
         }
@@ -393,10 +366,7 @@ impl Validator {
         } else {
             format!("the API requires {field} for {provider}; add it to the block")
         };
-        self.push(
-            Diagnostic::new(Some(key.loc), join(provider.key(), field), format!("missing required field `{field}`"))
-                .with_hint(hint),
-        );
+        self.report(key.loc, join(provider.key(), field), format!("missing required field `{field}`"), hint);
     }
 
     fn identifier(
@@ -409,31 +379,25 @@ impl Validator {
         let located = |value| Some(Located { value, loc: Some(node.loc), path: path.to_string() });
         match &node.kind {
             NodeKind::Str(s) if s.trim().is_empty() => {
-                self.push(
-                    Diagnostic::new(Some(node.loc), path, "may not be blank")
-                        .with_hint(format!("write the {provider} {field}, or a reference `{{ env: NAME }}`")),
-                );
+                let hint = format!("write the {provider} {field}, or a reference `{{ env: NAME }}`");
+                self.report(node.loc, path, "may not be blank", hint);
                 None
             }
             NodeKind::Str(s) if s.trim() != s => {
-                self.push(
-                    Diagnostic::new(Some(node.loc), path, "has leading or trailing whitespace")
-                        .with_hint("remove it: the API trims it away, so the account would never match the file"),
-                );
+                let hint = "remove it: the API trims it away, so the account would never match the file";
+                self.report(node.loc, path, "has leading or trailing whitespace", hint);
                 None
             }
             NodeKind::Str(s) => {
                 if field == "applicationSid" && s.chars().count() > MAX_APPLICATION_SID_CHARS {
-                    self.push(
-                        Diagnostic::new(
-                            Some(node.loc),
-                            path,
-                            format!(
-                                "is {} characters long; the API accepts at most {MAX_APPLICATION_SID_CHARS}",
-                                s.chars().count()
-                            ),
-                        )
-                        .with_hint("check that this is the Telnyx Application SID and not another value"),
+                    self.report(
+                        node.loc,
+                        path,
+                        format!(
+                            "is {} characters long; the API accepts at most {MAX_APPLICATION_SID_CHARS}",
+                            s.chars().count()
+                        ),
+                        "check that this is the Telnyx Application SID and not another value",
                     );
                     return None;
                 }
@@ -441,24 +405,19 @@ impl Validator {
             }
             NodeKind::Map(_) => self.reference(path, node).and_then(|r| located(IdentifierSource::Reference(r))),
             NodeKind::Int(_) | NodeKind::Float(_) | NodeKind::Bool(_) => {
-                self.push(
-                    Diagnostic::new(Some(node.loc), path, format!("expected a string, found {}", node.kind.describe()))
-                        .with_hint(format!("quote the value, e.g. `{field}: \"...\"`, so YAML keeps it as written")),
-                );
+                let message = format!("expected a string, found {}", node.kind.describe());
+                let hint = format!("quote the value, e.g. `{field}: \"...\"`, so YAML keeps it as written");
+                self.report(node.loc, path, message, hint);
                 None
             }
             NodeKind::Null => {
-                self.push(
-                    Diagnostic::new(Some(node.loc), path, "has no value")
-                        .with_hint(format!("write the {provider} {field}, or a reference `{{ env: NAME }}`")),
-                );
+                let hint = format!("write the {provider} {field}, or a reference `{{ env: NAME }}`");
+                self.report(node.loc, path, "has no value", hint);
                 None
             }
             NodeKind::Seq(_) => {
-                self.push(
-                    Diagnostic::new(Some(node.loc), path, "expected a string, found a list")
-                        .with_hint(format!("{provider} has one {field}: write it as a single value")),
-                );
+                let hint = format!("{provider} has one {field}: write it as a single value");
+                self.report(node.loc, path, "expected a string, found a list", hint);
                 None
             }
         }
@@ -477,22 +436,14 @@ impl Validator {
                 self.reference(path, node).map(|value| Located { value, loc: Some(node.loc), path: path.to_string() })
             }
             NodeKind::Null => {
-                self.push(
-                    Diagnostic::new(Some(node.loc), path, "has no value; a secret must be a reference")
-                        .with_hint(secret_hint(provider, field)),
-                );
+                let message = "has no value; a secret must be a reference";
+                self.report(node.loc, path, message, secret_hint(provider, field));
                 None
             }
             _ => {
                 self.sensitive_all(node);
-                self.push(
-                    Diagnostic::new(
-                        Some(node.loc),
-                        path,
-                        "is a literal secret; secrets must be references so that they never live in git",
-                    )
-                    .with_hint(secret_hint(provider, field)),
-                );
+                let message = "is a literal secret; secrets must be references so that they never live in git";
+                self.report(node.loc, path, message, secret_hint(provider, field));
                 None
             }
         }
@@ -507,84 +458,71 @@ impl Validator {
         }
         match (found.get("env"), found.get("file")) {
             (Some(_), Some(_)) | (None, None) => {
-                self.push(
-                    Diagnostic::new(Some(node.loc), path, "a reference names exactly one source")
-                        .with_hint("write `{ env: NAME }` or `{ file: PATH }`"),
-                );
+                let hint = "write `{ env: NAME }` or `{ file: PATH }`";
+                self.report(node.loc, path, "a reference names exactly one source", hint);
                 None
             }
             (Some((_, value)), None) => {
+                let env_path = join(path, "env");
+                let name_hint = "name the environment variable that holds the value, e.g. `{ env: TWILIO_AUTH_TOKEN }`";
                 match &value.kind {
-                    NodeKind::Str(name) if is_env_name(name) => Some(Reference::Env(name.clone())),
+                    NodeKind::Str(name) if is_env_name(name) => return Some(Reference::Env(name.clone())),
                     NodeKind::Str(name) if name.trim().is_empty() => {
-                        self.push(
-                        Diagnostic::new(Some(value.loc), join(path, "env"), "the variable name is empty")
-                            .with_hint("name the environment variable that holds the value, e.g. `{ env: TWILIO_AUTH_TOKEN }`"),
-                    );
-                        None
+                        self.report(value.loc, env_path, "the variable name is empty", name_hint)
                     }
-                    NodeKind::Str(_) => {
-                        self.push(
-                        Diagnostic::new(Some(value.loc), join(path, "env"), "is not a valid environment variable name")
-                            .with_hint("use letters, digits and underscores, not starting with a digit, e.g. TWILIO_AUTH_TOKEN"),
-                    );
-                        None
-                    }
-                    NodeKind::Null => {
-                        self.push(
-                        Diagnostic::new(Some(value.loc), join(path, "env"), "the variable name is missing")
-                            .with_hint("name the environment variable that holds the value, e.g. `{ env: TWILIO_AUTH_TOKEN }`"),
-                    );
-                        None
-                    }
+                    NodeKind::Str(_) => self.report(
+                        value.loc,
+                        env_path,
+                        "is not a valid environment variable name",
+                        "use letters, digits and underscores, not starting with a digit, e.g. TWILIO_AUTH_TOKEN",
+                    ),
+                    NodeKind::Null => self.report(value.loc, env_path, "the variable name is missing", name_hint),
                     other => {
                         self.sensitive_all(value);
-                        self.push(
-                        Diagnostic::new(Some(value.loc), join(path, "env"), format!("expected a variable name, found {}", other.describe()))
-                            .with_hint("`env` names the variable that holds the value, e.g. `{ env: TWILIO_AUTH_TOKEN }`; the value itself never goes in the file"),
-                    );
-                        None
+                        self.report(
+                            value.loc,
+                            env_path,
+                            format!("expected a variable name, found {}", other.describe()),
+                            "`env` names the variable that holds the value, e.g. `{ env: TWILIO_AUTH_TOKEN }`; the \
+                             value itself never goes in the file",
+                        );
                     }
                 }
+                None
             }
-            (None, Some((_, value))) => {
-                match &value.kind {
-                    NodeKind::Str(p) if !p.trim().is_empty() => Some(Reference::File(p.into())),
-                    other => {
-                        let found =
-                            if matches!(other, NodeKind::Str(_)) { "an empty string" } else { other.describe() };
-                        self.push(
-                        Diagnostic::new(Some(value.loc), join(path, "file"), format!("expected a file path, found {found}"))
-                            .with_hint("name the file that holds the value; paths are relative to the folder of telephony.yaml"),
+            (None, Some((_, value))) => match &value.kind {
+                NodeKind::Str(p) if !p.trim().is_empty() => Some(Reference::File(p.into())),
+                other => {
+                    let found = if matches!(other, NodeKind::Str(_)) { "an empty string" } else { other.describe() };
+                    self.report(
+                        value.loc,
+                        join(path, "file"),
+                        format!("expected a file path, found {found}"),
+                        "name the file that holds the value; paths are relative to the folder of telephony.yaml",
                     );
-                        None
-                    }
+                    None
                 }
-            }
+            },
         }
     }
 
     fn agents(&mut self, path: &str, node: &Node) -> Option<Vec<Located<AgentEntry>>> {
         let NodeKind::Seq(items) = &node.kind else {
-            self.push(
-                Diagnostic::new(
-                    Some(node.loc),
-                    path,
-                    format!("expected a list of agent IDs, found {}", node.kind.describe()),
-                )
-                .with_hint("write a YAML list (`- <uuid>` per line, or `[]`); leaving it out means no agents"),
+            self.report(
+                node.loc,
+                path,
+                format!("expected a list of agent IDs, found {}", node.kind.describe()),
+                "write a YAML list (`- <uuid>` per line, or `[]`); leaving it out means no agents",
             );
             return None;
         };
         let before = self.invalid.diagnostics.len();
         if items.len() > MAX_AGENT_IDS {
-            self.push(
-                Diagnostic::new(
-                    Some(node.loc),
-                    path,
-                    format!("lists {} agents; the API accepts at most {MAX_AGENT_IDS}", items.len()),
-                )
-                .with_hint("set callCreationAllowAllAgents to true instead, or trim the list"),
+            self.report(
+                node.loc,
+                path,
+                format!("lists {} agents; the API accepts at most {MAX_AGENT_IDS}", items.len()),
+                "set callCreationAllowAllAgents to true instead, or trim the list",
             );
         }
         let mut seen: HashMap<String, Loc> = HashMap::new();
@@ -596,14 +534,8 @@ impl Validator {
                 NodeKind::Str(s) => match canonical_uuid(s) {
                     Some(id) => Some((format!("agent ID {id}"), AgentEntry::Id(id))),
                     None => {
-                        self.push(
-                            Diagnostic::new(
-                                Some(item.loc),
-                                &item_path,
-                                format!("`{}` is not a UUID", crate::render::clean::truncate(s, 60)),
-                            )
-                            .with_hint(uuid_hint),
-                        );
+                        let message = format!("`{}` is not a UUID", crate::render::clean::truncate(s, 60));
+                        self.report(item.loc, &item_path, message, uuid_hint);
                         None
                     }
                 },
@@ -611,14 +543,8 @@ impl Validator {
                     .agent_by_name(&item_path, item, entries)
                     .map(|name| (format!("agent named {name:?}"), AgentEntry::Name(name))),
                 other => {
-                    self.push(
-                        Diagnostic::new(
-                            Some(item.loc),
-                            &item_path,
-                            format!("expected an agent ID (a UUID string), found {}", other.describe()),
-                        )
-                        .with_hint(uuid_hint),
-                    );
+                    let message = format!("expected an agent ID (a UUID string), found {}", other.describe());
+                    self.report(item.loc, &item_path, message, uuid_hint);
                     None
                 }
             };
@@ -628,10 +554,8 @@ impl Validator {
                 AgentEntry::Name(name) => format!("name:{name}"),
             };
             if let Some(first) = seen.get(&identity) {
-                self.push(
-                    Diagnostic::new(Some(item.loc), &item_path, format!("duplicate {label}"))
-                        .with_hint(format!("it is already listed at line {}; remove one", first.line)),
-                );
+                let hint = format!("it is already listed at line {}; remove one", first.line);
+                self.report(item.loc, &item_path, format!("duplicate {label}"), hint);
             } else {
                 seen.insert(identity, item.loc);
                 out.push(Located { value: entry, loc: Some(item.loc), path: item_path });
@@ -647,60 +571,42 @@ impl Validator {
             return None;
         }
         let Some((_, value)) = found.get("agent") else {
-            self.push(
-                Diagnostic::new(Some(item.loc), path, "an agent reference needs a name")
-                    .with_hint("write `{ agent: NAME }`, or the agent's ID"),
-            );
+            let hint = "write `{ agent: NAME }`, or the agent's ID";
+            self.report(item.loc, path, "an agent reference needs a name", hint);
             return None;
         };
+        let name_path = join(path, "agent");
+        let name_hint = "write the agent's exact name, or its ID";
         match &value.kind {
             NodeKind::Str(name) if !name.trim().is_empty() && name.chars().count() <= MAX_AGENT_NAME_CHARS => {
-                Some(name.clone())
+                return Some(name.clone());
             }
             NodeKind::Str(name) if name.trim().is_empty() => {
-                self.push(
-                    Diagnostic::new(Some(value.loc), join(path, "agent"), "the agent name is empty")
-                        .with_hint("write the agent's exact name, or its ID"),
-                );
-                None
+                self.report(value.loc, name_path, "the agent name is empty", name_hint)
             }
-            NodeKind::Str(name) => {
-                self.push(
-                    Diagnostic::new(
-                        Some(value.loc),
-                        join(path, "agent"),
-                        format!(
-                            "is {} characters long; agent names have at most {MAX_AGENT_NAME_CHARS}",
-                            name.chars().count()
-                        ),
-                    )
-                    .with_hint("write the agent's exact name, or its ID"),
-                );
-                None
-            }
-            other => {
-                self.push(
-                    Diagnostic::new(
-                        Some(value.loc),
-                        join(path, "agent"),
-                        format!("expected an agent name, found {}", other.describe()),
-                    )
-                    .with_hint("quote the name if YAML reads it as something else, e.g. `{ agent: \"2024\" }`"),
-                );
-                None
-            }
+            NodeKind::Str(name) => self.report(
+                value.loc,
+                name_path,
+                format!("is {} characters long; agent names have at most {MAX_AGENT_NAME_CHARS}", name.chars().count()),
+                name_hint,
+            ),
+            other => self.report(
+                value.loc,
+                name_path,
+                format!("expected an agent name, found {}", other.describe()),
+                "quote the name if YAML reads it as something else, e.g. `{ agent: \"2024\" }`",
+            ),
         }
+        None
     }
 
     fn mapping(&mut self, path: &str, node: &Node) -> Option<BTreeMap<String, String>> {
         let NodeKind::Map(entries) = &node.kind else {
-            self.push(
-                Diagnostic::new(
-                    Some(node.loc),
-                    path,
-                    format!("expected a mapping of webhook fields to context paths, found {}", node.kind.describe()),
-                )
-                .with_hint("e.g. `requestContextMapping: { From: user.phone_number }`; leaving it out means {}"),
+            self.report(
+                node.loc,
+                path,
+                format!("expected a mapping of webhook fields to context paths, found {}", node.kind.describe()),
+                "e.g. `requestContextMapping: { From: user.phone_number }`; leaving it out means {}",
             );
             return None;
         };
@@ -710,17 +616,17 @@ impl Validator {
         for (key, value) in entries {
             let entry_path = join(path, &key.name);
             if let Some(first) = seen.get(key.name.as_str()) {
-                self.push(
-                    Diagnostic::new(Some(key.loc), &entry_path, format!("duplicate key `{}`", key.name))
-                        .with_hint(format!("it is already mapped at line {}; keep one of them", first.line)),
-                );
+                let hint = format!("it is already mapped at line {}; keep one of them", first.line);
+                self.report(key.loc, &entry_path, format!("duplicate key `{}`", key.name), hint);
                 continue;
             }
             seen.insert(&key.name, key.loc);
             match &value.kind {
-                NodeKind::Str(s) if !s.is_empty() && s.trim() != s => self.push(
-                    Diagnostic::new(Some(value.loc), &entry_path, "has leading or trailing whitespace")
-                        .with_hint("remove it: the API trims it away, so the account would never match the file"),
+                NodeKind::Str(s) if !s.is_empty() && s.trim() != s => self.report(
+                    value.loc,
+                    &entry_path,
+                    "has leading or trailing whitespace",
+                    "remove it: the API trims it away, so the account would never match the file",
                 ),
                 NodeKind::Str(s) if !s.is_empty() => {
                     out.insert(key.name.clone(), s.clone());
@@ -735,14 +641,8 @@ impl Validator {
                             "map a request field to a dotted context path, e.g. `From: user.phone_number` (quote it if YAML reads it as a number)"
                         }
                     };
-                    self.push(
-                        Diagnostic::new(
-                            Some(value.loc),
-                            &entry_path,
-                            format!("expected a context path (a string), found {found}"),
-                        )
-                        .with_hint(hint),
-                    );
+                    let message = format!("expected a context path (a string), found {found}");
+                    self.report(value.loc, &entry_path, message, hint);
                 }
             }
         }
