@@ -103,7 +103,7 @@ impl Validator {
         let default_api_key = Located {
             value: Reference::Env(DEFAULT_API_KEY_ENV.to_string()),
             loc: None,
-            path: "account.apiKey".into(),
+            path: join("account", model::ACCOUNT_API_KEY),
         };
         let mut out = Validated {
             api_key: default_api_key,
@@ -188,7 +188,7 @@ impl Validator {
         }
     }
 
-    /// The `account` block: the Ultravox API key's reference (`ULTRAVOX_API_KEY` when left out).
+    /// The `account` block: the Ultravox API key's reference (the default variable when left out).
     fn account(&mut self, node: &Node) -> Option<Located<Reference>> {
         let NodeKind::Map(entries) = &node.kind else {
             self.sensitive_all(node);
@@ -196,12 +196,15 @@ impl Validator {
                 node.loc,
                 "account",
                 format!("expected a mapping, found {}", node.kind.describe()),
-                "write `account: { apiKey: { env: ULTRAVOX_API_KEY } }`, or leave `account` out for that default",
+                format!(
+                    "write `account: {{ {}: {{ env: {DEFAULT_API_KEY_ENV} }} }}`, or leave `account` out for that default",
+                    model::ACCOUNT_API_KEY
+                ),
             );
             return None;
         };
         let entries = self.entries(entries, "account", &ACCOUNT_KEYS);
         let (_, value) = entries.get(model::ACCOUNT_API_KEY)?;
-        self.secret(None, model::ACCOUNT_API_KEY, &format!("account.{}", model::ACCOUNT_API_KEY), value)
+        self.secret(None, model::ACCOUNT_API_KEY, &join("account", model::ACCOUNT_API_KEY), value)
     }
 }
