@@ -12,7 +12,7 @@ use crate::api::wire::ProviderWrite;
 use crate::api::{ApiError, TelephonyApi};
 use crate::diff::{self, Action, Plan, PlanOptions};
 use crate::endpoints::{self, Family, PlannedRequest, WriteMethod};
-use crate::model::Provider;
+use crate::provider::Provider;
 use crate::state::{Desired, DesiredProvider, DesiredState, RemoteProvider, RemoteState};
 
 /// What a successful apply did.
@@ -377,13 +377,13 @@ mod tests {
                     current.secrets[i].1 = v.clone();
                 }
             }
-            if has(crate::model::AGENT_IDS) {
+            if has(crate::provider::AGENT_IDS) {
                 current.settings.allowed_agent_ids = d.settings.allowed_agent_ids.clone();
             }
-            if has(crate::model::ALLOW_ALL) {
+            if has(crate::provider::ALLOW_ALL) {
                 current.settings.allow_all_agents = d.settings.allow_all_agents;
             }
-            if has(crate::model::CONTEXT_MAPPING) {
+            if has(crate::provider::CONTEXT_MAPPING) {
                 current.settings.request_context_mapping = d.settings.request_context_mapping.clone();
             }
             drop(stored);

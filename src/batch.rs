@@ -14,7 +14,7 @@ use secrecy::{ExposeSecret, SecretString};
 use sha2::Sha256;
 
 use crate::error::Error;
-use crate::model::Provider;
+use crate::provider::Provider;
 
 /// Runs `work` on each item, at most `jobs` at once (at least one), and calls `done` with each result in the
 /// items' order, as soon as that item and every one before it have finished.

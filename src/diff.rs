@@ -10,7 +10,7 @@ use schemars::JsonSchema;
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 
-use crate::model::{self, Provider};
+use crate::provider::{self, Provider};
 use crate::state::{Desired, DesiredProvider, DesiredState, RemoteProvider, RemoteState, Settings};
 
 /// Options that change what the plan sends.
@@ -214,9 +214,9 @@ fn plan_provider(
 
 fn settings_values(s: &Settings) -> [(&'static str, Value); 3] {
     [
-        (model::AGENT_IDS, Value::List(s.allowed_agent_ids.clone())),
-        (model::ALLOW_ALL, Value::Bool(s.allow_all_agents)),
-        (model::CONTEXT_MAPPING, Value::Map(s.request_context_mapping.clone())),
+        (provider::AGENT_IDS, Value::List(s.allowed_agent_ids.clone())),
+        (provider::ALLOW_ALL, Value::Bool(s.allow_all_agents)),
+        (provider::CONTEXT_MAPPING, Value::Map(s.request_context_mapping.clone())),
     ]
 }
 
@@ -285,21 +285,21 @@ fn update(d: &DesiredProvider, r: &RemoteProvider, options: PlanOptions) -> Vec<
     let (ds, rs) = (&d.settings, &r.settings);
     if as_set(&ds.allowed_agent_ids) != as_set(&rs.allowed_agent_ids) {
         changes.push(FieldChange::Value {
-            field: model::AGENT_IDS.to_string(),
+            field: provider::AGENT_IDS.to_string(),
             before: Some(Value::List(rs.allowed_agent_ids.clone())),
             after: Some(Value::List(ds.allowed_agent_ids.clone())),
         });
     }
     if ds.allow_all_agents != rs.allow_all_agents {
         changes.push(FieldChange::Value {
-            field: model::ALLOW_ALL.to_string(),
+            field: provider::ALLOW_ALL.to_string(),
             before: Some(Value::Bool(rs.allow_all_agents)),
             after: Some(Value::Bool(ds.allow_all_agents)),
         });
     }
     if ds.request_context_mapping != rs.request_context_mapping {
         changes.push(FieldChange::Value {
-            field: model::CONTEXT_MAPPING.to_string(),
+            field: provider::CONTEXT_MAPPING.to_string(),
             before: Some(Value::Map(rs.request_context_mapping.clone())),
             after: Some(Value::Map(ds.request_context_mapping.clone())),
         });
@@ -459,7 +459,7 @@ mod tests {
         assert_eq!(p.action, Action::NoChange, "{p:?}");
         let p = twilio_plan(Desired::Present(twilio("tok", &[A])), Some(remote_twilio(Some("t"), &[A, B])), false);
         assert_eq!(p.action, Action::Update);
-        assert!(matches!(&p.changes[1], FieldChange::Value { field, .. } if field == model::AGENT_IDS));
+        assert!(matches!(&p.changes[1], FieldChange::Value { field, .. } if field == provider::AGENT_IDS));
     }
 
     #[test]
@@ -501,7 +501,7 @@ mod tests {
         let p = twilio_plan(Desired::Present(twilio("tok", &[])), Some(r), false);
         assert_eq!(p.action, Action::Update);
         let fields: Vec<&str> = p.changes.iter().map(FieldChange::field).collect();
-        assert_eq!(fields, vec!["authToken", model::ALLOW_ALL, model::CONTEXT_MAPPING]);
+        assert_eq!(fields, vec!["authToken", provider::ALLOW_ALL, provider::CONTEXT_MAPPING]);
     }
 
     #[test]

@@ -7,7 +7,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::diff::{Action, FieldChange, Plan, ProviderPlan, SecretStatus};
-use crate::model::Provider;
+use crate::provider::Provider;
 
 /// The account-level pair, deprecated by Ultravox since 2026-03.
 pub const ACCOUNT_CONFIG_PATH: &str = "/api/accounts/me/telephony_config";

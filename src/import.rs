@@ -12,7 +12,7 @@ use secrecy::SecretString;
 
 use crate::config;
 use crate::config::model::DEFAULT_API_KEY_ENV;
-use crate::model::{self, Provider};
+use crate::provider::{self, Provider};
 use crate::secret::{self, Reference, ResolveError};
 use crate::state::{RemoteProvider, RemoteState};
 
@@ -161,16 +161,16 @@ fn provider_block(text: &mut String, notes: &mut Vec<String>, block: &RemoteProv
     }
     let settings = &block.settings;
     if !settings.allowed_agent_ids.is_empty() {
-        let _ = writeln!(text, "  {}:", model::AGENT_IDS);
+        let _ = writeln!(text, "  {}:", provider::AGENT_IDS);
         for id in &settings.allowed_agent_ids {
             let _ = writeln!(text, "    - {}", quote(id));
         }
     }
     if settings.allow_all_agents {
-        let _ = writeln!(text, "  {}: true", model::ALLOW_ALL);
+        let _ = writeln!(text, "  {}: true", provider::ALLOW_ALL);
     }
     if !settings.request_context_mapping.is_empty() {
-        let _ = writeln!(text, "  {}:", model::CONTEXT_MAPPING);
+        let _ = writeln!(text, "  {}:", provider::CONTEXT_MAPPING);
         for (from, to) in &settings.request_context_mapping {
             let _ = writeln!(text, "    {}: {}", quote(from), quote(to));
         }

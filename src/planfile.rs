@@ -117,7 +117,7 @@ pub fn account_fingerprint(remote: &RemoteState, api_key: &SecretString) -> Stri
 fn canonical_remote(remote: &RemoteState) -> String {
     let mut top = Map::new();
     for (i, slot) in remote.providers.iter().enumerate() {
-        let key = crate::model::Provider::ALL[i].key().to_string();
+        let key = crate::provider::Provider::ALL[i].key().to_string();
         let value = match slot {
             None => Value::Null,
             Some(p) => json!({
@@ -268,7 +268,7 @@ fn status_word(status: Option<crate::diff::SecretStatus>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::Provider;
+    use crate::provider::Provider;
     use crate::state::{RemotePrefix, RemoteProvider, Settings};
 
     fn remote(prefix: &str) -> RemoteState {

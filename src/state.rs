@@ -7,7 +7,7 @@ use std::fmt;
 
 use secrecy::SecretString;
 
-use crate::model::Provider;
+use crate::provider::Provider;
 
 /// Fields every provider block has, compared field by field.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

@@ -16,7 +16,7 @@ use crate::api::wire::Agent;
 use crate::api::wire::{self, ProviderWrite};
 use crate::api::{ApiError, Deprecation, TelephonyApi};
 use crate::clean::{printable, truncate};
-use crate::model::Provider;
+use crate::provider::Provider;
 use crate::state::{DesiredProvider, RemoteProvider, RemoteState};
 
 pub use crate::api::url::{DEFAULT_API_URL, display_url, parse_base_url};

@@ -11,7 +11,7 @@ use std::time::Duration;
 pub use client::{Client, ClientOptions};
 use wire::ProviderWrite;
 
-use crate::model::Provider;
+use crate::provider::Provider;
 use crate::state::{DesiredProvider, RemoteProvider, RemoteState};
 
 /// Reading and writing an account's telephony config, through either endpoint family. The HTTP client implements

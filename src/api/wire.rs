@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use secrecy::ExposeSecret;
 use serde_json::{Map, Value};
 
-use crate::model::{self, Provider};
+use crate::provider::{self, Provider};
 use crate::state::{DesiredProvider, RemotePrefix, RemoteProvider, RemoteState, Settings};
 
 /// Why an answer could not be read. Describes the shape, never quotes the body (it could hold anything).
@@ -82,29 +82,33 @@ pub fn parse_provider(provider: Provider, block: &Map<String, Value>) -> Result<
         };
         prefixes.insert(field.to_string(), prefix);
     }
-    let allowed_agent_ids = match block.get(model::AGENT_IDS) {
+    let allowed_agent_ids = match block.get(provider::AGENT_IDS) {
         None | Some(Value::Null) => Vec::new(),
         Some(Value::Array(items)) => items
             .iter()
             .map(|item| match item {
                 Value::String(s) => Ok(s.to_lowercase()),
                 other => {
-                    Err(ShapeError(format!("`{}` should hold strings, found {}", at(model::AGENT_IDS), kind(other))))
+                    Err(ShapeError(format!("`{}` should hold strings, found {}", at(provider::AGENT_IDS), kind(other))))
                 }
             })
             .collect::<Result<_, _>>()?,
         Some(other) => {
-            return Err(ShapeError(format!("`{}` should be a list, found {}", at(model::AGENT_IDS), kind(other))));
+            return Err(ShapeError(format!("`{}` should be a list, found {}", at(provider::AGENT_IDS), kind(other))));
         }
     };
-    let allow_all_agents = match block.get(model::ALLOW_ALL) {
+    let allow_all_agents = match block.get(provider::ALLOW_ALL) {
         None | Some(Value::Null) => false,
         Some(Value::Bool(b)) => *b,
         Some(other) => {
-            return Err(ShapeError(format!("`{}` should be a boolean, found {}", at(model::ALLOW_ALL), kind(other))));
+            return Err(ShapeError(format!(
+                "`{}` should be a boolean, found {}",
+                at(provider::ALLOW_ALL),
+                kind(other)
+            )));
         }
     };
-    let request_context_mapping = match block.get(model::CONTEXT_MAPPING) {
+    let request_context_mapping = match block.get(provider::CONTEXT_MAPPING) {
         None | Some(Value::Null) => BTreeMap::new(),
         Some(Value::Object(map)) => map
             .iter()
@@ -112,7 +116,7 @@ pub fn parse_provider(provider: Provider, block: &Map<String, Value>) -> Result<
                 Value::String(s) => Ok((k.clone(), s.clone())),
                 other => Err(ShapeError(format!(
                     "`{}` values should be strings, found {}",
-                    at(model::CONTEXT_MAPPING),
+                    at(provider::CONTEXT_MAPPING),
                     kind(other)
                 ))),
             })
@@ -120,7 +124,7 @@ pub fn parse_provider(provider: Provider, block: &Map<String, Value>) -> Result<
         Some(other) => {
             return Err(ShapeError(format!(
                 "`{}` should be an object, found {}",
-                at(model::CONTEXT_MAPPING),
+                at(provider::CONTEXT_MAPPING),
                 kind(other)
             )));
         }
@@ -225,12 +229,12 @@ fn complete_block(desired: &DesiredProvider) -> Map<String, Value> {
     }
     let s = &desired.settings;
     block.insert(
-        model::AGENT_IDS.to_string(),
+        provider::AGENT_IDS.to_string(),
         Value::Array(s.allowed_agent_ids.iter().cloned().map(Value::String).collect()),
     );
-    block.insert(model::ALLOW_ALL.to_string(), Value::Bool(s.allow_all_agents));
+    block.insert(provider::ALLOW_ALL.to_string(), Value::Bool(s.allow_all_agents));
     block.insert(
-        model::CONTEXT_MAPPING.to_string(),
+        provider::CONTEXT_MAPPING.to_string(),
         Value::Object(s.request_context_mapping.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect()),
     );
     block

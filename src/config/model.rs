@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use crate::config::node::Loc;
-use crate::model::Provider;
+use crate::provider::Provider;
 use crate::secret::Reference;
 
 /// The only file format version.

@@ -8,7 +8,7 @@ use secrecy::{ExposeSecret, SecretString};
 
 use crate::config::diagnostic::{ConfigError, Diagnostic};
 use crate::config::model::{AgentEntry, Config, DEFAULT_API_KEY_ENV, Declaration, IdentifierSource, Located};
-use crate::model::{MAX_APPLICATION_SID_CHARS, Provider};
+use crate::provider::Provider;
 use crate::secret::{self, Reference, ResolveError};
 use crate::state::{Desired, DesiredProvider, DesiredState, Settings};
 
@@ -44,7 +44,7 @@ pub fn resolve(config: &Config) -> Result<Resolved, ConfigError> {
             let identifiers = spec
                 .identifiers
                 .iter()
-                .filter_map(|(field, located)| r.identifier(field, located).map(|v| (*field, v)))
+                .filter_map(|(field, located)| r.identifier(spec.provider, field, located).map(|v| (*field, v)))
                 .collect();
             let secrets =
                 spec.secrets.iter().filter_map(|(field, located)| r.secret(located).map(|v| (*field, v))).collect();
@@ -153,7 +153,7 @@ impl Resolver<'_> {
         Some(value)
     }
 
-    fn identifier(&mut self, field: &str, located: &Located<IdentifierSource>) -> Option<String> {
+    fn identifier(&mut self, provider: Provider, field: &str, located: &Located<IdentifierSource>) -> Option<String> {
         let value = match &located.value {
             IdentifierSource::Literal(s) => {
                 self.refuse_hidden(located.loc, &located.path, "the value", s)?;
@@ -166,17 +166,17 @@ impl Resolver<'_> {
                 value
             }
         };
-        if field == "applicationSid" && value.chars().count() > MAX_APPLICATION_SID_CHARS {
+        if let Some((max, what)) = provider.max_chars(field).filter(|(max, _)| value.chars().count() > *max) {
             self.diags.push(
                 Diagnostic::new(
                     located.loc,
                     &located.path,
                     format!(
-                        "the referenced value is {} characters long; the API accepts at most {MAX_APPLICATION_SID_CHARS}",
+                        "the referenced value is {} characters long; the API accepts at most {max}",
                         value.chars().count()
                     ),
                 )
-                .with_hint("check that the reference holds the Telnyx Application SID and nothing else"),
+                .with_hint(format!("check that the reference holds the {what} and nothing else")),
             );
             return None;
         }

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use schemars::{JsonSchema, Schema};
 use serde_json::{Value, json};
 
-use crate::model::{MAX_AGENT_IDS, MAX_APPLICATION_SID_CHARS};
+use crate::provider::{MAX_AGENT_IDS, MAX_APPLICATION_SID_CHARS};
 
 /// Declares an Ultravox account's telephony credentials. A provider absent from the file is left as it is; `null`
 /// requires that it does not exist; a block is the whole truth for that provider.

@@ -145,7 +145,7 @@ pub fn mask_secret_literal(line: &str) -> String {
     'scan: while !rest.is_empty() {
         let at_boundary = out.is_empty() || out.ends_with(|c: char| c.is_whitespace() || c == '{' || c == ',');
         if at_boundary {
-            for key in crate::model::secret_field_names() {
+            for key in crate::provider::secret_field_names() {
                 for quote in ["", "\"", "'"] {
                     let quoted = format!("{quote}{key}{quote}");
                     let Some(after_key) = rest.strip_prefix(&quoted) else { continue };

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::diff::{Counts, Plan, ProviderPlan};
 use crate::endpoints::PlannedRequest;
-use crate::model::Provider;
+use crate::provider::Provider;
 
 /// The version of this JSON format. Raised only for changes that could break a reader.
 pub const FORMAT_VERSION: u32 = 1;

@@ -334,7 +334,7 @@ fn esc(s: &str) -> String {
 mod tests {
     use super::*;
     use crate::diff::{self, PlanOptions};
-    use crate::model::Provider;
+    use crate::provider::Provider;
     use crate::state::{Desired, DesiredProvider, DesiredState, RemoteState, Settings};
     use secrecy::SecretString;
 

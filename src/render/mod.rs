@@ -34,7 +34,7 @@ pub fn with_agent_names(plan: &crate::diff::Plan) -> std::borrow::Cow<'_, crate:
     for provider in &mut labelled.providers {
         for change in &mut provider.changes {
             if let FieldChange::Value { field, before, after } = change {
-                if field == crate::model::AGENT_IDS {
+                if field == crate::provider::AGENT_IDS {
                     for side in [before, after].into_iter().flatten() {
                         if let Value::List(ids) = side {
                             label(ids);

@@ -8,7 +8,7 @@ use crate::config::model::DEFAULT_API_KEY_ENV;
 use crate::diff::{Counts, Plan};
 use crate::error::Error;
 use crate::import::Imported;
-use crate::model::Provider;
+use crate::provider::Provider;
 use crate::render::json::PlanDocument;
 use crate::render::{self, Format, Palette, Sink};
 

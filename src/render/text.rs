@@ -200,7 +200,7 @@ fn quote(s: &str) -> String {
 mod tests {
     use super::*;
     use crate::diff::{self, PlanOptions};
-    use crate::model::Provider;
+    use crate::provider::Provider;
     use crate::state::{Desired, DesiredProvider, DesiredState, RemotePrefix, RemoteProvider, RemoteState, Settings};
     use secrecy::SecretString;
 

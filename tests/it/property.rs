@@ -25,7 +25,7 @@ use reconcile::api::{Client, ClientOptions, client::parse_base_url};
 use reconcile::config::{self, resolve};
 use reconcile::diff::{self, PlanOptions};
 use reconcile::endpoints::{self, Family};
-use reconcile::model::Provider;
+use reconcile::provider::Provider;
 use reconcile::render::{Palette, diagnostics};
 
 /// Cases per property: `PROPTEST_CASES` when set, else `default`.

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use super::{Validator, join};
 use crate::config::model::{AgentEntry, Located};
 use crate::config::node::{Key, Loc, Node, NodeKind};
-use crate::model::MAX_AGENT_IDS;
+use crate::provider::MAX_AGENT_IDS;
 
 const AGENT_REF_KEYS: [&str; 1] = ["agent"];
 /// The longest agent name the API accepts.

@@ -7,7 +7,7 @@ use super::references::secret_hint;
 use super::{Validator, join};
 use crate::config::model::{IdentifierSource, Located, ProviderSpec};
 use crate::config::node::{Key, Loc, Node, NodeKind};
-use crate::model::{self, MAX_APPLICATION_SID_CHARS, Provider};
+use crate::provider::{self, Provider};
 
 impl Validator {
     /// A provider block; `None` when it has a problem (reported).
@@ -42,7 +42,7 @@ impl Validator {
                 None => self.missing(provider, key, field, true),
             }
         }
-        let allow_all = match entries.get(model::ALLOW_ALL) {
+        let allow_all = match entries.get(provider::ALLOW_ALL) {
             Some((_, node)) => match node.kind {
                 NodeKind::Bool(b) => Some(b),
                 _ => {
@@ -55,28 +55,28 @@ impl Validator {
                         _ => "write `true` or `false` without quotes; leaving it out means false".to_string(),
                     };
                     let message = format!("expected true or false, found {}", node.kind.describe());
-                    self.report(node.loc, join(path, model::ALLOW_ALL), message, hint);
+                    self.report(node.loc, join(path, provider::ALLOW_ALL), message, hint);
                     None
                 }
             },
             None => None,
         };
-        let agents = match entries.get(model::AGENT_IDS) {
-            Some((_, node)) => self.agents(&join(path, model::AGENT_IDS), node),
+        let agents = match entries.get(provider::AGENT_IDS) {
+            Some((_, node)) => self.agents(&join(path, provider::AGENT_IDS), node),
             None => Some(Vec::new()),
         };
         if let (Some(true), Some(list)) = (allow_all, &agents) {
-            if let Some((_, node)) = entries.get(model::AGENT_IDS).filter(|_| !list.is_empty()) {
+            if let Some((_, node)) = entries.get(provider::AGENT_IDS).filter(|_| !list.is_empty()) {
                 self.report(
                     node.loc,
-                    join(path, model::AGENT_IDS),
+                    join(path, provider::AGENT_IDS),
                     "must be empty when callCreationAllowAllAgents is true",
                     "remove the list, or set callCreationAllowAllAgents to false to allow only these agents",
                 );
             }
         }
-        let mapping = match entries.get(model::CONTEXT_MAPPING) {
-            Some((_, node)) => self.mapping(&join(path, model::CONTEXT_MAPPING), node),
+        let mapping = match entries.get(provider::CONTEXT_MAPPING) {
+            Some((_, node)) => self.mapping(&join(path, provider::CONTEXT_MAPPING), node),
             None => Some(BTreeMap::new()),
         };
         if self.invalid.diagnostics.len() > before {
@@ -123,15 +123,12 @@ impl Validator {
                 None
             }
             NodeKind::Str(s) => {
-                if field == "applicationSid" && s.chars().count() > MAX_APPLICATION_SID_CHARS {
+                if let Some((max, what)) = provider.max_chars(field).filter(|(max, _)| s.chars().count() > *max) {
                     self.report(
                         node.loc,
                         path,
-                        format!(
-                            "is {} characters long; the API accepts at most {MAX_APPLICATION_SID_CHARS}",
-                            s.chars().count()
-                        ),
-                        "check that this is the Telnyx Application SID and not another value",
+                        format!("is {} characters long; the API accepts at most {max}", s.chars().count()),
+                        format!("check that this is the {what} and not another value"),
                     );
                     return None;
                 }

@@ -4,7 +4,7 @@
 use super::{Validator, join};
 use crate::config::model::{DEFAULT_API_KEY_ENV, Located};
 use crate::config::node::{Node, NodeKind};
-use crate::model::Provider;
+use crate::provider::Provider;
 use crate::secret::Reference;
 
 /// The keys of a reference: its two possible sources.

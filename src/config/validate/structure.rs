@@ -7,10 +7,10 @@ use super::references::REFERENCE_KEYS;
 use super::{Validated, Validator, join};
 use crate::config::model::{DEFAULT_API_KEY_ENV, Declaration, FORMAT_VERSION, Located};
 use crate::config::node::{Key, Node, NodeKind};
-use crate::model::{self, Provider};
+use crate::provider::{self, Provider};
 use crate::secret::Reference;
 
-const ACCOUNT_KEYS: [&str; 1] = [model::ACCOUNT_API_KEY];
+const ACCOUNT_KEYS: [&str; 1] = [provider::ACCOUNT_API_KEY];
 
 /// The keys of the top level: the format version, the account, and one per provider (from the provider table).
 fn top_keys() -> Vec<&'static str> {
@@ -75,7 +75,7 @@ impl Validator {
             let suggestion = closest_key(&key.name, known);
             // The value of an unknown key may be a misspelt secret: never show it, unless the key is plainly a
             // misspelling of a field that is not secret.
-            if suggestion.is_none_or(|k| model::secret_field_names().contains(&k) || REFERENCE_KEYS.contains(&k)) {
+            if suggestion.is_none_or(|k| provider::secret_field_names().contains(&k) || REFERENCE_KEYS.contains(&k)) {
                 self.sensitive_strings(value);
             }
             let hint = if key.name.ends_with("Prefix") && key.name.len() > "Prefix".len() {
@@ -103,7 +103,7 @@ impl Validator {
         let default_api_key = Located {
             value: Reference::Env(DEFAULT_API_KEY_ENV.to_string()),
             loc: None,
-            path: join("account", model::ACCOUNT_API_KEY),
+            path: join("account", provider::ACCOUNT_API_KEY),
         };
         let mut out = Validated {
             api_key: default_api_key,
@@ -198,13 +198,13 @@ impl Validator {
                 format!("expected a mapping, found {}", node.kind.describe()),
                 format!(
                     "write `account: {{ {}: {{ env: {DEFAULT_API_KEY_ENV} }} }}`, or leave `account` out for that default",
-                    model::ACCOUNT_API_KEY
+                    provider::ACCOUNT_API_KEY
                 ),
             );
             return None;
         };
         let entries = self.entries(entries, "account", &ACCOUNT_KEYS);
-        let (_, value) = entries.get(model::ACCOUNT_API_KEY)?;
-        self.secret(None, model::ACCOUNT_API_KEY, &join("account", model::ACCOUNT_API_KEY), value)
+        let (_, value) = entries.get(provider::ACCOUNT_API_KEY)?;
+        self.secret(None, provider::ACCOUNT_API_KEY, &join("account", provider::ACCOUNT_API_KEY), value)
     }
 }

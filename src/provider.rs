@@ -70,6 +70,15 @@ impl Provider {
         }
     }
 
+    /// The longest value the API accepts for an identifying field, where it sets a limit, and what the value is
+    /// called (for the hint).
+    pub fn max_chars(self, field: &str) -> Option<(usize, &'static str)> {
+        match (self, field) {
+            (Provider::Telnyx, "applicationSid") => Some((MAX_APPLICATION_SID_CHARS, "Telnyx Application SID")),
+            _ => None,
+        }
+    }
+
     /// Write-only fields, all required by the API; the API answers with `{field}Prefix: {prefix}` for each.
     pub fn secret_fields(self) -> &'static [&'static str] {
         match self {
