@@ -48,7 +48,7 @@ struct Args {
     /// Default and largest page of `GET /api/agents` [default: 100].
     #[arg(long, value_name = "N")]
     agents_page_size: Option<usize>,
-    /// Milliseconds added to every API answer (served concurrently: a wait, not a busy server) [default: 0].
+    /// Milliseconds added to every API answer (served concurrently: a wait, not a busy server).
     #[arg(long, value_name = "N", default_value_t = 0)]
     latency_ms: u64,
     /// Accounts to start with: `{"accounts": {"KEY": {...}}}`, secrets in clear.
