@@ -23,15 +23,15 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
     };
     let bytes = match std::fs::metadata(path) {
         Ok(meta) if meta.is_dir() => {
-            return Err(fail("is a directory, not a file".into(), "pass the YAML file with -f"));
+            return Err(fail("the path is a directory, not a file".into(), "pass the YAML file with -f"));
         }
         // Checked before opening: reading a FIFO or a device would wait for a writer, or never end.
         Ok(meta) if crate::files::not_regular(&meta).is_some() => {
             let kind = crate::files::not_regular(&meta).unwrap_or("not a regular file");
-            return Err(fail(format!("is {kind}, not a regular file"), "pass the YAML file with -f"));
+            return Err(fail(format!("the file is {kind}, not a regular file"), "pass the YAML file with -f"));
         }
         Ok(meta) if meta.len() > MAX_FILE_BYTES => {
-            return Err(fail(format!("is larger than {MAX_FILE_BYTES} bytes"), "is this the right file?"));
+            return Err(fail(format!("the file is larger than {MAX_FILE_BYTES} bytes"), "is this the right file?"));
         }
         Ok(_) => std::fs::read(path),
         Err(e) => Err(e),
