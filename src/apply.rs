@@ -46,6 +46,14 @@ fn names(providers: &[Provider]) -> String {
 }
 
 impl ApplyError {
+    /// The providers written before the failure (only a partial failure of provider-scoped writes has any).
+    pub fn written(&self) -> &[Provider] {
+        match self {
+            ApplyError::Partial { written, .. } => written,
+            _ => &[],
+        }
+    }
+
     pub fn hint(&self) -> Option<String> {
         match self {
             ApplyError::Api(e) => e.hint(),

@@ -313,7 +313,7 @@ async fn write(ready: Ready, shown: Shown, plan_on_screen: bool, sink: &mut dyn 
         Err(e) => {
             // With one file, `--format json` still prints the plan's document, with the failure in it.
             if shown == Some(Format::Json) {
-                let doc = PlanDocument::new(&plan, &name).with_failure(e.to_string(), e.hint());
+                let doc = PlanDocument::new(&plan, &name).with_failure(e.written().to_vec(), e.to_string(), e.hint());
                 sink.data(&render::json::render(&doc));
             }
             return Err(e.into());

@@ -110,8 +110,9 @@ impl PlanDocument {
     }
 
     /// The plan's document for an apply whose write failed: `written` lists no provider, as none is known to match.
-    pub fn with_failure(mut self, message: String, hint: Option<String>) -> PlanDocument {
-        self.apply = Some(ApplyReport { status: ApplyStatus::Failed, written: Vec::new() });
+    /// Apply's report of a failed write: the providers written before it failed (provider-scoped writes), and why.
+    pub fn with_failure(mut self, written: Vec<Provider>, message: String, hint: Option<String>) -> PlanDocument {
+        self.apply = Some(ApplyReport { status: ApplyStatus::Failed, written });
         self.error = Some(ErrorReport { message, hint });
         self
     }

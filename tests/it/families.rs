@@ -241,6 +241,15 @@ fn a_failed_request_stops_the_rest_and_a_rerun_sends_only_what_is_left() {
     assert_eq!(f.account().twilio, full_state().twilio, "the first write landed");
     assert!(f.account().plivo.is_some(), "the delete was not sent");
 
+    // The same failure as JSON: the document says what was written before it.
+    f.emu.set_account(API_KEY, mixed_state());
+    f.emu.push_fault_for("POST", Fault::status_with_body(400, r#"{"accountSid": ["Invalid account."]}"#));
+    let (code, out, err) = f.run(&["apply", "--auto-approve", "--format", "json"]);
+    assert_eq!(code, 1, "{out}{err}");
+    let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(doc["apply"], json!({"status": "failed", "written": ["twilio"]}), "{out}");
+    assert!(doc["error"]["message"].as_str().unwrap().contains("failed: telnyx; not written: plivo"), "{out}");
+
     f.emu.clear_requests();
     let (code, out, err) = f.run(&["apply", "--auto-approve"]);
     assert_eq!(code, 0, "{out}{err}");
