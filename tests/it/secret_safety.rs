@@ -430,3 +430,16 @@ fn a_short_secret_echoed_inside_a_word_by_the_server_is_still_scrubbed() {
     assert!(err.contains("token=[redacted] refused; tok[redacted]x"), "{err}");
     assert!(!format!("{out}{err}").contains("Jv3Xq8"), "{out}{err}");
 }
+
+#[test]
+fn a_dotenv_that_is_not_even_valid_yaml_is_not_echoed() {
+    // A `.env` whose value holds `: ` fails to parse as YAML at all; its lines are still not shown.
+    let f = Fixture::new();
+    f.write(".env", &format!("TWILIO_AUTH_TOKEN={TWILIO_TOKEN}\nEXTRA_JSON={{\"token\": \"{PLIVO_TOKEN}\"}}\n"));
+    let (code, out, err) = f.run(&["validate", "-f", ".env"]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(err.contains("invalid YAML"), "{err}");
+    assert!(err.contains("none of it is shown"), "{err}");
+    assert!(!err.contains("EXTRA_JSON") && !err.contains("TWILIO_AUTH_TOKEN="), "{err}");
+    assert_no_piece(".env", &format!("{out}{err}"));
+}
