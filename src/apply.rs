@@ -61,11 +61,16 @@ impl ApplyError {
                 "run `reconcile plan` to see the account as it is now; the API may have normalised or refused a value"
                     .to_string(),
             ),
-            ApplyError::Partial { source, .. } => Some(format!(
-                "{}{}running `reconcile apply` again is safe: it reads the account first and sends only what is left",
-                source.hint().unwrap_or_default(),
-                if source.hint().is_some() { "; " } else { "" }
-            )),
+            ApplyError::Partial { source, .. } => {
+                const AGAIN: &str =
+                    "running `reconcile apply` again is safe: it reads the account first and sends only what is left";
+                Some(match source.hint() {
+                    // An unknown outcome or an interruption already says to plan and apply again.
+                    Some(hint) if hint.contains("sends only what is left") => hint,
+                    Some(hint) => format!("{hint}; {AGAIN}"),
+                    None => AGAIN.to_string(),
+                })
+            }
             ApplyError::Unplannable { .. } => Some("make a new plan and apply that one".into()),
             ApplyError::Interrupted { .. } => Some(
                 "run `reconcile plan` to see what the account holds now; `reconcile apply` again sends only what is left"

@@ -31,6 +31,19 @@ struct Registry {
     /// Values shorter than a window (short remote prefixes), kept whole, matched as words of their own.
     short: HashSet<String>,
     short_lengths: std::collections::BTreeSet<usize>,
+    /// Secret values shorter than a window, kept whole, matched anywhere: a whole secret is never ordinary text,
+    /// even inside a word (`tokXy7Qz9x` still shows the secret `Xy7Qz9`).
+    short_secrets: HashSet<String>,
+    short_secret_lengths: std::collections::BTreeSet<usize>,
+}
+
+/// How a value shorter than a window is matched.
+#[derive(Clone, Copy)]
+enum Short {
+    /// As a word of its own (a remote prefix: `pliv` inside `plivo` is ordinary text).
+    Word,
+    /// Anywhere (a resolved secret value).
+    Anywhere,
 }
 
 static REGISTRY: std::sync::LazyLock<std::sync::RwLock<Registry>> = std::sync::LazyLock::new(Default::default);
@@ -42,24 +55,36 @@ fn registry() -> std::sync::RwLockReadGuard<'static, Registry> {
 /// Remembers a secret value (or a remote prefix) so that no output ever shows it or a piece of it, also as JSON
 /// writes it (quotes, backslashes and control characters escaped), for the JSON documents and saved plans.
 pub fn register(value: &str) {
+    register_as(value, Short::Word);
+}
+
+fn register_as(value: &str, short: Short) {
     if let Ok(quoted) = serde_json::to_string(value) {
         let escaped = &quoted[1..quoted.len() - 1];
         if escaped != value {
-            register_raw(escaped);
+            register_raw(escaped, short);
         }
     }
-    register_raw(value);
+    register_raw(value, short);
 }
 
-fn register_raw(value: &str) {
+fn register_raw(value: &str, short: Short) {
     let chars: Vec<(usize, char)> = value.char_indices().collect();
     if chars.len() < MIN_SCRUB_LEN {
         return;
     }
     let mut reg = REGISTRY.write().unwrap_or_else(|e| e.into_inner());
     if chars.len() < MIN_FRAGMENT_CHARS {
-        reg.short_lengths.insert(chars.len());
-        reg.short.insert(value.to_string());
+        match short {
+            Short::Word => {
+                reg.short_lengths.insert(chars.len());
+                reg.short.insert(value.to_string());
+            }
+            Short::Anywhere => {
+                reg.short_secret_lengths.insert(chars.len());
+                reg.short_secrets.insert(value.to_string());
+            }
+        }
         return;
     }
     for start in 0..=chars.len() - MIN_FRAGMENT_CHARS {
@@ -69,16 +94,17 @@ fn register_raw(value: &str) {
     }
 }
 
-/// [`register`] for a secret held in a [`SecretString`].
+/// [`register`] for a secret held in a [`SecretString`]; a secret shorter than a window is scrubbed wherever it
+/// occurs, not only as a word of its own.
 pub fn register_secret(value: &SecretString) {
-    register(value.expose_secret());
+    register_as(value.expose_secret(), Short::Anywhere);
 }
 
 /// The text with every registered secret, every piece of [`MIN_FRAGMENT_CHARS`]+ characters of one, and every
 /// registered prefix replaced by [`REDACTED`] (a run of hidden characters becomes one marker).
 pub fn scrub(text: &str) -> std::borrow::Cow<'_, str> {
     let reg = registry();
-    if reg.windows.is_empty() && reg.short.is_empty() {
+    if reg.windows.is_empty() && reg.short.is_empty() && reg.short_secrets.is_empty() {
         return std::borrow::Cow::Borrowed(text);
     }
     // Byte offsets of every character, and the end.
@@ -102,6 +128,12 @@ pub fn scrub(text: &str) -> std::borrow::Cow<'_, str> {
                 && !(start + len < n && alnum_at(start + len))
                 && reg.short.contains(&text[bounds[start]..bounds[start + len]])
             {
+                hidden[start..start + len].iter_mut().for_each(|h| *h = true);
+                any = true;
+            }
+        }
+        for &len in &reg.short_secret_lengths {
+            if start + len <= n && reg.short_secrets.contains(&text[bounds[start]..bounds[start + len]]) {
                 hidden[start..start + len].iter_mut().for_each(|h| *h = true);
                 any = true;
             }
@@ -147,6 +179,14 @@ mod tests {
         assert_eq!(scrub("token qzv and Ωmega-unicode-secretqzv x"), "token [redacted] and [redacted]qzv x");
         assert_eq!(scrub("(qzv)"), "([redacted])");
         assert_eq!(scrub("qz qzvw"), "qz qzvw");
+    }
+
+    #[test]
+    fn a_short_secret_is_scrubbed_inside_a_word_but_a_short_prefix_is_not() {
+        register_secret(&SecretString::from("Jq5Wv2"));
+        register("Pk7z");
+        assert_eq!(scrub("token=Jq5Wv2; tokJq5Wv2x"), "token=[redacted]; tok[redacted]x");
+        assert_eq!(scrub("Pk7z and xPk7zy"), "[redacted] and xPk7zy");
     }
 
     #[test]

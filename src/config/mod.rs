@@ -61,7 +61,19 @@ pub fn from_source(path: &Path, source: String) -> Result<Config, ConfigError> {
         Err(failure) => {
             let mut d = Diagnostic::new(failure.loc, "", format!("invalid YAML: {}", failure.message));
             d.hint = failure.hint;
-            return Err(ConfigError::new(path.to_path_buf(), source, vec![d]));
+            let mut error = ConfigError::new(path.to_path_buf(), source, vec![d]);
+            if !starts_like_a_declaration(&error.source_text) {
+                // A `.env` or token file given to -f by mistake: its lines are secrets, so none is shown.
+                error.sensitive = vec![node::ByteSpan { start: 0, len: error.source_text.len() }];
+                if let Some(d) = error.diagnostics.first_mut() {
+                    d.hint = Some(
+                        "-f takes a telephony.yaml, whose top-level keys are `twilio:`, `telnyx:`, `plivo:`, `account:` and \
+                         `version:`; this file has none (a secret file or a .env?), so none of it is shown"
+                            .into(),
+                    );
+                }
+            }
+            return Err(error);
         }
     };
     let has_text = !source.trim().is_empty();
@@ -85,9 +97,43 @@ pub fn from_source(path: &Path, source: String) -> Result<Config, ConfigError> {
     }
 }
 
+/// Whether any line (after its indentation, a flow mapping's `{` or a byte-order mark) opens with one of the file's
+/// top-level keys. A file that fails to parse and has none is most likely not a `telephony.yaml` at all (a `.env`, a token
+/// file), and its lines are not shown.
+fn starts_like_a_declaration(source: &str) -> bool {
+    let keys: Vec<&str> = ["version", "account"]
+        .into_iter()
+        .chain(crate::provider::Provider::ALL.map(crate::provider::Provider::key))
+        .collect();
+    source.trim_start_matches('\u{feff}').lines().any(|line| {
+        let line = line.strip_prefix('{').unwrap_or(line).trim_start_matches(' ');
+        keys.iter().any(|key| {
+            [key.to_string(), format!("\"{key}\""), format!("'{key}'")]
+                .iter()
+                .any(|quoted| line.strip_prefix(quoted.as_str()).is_some_and(|rest| rest.trim_start().starts_with(':')))
+        })
+    })
+}
+
 fn base_dir(path: &Path) -> PathBuf {
     match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::starts_like_a_declaration;
+
+    #[test]
+    fn a_declaration_starts_with_a_top_level_key_and_a_dotenv_does_not() {
+        assert!(starts_like_a_declaration("# c\n---\ntwilio:\n  accountSid: [\n"));
+        assert!(starts_like_a_declaration("\u{feff}version: 1\nplivo : null\n"));
+        assert!(starts_like_a_declaration("\"telnyx\": {\n"));
+        assert!(!starts_like_a_declaration("EXTRA_JSON={\"token\": \"s\"}\n"));
+        assert!(!starts_like_a_declaration("twilio_token: x: y\n"));
+        assert!(starts_like_a_declaration("defaults: &d\n  x: 1\ntwilio:\n  <<: *e\n"));
+        assert!(!starts_like_a_declaration("- token: x: y\n"));
     }
 }

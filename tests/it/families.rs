@@ -374,3 +374,16 @@ fn a_deprecation_header_gives_one_warning_on_stderr_and_never_an_error() {
     assert_eq!(code, 0);
     assert!(!err.contains("deprecated"), "the provider endpoints carry no such header: {err}");
 }
+
+#[test]
+fn an_unknown_outcome_part_way_says_once_to_plan_and_apply_again() {
+    let f = Fixture::with_state(mixed_state()).family("provider");
+    f.write("telephony.yaml", MIXED_FILE);
+    for _ in 0..4 {
+        f.emu.push_fault_for("POST", Fault::status_with_body(502, ""));
+    }
+    let (code, out, err) = f.run(&["apply", "--auto-approve"]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(err.contains("may or may not have been applied"), "{err}");
+    assert_eq!(err.matches("sends only what is left").count(), 1, "one piece of advice, not two: {err}");
+}

@@ -416,3 +416,30 @@ fn a_prefix_with_a_tab_echoed_by_the_server_is_still_recognised() {
     assert!(err.contains("prefix [redacted] does not match"), "{err}");
     assert!(!err.contains("Zx") && !err.contains("Qw-"), "{err}");
 }
+
+#[test]
+fn a_short_secret_echoed_inside_a_word_by_the_server_is_still_scrubbed() {
+    // Shorter than an 8-character piece, so it is matched whole; a secret is never ordinary text, so it is matched
+    // inside a word too (a short remote prefix is matched only as a word of its own).
+    let mut f = Fixture::new();
+    f.env.insert("TWILIO_AUTH_TOKEN".into(), "Jv3Xq8".into());
+    f.emu.push_fault_for("PATCH", Fault::status_with_body(400, r#"{"detail": "token=Jv3Xq8 refused; tokJv3Xq8x"}"#));
+    let (code, out, err) = f.run(&["apply", "--auto-approve"]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert_eq!(f.patch_bodies().len(), 1, "the write was sent and refused");
+    assert!(err.contains("token=[redacted] refused; tok[redacted]x"), "{err}");
+    assert!(!format!("{out}{err}").contains("Jv3Xq8"), "{out}{err}");
+}
+
+#[test]
+fn a_dotenv_that_is_not_even_valid_yaml_is_not_echoed() {
+    // A `.env` whose value holds `: ` fails to parse as YAML at all; its lines are still not shown.
+    let f = Fixture::new();
+    f.write(".env", &format!("TWILIO_AUTH_TOKEN={TWILIO_TOKEN}\nEXTRA_JSON={{\"token\": \"{PLIVO_TOKEN}\"}}\n"));
+    let (code, out, err) = f.run(&["validate", "-f", ".env"]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(err.contains("invalid YAML"), "{err}");
+    assert!(err.contains("none of it is shown"), "{err}");
+    assert!(!err.contains("EXTRA_JSON") && !err.contains("TWILIO_AUTH_TOKEN="), "{err}");
+    assert_no_piece(".env", &format!("{out}{err}"));
+}
