@@ -30,7 +30,12 @@ pub enum ApplyError {
     Api(#[from] ApiError),
     #[error("the write was accepted, but the account does not match the file afterwards:{}", problems.iter().map(|p| format!("\n  {p}")).collect::<String>())]
     NotConverged { problems: Vec<String> },
-    #[error("{source}\n  written: {}; failed: {failed}; not written: {}", names(written), names(not_written))]
+    #[error(
+        "{source}\n  written: {}; {}: {failed}; not written: {}",
+        names(written),
+        if source.outcome_unknown() { "in doubt (it may have landed)" } else { "failed" },
+        names(not_written)
+    )]
     Partial { source: Box<ApplyError>, written: Vec<Provider>, failed: String, not_written: Vec<Provider> },
     #[error("the plan's request {method} {path} names no provider the file declares; nothing more was sent")]
     Unplannable { method: String, path: String },
@@ -46,6 +51,15 @@ fn names(providers: &[Provider]) -> String {
 }
 
 impl ApplyError {
+    /// Whether the failed write may have landed (an ambiguous answer, or an interruption while it was in flight).
+    pub fn outcome_unknown(&self) -> bool {
+        match self {
+            ApplyError::Api(e) => e.write_outcome_unknown(),
+            ApplyError::Interrupted { .. } => true,
+            _ => false,
+        }
+    }
+
     /// The providers written before the failure (only a partial failure of provider-scoped writes has any).
     pub fn written(&self) -> &[Provider] {
         match self {
@@ -138,14 +152,18 @@ pub async fn apply<A: TelephonyApi>(
         return apply_account_level(api, plan, desired).await;
     }
     let mut applied = Applied { written: Vec::new(), unverified: Vec::new() };
+    // Listened for from the first write to the last, so that a signal between two writes stops the next one too.
+    let mut signals = Interruptions::listen();
     for (i, request) in requests.iter().enumerate() {
-        // A signal during a write is answered honestly: the request may have reached the server.
+        // A signal during a write is answered honestly: the request may have reached the server. `biased`: one that
+        // arrived before this write began stops it before it is sent.
         let result = tokio::select! {
-            result = apply_one(api, desired, request) => result,
-            signal = interruption() => Err(ApplyError::Interrupted {
+            biased;
+            signal = signals.next() => Err(ApplyError::Interrupted {
                 signal,
                 providers: request.provider().into_iter().collect(),
             }),
+            result = apply_one(api, desired, request) => result,
         };
         match result {
             Ok((provider, unverified)) => {
@@ -177,9 +195,11 @@ async fn apply_account_level<A: TelephonyApi>(
     let written: Vec<Provider> = writes.iter().map(|(p, _)| *p).collect();
     tracing::info!(providers = ?written, "writing the account's telephony config");
     // A signal during the write is answered honestly: the request may have reached the server.
+    let mut signals = Interruptions::listen();
     let answer = tokio::select! {
+        biased;
+        signal = signals.next() => return Err(ApplyError::Interrupted { signal, providers: written }),
         answer = api.write_config(&writes) => answer?,
-        signal = interruption() => return Err(ApplyError::Interrupted { signal, providers: written }),
     };
     let check = diff::check_write(desired, &written, &answer);
     if !check.problems.is_empty() {
@@ -262,24 +282,43 @@ async fn create<A: TelephonyApi>(api: &A, d: &DesiredProvider) -> Result<(Remote
     }
 }
 
-/// Waits for SIGINT or SIGTERM (never resolves where they cannot be listened for) and names the one received.
-async fn interruption() -> &'static str {
+/// SIGINT and SIGTERM, listened for while writes are in flight (never received where they cannot be listened for).
+struct Interruptions {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match (signal(SignalKind::interrupt()), signal(SignalKind::terminate())) {
-            (Ok(mut int), Ok(mut term)) => tokio::select! {
-                _ = int.recv() => "SIGINT",
-                _ = term.recv() => "SIGTERM",
-            },
-            _ => std::future::pending().await,
+    streams: Option<(tokio::signal::unix::Signal, tokio::signal::unix::Signal)>,
+}
+
+impl Interruptions {
+    fn listen() -> Interruptions {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Interruptions { streams: signal(SignalKind::interrupt()).ok().zip(signal(SignalKind::terminate()).ok()) }
+        }
+        #[cfg(not(unix))]
+        {
+            Interruptions {}
         }
     }
-    #[cfg(not(unix))]
-    {
-        match tokio::signal::ctrl_c().await {
-            Ok(()) => "Ctrl-C",
-            Err(_) => std::future::pending().await,
+
+    /// Waits for the next signal and names it.
+    async fn next(&mut self) -> &'static str {
+        #[cfg(unix)]
+        {
+            match &mut self.streams {
+                Some((int, term)) => tokio::select! {
+                    _ = int.recv() => "SIGINT",
+                    _ = term.recv() => "SIGTERM",
+                },
+                None => std::future::pending().await,
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            match tokio::signal::ctrl_c().await {
+                Ok(()) => "Ctrl-C",
+                Err(_) => std::future::pending().await,
+            }
         }
     }
 }

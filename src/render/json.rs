@@ -109,8 +109,8 @@ impl PlanDocument {
         }
     }
 
-    /// The plan's document for an apply whose write failed: `written` lists no provider, as none is known to match.
-    /// Apply's report of a failed write: the providers written before it failed (provider-scoped writes), and why.
+    /// The plan's document for an apply whose write failed: `written` lists the providers written (and checked)
+    /// before the failure, which only provider-scoped writes can have; `error` says why.
     pub fn with_failure(mut self, written: Vec<Provider>, message: String, hint: Option<String>) -> PlanDocument {
         self.apply = Some(ApplyReport { status: ApplyStatus::Failed, written });
         self.error = Some(ErrorReport { message, hint });

@@ -386,4 +386,5 @@ fn an_unknown_outcome_part_way_says_once_to_plan_and_apply_again() {
     assert_eq!(code, 1, "{out}{err}");
     assert!(err.contains("may or may not have been applied"), "{err}");
     assert_eq!(err.matches("sends only what is left").count(), 1, "one piece of advice, not two: {err}");
+    assert!(err.contains("written: twilio; in doubt (it may have landed): telnyx; not written: plivo"), "{err}");
 }

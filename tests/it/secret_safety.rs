@@ -373,6 +373,38 @@ fn an_interruption_during_the_write_says_it_may_have_landed() {
     }
 }
 
+/// On the provider endpoints: the write in flight is in doubt, and nothing after it is sent.
+#[cfg(unix)]
+#[test]
+fn an_interruption_part_way_through_provider_writes_sends_nothing_more() {
+    let mut state = full_state();
+    state.twilio.as_mut().unwrap().account_sid = "AC-other".into();
+    state.telnyx = None;
+    let f = Fixture::with_state(state).family("provider");
+    f.write(
+        "telephony.yaml",
+        &FULL_FILE.replace(
+            "plivo:\n  authId: MAXXXXXXXXXXXXXXXXXX\n  authToken: { env: PLIVO_AUTH_TOKEN }\n",
+            "plivo: null\n",
+        ),
+    );
+    f.emu.push_fault_for("POST", Fault::Delay(std::time::Duration::from_secs(30)));
+    let child =
+        std_cmd(&f, &["apply", "--auto-approve"]).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    while !f.request_lines().iter().any(|l| l.starts_with("POST")) {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let sent = std::process::Command::new("kill").arg("-INT").arg(child.id().to_string()).status();
+    assert!(sent.unwrap().success());
+    let output = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{err}");
+    assert!(err.contains("interrupted (SIGINT) while the write of telnyx was in flight"), "{err}");
+    assert!(err.contains("written: twilio; in doubt (it may have landed): telnyx; not written: plivo"), "{err}");
+    let writes: Vec<String> = f.request_lines().into_iter().filter(|l| !l.starts_with("GET")).collect();
+    assert_eq!(writes, vec!["PATCH /api/telephony_configs/twilio", "POST /api/telephony_configs/telnyx"]);
+}
+
 #[test]
 fn yaml_binary_and_custom_tags_are_refused_and_merge_keys_work() {
     let f = Fixture::new();
