@@ -828,6 +828,9 @@ async fn import_file(
         return Err(Error::ImportSeveral { count: settings.files.len() });
     }
     let file = settings.files.first().cloned().unwrap_or_else(|| PathBuf::from(DEFAULT_FILE));
+    if s.out.is_none() && file.is_dir() {
+        return Err(Error::ImportFolder { path: file.display().to_string() });
+    }
     let dest = match &s.out {
         Some(path) if path.as_os_str() == "-" => None,
         Some(path) => Some(path.clone()),

@@ -48,6 +48,8 @@ pub enum Error {
     SameAccount { provider: String, first: String, second: String },
     #[error("import writes one file from one account, but {count} files were given")]
     ImportSeveral { count: usize },
+    #[error("import writes one file, but {path} is a folder (which stands for every telephony.yaml beneath it)")]
+    ImportFolder { path: String },
 }
 
 impl Error {
@@ -80,7 +82,9 @@ impl Error {
                  files different account.apiKey references"
                     .into(),
             ),
-            Error::ImportSeveral { .. } => Some("pass one -f PATH (or --out PATH) to import into".into()),
+            Error::ImportSeveral { .. } | Error::ImportFolder { .. } => {
+                Some("pass one -f PATH (or --out PATH) to import into".into())
+            }
         }
     }
 }

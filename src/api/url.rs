@@ -21,6 +21,13 @@ pub fn parse_base_url(raw: &str) -> Result<Url, ApiError> {
     if url.host_str().is_none_or(str::is_empty) {
         return Err(ApiError::InvalidUrl { url: shown, reason: "no host".into() });
     }
+    if !url.username().is_empty() || url.password().is_some() {
+        // They would be sent as Basic credentials beside the API key, and a command line is visible to `ps`.
+        return Err(ApiError::InvalidUrl {
+            url: shown,
+            reason: "it carries a user name or password; the API key is the only credential sent".into(),
+        });
+    }
     if url.query().is_some() || url.fragment().is_some() {
         return Err(ApiError::InvalidUrl { url: shown, reason: "a base URL has no query or fragment".into() });
     }
@@ -89,6 +96,9 @@ mod tests {
         assert_eq!(display_url(&url), "https://example.com/base");
         let err = parse_base_url("https://user:pw@exa mple.com").unwrap_err();
         assert!(!err.to_string().contains("pw"), "{err}");
+        let err = parse_base_url("http://user:pw-secret@127.0.0.1:8787").unwrap_err();
+        assert!(err.to_string().contains("carries a user name or password"), "{err}");
+        assert!(!err.to_string().contains("pw-secret"), "{err}");
     }
 
     #[test]

@@ -481,4 +481,10 @@ fn import_takes_one_file() {
     assert_eq!(code, 1);
     assert!(err.contains("import writes one file from one account, but 2 files were given"), "{err}");
     assert!(f.emu.requests().is_empty());
+
+    let (code, _, err) = f.run(&["import", "-f", "repo"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("import writes one file, but repo is a folder"), "{err}");
+    assert!(err.contains("hint: pass one -f PATH (or --out PATH) to import into"), "{err}");
+    assert!(f.emu.requests().is_empty());
 }
