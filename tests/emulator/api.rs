@@ -61,6 +61,15 @@ impl Reply {
         Reply::detail(404, "Not found.")
     }
 
+    /// Django's answer to a path no route matches: an HTML page, not the framework's JSON.
+    pub(super) fn no_route() -> Reply {
+        Reply::text(
+            404,
+            "text/html; charset=utf-8",
+            "<!doctype html>\n<title>Not Found</title>\n<h1>Not Found</h1><p>The requested resource was not found on this server.</p>\n",
+        )
+    }
+
     pub(super) fn method_not_allowed(method: &Method, allow: &str) -> Reply {
         Reply::detail(405, format!("Method \"{method}\" not allowed.")).with_header(header::ALLOW, allow)
     }
@@ -274,7 +283,7 @@ impl Route {
 
 fn respond(shared: &Shared, parts: &Parts, body: &Bytes) -> Reply {
     let Some(route) = Route::parse(parts.uri.path()) else {
-        return Reply::not_found();
+        return Reply::no_route();
     };
     let mut inner = shared.lock();
     let inner = &mut *inner;
@@ -288,13 +297,7 @@ fn respond(shared: &Shared, parts: &Parts, body: &Bytes) -> Reply {
         EndpointMode::Gone(405) => return Reply::method_not_allowed(&parts.method, "OPTIONS"),
         EndpointMode::Gone(410) => return Reply::detail(410, "This endpoint has been removed."),
         EndpointMode::Gone(_) => return Reply::not_found(),
-        EndpointMode::GoneHtml => {
-            return Reply::text(
-                404,
-                "text/html; charset=utf-8",
-                "<!doctype html>\n<title>Not Found</title>\n<h1>Not Found</h1><p>The requested resource was not found on this server.</p>\n",
-            );
-        }
+        EndpointMode::GoneHtml => return Reply::no_route(),
     }
     if let (Route::AccountConfig, Some(headers)) = (&route, inner.deprecation.clone()) {
         let mut reply = account_config(inner, parts, body);

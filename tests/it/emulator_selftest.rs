@@ -293,11 +293,16 @@ async fn missing_or_unknown_keys_give_401_and_a_forbidden_account_403() {
 }
 
 #[tokio::test]
-async fn unknown_paths_are_404_and_wrong_methods_405() {
+async fn unknown_paths_are_an_html_404_and_wrong_methods_405() {
     let emu = start(AccountState::empty());
+    // A path no route matches gets Django's HTML page (not JSON), as from the real server: a wrong --api-url must
+    // not look like "not configured".
     let (status, body) = call_as(&emu, None, Method::GET, "/api/nothing", None).await;
-    assert_eq!((status, body), (StatusCode::NOT_FOUND, json!({"detail": "Not found."})));
+    assert_eq!((status, body), (StatusCode::NOT_FOUND, Value::Null));
     let (status, body) = call(&emu, Method::GET, "/api/telephony_configs/vonage", None).await;
+    assert_eq!((status, body), (StatusCode::NOT_FOUND, Value::Null));
+    // A provider the account does not have is the framework's JSON 404.
+    let (status, body) = call(&emu, Method::GET, "/api/telephony_configs/twilio", None).await;
     assert_eq!((status, body), (StatusCode::NOT_FOUND, json!({"detail": "Not found."})));
     let (status, body) = call(&emu, Method::PUT, ACCOUNT_CONFIG, Some(json!({}))).await;
     assert_eq!((status, body), (StatusCode::METHOD_NOT_ALLOWED, json!({"detail": "Method \"PUT\" not allowed."})));

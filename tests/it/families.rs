@@ -388,3 +388,16 @@ fn an_unknown_outcome_part_way_says_once_to_plan_and_apply_again() {
     assert_eq!(err.matches("sends only what is left").count(), 1, "one piece of advice, not two: {err}");
     assert!(err.contains("written: twilio; in doubt (it may have landed): telnyx; not written: plivo"), "{err}");
 }
+
+#[test]
+fn a_wrong_api_url_path_is_an_error_not_everything_to_create() {
+    // The API root with `/api` on the end: every path doubles it, and the server has no such route (an HTML 404).
+    let f = Fixture::with_state(full_state()).family("auto");
+    let url = format!("{}/api", f.emu.url());
+    let (code, out, err) = f.run(&["plan", "--api-url", &url]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(err.contains("/api/api/telephony_configs/twilio answered HTTP 404 with no API error body"), "{err}");
+    assert!(err.contains("hint: check --api-url"), "{err}");
+    assert!(!out.contains("will be created"), "{out}");
+    assert!(f.emu.requests().iter().all(|r| r.method == "GET"), "{:?}", f.request_lines());
+}
