@@ -1,9 +1,9 @@
 //! The HTTP client for the Ultravox API: the send loop (authentication, timeouts, retries per [`retry`]), turning
 //! failures into [`ApiError`]s that name the request (URL without credentials) and say what to do, and the
-//! [`TelephonyApi`] implementation over both endpoint families.
+//! [`TelephonyApi`] implementation over both endpoint families. The limits it works within are [`ClientOptions`].
 
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use reqwest::header::{HeaderMap, HeaderValue};
 use reqwest::{Method, StatusCode};
@@ -19,34 +19,11 @@ use crate::clean::{printable, truncate};
 use crate::provider::Provider;
 use crate::state::{DesiredProvider, RemoteProvider, RemoteState};
 
+/// The options [`Client::new`] takes, where its callers look for them (they live in [`options`](super::options)).
+pub use crate::api::options::ClientOptions;
 pub use crate::api::url::{DEFAULT_API_URL, display_url, parse_base_url};
 
 pub use crate::endpoints::{ACCOUNT_CONFIG_PATH, provider_path};
-
-/// Limits for requests; the defaults suit CI.
-#[derive(Clone, Debug)]
-pub struct ClientOptions {
-    pub connect_timeout: Duration,
-    pub request_timeout: Duration,
-    /// Attempts per request, the first included.
-    pub max_attempts: u32,
-    /// No retry starts after this much time has passed since the first attempt.
-    pub retry_budget: Duration,
-    /// The longest wait honoured from a `Retry-After` header.
-    pub max_retry_after: Duration,
-}
-
-impl Default for ClientOptions {
-    fn default() -> Self {
-        ClientOptions {
-            connect_timeout: Duration::from_secs(10),
-            request_timeout: Duration::from_secs(30),
-            max_attempts: 4,
-            retry_budget: Duration::from_secs(60),
-            max_retry_after: Duration::from_secs(30),
-        }
-    }
-}
 
 /// A client for one account (one API key).
 pub struct Client {

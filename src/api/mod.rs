@@ -1,14 +1,20 @@
 //! The Ultravox API: the [`TelephonyApi`] seam the rest of the tool talks to, its HTTP implementation
-//! ([`client`], with URL handling in [`url`] and the retry policy in [`retry`]), and the wire format ([`wire`]).
+//! ([`client`], with URL handling in [`url`] and the retry policy in [`retry`]), the limits both work within
+//! ([`options`]), and the wire format ([`wire`]).
+//!
+//! No two of them import each other: `options` and `wire` use no sibling; this module (the seam, [`ApiError`]) uses
+//! `wire`'s types; `url` and `retry` use this module's errors (and `retry` reads `options`); `client` uses them all.
 
 pub mod client;
+pub mod options;
 pub mod retry;
 pub mod url;
 pub mod wire;
 
 use std::time::Duration;
 
-pub use client::{Client, ClientOptions};
+pub use client::Client;
+pub use options::ClientOptions;
 use wire::ProviderWrite;
 
 use crate::provider::Provider;
@@ -62,7 +68,7 @@ impl std::fmt::Display for Deprecation {
             Some(date) => write!(f, " (to be removed on {date})")?,
             None => write!(f, " (no removal date given)")?,
         }
-        if self.path == client::ACCOUNT_CONFIG_PATH {
+        if self.path == crate::endpoints::ACCOUNT_CONFIG_PATH {
             write!(f, "; `--endpoints provider` uses Ultravox's provider-scoped endpoints instead")
         } else {
             write!(f, "; see Ultravox's API changelog for its replacement")

@@ -8,7 +8,7 @@ use reqwest::StatusCode;
 use reqwest::header::{HeaderMap, RETRY_AFTER};
 
 use crate::api::GaveUp;
-use crate::api::client::ClientOptions;
+use crate::api::options::ClientOptions;
 
 /// The longest wait between attempts that the client picks itself (a server's `Retry-After` is capped separately).
 pub const MAX_BACKOFF: Duration = Duration::from_secs(8);
