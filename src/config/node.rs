@@ -210,6 +210,7 @@ pub fn parse(text: &str) -> Result<Option<Node>, ParseFailure> {
         underscored_numbers_as_strings: true,
         with_snippet: false,
         budget: Some(budget()),
+        alias_limits: alias_limits(),
     };
     match serde_saphyr::from_str_with_options::<Option<Node>>(text, options) {
         Ok(node) => {
@@ -273,22 +274,31 @@ fn failure(text: &str, err: &serde_saphyr::Error) -> ParseFailure {
             hint: Some("a telephony.yaml is one document: remove the `---` line, and merge what follows it".into()),
         };
     }
-    if raw.starts_with("budget breached") || raw.starts_with("recursion limit exceeded") {
+    if let Some(limit) = Limit::breached(err, &raw) {
         // The parser's limits, in its own words (`budget breached: Depth { depth: 17 }`), are no help to a reader.
-        let deep = raw.contains("Depth") || raw.starts_with("recursion limit");
-        return ParseFailure {
-            loc,
-            message: if deep {
-                format!("the file nests more than {MAX_DEPTH} levels deep")
-            } else {
-                "the file is too large once its aliases (`*name`) are expanded".to_string()
-            },
-            hint: Some(
+        let (message, hint) = match limit {
+            Limit::Depth => (
+                format!("the file nests more than {MAX_DEPTH} levels deep"),
                 "a telephony.yaml nests four levels at most (provider, field, then a reference, list or mapping); \
                  check the indentation and the brackets here"
-                    .into(),
+                    .to_string(),
+            ),
+            Limit::Size if uses_aliases(text) => (
+                "the file is too large once its aliases (`*name`) are expanded".to_string(),
+                format!(
+                    "an alias repeats everything under its anchor, so aliases of aliases multiply; reconcile reads at \
+                     most {MAX_VALUES} values, aliases expanded (a telephony.yaml needs about a thousand at most): write \
+                     the values out, or alias only what is repeated"
+                ),
+            ),
+            Limit::Size => (
+                format!("the file holds more than {MAX_VALUES} values"),
+                "a telephony.yaml needs about a thousand values at most (100 agent IDs per provider); check that this \
+                 is the file you meant"
+                    .to_string(),
             ),
         };
+        return ParseFailure { loc, message, hint: Some(hint) };
     }
     let line_text = loc.and_then(|l| text.lines().nth((l.line as usize).saturating_sub(1))).unwrap_or("");
     let hint = if line_text.contains('\t') || text.lines().any(|l| l.starts_with('\t')) {
@@ -321,10 +331,62 @@ fn second_document_marker(text: &str) -> Option<Loc> {
 /// the end of a small stack (a debug build on a 1 MiB thread overflows at a few dozen levels).
 const MAX_DEPTH: usize = 16;
 
+/// The most values (keys, scalars, lists and mappings, each alias expanded) read from one file. The largest
+/// legitimate telephony.yaml (100 agent IDs for each provider, a mapping of every webhook field, the references)
+/// holds about a thousand; the parser's own default (250,000, with a million events) let an alias bomb run for a
+/// third of a second in a release build, and seconds in a debug one, before it was refused.
+const MAX_VALUES: usize = 5_000;
+
+/// The parser's limits, tightened to what a telephony.yaml can need (see [`MAX_VALUES`]), so that a hostile file is
+/// refused after a few thousand events rather than a million.
 fn budget() -> serde_saphyr::budget::Budget {
     let mut budget = serde_saphyr::budget::Budget::default();
     budget.max_depth = MAX_DEPTH;
+    budget.max_nodes = MAX_VALUES;
+    // Every value is at most two events (a list or mapping starts and ends), plus the document's own.
+    budget.max_events = 2 * MAX_VALUES + 16;
+    // Copies of events kept for anchors, which an alias of an alias multiplies.
+    budget.max_recorded_anchor_events = 2 * MAX_VALUES;
     budget
+}
+
+/// Events replayed for aliases, in all: the same bound as the values read.
+fn alias_limits() -> serde_saphyr::options::AliasLimits {
+    let mut limits = serde_saphyr::options::AliasLimits::default();
+    limits.max_total_replayed_events = 2 * MAX_VALUES;
+    limits
+}
+
+/// Which of the parser's limits a file passed.
+enum Limit {
+    /// [`MAX_DEPTH`].
+    Depth,
+    /// [`MAX_VALUES`], or the events and anchor copies bounded with it.
+    Size,
+}
+
+impl Limit {
+    fn breached(err: &serde_saphyr::Error, raw: &str) -> Option<Limit> {
+        use serde_saphyr::Error;
+        use serde_saphyr::budget::BudgetBreach;
+        let mut err = err;
+        while let Error::AliasError { error, .. } | Error::WithSnippet { error, .. } = err {
+            err = error;
+        }
+        match err {
+            Error::Budget { breach: BudgetBreach::Depth { .. }, .. } => Some(Limit::Depth),
+            Error::Budget { .. } | Error::AliasReplayLimitExceeded { .. } => Some(Limit::Size),
+            // The parser's own guard against deep recursion, below the budget's.
+            _ if raw.starts_with("recursion limit exceeded") => Some(Limit::Depth),
+            _ => None,
+        }
+    }
+}
+
+/// Whether the text holds an alias (`*name`), read by the parser alone (which does not expand them).
+fn uses_aliases(text: &str) -> bool {
+    use serde_saphyr::granit_parser::{Event, Parser};
+    Parser::new_from_str(text).map_while(Result::ok).any(|(event, _)| matches!(event, Event::Alias(_)))
 }
 
 /// serde-saphyr appends " at line X column Y" to some messages; we print the location ourselves.
@@ -418,8 +480,45 @@ mod tests {
         }
         bomb.push_str("twilio: *j\n");
         let err = parse(&bomb).unwrap_err();
-        assert!(err.message.contains("aliases"), "{err:?}");
-        assert!(err.loc.is_some(), "{err:?}");
+        assert_eq!(err.message, "the file is too large once its aliases (`*name`) are expanded");
+        assert!(err.hint.as_deref().is_some_and(|h| h.contains("at most 5000 values")), "{err:?}");
+        // Refused at an alias of the fourth level (a few thousand copies), long before the last line.
+        let loc = err.loc.expect("located");
+        assert!((2..=5).contains(&loc.line), "{err:?}");
+    }
+
+    #[test]
+    fn a_file_past_the_values_read_is_refused_in_plain_words() {
+        let many: String = (0..MAX_VALUES).map(|i| format!("    - {i}\n")).collect();
+        let err = parse(&format!("twilio:\n  callCreationAllowedAgentIds:\n{many}")).unwrap_err();
+        assert_eq!(err.message, "the file holds more than 5000 values");
+        // Located at the first value past the limit: five values (the top mapping, two keys, the provider's
+        // mapping, the list) precede the items, which start on line 3.
+        assert_eq!(err.loc, Some(Loc { line: (MAX_VALUES - 5 + 3) as u64, column: 7 }), "{err:?}");
+        assert!(err.hint.as_deref().is_some_and(|h| h.contains("about a thousand values at most")), "{err:?}");
+    }
+
+    #[test]
+    fn the_largest_legitimate_file_with_aliases_is_read() {
+        // 100 agent IDs per provider (the API's most), the list shared through an anchor and aliases, a mapping
+        // shared through a merge key, and every reference: what a real file may hold, at its largest.
+        let ids: String = (0..100).map(|i| format!("    - 3c90c3cc-0d44-4b50-8888-{i:012}\n")).collect();
+        let mapping: String = (0..50).map(|i| format!("    Field{i}: user.field_{i}\n")).collect();
+        let text = format!(
+            "version: 1\naccount:\n  apiKey: {{ env: ULTRAVOX_API_KEY }}\ntwilio:\n  accountSid: AC1\n  \
+             authToken: {{ env: TWILIO_AUTH_TOKEN }}\n  callCreationAllowedAgentIds: &agents\n{ids}  \
+             requestContextMapping: &mapping\n{mapping}telnyx:\n  accountSid: a\n  apiKey: {{ env: K }}\n  \
+             publicKey: {{ env: P }}\n  applicationSid: '1'\n  callCreationAllowedAgentIds: *agents\n  \
+             requestContextMapping:\n    <<: *mapping\n    To: call.to\nplivo:\n  authId: MA1\n  \
+             authToken: {{ file: plivo-token }}\n  callCreationAllowedAgentIds: *agents\n  \
+             requestContextMapping: *mapping\n"
+        );
+        let node = parse(&text).unwrap().unwrap();
+        let plivo = &map(&node)[4].1;
+        match &map(plivo)[2].1.kind {
+            NodeKind::Seq(items) => assert_eq!(items.len(), 100),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]
