@@ -1,10 +1,14 @@
 //! Agents written by name (`{ agent: NAME }` in `callCreationAllowedAgentIds`), looked up through `GET /api/agents`.
 //!
 //! Each distinct name is looked up once per run, whichever providers use it, with the API's `search` filter to
-//! narrow the listing and every page followed. Exactly one agent must bear the exact name; none or several is an
-//! error at each place the name is written, listing the candidates.
+//! narrow the listing and every page followed. The names are looked up concurrently, at most
+//! [`LOOKUPS_AT_ONCE`] at a time, and their results taken in the order the names are first written, so that the
+//! outcome and its messages do not depend on which answer comes first. Exactly one agent must bear the exact name;
+//! none or several, or more matches than the client reads, is an error at each place the name is written.
 
 use std::collections::BTreeMap;
+
+use futures_util::StreamExt;
 
 use crate::api::wire::Agent;
 use crate::api::{ApiError, TelephonyApi};
@@ -24,6 +28,11 @@ pub enum NameError {
 /// How many candidates a "no such agent" message lists.
 const MAX_CANDIDATES: usize = 5;
 
+/// Agent lookups in flight at once for one account (one file). A file names at most 300 agents (100 per
+/// provider); eight at once hide most of the latency of the usual few, and keep one account's burst well under the
+/// API's rate limit (200 requests a second per key) at any realistic latency. The default `--jobs` is the same 8.
+pub const LOOKUPS_AT_ONCE: usize = 8;
+
 /// Looks up every agent written by name and puts its ID in the desired state, where the name was written.
 pub async fn resolve_names<A: TelephonyApi>(
     api: &A,
@@ -39,11 +48,21 @@ pub async fn resolve_names<A: TelephonyApi>(
             distinct.push(&entry.name.value);
         }
     }
-    let mut found: BTreeMap<String, Result<String, (String, String)>> = BTreeMap::new();
-    for name in distinct {
+    let mut lookups = futures_util::stream::iter(distinct.into_iter().map(|name| async move {
         tracing::info!(name, "looking up an agent by name");
-        let listed = api.find_agents(name).await?;
-        found.insert(name.to_string(), pick(name, &listed));
+        (name, api.find_agents(name).await)
+    }))
+    .buffered(LOOKUPS_AT_ONCE);
+    let mut found: BTreeMap<String, Result<String, (String, String)>> = BTreeMap::new();
+    // In the names' order, whatever order the answers came in: the first failure in that order is the one reported.
+    while let Some((name, listed)) = lookups.next().await {
+        let outcome = match listed {
+            Ok(listed) => pick(name, &listed),
+            // A fact about this name in this account, like "no agent is named": said where the name is written.
+            Err(e @ ApiError::TooManyAgents { .. }) => Err((e.to_string(), e.hint().unwrap_or_default())),
+            Err(e) => return Err(e.into()),
+        };
+        found.insert(name.to_string(), outcome);
     }
 
     let mut diagnostics = Vec::new();

@@ -385,12 +385,6 @@ impl TelephonyApi for Client {
             }
             url = next;
         }
-        Err(ApiError::BadAnswer {
-            method: "GET".into(),
-            url: display_url(&self.url(AGENTS_PATH)),
-            reason: format!(
-                "more than {MAX_AGENT_PAGES} pages of agents match {search:?}; write the agent's ID instead"
-            ),
-        })
+        Err(ApiError::TooManyAgents { name: search.to_string(), pages: MAX_AGENT_PAGES, listed: agents.len() })
     }
 }

@@ -36,7 +36,8 @@ pub trait TelephonyApi {
     async fn update_provider(&self, desired: &DesiredProvider, fields: &[String]) -> Result<RemoteProvider, ApiError>;
     /// `DELETE`; a provider already absent (404) counts as deleted.
     async fn delete_provider(&self, provider: Provider) -> Result<(), ApiError>;
-    /// Every agent the API lists for `search` (its name filter), across all pages.
+    /// Every agent the API lists for `search` (its name filter), across all pages; [`ApiError::TooManyAgents`]
+    /// when there are more pages than the client follows.
     async fn find_agents(&self, search: &str) -> Result<Vec<wire::Agent>, ApiError>;
 }
 
@@ -122,6 +123,12 @@ pub enum ApiError {
     },
     #[error("{method} {url} answered something that is not a telephony config: {reason}")]
     BadAnswer { method: String, url: String, reason: String },
+    /// The agents listing for a name went on past the pages the client follows (see [`TelephonyApi::find_agents`]).
+    #[error(
+        "too many agents match the name {name:?}: after {pages} pages ({listed} agents) the API still listed more, \
+         and reconcile reads no further"
+    )]
+    TooManyAgents { name: String, pages: usize, listed: usize },
 }
 
 fn format_messages(messages: &[String]) -> String {
@@ -202,6 +209,10 @@ impl ApiError {
             ApiError::Timeout { .. } => "the server is slow or unreachable; try again, or raise --timeout",
             ApiError::Transport { .. } => "check the network and --api-url, then try again",
             ApiError::BadAnswer { .. } => "check --api-url: it should point at the Ultravox API",
+            ApiError::TooManyAgents { .. } => {
+                "write the agent's ID instead of its name (the Ultravox console shows it), or give the agent a name \
+                 that fewer other agents' names contain"
+            }
             ApiError::NoSuchEndpoint { .. } => {
                 "check --api-url (it should be the Ultravox API root); if this server lacks the provider-scoped \
                  endpoints, pass --endpoints account"

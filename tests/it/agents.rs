@@ -1,8 +1,9 @@
 //! Agents written by name (`{ agent: NAME }`): looked up through `GET /api/agents` (every page, narrowed with
-//! `search`), once per name per run; exactly one exact match is required.
+//! `search`), once per name per run, several names at once; exactly one exact match is required.
 
 use crate::common::*;
 use emulator::Agent;
+use std::time::Duration;
 
 const FILE: &str = r#"twilio:
   accountSid: AC1
@@ -118,4 +119,68 @@ fn validate_checks_names_without_the_network() {
     assert!(err.contains("duplicate agent named \"Sales\""), "{err}");
     assert!(err.contains("did you mean `agent`?"), "{err}");
     assert!(f.emu.requests().is_empty());
+}
+
+/// Ten names no one of which contains another (the emulator's `search`, like the API's, matches within names).
+const TEN: [&str; 10] = ["Alfa", "Bravo", "Charlie", "Delta", "Echo", "Foxtrot", "Golf", "Hotel", "India", "Juliett"];
+
+#[test]
+fn ten_names_are_looked_up_eight_at_a_time_each_once() {
+    let agents = TEN.iter().zip(1..).map(|(name, n)| Agent::numbered(n, *name)).collect();
+    let f = Fixture::with_state(account(agents));
+    let list = |names: &[&str]| names.iter().map(|n| format!("{{ agent: {n} }}")).collect::<Vec<_>>().join(", ");
+    // Plivo names three of twilio's again: each name is still looked up once.
+    f.write(
+        "telephony.yaml",
+        &format!(
+            "twilio:\n  accountSid: AC1\n  authToken: {{ env: TWILIO_AUTH_TOKEN }}\n  callCreationAllowedAgentIds: \
+             [{}]\nplivo:\n  authId: MA1\n  authToken: {{ env: PLIVO_AUTH_TOKEN }}\n  callCreationAllowedAgentIds: \
+             [{}]\n",
+            list(&TEN),
+            list(&["Juliett", "Alfa", "Echo"])
+        ),
+    );
+    // Long enough that every lookup the client starts together is still being answered when the last one arrives.
+    f.emu.set_latency(Duration::from_millis(300));
+    let (code, out, err) = f.run(&["plan"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let queries = agents_requests(&f);
+    assert_eq!(queries.len(), 10, "{queries:?}");
+    for name in TEN {
+        assert_eq!(queries.iter().filter(|q| q.contains(&format!("search={name}"))).count(), 1, "{name}: {queries:?}");
+    }
+    // The lookups overlapped, eight at most at once (the plan's own GET comes after them all).
+    assert_eq!(f.emu.max_in_flight(), 8);
+    // Every ID in its place, whichever answer came first.
+    for (name, n) in TEN.iter().zip(1..) {
+        assert!(out.contains(&format!("{} ({name})", emulator::numbered_uuid(n))), "{name}: {out}");
+    }
+    f.emu.set_latency(Duration::ZERO);
+    f.emu.clear_requests();
+    assert_eq!(f.run(&["apply", "--auto-approve"]).0, 0);
+    let body = f.patch_bodies().remove(0);
+    let ids = |ns: &[u64]| ns.iter().map(|n| emulator::numbered_uuid(*n)).collect::<Vec<_>>();
+    assert_eq!(body["twilio"]["callCreationAllowedAgentIds"], serde_json::json!(ids(&[1, 2, 3, 4, 5, 6, 7, 8, 9, 10])));
+    assert_eq!(body["plivo"]["callCreationAllowedAgentIds"], serde_json::json!(ids(&[10, 1, 5])));
+}
+
+#[test]
+fn a_name_matching_more_pages_than_are_read_says_so_where_it_is_written() {
+    // 51 agents whose names contain "Sales", one a page: the client reads 50 pages and stops.
+    let agents = (1..=51).map(|n| Agent::numbered(n, format!("Sales {n}"))).collect();
+    let f = Fixture::with_state(account(agents));
+    f.emu.set_agents_page_size(1);
+    f.write("telephony.yaml", "plivo:\n  authId: MA1\n  authToken: { env: PLIVO_AUTH_TOKEN }\n  callCreationAllowedAgentIds:\n    - { agent: Sales }\n");
+    let (code, out, err) = f.run(&["plan"]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert_eq!(
+        err,
+        "error: plivo.callCreationAllowedAgentIds[0]: too many agents match the name \"Sales\": after 50 pages (50 \
+         agents) the API still listed more, and reconcile reads no further\n  --> telephony.yaml:5:7\n    |\n  5 |     \
+         - { agent: Sales }\n    |       ^\n  hint: write the agent's ID instead of its name (the Ultravox console shows \
+         it), or give the agent a name that fewer other agents' names contain\n\nerror: 1 problem found in \
+         telephony.yaml; nothing was sent\n"
+    );
+    assert_eq!(agents_requests(&f).iter().filter(|q| q.contains("search=Sales")).count(), 50);
+    assert!(!f.request_lines().contains(&GET_CONFIG.to_string()), "no plan without the names");
 }
