@@ -18,10 +18,11 @@ use crate::apply;
 use crate::batch::{self, AccountTag, AccountTagger, FileAccount};
 use crate::config::model::Declaration;
 use crate::config::{self, resolve};
-use crate::diff::{self, Plan, PlanOptions};
-use crate::endpoints::{self, Family};
+use crate::diff::PlanOptions;
+use crate::endpoints::Family;
 use crate::error::{Error, Outcome};
 use crate::import;
+use crate::plan::Plan;
 use crate::planfile::{self, PlanFile, StaleError};
 use crate::provider::Provider;
 use crate::render::json::{ErrorReport, FailedFile, FileEntry, PlanDocument, SeveralDocument};
@@ -250,26 +251,15 @@ impl Session {
             NameError::Config(e) => Error::Config(e),
         })?;
         let remote = apply::read(&self.client, self.family).await?;
-        let mut plan = diff::plan(&self.file.resolved.desired, &remote, options);
-        plan.agent_names = self.file.resolved.names_by_id.clone();
-        plan.requests = endpoints::requests(&plan, self.family);
+        let plan = Plan::new(&self.file.resolved.desired, &remote, self.family, options)
+            .with_agent_names(self.file.resolved.names_by_id.clone());
         Ok((remote, plan))
     }
 
     /// The plan as `plan --out` saves it.
-    fn saved(&self, api: &Api, remote: &RemoteState, plan: &Plan, rotate: bool) -> PlanFile {
-        PlanFile {
-            plan_file_version: planfile::PLAN_FILE_VERSION,
-            reconcile_version: env!("CARGO_PKG_VERSION").to_string(),
-            file: self.name(),
-            file_sha256: planfile::file_digest(&self.file.config.source),
-            api_url: api.shown.clone(),
-            rotate,
-            account_fingerprint: planfile::account_fingerprint(remote, &self.file.resolved.api_key),
-            providers: plan.providers.clone(),
-            endpoints: self.family,
-            requests: plan.requests.clone(),
-        }
+    fn saved(&self, api: &Api, remote: &RemoteState, plan: &Plan) -> PlanFile {
+        let (source, api_key) = (&self.file.config.source, &self.file.resolved.api_key);
+        PlanFile::new(plan, &self.name(), source, &api.shown, remote, api_key)
     }
 }
 
@@ -308,7 +298,7 @@ async fn write(ready: Ready, shown: Shown, plan_on_screen: bool, sink: &mut dyn 
     if let (Some(format), false) = (shown, plan_on_screen) {
         report::before_apply(sink, &plan, &name, format);
     }
-    let applied = match apply::apply(&session.client, &plan, &session.file.resolved.desired, &plan.requests).await {
+    let applied = match apply::apply(&session.client, &plan, &session.file.resolved.desired).await {
         Ok(applied) => applied,
         Err(e) => {
             // With one file, `--format json` still prints the plan's document, with the failure in it.
@@ -488,7 +478,7 @@ async fn plan_files(settings: &Settings, s: &PlanSettings, out: Output, notices:
         let (remote, plan) = session.fetch_and_plan(options).await?;
         if let Some(path) = &s.out {
             let protected = session.file.config.protected_files();
-            save(path, vec![session.saved(&api, &remote, &plan, s.rotate)], &protected)?;
+            save(path, vec![session.saved(&api, &remote, &plan)], &protected)?;
             out.status(&report::saved_plan(path));
         }
         report::show(&mut { out }, &plan, &session.name(), s.format, None);
@@ -509,7 +499,7 @@ async fn plan_files(settings: &Settings, s: &PlanSettings, out: Output, notices:
             let result = async {
                 let mut session = api.session(file?);
                 let (remote, plan) = session.fetch_and_plan(options).await?;
-                let saved = s.out.is_some().then(|| session.saved(api, &remote, &plan, s.rotate));
+                let saved = s.out.is_some().then(|| session.saved(api, &remote, &plan));
                 Ok(FileDone { plan, written: None, saved })
             };
             (path, result.await)
@@ -794,7 +784,7 @@ async fn check_saved(api: &Api, saved: PlanFile, file: Result<Loaded, Error>) ->
         return Err(StaleError::AccountChanged.into());
     }
     planfile::compare_plans(&saved.providers, &plan)?;
-    if plan.requests != saved.requests {
+    if plan.requests() != saved.requests.as_slice() {
         return Err(StaleError::RequestsChanged.into());
     }
     Ok(Ready { session, plan })

@@ -8,9 +8,10 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::diff::{Counts, Plan, ProviderPlan};
-use crate::endpoints::PlannedRequest;
+use crate::diff::ProviderPlan;
+use crate::plan::{Counts, Plan, Request};
 use crate::provider::Provider;
+use crate::render::view::{self, Note, View};
 
 /// The version of this JSON format. Raised only for changes that could break a reader.
 pub const FORMAT_VERSION: u32 = 1;
@@ -35,10 +36,13 @@ pub struct PlanDocument {
     /// names, never values. Empty when there is nothing to do; absent only in a failure document printed before the
     /// plan was made.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub requests: Option<Vec<PlannedRequest>>,
+    pub requests: Option<Vec<Request>>,
     /// For agents the file names by `{ agent: NAME }`: their names, by agent ID.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub agent_names: BTreeMap<String, String>,
+    /// What the plan says beside its changes, as the text output says it (absent when it says nothing).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<PlanNote>,
     /// Present in `apply`'s report: what the write did.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub apply: Option<ApplyReport>,
@@ -58,6 +62,30 @@ pub struct Summary {
     pub delete: usize,
     /// Secret fields (`provider.field`) whose remote prefix proves nothing; not sent unless rotated.
     pub unverifiable: Vec<String>,
+}
+
+/// A note of the plan: its kind, for scripts, and the sentence a person reads.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PlanNote {
+    pub kind: NoteKind,
+    pub message: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum NoteKind {
+    /// Secrets the API gave no prefix for (`summary.unverifiable`): the message says when such a secret is sent.
+    Unverifiable,
+}
+
+impl PlanNote {
+    fn of(note: &Note) -> PlanNote {
+        let kind = match note {
+            Note::Unverifiable { .. } => NoteKind::Unverifiable,
+        };
+        PlanNote { kind, message: note.words(view::Style::Text) }
+    }
 }
 
 /// What `apply` did.
@@ -81,15 +109,17 @@ pub enum ApplyStatus {
 
 impl PlanDocument {
     pub fn new(plan: &Plan, file: &str) -> PlanDocument {
-        let Counts { create, update, delete } = plan.counts();
+        let view = View::new(plan, file);
+        let Counts { create, update, delete } = view.counts();
         let unverifiable = plan.unverifiable();
         PlanDocument {
             format_version: FORMAT_VERSION,
             file: file.to_string(),
             summary: Some(Summary { has_changes: !plan.is_empty(), create, update, delete, unverifiable }),
-            providers: Some(plan.providers.clone()),
-            requests: Some(plan.requests.clone()),
-            agent_names: plan.agent_names.clone(),
+            providers: Some(plan.providers().to_vec()),
+            requests: Some(view.requests().to_vec()),
+            agent_names: plan.agent_names().clone(),
+            notes: view.notes.iter().map(PlanNote::of).collect(),
             apply: None,
             error: None,
         }
@@ -104,6 +134,7 @@ impl PlanDocument {
             providers: None,
             requests: None,
             agent_names: BTreeMap::new(),
+            notes: Vec::new(),
             apply: None,
             error: Some(ErrorReport { message, hint }),
         }

@@ -1,5 +1,5 @@
-//! Everything the tool shows a person or a pipe: plans ([`text`], [`json`], [`markdown`]), file diagnostics
-//! ([`diagnostics`]) and errors.
+//! Everything the tool shows a person or a pipe: plans ([`text`], [`json`], [`markdown`], all laid out from one
+//! [`view`] of the plan), file diagnostics ([`diagnostics`]) and errors.
 //! This is the only module that writes to stdout or stderr; data goes to stdout, everything else to stderr.
 //!
 //! Every byte goes through one path ([`Output`], and [`LogWriter`] for tracing): scrubbed of every secret and
@@ -10,42 +10,13 @@ pub mod json;
 pub mod markdown;
 pub mod report;
 pub mod text;
+pub mod view;
 
 use std::io::{IsTerminal, Write};
 
 use anstyle::{AnsiColor, Effects, Style};
 
 use crate::clean;
-
-/// The plan as people read it: each agent ID the file wrote by name shown as `ID (name)`.
-pub fn with_agent_names(plan: &crate::diff::Plan) -> std::borrow::Cow<'_, crate::diff::Plan> {
-    use crate::diff::{FieldChange, Value};
-    if plan.agent_names.is_empty() {
-        return std::borrow::Cow::Borrowed(plan);
-    }
-    let label = |ids: &mut Vec<String>| {
-        for id in ids.iter_mut() {
-            if let Some(name) = plan.agent_names.get(id.as_str()) {
-                *id = format!("{id} ({name})");
-            }
-        }
-    };
-    let mut labelled = plan.clone();
-    for provider in &mut labelled.providers {
-        for change in &mut provider.changes {
-            if let FieldChange::Value { field, before, after } = change {
-                if field == crate::provider::AGENT_IDS {
-                    for side in [before, after].into_iter().flatten() {
-                        if let Value::List(ids) = side {
-                            label(ids);
-                        }
-                    }
-                }
-            }
-        }
-    }
-    std::borrow::Cow::Owned(labelled)
-}
 
 pub use crate::clean::printable;
 
