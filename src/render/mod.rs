@@ -291,11 +291,13 @@ impl Sink for Output {
     }
 }
 
-/// Messages kept in order, to be printed at once with [`Buffer::print`].
+/// Messages kept in order, to be printed at once with [`Buffer::print`]; or, made with [`Buffer::direct`], printed as
+/// they come (a run of one file prints its messages at once, as it goes).
 #[derive(Debug)]
 pub struct Buffer {
     out: Output,
     events: Vec<Event>,
+    direct: bool,
 }
 
 #[derive(Debug)]
@@ -307,22 +309,37 @@ enum Event {
     Block(String),
 }
 
+impl Event {
+    fn print(self, out: Output) {
+        match self {
+            Event::Data(text) => out.data(&text),
+            Event::Status(text) => out.status(&text),
+            Event::Warning(text) => out.warning(&text),
+            Event::Error(message, hint) => out.error(&message, hint.as_deref()),
+            Event::Block(text) => out.error_block(&text),
+        }
+    }
+}
+
 impl Buffer {
     pub fn new(out: Output) -> Buffer {
-        Buffer { out, events: Vec::new() }
+        Buffer { out, events: Vec::new(), direct: false }
     }
 
-    /// Prints every message, in the order they came.
+    /// A buffer that keeps nothing: every message is printed when it comes.
+    pub fn direct(out: Output) -> Buffer {
+        Buffer { out, events: Vec::new(), direct: true }
+    }
+
+    /// Prints every message kept, in the order they came.
     pub fn print(self) {
         for event in self.events {
-            match event {
-                Event::Data(text) => self.out.data(&text),
-                Event::Status(text) => self.out.status(&text),
-                Event::Warning(text) => self.out.warning(&text),
-                Event::Error(message, hint) => self.out.error(&message, hint.as_deref()),
-                Event::Block(text) => self.out.error_block(&text),
-            }
+            event.print(self.out);
         }
+    }
+
+    fn push(&mut self, event: Event) {
+        if self.direct { event.print(self.out) } else { self.events.push(event) }
     }
 }
 
@@ -331,19 +348,19 @@ impl Sink for Buffer {
         self.out
     }
     fn data(&mut self, text: &str) {
-        self.events.push(Event::Data(text.to_string()));
+        self.push(Event::Data(text.to_string()));
     }
     fn status(&mut self, text: &str) {
-        self.events.push(Event::Status(text.to_string()));
+        self.push(Event::Status(text.to_string()));
     }
     fn warning(&mut self, text: &str) {
-        self.events.push(Event::Warning(text.to_string()));
+        self.push(Event::Warning(text.to_string()));
     }
     fn error(&mut self, message: &str, hint: Option<&str>) {
-        self.events.push(Event::Error(message.to_string(), hint.map(str::to_string)));
+        self.push(Event::Error(message.to_string(), hint.map(str::to_string)));
     }
     fn error_block(&mut self, text: &str) {
-        self.events.push(Event::Block(text.to_string()));
+        self.push(Event::Block(text.to_string()));
     }
 }
 
