@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::config::{Code, ConfigError};
 use crate::diff::ProviderPlan;
 use crate::plan::{Counts, Plan, Request};
 use crate::provider::Provider;
@@ -126,7 +127,7 @@ impl PlanDocument {
     }
 
     /// A document for a run that failed before any plan was made.
-    pub fn failed_early(file: &str, message: String, hint: Option<String>) -> PlanDocument {
+    pub fn failed_early(file: &str, error: ErrorReport) -> PlanDocument {
         PlanDocument {
             format_version: FORMAT_VERSION,
             file: file.to_string(),
@@ -136,7 +137,7 @@ impl PlanDocument {
             agent_names: BTreeMap::new(),
             notes: Vec::new(),
             apply: None,
-            error: Some(ErrorReport { message, hint }),
+            error: Some(error),
         }
     }
 
@@ -144,7 +145,7 @@ impl PlanDocument {
     /// before the failure, which only provider-scoped writes can have; `error` says why.
     pub fn with_failure(mut self, written: Vec<Provider>, message: String, hint: Option<String>) -> PlanDocument {
         self.apply = Some(ApplyReport { status: ApplyStatus::Failed, written });
-        self.error = Some(ErrorReport { message, hint });
+        self.error = Some(ErrorReport::new(message, hint));
         self
     }
 
@@ -206,6 +207,62 @@ pub struct ErrorReport {
     /// What to do about it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hint: Option<String>,
+    /// When the failure is problems in a declaration file (the file's rules, or its references when resolved):
+    /// each problem, located, in file order. `message` shows them as stderr does.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub diagnostics: Vec<DiagnosticReport>,
+}
+
+impl ErrorReport {
+    /// A failure that is not about a file's content.
+    pub fn new(message: String, hint: Option<String>) -> ErrorReport {
+        ErrorReport { message, hint, diagnostics: Vec::new() }
+    }
+}
+
+/// One problem in a declaration file, placed so that a script or a CI annotation can point at it
+/// (`::error file=FILE,line=LINE,col=COLUMN::MESSAGE`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DiagnosticReport {
+    /// The problem's stable code, as in `error[CODE]` on stderr.
+    pub code: Code,
+    /// The declaration file, as given on the command line or found in a folder.
+    pub file: String,
+    /// The 1-based line; absent for a problem of the whole file (it is empty, missing, or a reference the file does
+    /// not write, such as the default API key variable).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line: Option<u64>,
+    /// The 1-based column, in characters; present with `line`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub column: Option<u64>,
+    /// The field path, e.g. `twilio.callCreationAllowedAgentIds[2]`; absent for the document itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    pub message: String,
+    /// What to do about it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
+}
+
+impl DiagnosticReport {
+    /// Every problem of a file, in the order stderr shows them.
+    pub fn list(error: &ConfigError) -> Vec<DiagnosticReport> {
+        let file = error.file.display().to_string();
+        error
+            .diagnostics
+            .iter()
+            .map(|d| DiagnosticReport {
+                code: d.code,
+                file: file.clone(),
+                line: d.loc.map(|l| l.line),
+                column: d.loc.map(|l| l.column),
+                path: (!d.path.is_empty()).then(|| d.path.clone()),
+                message: d.message.clone(),
+                hint: d.hint.clone(),
+            })
+            .collect()
+    }
 }
 
 /// Counts over every file.
@@ -259,9 +316,61 @@ pub fn render_several(document: &SeveralDocument) -> String {
     serde_json::to_string_pretty(document).expect("plain data types serialise")
 }
 
+/// What `reconcile validate --format json` prints: every file's verdict, each problem located.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schemars(title = "reconcile validate")]
+pub struct ValidateDocument {
+    /// The version of this format; 1.
+    pub format_version: u32,
+    /// True when every file is valid and no two manage the same provider of one account.
+    pub valid: bool,
+    /// One entry per file, in file order.
+    pub files: Vec<ValidatedFile>,
+    /// A failure of the run rather than of one file: two files that manage the same provider of one account, or no
+    /// file to read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<ErrorReport>,
+}
+
+/// One file's verdict.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ValidatedFile {
+    /// The declaration file, as given on the command line or found in a folder.
+    pub file: String,
+    pub valid: bool,
+    /// The providers the file manages (declares as a block or `null`), when it is valid.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub managed: Option<Vec<Provider>>,
+    /// The file's problems, in file order; absent when it is valid.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub diagnostics: Vec<DiagnosticReport>,
+}
+
+impl ValidateDocument {
+    pub fn new(files: Vec<ValidatedFile>, error: Option<ErrorReport>) -> ValidateDocument {
+        let valid = error.is_none() && files.iter().all(|f| f.valid);
+        ValidateDocument { format_version: FORMAT_VERSION, valid, files, error }
+    }
+}
+
+/// Renders `validate`'s document, pretty-printed.
+pub fn render_validate(document: &ValidateDocument) -> String {
+    serde_json::to_string_pretty(document).expect("plain data types serialise")
+}
+
 /// The JSON Schema of [`JsonOutput`], as committed in `schema/plan.schema.json`.
 pub fn schema() -> String {
-    let schema = schemars::schema_for!(JsonOutput);
+    pretty_schema(schemars::schema_for!(JsonOutput))
+}
+
+/// The JSON Schema of [`ValidateDocument`], as committed in `schema/validate.schema.json`.
+pub fn validate_schema() -> String {
+    pretty_schema(schemars::schema_for!(ValidateDocument))
+}
+
+fn pretty_schema(schema: schemars::Schema) -> String {
     let mut text = serde_json::to_string_pretty(&schema).expect("a JSON Schema is plain JSON");
     text.push('\n');
     text

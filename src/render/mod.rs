@@ -115,6 +115,15 @@ pub enum Format {
     Markdown,
 }
 
+/// How `validate` prints its verdict on stdout (besides its messages on stderr).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ValidateFormat {
+    /// Nothing on stdout: the verdict is on stderr, for a person.
+    Text,
+    /// A versioned document for scripts and CI annotations (schema/validate.schema.json).
+    Json,
+}
+
 /// When to colour output.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum ColorChoice {

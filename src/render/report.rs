@@ -9,7 +9,7 @@ use crate::error::Error;
 use crate::import::Imported;
 use crate::plan::{Counts, Plan};
 use crate::provider::Provider;
-use crate::render::json::{ErrorReport, PlanDocument};
+use crate::render::json::{DiagnosticReport, ErrorReport, PlanDocument};
 use crate::render::{self, Format, Palette, Sink, view};
 
 /// Prints an error the way its kind reads best: a file's diagnostics as a located block, anything else as a line
@@ -24,13 +24,16 @@ pub fn error(sink: &mut dyn Sink, error: &Error) {
     }
 }
 
-/// An error as plain text (no colour), for a JSON document or a Markdown comment: its message and its hint.
+/// An error as plain text (no colour), for a JSON document or a Markdown comment: its message and its hint, and a
+/// file's problems one by one.
 pub fn error_report(error: &Error) -> ErrorReport {
     match error {
-        Error::Config(e) => {
-            ErrorReport { message: render::diagnostics::render(e, Palette::plain()).trim_end().to_string(), hint: None }
-        }
-        other => ErrorReport { message: other.to_string(), hint: other.hint() },
+        Error::Config(e) => ErrorReport {
+            message: render::diagnostics::render(e, Palette::plain()).trim_end().to_string(),
+            hint: None,
+            diagnostics: DiagnosticReport::list(e),
+        },
+        other => ErrorReport::new(other.to_string(), other.hint()),
     }
 }
 
