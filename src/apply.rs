@@ -528,6 +528,58 @@ mod tests {
     }
 
     #[test]
+    fn a_plan_read_through_each_family_carries_it_and_apply_sends_exactly_its_requests() {
+        use crate::render::view::{Note, View};
+        for family in [Family::Auto, Family::Provider, Family::Account] {
+            // plivo stored as declared, its token shown with an empty prefix: unverifiable.
+            let api = FakeApi::new(0);
+            let desired = desired_plivo("plivo-token-value");
+            if let Desired::Present(d) = &desired.providers[2] {
+                api.stored.borrow_mut()[2] = Some((d.clone(), false));
+            }
+            let plan = plan_for(&api, &desired, family, false);
+            assert_eq!(plan.family(), family);
+            assert!(plan.requests().is_empty(), "{family}: nothing to write");
+            assert_eq!(plan.unverifiable(), vec!["plivo.authToken"]);
+            let notes = View::new(&plan, "telephony.yaml").notes;
+            assert!(
+                matches!(&notes[..], [Note::Unverifiable { with_block, .. }] if *with_block == (family == Family::Account)),
+                "{family}: the note says a block carries it only on the account family"
+            );
+            api.log.borrow_mut().clear();
+            run(apply(&api, &plan, &desired)).unwrap();
+            assert!(api.log.borrow().is_empty() && api.writes.borrow().is_empty(), "{family}: nothing sent");
+
+            // Another field changes: the account-level PATCH carries the whole block, a provider PATCH the field.
+            let mut changed = desired.clone();
+            if let Desired::Present(d) = &mut changed.providers[2] {
+                d.settings.allow_all_agents = true;
+            }
+            let plan = plan_for(&api, &changed, family, false);
+            let expected = match family {
+                Family::Account => {
+                    Request { target: Target::Account, method: Method::Patch, fields: vec!["plivo".into()] }
+                }
+                _ => Request {
+                    target: Target::Provider(Provider::Plivo),
+                    method: Method::Patch,
+                    fields: vec![crate::provider::ALLOW_ALL.into()],
+                },
+            };
+            assert_eq!(plan.requests(), [expected], "{family}");
+            assert_eq!(plan.sends(Provider::Plivo, "authToken"), family == Family::Account, "{family}");
+            run(apply(&api, &plan, &changed)).unwrap();
+            let sent: Vec<String> = api.log.borrow().iter().filter(|l| !l.starts_with("GET")).cloned().collect();
+            if family == Family::Account {
+                assert_eq!(*api.writes.borrow(), vec![vec![(Provider::Plivo, true)]]);
+                assert!(sent.is_empty(), "{sent:?}");
+            } else {
+                assert_eq!(sent, ["PATCH plivo callCreationAllowAllAgents"], "{family}");
+            }
+        }
+    }
+
+    #[test]
     fn provider_family_creates_then_patches_only_what_changed_then_converges() {
         let api = FakeApi::new(4);
         let desired = desired_two("plivo-token-value", false);
