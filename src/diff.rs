@@ -1,9 +1,10 @@
 //! The comparison under every plan: the desired state against the remote state, provider by provider and field by
 //! field.
 //!
-//! Pure and free of I/O, and below the plan ([`crate::plan`]): it says what differs, never how it is sent. Secrets are compared by prefix: a local value that starts with the prefix the API returned
-//! is unchanged, one that does not is changed, and a missing or empty prefix proves nothing (reported, and sent only
-//! with `--rotate`). The plan holds statuses for secrets, never values or prefixes.
+//! Pure and free of I/O, and below the plan (which imports it, never the other way): it says what differs, never how
+//! it is sent. Secrets are compared by prefix: a local value that starts with the prefix the API returned is
+//! unchanged, one that does not is changed, and a missing or empty prefix proves nothing (reported, and sent only with
+//! `--rotate`). The comparison holds statuses for secrets, never values or prefixes.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -129,7 +130,7 @@ impl ProviderPlan {
 }
 
 /// Compares the desired state with the remote one, provider by provider, in the order twilio, telnyx, plivo. Which
-/// requests carry the differences is the plan's business ([`crate::plan::Plan`]), not the comparison's.
+/// requests carry the differences is the plan's business, not the comparison's.
 pub fn compare(desired: &DesiredState, remote: &RemoteState, options: PlanOptions) -> Vec<ProviderPlan> {
     Provider::ALL
         .into_iter()

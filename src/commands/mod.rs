@@ -1,8 +1,8 @@
 //! Running each command over its declaration files: a module per command (`validate`, `plan`, `apply`, `import`).
 //! The command line (`cli`) hands over plain settings. Each command is written once over the list of files a run
 //! reads (one file is a list of one): it reads the files, checks that no two manage the same provider of one account
-//! ([`run`]), then does each file's work (one unit per file: one file in, its messages and result out), at most
-//! `--jobs` files at once, and hands each result, in file order, to the [`reporter`], the one place that knows how
+//! (`run`), then does each file's work (one unit per file: one file in, its messages and result out), at most
+//! `--jobs` files at once, and hands each result, in file order, to the `reporter`, the one place that knows how
 //! one file and several are shown.
 
 use std::path::PathBuf;

@@ -1,5 +1,8 @@
-//! The plan as JSON (`--format json`): a stable, versioned document for scripts and CI. Its JSON Schema is
-//! `schema/plan.schema.json`, generated from these types (`reconcile schema --for plan`).
+//! The plan as JSON (`--format json`): a stable, versioned document for scripts and CI, from the same view of the
+//! plan as text and Markdown ([`super::view`]: its notes say what the text says). Its JSON Schema is
+//! `schema/plan.schema.json`, generated from these types (`reconcile schema --for plan`). Also `validate --format
+//! json`'s document (`schema/validate.schema.json`), and every problem of a file as a [`DiagnosticReport`]: its
+//! stable code and its place, for scripts and CI annotations.
 //!
 //! Non-secret fields carry `before`/`after`; secret fields carry only a `status`. Never a value or a prefix.
 

@@ -3,7 +3,8 @@
 //! A marker line lets CI find and update its one comment; a headline with counts; a visible warning when something
 //! will be deleted; a table per changed provider (long ones collapsed in `<details>`); secret fields show only a
 //! status. Values are HTML-escaped inside `<code>`, so a value cannot inject Markdown. The whole stays under
-//! GitHub's comment limit: when it would not, it is cut with a note saying so.
+//! GitHub's comment limit: when it would not, it is cut with a note saying so. What each row and note says comes from
+//! the plan's [`View`]; this module lays it out.
 
 use std::collections::BTreeSet;
 

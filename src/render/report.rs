@@ -1,5 +1,6 @@
-//! The sentences the commands say: a plan shown in its format, apply's report, warnings, errors, the import's next
-//! steps, and, with several files, each file's heading and the overall summary.
+//! The sentences the commands say: a plan shown in its format (its own sentences are the [`super::view`]'s), apply's
+//! report, warnings, errors (and their JSON form), the import's next steps, and, with several files, each file's
+//! heading and the overall summary.
 
 use std::fmt::Write as _;
 use std::path::Path;

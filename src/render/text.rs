@@ -1,6 +1,6 @@
 //! The plan as text, in the spirit of `terraform plan`: `+` create, `~` update, `-` delete, before and after for
 //! every changed non-secret field, a status for every secret, unmanaged providers listed, and a summary line. It
-//! reads the same without colour.
+//! reads the same without colour. What each line says comes from the plan's [`View`]; this module lays it out.
 
 use std::collections::BTreeSet;
 

@@ -363,3 +363,104 @@ pub fn esc(s: &str) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diff::PlanOptions;
+    use crate::endpoints::Family;
+    use crate::state::{Desired, DesiredProvider, DesiredState, RemotePrefix, RemoteProvider, RemoteState, Settings};
+    use secrecy::SecretString;
+
+    const FAMILIES: [Family; 3] = [Family::Auto, Family::Provider, Family::Account];
+
+    /// twilio declared with `allow_all`; the account has it with an unverifiable token and `allow_all` false.
+    fn plan(family: Family, allow_all: bool) -> Plan {
+        let desired = DesiredState {
+            providers: [
+                Desired::Present(DesiredProvider {
+                    provider: Provider::Twilio,
+                    identifiers: vec![("accountSid", "AC1".into())],
+                    secrets: vec![("authToken", SecretString::from("token-value".to_string()))],
+                    settings: Settings { allow_all_agents: allow_all, ..Settings::default() },
+                }),
+                Desired::Absent,
+                Desired::Unmanaged,
+            ],
+        };
+        let remote = RemoteState {
+            providers: [
+                Some(RemoteProvider {
+                    provider: Provider::Twilio,
+                    identifiers: [("accountSid".to_string(), "AC1".to_string())].into(),
+                    prefixes: [("authToken".to_string(), Some(RemotePrefix::new(String::new())))].into(),
+                    settings: Settings::default(),
+                }),
+                None,
+                None,
+            ],
+        };
+        Plan::new(&desired, &remote, family, PlanOptions::default())
+    }
+
+    #[test]
+    fn the_unverifiable_note_mentions_a_block_only_on_the_account_family() {
+        for family in FAMILIES {
+            let plan = plan(family, false);
+            let view = View::new(&plan, "telephony.yaml");
+            let [note] = &view.notes[..] else { panic!("{family}: one note") };
+            let text = note.words(Style::Text);
+            assert!(text.starts_with("the API returned no prefix for twilio.authToken, "), "{text}");
+            let block = "or with its provider's block when another field of that provider changes";
+            assert_eq!(text.contains(block), family == Family::Account, "{family}: {text}");
+            assert_eq!(note.words(Style::Markdown).contains(block), family == Family::Account, "{family}");
+            assert!(note.words(Style::Markdown).contains("<code>twilio.authToken</code>"));
+        }
+    }
+
+    #[test]
+    fn a_secret_row_says_whether_the_write_carries_it() {
+        for family in FAMILIES {
+            let plan = plan(family, true);
+            let view = View::new(&plan, "telephony.yaml");
+            let rows: Vec<&SecretShown> = view.changed[0]
+                .rows
+                .iter()
+                .filter_map(|r| match r {
+                    Row::Secret { shown, .. } => Some(shown),
+                    Row::Value { .. } => None,
+                })
+                .collect();
+            let expected = if family == Family::Account {
+                SecretShown::UnverifiableResent
+            } else {
+                SecretShown::UnverifiableNotSent
+            };
+            assert_eq!(rows, [&expected], "{family}");
+        }
+    }
+
+    #[test]
+    fn quiet_providers_are_said_in_each_style() {
+        let plan = plan(Family::Auto, false);
+        let view = View::new(&plan, "a|b.yaml");
+        let said: Vec<(String, String)> =
+            view.quiet.iter().map(|q| (q.words(Style::Text), q.words(Style::Markdown))).collect();
+        assert_eq!(
+            said,
+            [
+                (
+                    "no changes; authToken: (secret) unverifiable: no prefix from the API; not sent".to_string(),
+                    "no changes".to_string()
+                ),
+                ("absent, as declared (null)".to_string(), "absent, as declared (<code>null</code>)".to_string()),
+                (
+                    "not managed (absent from the file); not configured on the account".to_string(),
+                    "not managed by the file; not configured on the account".to_string()
+                ),
+            ]
+        );
+        assert_eq!(view.matches_sentence(Style::Markdown), "The account matches <code>a&#124;b.yaml</code>.");
+        assert_eq!(view.matches_sentence(Style::Text), "The account matches a|b.yaml.");
+    }
+}
