@@ -57,15 +57,11 @@ fn file_section(plan: &Plan, file: &str, style: &Style, budget: usize) -> String
     let md = view::Style::Markdown;
     let mut head = style.start.clone();
     let headline = &style.headline;
+    head.push_str(&format!("{headline}: {}\n\n", view::counts_or_none(view.counts())));
     if plan.is_empty() {
-        head.push_str(&format!("{headline}: no changes\n\n{}\n", view.matches_sentence(md)));
+        head.push_str(&format!("{}\n", view.matches_sentence(md)));
     } else {
-        head.push_str(&format!(
-            "{headline}: {}\n\nApplying {} will send {}:\n\n",
-            view.counts_or_none(),
-            md.code(file),
-            view.how_sent(md),
-        ));
+        head.push_str(&format!("Applying {} will send {}:\n\n", md.code(file), view.how_sent(md)));
         for (i, r) in view.requests().iter().enumerate() {
             let fields: Vec<String> = r.fields.iter().map(|f| md.code(f)).collect();
             let fields = if fields.is_empty() { String::new() } else { format!(" ({})", fields.join(", ")) };
@@ -183,8 +179,7 @@ const NAMED_LEFT_OUT: usize = 20;
 /// A file in one line, for a comment too full for its section.
 fn file_line(file: &str, result: &FileResult<'_>) -> String {
     let what = match result {
-        FileResult::Planned { plan, .. } if plan.is_empty() => "no changes".to_string(),
-        FileResult::Planned { plan, .. } => view::counts_phrase(plan.counts(), &|_, n| n),
+        FileResult::Planned { plan, .. } => view::counts_or_none(plan.counts()),
         FileResult::Failed { .. } => "**failed**".to_string(),
     };
     format!("\n- <code>{}</code>: {what} (details cut: see the CI log)\n", esc(file))

@@ -257,12 +257,6 @@ impl<'a> View<'a> {
         self.plan.requests()
     }
 
-    /// `No changes` in a word, or the counts: for a headline.
-    pub fn counts_or_none(&self) -> String {
-        let c = self.counts();
-        if c.total() == 0 { "no changes".to_string() } else { counts_phrase(c, &|_, n| n.to_string()) }
-    }
-
     /// The sentence under a plan without changes.
     pub fn matches_sentence(&self, style: Style) -> String {
         format!("The account matches {}.", style.code(self.file))
@@ -288,6 +282,11 @@ pub fn counts_phrase(c: Counts, paint: &dyn Fn(Action, String) -> String) -> Str
         paint(Action::Update, c.update.to_string()),
         paint(Action::Delete, c.delete.to_string())
     )
+}
+
+/// `no changes`, or the counts: for a headline.
+pub fn counts_or_none(c: Counts) -> String {
+    if c.total() == 0 { "no changes".to_string() } else { counts_phrase(c, &|_, n| n) }
 }
 
 /// `1 created, 0 updated, 2 deleted`.
