@@ -13,7 +13,7 @@ use futures_util::StreamExt;
 use crate::api::wire::Agent;
 use crate::api::{ApiError, TelephonyApi};
 use crate::config::resolve::Resolved;
-use crate::config::{Config, ConfigError, Diagnostic};
+use crate::config::{Code, Config, ConfigError, Diagnostic};
 use crate::state::Desired;
 
 /// Why the names could not be turned into IDs.
@@ -53,13 +53,15 @@ pub async fn resolve_names<A: TelephonyApi>(
         (name, api.find_agents(name).await)
     }))
     .buffered(LOOKUPS_AT_ONCE);
-    let mut found: BTreeMap<String, Result<String, (String, String)>> = BTreeMap::new();
+    let mut found: BTreeMap<String, Result<String, (Code, String, String)>> = BTreeMap::new();
     // In the names' order, whatever order the answers came in: the first failure in that order is the one reported.
     while let Some((name, listed)) = lookups.next().await {
         let outcome = match listed {
             Ok(listed) => pick(name, &listed),
             // A fact about this name in this account, like "no agent is named": said where the name is written.
-            Err(e @ ApiError::TooManyAgents { .. }) => Err((e.to_string(), e.hint().unwrap_or_default())),
+            Err(e @ ApiError::TooManyAgents { .. }) => {
+                Err((Code::TooManyAgents, e.to_string(), e.hint().unwrap_or_default()))
+            }
             Err(e) => return Err(e.into()),
         };
         found.insert(name.to_string(), outcome);
@@ -72,9 +74,10 @@ pub async fn resolve_names<A: TelephonyApi>(
         let name = &entry.name.value;
         let id = match &found[name] {
             Ok(id) => id.clone(),
-            Err((message, hint)) => {
-                diagnostics
-                    .push(Diagnostic::new(entry.name.loc, &entry.name.path, message.clone()).with_hint(hint.clone()));
+            Err((code, message, hint)) => {
+                diagnostics.push(
+                    Diagnostic::new(*code, entry.name.loc, &entry.name.path, message.clone()).with_hint(hint.clone()),
+                );
                 continue;
             }
         };
@@ -83,6 +86,7 @@ pub async fn resolve_names<A: TelephonyApi>(
         if list.contains(&id) {
             diagnostics.push(
                 Diagnostic::new(
+                    Code::DuplicateAgent,
                     entry.name.loc,
                     &entry.name.path,
                     format!("the agent named {name:?} is {id}, which is already listed"),
@@ -102,8 +106,8 @@ pub async fn resolve_names<A: TelephonyApi>(
     Ok(())
 }
 
-/// The one agent named exactly `name`, or the message and hint saying why there is not one.
-fn pick(name: &str, listed: &[Agent]) -> Result<String, (String, String)> {
+/// The one agent named exactly `name`, or the code, message and hint saying why there is not one.
+fn pick(name: &str, listed: &[Agent]) -> Result<String, (Code, String, String)> {
     // The same agent may be listed twice (on two pages, if the list moved while it was read): count it once.
     let mut seen = std::collections::HashSet::new();
     let exact: Vec<&Agent> = listed.iter().filter(|a| a.name == name && seen.insert(a.id.as_str())).collect();
@@ -122,9 +126,10 @@ fn pick(name: &str, listed: &[Agent]) -> Result<String, (String, String)> {
             } else {
                 format!("names are matched exactly, case included; agents with a similar name: {}", close.join(", "))
             };
-            Err((format!("no agent is named {name:?}"), hint))
+            Err((Code::AgentNotFound, format!("no agent is named {name:?}"), hint))
         }
         several => Err((
+            Code::AmbiguousAgent,
             format!(
                 "{} agents are named {name:?}: {}",
                 several.len(),
@@ -147,13 +152,15 @@ mod tests {
     fn exactly_one_exact_match_is_required() {
         let listed = [agent("a", "Sales"), agent("b", "Sales bot"), agent("c", "sales")];
         assert_eq!(pick("Sales", &listed), Ok("a".into()));
-        let (message, hint) = pick("Support", &listed).unwrap_err();
+        let (code, message, hint) = pick("Support", &listed).unwrap_err();
+        assert_eq!(code, Code::AgentNotFound);
         assert_eq!(message, "no agent is named \"Support\"");
         assert!(hint.contains("check the name"), "{hint}");
-        let (_, hint) = pick("Sales Bot", &listed).unwrap_err();
+        let (_, _, hint) = pick("Sales Bot", &listed).unwrap_err();
         assert!(hint.contains("\"Sales bot\" (b)"), "{hint}");
         assert_eq!(pick("Once", &[agent("o", "Once"), agent("p", "Other"), agent("o", "Once")]), Ok("o".into()));
-        let (message, _) = pick("Twin", &[agent("x", "Twin"), agent("y", "Twin")]).unwrap_err();
+        let (code, message, _) = pick("Twin", &[agent("x", "Twin"), agent("y", "Twin")]).unwrap_err();
+        assert_eq!(code, Code::AmbiguousAgent);
         assert_eq!(message, "2 agents are named \"Twin\": x, y");
     }
 }

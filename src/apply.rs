@@ -1,17 +1,18 @@
 //! Reading the account and applying a plan through an endpoint family, with a convergence check on every write's
 //! answer.
 //!
-//! On `account`, one write holds exactly the providers that change. Otherwise each changed provider gets its own
-//! request ([`crate::endpoints::requests`]): creates and updates first, deletes last; a failed request stops the
-//! rest, and the error names what was written and what was not. A `POST` whose outcome is unknown is followed by a
-//! fresh read of that provider before anything else is sent.
+//! [`apply`] sends exactly the plan's requests ([`crate::plan::Plan::requests`]), in order: on `account`, one write
+//! holding exactly the providers that change; otherwise one request per changed provider, creates and updates first,
+//! deletes last. A failed request stops the rest, and the error names what was written and what was not. A `POST`
+//! whose outcome is unknown is followed by a fresh read of that provider before anything else is sent.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::api::wire::ProviderWrite;
 use crate::api::{ApiError, TelephonyApi};
-use crate::diff::{self, Action, Plan, PlanOptions};
-use crate::endpoints::{self, Family, PlannedRequest, WriteMethod};
+use crate::diff::{self, PlanOptions};
+use crate::endpoints::{Family, Method, Target};
+use crate::plan::{Plan, Request};
 use crate::provider::Provider;
 use crate::state::{Desired, DesiredProvider, DesiredState, RemoteProvider, RemoteState};
 
@@ -127,31 +128,27 @@ async fn read_providers<A: TelephonyApi>(api: &A) -> Result<RemoteState, ApiErro
     Ok(RemoteState { providers: [twilio?, telnyx?, plivo?] })
 }
 
-/// The providers a plan writes, each with its complete desired block, or `None` to delete it.
-pub fn writes<'a>(plan: &Plan, desired: &'a DesiredState) -> Vec<ProviderWrite<'a>> {
-    plan.written()
-        .filter_map(|pp| match (pp.action, desired.get(pp.provider)) {
-            (Action::Delete, Desired::Absent) => Some((pp.provider, None)),
-            (Action::Create | Action::Update, Desired::Present(d)) => Some((pp.provider, Some(d))),
-            _ => None,
+/// The providers the account-level PATCH names, each with its complete desired block, or `None` to delete it.
+fn account_writes<'a>(request: &Request, desired: &'a DesiredState) -> Vec<ProviderWrite<'a>> {
+    request
+        .providers()
+        .into_iter()
+        .filter_map(|provider| match desired.get(provider) {
+            Desired::Absent => Some((provider, None)),
+            Desired::Present(d) => Some((provider, Some(d))),
+            Desired::Unmanaged => None,
         })
         .collect()
 }
 
-/// Sends `requests` (the plan's, from [`endpoints::requests`]) in order and checks each answer.
-pub async fn apply<A: TelephonyApi>(
-    api: &A,
-    plan: &Plan,
-    desired: &DesiredState,
-    requests: &[PlannedRequest],
-) -> Result<Applied, ApplyError> {
-    if requests.is_empty() {
-        return Ok(Applied { written: Vec::new(), unverified: Vec::new() });
-    }
-    if requests.iter().all(|r| r.provider().is_none()) {
-        return apply_account_level(api, plan, desired).await;
-    }
+/// Sends the plan's requests in order and checks each answer. `desired` gives the values (the plan holds none); the
+/// plan alone decides what is sent.
+pub async fn apply<A: TelephonyApi>(api: &A, plan: &Plan, desired: &DesiredState) -> Result<Applied, ApplyError> {
+    let requests = plan.requests();
     let mut applied = Applied { written: Vec::new(), unverified: Vec::new() };
+    if requests.is_empty() {
+        return Ok(applied);
+    }
     // Listened for from the first write to the last, so that a signal between two writes stops the next one too.
     let mut signals = Interruptions::listen();
     for (i, request) in requests.iter().enumerate() {
@@ -159,25 +156,22 @@ pub async fn apply<A: TelephonyApi>(
         // arrived before this write began stops it before it is sent.
         let result = tokio::select! {
             biased;
-            signal = signals.next() => Err(ApplyError::Interrupted {
-                signal,
-                providers: request.provider().into_iter().collect(),
-            }),
+            signal = signals.next() => Err(ApplyError::Interrupted { signal, providers: request.providers() }),
             result = apply_one(api, desired, request) => result,
         };
         match result {
-            Ok((provider, unverified)) => {
-                applied.written.push(provider);
+            Ok((written, unverified)) => {
+                applied.written.extend(written);
                 applied.unverified.extend(unverified);
             }
             Err(error) if requests.len() == 1 => return Err(error),
             Err(error) => {
-                let failed = request.provider().map_or_else(|| request.path.clone(), |p| p.key().to_string());
+                let failed = request.providers().iter().map(|p| p.key()).collect::<Vec<_>>().join(", ");
                 return Err(ApplyError::Partial {
                     source: Box::new(error),
                     written: applied.written,
                     failed,
-                    not_written: requests[i + 1..].iter().filter_map(PlannedRequest::provider).collect(),
+                    not_written: requests[i + 1..].iter().flat_map(Request::providers).collect(),
                 });
             }
         }
@@ -185,46 +179,26 @@ pub async fn apply<A: TelephonyApi>(
     Ok(applied)
 }
 
-/// The account-level write: one PATCH holding every changed provider.
-async fn apply_account_level<A: TelephonyApi>(
-    api: &A,
-    plan: &Plan,
-    desired: &DesiredState,
-) -> Result<Applied, ApplyError> {
-    let writes = writes(plan, desired);
-    let written: Vec<Provider> = writes.iter().map(|(p, _)| *p).collect();
-    tracing::info!(providers = ?written, "writing the account's telephony config");
-    // A signal during the write is answered honestly: the request may have reached the server.
-    let mut signals = Interruptions::listen();
-    let answer = tokio::select! {
-        biased;
-        signal = signals.next() => return Err(ApplyError::Interrupted { signal, providers: written }),
-        answer = api.write_config(&writes) => answer?,
-    };
-    let check = diff::check_write(desired, &written, &answer);
-    if !check.problems.is_empty() {
-        return Err(ApplyError::NotConverged { problems: check.problems });
-    }
-    Ok(Applied { written, unverified: check.unverified })
-}
-
-/// Sends one provider-scoped request and checks its answer; returns the provider and its unverified secrets.
+/// Sends one request and checks its answer; returns the providers written and their unverified secrets.
 async fn apply_one<A: TelephonyApi>(
     api: &A,
     desired: &DesiredState,
-    request: &PlannedRequest,
-) -> Result<(Provider, Vec<String>), ApplyError> {
-    let unplannable =
-        || ApplyError::Unplannable { method: request.method.as_str().to_string(), path: request.path.clone() };
-    let provider = request.provider().ok_or_else(unplannable)?;
-    tracing::info!("{} {} ({})", request.method.as_str(), request.path, request.fields.join(", "));
+    request: &Request,
+) -> Result<(Vec<Provider>, Vec<String>), ApplyError> {
+    let unplannable = || ApplyError::Unplannable { method: request.method.as_str().to_string(), path: request.path() };
+    let provider = match (&request.target, request.method) {
+        (Target::Account, Method::Patch) => return apply_account_level(api, desired, request).await,
+        (Target::Provider(provider), _) => *provider,
+        (Target::Account, _) => return Err(unplannable()),
+    };
+    tracing::info!("{} {} ({})", request.method.as_str(), request.path(), request.fields.join(", "));
     let (answer, sent_secrets) = match (request.method, desired.get(provider)) {
-        (WriteMethod::Delete, Desired::Absent) => {
+        (Method::Delete, Desired::Absent) => {
             api.delete_provider(provider).await?;
-            return Ok((provider, Vec::new()));
+            return Ok((vec![provider], Vec::new()));
         }
-        (WriteMethod::Post, Desired::Present(d)) => create(api, d).await?,
-        (WriteMethod::Patch, Desired::Present(d)) => {
+        (Method::Post, Desired::Present(d)) => create(api, d).await?,
+        (Method::Patch, Desired::Present(d)) => {
             (api.update_provider(d, &request.fields).await?, request.fields.clone())
         }
         _ => return Err(unplannable()),
@@ -241,7 +215,24 @@ async fn apply_one<A: TelephonyApi>(
         .into_iter()
         .filter(|f| f.split_once('.').is_some_and(|(_, field)| sent_secrets.iter().any(|s| s == field)))
         .collect();
-    Ok((provider, unverified))
+    Ok((vec![provider], unverified))
+}
+
+/// The account-level write: one PATCH holding every provider the request names, each as a complete block.
+async fn apply_account_level<A: TelephonyApi>(
+    api: &A,
+    desired: &DesiredState,
+    request: &Request,
+) -> Result<(Vec<Provider>, Vec<String>), ApplyError> {
+    let writes = account_writes(request, desired);
+    let written: Vec<Provider> = writes.iter().map(|(p, _)| *p).collect();
+    tracing::info!(providers = ?written, "writing the account's telephony config");
+    let answer = api.write_config(&writes).await?;
+    let check = diff::check_write(desired, &written, &answer);
+    if !check.problems.is_empty() {
+        return Err(ApplyError::NotConverged { problems: check.problems });
+    }
+    Ok((written, check.unverified))
 }
 
 /// POSTs a declared provider. After an ambiguous failure (502, 504, a lost connection, a timeout: it may have
@@ -267,16 +258,15 @@ async fn create<A: TelephonyApi>(api: &A, d: &DesiredProvider) -> Result<(Remote
         only.providers[d.provider.index()] = Desired::Present(d.clone());
         let mut remote = RemoteState::default();
         remote.providers[d.provider.index()] = Some(now.clone());
-        let plan = diff::plan(&only, &remote, PlanOptions::default());
-        let request = plan.get(d.provider).and_then(endpoints::provider_request);
-        return match request {
+        let plan = Plan::new(&only, &remote, Family::Provider, PlanOptions::default());
+        return match plan.requests().first() {
             None => {
                 tracing::info!("{} is present and matches: the POST landed", d.provider);
                 Ok((now, every_field()))
             }
             Some(patch) => {
                 tracing::info!("{} is present but differs: sending the difference", d.provider);
-                Ok((api.update_provider(d, &patch.fields).await?, patch.fields))
+                Ok((api.update_provider(d, &patch.fields).await?, patch.fields.clone()))
             }
         };
     }
@@ -326,7 +316,6 @@ impl Interruptions {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::endpoints::requests;
     use crate::state::{DesiredProvider, RemotePrefix, RemoteProvider, RemoteState, Settings};
     use secrecy::{ExposeSecret, SecretString};
     use std::cell::RefCell;
@@ -494,13 +483,13 @@ mod tests {
         for prefix_len in [1, 4, 12] {
             let api = FakeApi::new(prefix_len);
             let desired = desired_plivo("plivo-token-value");
-            let first = diff::plan(&desired, &run(api.fetch_config()).unwrap(), PlanOptions::default());
+            let first = plan_for(&api, &desired, Family::Account, false);
             assert_eq!(first.counts().create, 1);
-            let applied = run(apply(&api, &first, &desired, &requests(&first, Family::Account))).unwrap();
+            let applied = run(apply(&api, &first, &desired)).unwrap();
             assert_eq!(applied.written, vec![Provider::Plivo]);
-            let second = diff::plan(&desired, &run(api.fetch_config()).unwrap(), PlanOptions::default());
+            let second = plan_for(&api, &desired, Family::Account, false);
             assert!(second.is_empty(), "prefix length {prefix_len}: {second:?}");
-            run(apply(&api, &second, &desired, &requests(&second, Family::Account))).unwrap();
+            run(apply(&api, &second, &desired)).unwrap();
             assert_eq!(api.writes.borrow().len(), 1, "an empty plan writes nothing");
         }
     }
@@ -510,8 +499,8 @@ mod tests {
         let mut api = FakeApi::new(4);
         api.corrupt = true;
         let desired = desired_plivo("plivo-token-value");
-        let plan = diff::plan(&desired, &RemoteState::default(), PlanOptions::default());
-        let err = run(apply(&api, &plan, &desired, &requests(&plan, Family::Account))).unwrap_err();
+        let plan = Plan::new(&desired, &RemoteState::default(), Family::Account, PlanOptions::default());
+        let err = run(apply(&api, &plan, &desired)).unwrap_err();
         assert!(err.to_string().contains("plivo.authToken"), "{err}");
     }
 
@@ -535,9 +524,55 @@ mod tests {
 
     fn plan_for(api: &FakeApi, desired: &DesiredState, family: Family, rotate: bool) -> Plan {
         let remote = run(read(api, family)).unwrap();
-        let mut plan = diff::plan(desired, &remote, PlanOptions { rotate });
-        plan.requests = requests(&plan, family);
-        plan
+        Plan::new(desired, &remote, family, PlanOptions { rotate })
+    }
+
+    #[test]
+    fn a_plan_read_through_each_family_carries_it_and_apply_sends_exactly_its_requests() {
+        for family in [Family::Auto, Family::Provider, Family::Account] {
+            // plivo stored as declared, its token shown with an empty prefix: unverifiable.
+            let api = FakeApi::new(0);
+            let desired = desired_plivo("plivo-token-value");
+            if let Desired::Present(d) = &desired.providers[2] {
+                api.stored.borrow_mut()[2] = Some((d.clone(), false));
+            }
+            let plan = plan_for(&api, &desired, family, false);
+            assert_eq!(plan.family(), family);
+            assert!(plan.requests().is_empty(), "{family}: nothing to write");
+            assert_eq!(plan.unverifiable(), vec!["plivo.authToken"]);
+            // What the plan's note says of such a secret: a block carries it only on the account family.
+            assert_eq!(plan.writes_whole_blocks(), family == Family::Account, "{family}");
+            api.log.borrow_mut().clear();
+            run(apply(&api, &plan, &desired)).unwrap();
+            assert!(api.log.borrow().is_empty() && api.writes.borrow().is_empty(), "{family}: nothing sent");
+
+            // Another field changes: the account-level PATCH carries the whole block, a provider PATCH the field.
+            let mut changed = desired.clone();
+            if let Desired::Present(d) = &mut changed.providers[2] {
+                d.settings.allow_all_agents = true;
+            }
+            let plan = plan_for(&api, &changed, family, false);
+            let expected = match family {
+                Family::Account => {
+                    Request { target: Target::Account, method: Method::Patch, fields: vec!["plivo".into()] }
+                }
+                _ => Request {
+                    target: Target::Provider(Provider::Plivo),
+                    method: Method::Patch,
+                    fields: vec![crate::provider::ALLOW_ALL.into()],
+                },
+            };
+            assert_eq!(plan.requests(), [expected], "{family}");
+            assert_eq!(plan.sends(Provider::Plivo, "authToken"), family == Family::Account, "{family}");
+            run(apply(&api, &plan, &changed)).unwrap();
+            let sent: Vec<String> = api.log.borrow().iter().filter(|l| !l.starts_with("GET")).cloned().collect();
+            if family == Family::Account {
+                assert_eq!(*api.writes.borrow(), vec![vec![(Provider::Plivo, true)]]);
+                assert!(sent.is_empty(), "{sent:?}");
+            } else {
+                assert_eq!(sent, ["PATCH plivo callCreationAllowAllAgents"], "{family}");
+            }
+        }
     }
 
     #[test]
@@ -545,21 +580,21 @@ mod tests {
         let api = FakeApi::new(4);
         let desired = desired_two("plivo-token-value", false);
         let first = plan_for(&api, &desired, Family::Provider, false);
-        let applied = run(apply(&api, &first, &desired, &first.requests)).unwrap();
+        let applied = run(apply(&api, &first, &desired)).unwrap();
         assert_eq!(applied.written, vec![Provider::Twilio, Provider::Plivo]);
         assert!(api.writes.borrow().is_empty(), "no account-level write");
 
         let changed = desired_two("plivo-token-value", true);
         api.log.borrow_mut().clear();
         let second = plan_for(&api, &changed, Family::Provider, false);
-        run(apply(&api, &second, &changed, &second.requests)).unwrap();
+        run(apply(&api, &second, &changed)).unwrap();
         let log = api.log.borrow().clone();
         assert_eq!(&log[3..], ["PATCH twilio callCreationAllowedAgentIds"], "{log:?}");
         assert!(plan_for(&api, &changed, Family::Provider, false).is_empty());
 
         api.log.borrow_mut().clear();
         let rotated = plan_for(&api, &changed, Family::Provider, true);
-        run(apply(&api, &rotated, &changed, &rotated.requests)).unwrap();
+        run(apply(&api, &rotated, &changed)).unwrap();
         assert_eq!(&api.log.borrow()[3..], ["PATCH twilio authToken", "PATCH plivo authToken"]);
     }
 
@@ -570,7 +605,7 @@ mod tests {
         let desired = desired_plivo("plivo-token-value");
         let plan = plan_for(&api, &desired, Family::Provider, false);
         api.log.borrow_mut().clear();
-        let applied = run(apply(&api, &plan, &desired, &plan.requests)).unwrap();
+        let applied = run(apply(&api, &plan, &desired)).unwrap();
         assert_eq!(applied.written, vec![Provider::Plivo]);
         assert_eq!(*api.log.borrow(), ["POST plivo", "GET plivo"], "present and matching: done");
     }
@@ -589,13 +624,13 @@ mod tests {
         // twilio is created (POST), plivo updated (PATCH, refused).
         let desired = desired_two("plivo-token-value", false);
         let plan = plan_for(&api, &desired, Family::Provider, false);
-        let err = run(apply(&api, &plan, &desired, &plan.requests)).unwrap_err();
+        let err = run(apply(&api, &plan, &desired)).unwrap_err();
         let text = err.to_string();
         assert!(text.contains("written: twilio; failed: plivo; not written: none"), "{text}");
         api.refuse = None;
         let again = plan_for(&api, &desired, Family::Provider, false);
-        assert_eq!(again.requests.len(), 1, "only what is left: {:?}", again.requests);
-        run(apply(&api, &again, &desired, &again.requests)).unwrap();
+        assert_eq!(again.requests().len(), 1, "only what is left: {:?}", again.requests());
+        run(apply(&api, &again, &desired)).unwrap();
         assert!(plan_for(&api, &desired, Family::Provider, false).is_empty());
     }
 }

@@ -1,8 +1,10 @@
-//! The plan: the desired state compared with the remote state, provider by provider and field by field.
+//! The comparison under every plan: the desired state against the remote state, provider by provider and field by
+//! field.
 //!
-//! Pure and free of I/O. Secrets are compared by prefix: a local value that starts with the prefix the API returned
-//! is unchanged, one that does not is changed, and a missing or empty prefix proves nothing (reported, and sent only
-//! with `--rotate`). The plan holds statuses for secrets, never values or prefixes.
+//! Pure and free of I/O, and below the plan (which imports it, never the other way): it says what differs, never how
+//! it is sent. Secrets are compared by prefix: a local value that starts with the prefix the API returned is
+//! unchanged, one that does not is changed, and a missing or empty prefix proves nothing (reported, and sent only with
+//! `--rotate`). The comparison holds statuses for secrets, never values or prefixes.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -13,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use crate::provider::{self, Provider};
 use crate::state::{Desired, DesiredProvider, DesiredState, RemoteProvider, RemoteState, Settings};
 
-/// Options that change what the plan sends.
+/// Options that change the comparison (and so what the plan sends).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct PlanOptions {
     /// Send every declared secret, whatever its prefix says.
@@ -72,6 +74,20 @@ pub enum SecretStatus {
     Removed,
 }
 
+impl std::fmt::Display for SecretStatus {
+    /// The status in a word or two, as error messages name it (`went from unchanged to changed`).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            SecretStatus::Unchanged => "unchanged",
+            SecretStatus::Changed => "changed",
+            SecretStatus::New => "new",
+            SecretStatus::RotationRequested => "rotation requested",
+            SecretStatus::Unverifiable => "unverifiable",
+            SecretStatus::Removed => "removed",
+        })
+    }
+}
+
 /// One field of a provider that the plan reports.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", tag = "kind")]
@@ -113,77 +129,13 @@ impl ProviderPlan {
     }
 }
 
-/// The plan for the account: one entry per provider, in the order twilio, telnyx, plivo.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-pub struct Plan {
-    pub providers: Vec<ProviderPlan>,
-    /// The names of agents the file wrote by name, by ID, shown beside the IDs. Not part of the comparison.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub agent_names: BTreeMap<String, String>,
-    /// The requests apply sends, in order, once an endpoint family is chosen (`endpoints::requests`); empty from
-    /// [`plan`] itself. Not part of the comparison.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub requests: Vec<crate::endpoints::PlannedRequest>,
-}
-
-/// How many providers each action touches.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-pub struct Counts {
-    pub create: usize,
-    pub update: usize,
-    pub delete: usize,
-}
-
-impl Counts {
-    pub fn total(&self) -> usize {
-        self.create + self.update + self.delete
-    }
-}
-
-impl Plan {
-    /// True when applying would send nothing.
-    pub fn is_empty(&self) -> bool {
-        self.providers.iter().all(|p| !p.action.writes())
-    }
-
-    pub fn counts(&self) -> Counts {
-        let mut c = Counts::default();
-        for p in &self.providers {
-            match p.action {
-                Action::Create => c.create += 1,
-                Action::Update => c.update += 1,
-                Action::Delete => c.delete += 1,
-                _ => {}
-            }
-        }
-        c
-    }
-
-    pub fn get(&self, provider: Provider) -> Option<&ProviderPlan> {
-        self.providers.iter().find(|p| p.provider == provider)
-    }
-
-    /// Every secret field (`provider.field`) whose remote prefix proves nothing.
-    pub fn unverifiable(&self) -> Vec<String> {
-        self.providers
-            .iter()
-            .flat_map(|pp| pp.unverifiable_secrets().map(move |f| format!("{}.{f}", pp.provider)))
-            .collect()
-    }
-
-    /// The providers a write must hold.
-    pub fn written(&self) -> impl Iterator<Item = &ProviderPlan> {
-        self.providers.iter().filter(|p| p.action.writes())
-    }
-}
-
-/// Compares the desired state with the remote one.
-pub fn plan(desired: &DesiredState, remote: &RemoteState, options: PlanOptions) -> Plan {
-    let providers = Provider::ALL
+/// Compares the desired state with the remote one, provider by provider, in the order twilio, telnyx, plivo. Which
+/// requests carry the differences is the plan's business, not the comparison's.
+pub fn compare(desired: &DesiredState, remote: &RemoteState, options: PlanOptions) -> Vec<ProviderPlan> {
+    Provider::ALL
         .into_iter()
         .map(|provider| plan_provider(provider, desired.get(provider), remote.get(provider), options))
-        .collect();
-    Plan { providers, agent_names: BTreeMap::new(), requests: Vec::new() }
+        .collect()
 }
 
 fn plan_provider(
@@ -391,7 +343,7 @@ mod tests {
     }
 
     fn twilio_plan(d: Desired, r: Option<RemoteProvider>, rotate: bool) -> ProviderPlan {
-        plan(&desired(d), &remote(r), PlanOptions { rotate }).providers.remove(0)
+        compare(&desired(d), &remote(r), PlanOptions { rotate }).remove(0)
     }
 
     fn secret_status(p: &ProviderPlan) -> SecretStatus {
@@ -488,9 +440,8 @@ mod tests {
         let p = twilio_plan(Desired::Unmanaged, Some(remote_twilio(Some("t"), &[])), true);
         assert_eq!(p.action, Action::Unmanaged);
         assert!(p.remote_present);
-        let whole = plan(&desired(Desired::Unmanaged), &remote(None), PlanOptions::default());
-        assert!(whole.is_empty());
-        assert_eq!(whole.counts().total(), 0);
+        let whole = compare(&desired(Desired::Unmanaged), &remote(None), PlanOptions::default());
+        assert!(whole.iter().all(|p| !p.action.writes()));
     }
 
     #[test]

@@ -14,6 +14,7 @@ pub mod endpoints;
 pub mod error;
 pub mod files;
 pub mod import;
+pub mod plan;
 pub mod planfile;
 pub mod provider;
 pub mod redact;

@@ -15,8 +15,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::diff::{FieldChange, Plan, ProviderPlan};
-use crate::endpoints::{Family, PlannedRequest};
+use crate::diff::{FieldChange, ProviderPlan, SecretStatus};
+use crate::endpoints::Family;
+use crate::plan::{Plan, Request};
 use crate::state::RemoteState;
 
 /// The version of the plan file format; a file of another version is refused.
@@ -44,7 +45,33 @@ pub struct PlanFile {
     /// The endpoint family the plan was made for.
     pub endpoints: Family,
     /// The exact requests apply sends (method, path, field names), in order.
-    pub requests: Vec<PlannedRequest>,
+    pub requests: Vec<Request>,
+}
+
+impl PlanFile {
+    /// What `plan --out` saves of one file's plan: the plan as reviewed (its family, options and requests), and
+    /// what pins the file (`source`, its text) and the account (`remote`, keyed with `api_key`).
+    pub fn new(
+        plan: &Plan,
+        file: &str,
+        source: &str,
+        api_url: &str,
+        remote: &RemoteState,
+        api_key: &SecretString,
+    ) -> PlanFile {
+        PlanFile {
+            plan_file_version: PLAN_FILE_VERSION,
+            reconcile_version: env!("CARGO_PKG_VERSION").to_string(),
+            file: file.to_string(),
+            file_sha256: file_digest(source),
+            api_url: api_url.to_string(),
+            rotate: plan.options().rotate,
+            account_fingerprint: account_fingerprint(remote, api_key),
+            providers: plan.providers().to_vec(),
+            endpoints: plan.family(),
+            requests: plan.requests().to_vec(),
+        }
+    }
 }
 
 /// A plan saved from several files: each file's plan, in file order. `apply` checks every one before it sends
@@ -206,11 +233,11 @@ pub fn read(path: &Path) -> Result<Vec<PlanFile>, StaleError> {
 /// Compares the saved plan with the one made now from the same file and account: any difference can only come from a
 /// secret whose resolved value moved, so the message names those fields and their statuses then and now.
 pub fn compare_plans(saved: &[ProviderPlan], now: &Plan) -> Result<(), StaleError> {
-    if normalized(saved) == normalized(&now.providers) {
+    if normalized(saved) == normalized(now.providers()) {
         return Ok(());
     }
     let mut changes = Vec::new();
-    for (then, current) in saved.iter().zip(&now.providers) {
+    for (then, current) in saved.iter().zip(now.providers()) {
         let status_of = |pp: &ProviderPlan, field: &str| {
             pp.changes.iter().find_map(|c| match c {
                 FieldChange::Secret { field: f, status } if f == field => Some(*status),
@@ -230,7 +257,7 @@ pub fn compare_plans(saved: &[ProviderPlan], now: &Plan) -> Result<(), StaleErro
             changes.push(format!("the plan for {} is different", current.provider));
         }
     }
-    if changes.is_empty() || saved.len() != now.providers.len() {
+    if changes.is_empty() || saved.len() != now.providers().len() {
         changes.push("the plan is different".into());
     }
     Err(StaleError::SecretsChanged { changes })
@@ -252,17 +279,8 @@ fn normalized(providers: &[ProviderPlan]) -> Vec<ProviderPlan> {
     providers
 }
 
-fn status_word(status: Option<crate::diff::SecretStatus>) -> String {
-    use crate::diff::SecretStatus::*;
-    match status {
-        None => "not in the plan".into(),
-        Some(Unchanged) => "unchanged".into(),
-        Some(Changed) => "changed".into(),
-        Some(New) => "new".into(),
-        Some(RotationRequested) => "rotation requested".into(),
-        Some(Unverifiable) => "unverifiable".into(),
-        Some(Removed) => "removed".into(),
-    }
+fn status_word(status: Option<SecretStatus>) -> String {
+    status.map_or_else(|| "not in the plan".to_string(), |s| s.to_string())
 }
 
 #[cfg(test)]

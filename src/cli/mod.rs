@@ -11,7 +11,7 @@ use crate::commands::{ApplySettings, ImportSettings, PlanSettings, Settings};
 use crate::config;
 use crate::endpoints::Family;
 pub use crate::error::{Error, Outcome};
-use crate::render::{self, ColorChoice, Format, Output};
+use crate::render::{self, ColorChoice, Format, Output, ValidateFormat};
 
 mod man_and_completions;
 
@@ -118,7 +118,7 @@ impl GlobalArgs {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Check the file: structure, rules, well-formed secret references. Never uses the network or reads a secret.
-    Validate,
+    Validate(ValidateArgs),
     /// Fetch the account's config and show what apply would change, and the requests it would send (GET only).
     Plan(PlanArgs),
     /// Make the account match the file: a write per changed provider (one write in all with `--endpoints account`).
@@ -131,6 +131,14 @@ pub enum Command {
     Completions(CompletionsArgs),
     /// Print the man page (roff) on stdout, with a section for every command.
     Man,
+}
+
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// How to print the verdict: `json` adds a document on stdout, each problem with its code, file, line and
+    /// column (schema/validate.schema.json).
+    #[arg(long, value_enum, default_value_t = ValidateFormat::Text)]
+    pub format: ValidateFormat,
 }
 
 #[derive(Debug, Args)]
@@ -163,6 +171,8 @@ pub enum SchemaFor {
     File,
     /// The output of `plan --format json` (schema/plan.schema.json).
     Plan,
+    /// The output of `validate --format json` (schema/validate.schema.json).
+    Validate,
 }
 
 #[derive(Debug, Args)]
@@ -202,19 +212,35 @@ pub fn run(cli: Cli) -> (Output, Result<Outcome, Error>) {
     let out = Output::new(cli.global.color, cli.global.quiet);
     init_logging(&cli.global);
     let result = dispatch(&cli, out);
-    // `apply --format json` prints a document whatever happens, so that scripts never parse nothing.
-    if let (Command::Apply(args), Err(error)) = (&cli.command, &result) {
-        if args.format == Format::Json && !render::stdout_used() {
-            let file = cli.global.file.first().or(args.planfile.as_ref()).map(|p| p.display().to_string());
-            let doc = render::json::PlanDocument::failed_early(
-                &file.unwrap_or_else(|| "telephony.yaml".into()),
-                error.to_string(),
-                error.hint(),
-            );
-            out.data(&render::json::render(&doc));
+    if let Err(error) = &result {
+        if !render::stdout_used() {
+            failure_document(&cli, out, error);
         }
     }
     (out, result)
+}
+
+/// `--format json` prints a document whatever happens, so that scripts never parse nothing: for a run that failed
+/// before its command printed one, a document holding the error (a file's problems one by one).
+fn failure_document(cli: &Cli, out: Output, error: &Error) {
+    let failure = render::report::error_report(error);
+    let (format, planfile) = match &cli.command {
+        Command::Validate(args) if args.format == ValidateFormat::Json => {
+            let doc = render::json::ValidateDocument::new(Vec::new(), Some(failure));
+            return out.data(&render::json::render_validate(&doc));
+        }
+        Command::Plan(args) => (args.format, None),
+        Command::Apply(args) => (args.format, args.planfile.as_ref()),
+        _ => return,
+    };
+    if format == Format::Json {
+        let file = match error {
+            Error::Config(e) => Some(e.file.clone()),
+            _ => cli.global.file.first().or(planfile).cloned(),
+        };
+        let file = file.map_or_else(|| "telephony.yaml".into(), |p| p.display().to_string());
+        out.data(&render::json::render(&render::json::PlanDocument::failed_early(&file, failure)));
+    }
 }
 
 /// Prints an error the way its kind reads best.
@@ -247,13 +273,14 @@ fn init_logging(global: &GlobalArgs) {
 
 fn dispatch(cli: &Cli, out: Output) -> Result<Outcome, Error> {
     match &cli.command {
-        Command::Validate => commands::validate(&cli.global.settings(), out),
+        Command::Validate(args) => commands::validate(&cli.global.settings(), args.format, out),
         Command::Plan(args) => block_on(commands::plan(&cli.global.settings(), &args.settings(), out)),
         Command::Apply(args) => block_on(commands::apply(&cli.global.settings(), &args.settings(), out)),
         Command::Schema(args) => {
             out.data(&match args.target {
                 SchemaFor::File => config::schema::render(),
                 SchemaFor::Plan => render::json::schema(),
+                SchemaFor::Validate => render::json::validate_schema(),
             });
             Ok(Outcome::Success)
         }

@@ -1,13 +1,145 @@
-//! A problem found in `telephony.yaml`, with where it is and what to do about it.
+//! A problem found in `telephony.yaml`, with its stable [`Code`], where it is, and what to do about it.
 
 use std::fmt;
 use std::path::PathBuf;
 
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
 use crate::config::node::Loc;
+
+/// What kind of problem a diagnostic is: shown as `error[CODE]`, and carried in JSON as `code`, so that a script or
+/// a CI annotation can act on it. Codes are stable: never renamed or reused; a new kind of problem gets a new one.
+/// The README lists them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Code {
+    /// The file does not exist.
+    MissingFile,
+    /// The file cannot be read: a folder, a FIFO, device or socket, over 1 MiB, not UTF-8, or not permitted.
+    UnreadableFile,
+    /// Not valid YAML, or YAML reconcile refuses: tags, several documents, nesting deeper than 16 levels, an alias
+    /// bomb.
+    InvalidYaml,
+    /// The file is empty, or holds only comments.
+    EmptyFile,
+    /// A value of the wrong kind (`expected ..., found ...`).
+    WrongType,
+    /// A key this place does not have; the closest known key is suggested.
+    UnknownKey,
+    /// A key written twice in one mapping.
+    DuplicateKey,
+    /// No provider is declared.
+    NoProvider,
+    /// A `version` this reconcile does not read.
+    UnsupportedVersion,
+    /// A field the API requires is missing from a provider's block.
+    MissingField,
+    /// A blank or missing value where one is needed, or a reference that reads an empty value.
+    EmptyValue,
+    /// A secret written as a literal: secrets must be `{ env: NAME }` or `{ file: PATH }` references.
+    LiteralSecret,
+    /// A malformed reference: not exactly one of `env` and `file`, a variable name that cannot be one, no path.
+    InvalidReference,
+    /// A value with leading or trailing whitespace, which the API would trim away.
+    Whitespace,
+    /// A control or invisible character in a value.
+    ControlCharacter,
+    /// More characters, or more entries, than the API accepts.
+    OverLimit,
+    /// An agent entry that is not an agent ID (a UUID).
+    InvalidAgentId,
+    /// `{ agent: NAME }` without a usable name.
+    InvalidAgentName,
+    /// The same agent listed twice, by ID or by name.
+    DuplicateAgent,
+    /// `callCreationAllowAllAgents: true` beside a non-empty agent list.
+    AllowAllWithAgents,
+    /// A `{ env: NAME }` reference whose variable is not set (`plan`, `apply`).
+    EnvUnset,
+    /// A reference whose value cannot be read: a secret file missing, unreadable, not a regular file, over 64 KiB or
+    /// not text; a variable that is not UTF-8 (`plan`, `apply`).
+    UnreadableReference,
+    /// No agent bears the name written (`plan`, `apply`).
+    AgentNotFound,
+    /// Several agents bear the name written (`plan`, `apply`).
+    AmbiguousAgent,
+    /// More agents match the name written than reconcile reads pages of (`plan`, `apply`).
+    TooManyAgents,
+}
+
+impl Code {
+    /// Every code, in the order the README lists them.
+    pub const ALL: [Code; 25] = [
+        Code::MissingFile,
+        Code::UnreadableFile,
+        Code::InvalidYaml,
+        Code::EmptyFile,
+        Code::WrongType,
+        Code::UnknownKey,
+        Code::DuplicateKey,
+        Code::NoProvider,
+        Code::UnsupportedVersion,
+        Code::MissingField,
+        Code::EmptyValue,
+        Code::LiteralSecret,
+        Code::InvalidReference,
+        Code::Whitespace,
+        Code::ControlCharacter,
+        Code::OverLimit,
+        Code::InvalidAgentId,
+        Code::InvalidAgentName,
+        Code::DuplicateAgent,
+        Code::AllowAllWithAgents,
+        Code::EnvUnset,
+        Code::UnreadableReference,
+        Code::AgentNotFound,
+        Code::AmbiguousAgent,
+        Code::TooManyAgents,
+    ];
+
+    /// The code as shown: `unknown-key`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Code::MissingFile => "missing-file",
+            Code::UnreadableFile => "unreadable-file",
+            Code::InvalidYaml => "invalid-yaml",
+            Code::EmptyFile => "empty-file",
+            Code::WrongType => "wrong-type",
+            Code::UnknownKey => "unknown-key",
+            Code::DuplicateKey => "duplicate-key",
+            Code::NoProvider => "no-provider",
+            Code::UnsupportedVersion => "unsupported-version",
+            Code::MissingField => "missing-field",
+            Code::EmptyValue => "empty-value",
+            Code::LiteralSecret => "literal-secret",
+            Code::InvalidReference => "invalid-reference",
+            Code::Whitespace => "whitespace",
+            Code::ControlCharacter => "control-character",
+            Code::OverLimit => "over-limit",
+            Code::InvalidAgentId => "invalid-agent-id",
+            Code::InvalidAgentName => "invalid-agent-name",
+            Code::DuplicateAgent => "duplicate-agent",
+            Code::AllowAllWithAgents => "allow-all-with-agents",
+            Code::EnvUnset => "env-unset",
+            Code::UnreadableReference => "unreadable-reference",
+            Code::AgentNotFound => "agent-not-found",
+            Code::AmbiguousAgent => "ambiguous-agent",
+            Code::TooManyAgents => "too-many-agents",
+        }
+    }
+}
+
+impl fmt::Display for Code {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 
 /// One problem in the file.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct Diagnostic {
+    pub code: Code,
     /// Where in the file, when known.
     pub loc: Option<Loc>,
     /// The field path, e.g. `twilio.callCreationAllowedAgentIds[2]`; empty for the document itself.
@@ -17,8 +149,8 @@ pub struct Diagnostic {
 }
 
 impl Diagnostic {
-    pub fn new(loc: Option<Loc>, path: impl Into<String>, message: impl Into<String>) -> Diagnostic {
-        Diagnostic { loc, path: path.into(), message: message.into(), hint: None }
+    pub fn new(code: Code, loc: Option<Loc>, path: impl Into<String>, message: impl Into<String>) -> Diagnostic {
+        Diagnostic { code, loc, path: path.into(), message: message.into(), hint: None }
     }
 
     pub fn with_hint(mut self, hint: impl Into<String>) -> Diagnostic {
@@ -52,7 +184,7 @@ impl fmt::Display for ConfigError {
             if i > 0 {
                 writeln!(f)?;
             }
-            write!(f, "{}", self.file.display())?;
+            write!(f, "error[{}]: {}", d.code, self.file.display())?;
             if let Some(loc) = d.loc {
                 write!(f, ":{loc}")?;
             }
@@ -62,5 +194,20 @@ impl fmt::Display for ConfigError {
             write!(f, ": {}", d.message)?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_code_is_listed_once_and_written_as_serde_writes_it() {
+        let mut seen = std::collections::HashSet::new();
+        for code in Code::ALL {
+            assert!(seen.insert(code.as_str()), "{code} twice");
+            assert_eq!(serde_json::to_value(code).unwrap(), serde_json::json!(code.as_str()));
+            assert_eq!(serde_json::from_value::<Code>(serde_json::json!(code.as_str())).unwrap(), code);
+        }
     }
 }

@@ -10,7 +10,7 @@ pub mod validate;
 
 use std::path::{Path, PathBuf};
 
-pub use diagnostic::{ConfigError, Diagnostic};
+pub use diagnostic::{Code, ConfigError, Diagnostic};
 pub use model::Config;
 
 /// Largest `telephony.yaml` we read; a real one is a few kilobytes.
@@ -18,20 +18,33 @@ const MAX_FILE_BYTES: u64 = 1024 * 1024;
 
 /// Reads and validates a file. Every problem is reported at once where the file parses.
 pub fn load(path: &Path) -> Result<Config, ConfigError> {
-    let fail = |message: String, hint: &str| {
-        ConfigError::new(path.to_path_buf(), String::new(), vec![Diagnostic::new(None, "", message).with_hint(hint)])
+    let fail = |code: Code, message: String, hint: &str| {
+        let diagnostic = Diagnostic::new(code, None, "", message).with_hint(hint);
+        ConfigError::new(path.to_path_buf(), String::new(), vec![diagnostic])
     };
     let bytes = match std::fs::metadata(path) {
         Ok(meta) if meta.is_dir() => {
-            return Err(fail("the path is a directory, not a file".into(), "pass the YAML file with -f"));
+            return Err(fail(
+                Code::UnreadableFile,
+                "the path is a directory, not a file".into(),
+                "pass the YAML file with -f",
+            ));
         }
         // Checked before opening: reading a FIFO or a device would wait for a writer, or never end.
         Ok(meta) if crate::files::not_regular(&meta).is_some() => {
             let kind = crate::files::not_regular(&meta).unwrap_or("not a regular file");
-            return Err(fail(format!("the file is {kind}, not a regular file"), "pass the YAML file with -f"));
+            return Err(fail(
+                Code::UnreadableFile,
+                format!("the file is {kind}, not a regular file"),
+                "pass the YAML file with -f",
+            ));
         }
         Ok(meta) if meta.len() > MAX_FILE_BYTES => {
-            return Err(fail(format!("the file is larger than {MAX_FILE_BYTES} bytes"), "is this the right file?"));
+            return Err(fail(
+                Code::UnreadableFile,
+                format!("the file is larger than {MAX_FILE_BYTES} bytes"),
+                "is this the right file?",
+            ));
         }
         Ok(_) => std::fs::read(path),
         Err(e) => Err(e),
@@ -40,16 +53,21 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
         Ok(b) => b,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             return Err(fail(
+                Code::MissingFile,
                 "no such file".into(),
                 "run in the folder that holds telephony.yaml, pass -f PATH, or start one with `reconcile import`",
             ));
         }
         Err(e) => {
-            return Err(fail(format!("cannot read the file: {}", e.kind()), "check the path and its permissions"));
+            return Err(fail(
+                Code::UnreadableFile,
+                format!("cannot read the file: {}", e.kind()),
+                "check the path and its permissions",
+            ));
         }
     };
     let Ok(source) = String::from_utf8(bytes) else {
-        return Err(fail("is not UTF-8 text".into(), "save the file as UTF-8"));
+        return Err(fail(Code::UnreadableFile, "is not UTF-8 text".into(), "save the file as UTF-8"));
     };
     from_source(path, source)
 }
@@ -59,7 +77,8 @@ pub fn from_source(path: &Path, source: String) -> Result<Config, ConfigError> {
     let root = match node::parse(&source) {
         Ok(root) => root,
         Err(failure) => {
-            let mut d = Diagnostic::new(failure.loc, "", format!("invalid YAML: {}", failure.message));
+            let mut d =
+                Diagnostic::new(Code::InvalidYaml, failure.loc, "", format!("invalid YAML: {}", failure.message));
             d.hint = failure.hint;
             let mut error = ConfigError::new(path.to_path_buf(), source, vec![d]);
             if !starts_like_a_declaration(&error.source_text) {

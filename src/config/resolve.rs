@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::config::diagnostic::{ConfigError, Diagnostic};
+use crate::config::diagnostic::{Code, ConfigError, Diagnostic};
 use crate::config::model::{AgentEntry, Config, DEFAULT_API_KEY_ENV, Declaration, IdentifierSource, Located};
 use crate::provider::Provider;
 use crate::secret::{self, Reference, ResolveError};
@@ -84,6 +84,18 @@ pub fn resolve(config: &Config) -> Result<Resolved, ConfigError> {
     })
 }
 
+/// The code of a reference that cannot be resolved.
+fn code_of(error: &ResolveError) -> Code {
+    match error {
+        ResolveError::EnvUnset { .. } => Code::EnvUnset,
+        ResolveError::EnvEmpty { .. } | ResolveError::FileEmpty { .. } => Code::EmptyValue,
+        ResolveError::EnvNotUnicode { .. }
+        | ResolveError::FileUnreadable { .. }
+        | ResolveError::FileTooLarge { .. }
+        | ResolveError::FileNotText { .. } => Code::UnreadableReference,
+    }
+}
+
 struct Resolver<'a> {
     config: &'a Config,
     diags: Vec<Diagnostic>,
@@ -103,7 +115,7 @@ impl Resolver<'_> {
                     }
                     _ => (located.path.clone(), e.to_string()),
                 };
-                self.diags.push(Diagnostic::new(located.loc, path, message).with_hint(e.hint()));
+                self.diags.push(Diagnostic::new(code_of(&e), located.loc, path, message).with_hint(e.hint()));
                 None
             }
         }
@@ -132,8 +144,13 @@ impl Resolver<'_> {
     ) -> Option<()> {
         let Some(c) = value.chars().find(|&c| crate::clean::is_hidden(c)) else { return Some(()) };
         self.diags.push(
-            Diagnostic::new(loc, path, format!("{what} holds a control or invisible character (U+{:04X})", c as u32))
-                .with_hint("write the value on one line with no control characters (NUL, tab, line break) in it"),
+            Diagnostic::new(
+                Code::ControlCharacter,
+                loc,
+                path,
+                format!("{what} holds a control or invisible character (U+{:04X})", c as u32),
+            )
+            .with_hint("write the value on one line with no control characters (NUL, tab, line break) in it"),
         );
         None
     }
@@ -145,7 +162,7 @@ impl Resolver<'_> {
         let text = value.expose_secret();
         if text.trim() != text {
             self.diags.push(
-                Diagnostic::new(located.loc, &located.path, format!("the value of {} has leading or trailing whitespace", located.value))
+                Diagnostic::new(Code::Whitespace, located.loc, &located.path, format!("the value of {} has leading or trailing whitespace", located.value))
                     .with_hint("remove it: the API trims values, so the account would never match the file (a `file` secret drops exactly one trailing newline)"),
             );
             return None;
@@ -169,6 +186,7 @@ impl Resolver<'_> {
         if let Some((max, what)) = provider.max_chars(field).filter(|(max, _)| value.chars().count() > *max) {
             self.diags.push(
                 Diagnostic::new(
+                    Code::OverLimit,
                     located.loc,
                     &located.path,
                     format!(

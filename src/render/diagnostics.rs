@@ -1,5 +1,5 @@
-//! File problems shown in the manner of cargo-deny: `file:line:col`, the field path, the source line with a caret,
-//! and a hint.
+//! File problems shown in the manner of cargo-deny: `error[CODE]` (the problem's stable code), the field path and
+//! message, `file:line:col`, the source line with a caret, and a hint.
 //!
 //! A source line never shows a literal secret: the validator marks where literal secrets (and values of unknown keys,
 //! which may be misspelt secret fields) stand, and those ranges are masked; for files that do not parse, a line
@@ -118,7 +118,7 @@ fn render_one(file: &str, source: &Source<'_>, d: &Diagnostic, palette: Palette)
         None => file.to_string(),
     };
     let subject = if d.path.is_empty() { String::new() } else { format!("{}: ", d.path) };
-    out.push_str(&format!("{} {}{}\n", palette.error("error:"), subject, d.message));
+    out.push_str(&format!("{} {}{}\n", palette.error(&format!("error[{}]:", d.code)), subject, d.message));
     out.push_str(&format!("  {} {location}\n", palette.dim("-->")));
     if let Some(loc) = d.loc {
         if let Some(shown) = source.shown_line(loc.line) {

@@ -1,5 +1,8 @@
-//! The plan as JSON (`--format json`): a stable, versioned document for scripts and CI. Its JSON Schema is
-//! `schema/plan.schema.json`, generated from these types (`reconcile schema --for plan`).
+//! The plan as JSON (`--format json`): a stable, versioned document for scripts and CI, from the same view of the
+//! plan as text and Markdown ([`super::view`]: its notes say what the text says). Its JSON Schema is
+//! `schema/plan.schema.json`, generated from these types (`reconcile schema --for plan`). Also `validate --format
+//! json`'s document (`schema/validate.schema.json`), and every problem of a file as a [`DiagnosticReport`]: its
+//! stable code and its place, for scripts and CI annotations.
 //!
 //! Non-secret fields carry `before`/`after`; secret fields carry only a `status`. Never a value or a prefix.
 
@@ -8,9 +11,11 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::diff::{Counts, Plan, ProviderPlan};
-use crate::endpoints::PlannedRequest;
+use crate::config::{Code, ConfigError};
+use crate::diff::ProviderPlan;
+use crate::plan::{Counts, Plan, Request};
 use crate::provider::Provider;
+use crate::render::view::{self, Note, View};
 
 /// The version of this JSON format. Raised only for changes that could break a reader.
 pub const FORMAT_VERSION: u32 = 1;
@@ -35,10 +40,13 @@ pub struct PlanDocument {
     /// names, never values. Empty when there is nothing to do; absent only in a failure document printed before the
     /// plan was made.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub requests: Option<Vec<PlannedRequest>>,
+    pub requests: Option<Vec<Request>>,
     /// For agents the file names by `{ agent: NAME }`: their names, by agent ID.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub agent_names: BTreeMap<String, String>,
+    /// What the plan says beside its changes, as the text output says it (absent when it says nothing).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<PlanNote>,
     /// Present in `apply`'s report: what the write did.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub apply: Option<ApplyReport>,
@@ -58,6 +66,30 @@ pub struct Summary {
     pub delete: usize,
     /// Secret fields (`provider.field`) whose remote prefix proves nothing; not sent unless rotated.
     pub unverifiable: Vec<String>,
+}
+
+/// A note of the plan: its kind, for scripts, and the sentence a person reads.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PlanNote {
+    pub kind: NoteKind,
+    pub message: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum NoteKind {
+    /// Secrets the API gave no prefix for (`summary.unverifiable`): the message says when such a secret is sent.
+    Unverifiable,
+}
+
+impl PlanNote {
+    fn of(note: &Note) -> PlanNote {
+        let kind = match note {
+            Note::Unverifiable { .. } => NoteKind::Unverifiable,
+        };
+        PlanNote { kind, message: note.words(view::Style::Text) }
+    }
 }
 
 /// What `apply` did.
@@ -81,22 +113,24 @@ pub enum ApplyStatus {
 
 impl PlanDocument {
     pub fn new(plan: &Plan, file: &str) -> PlanDocument {
-        let Counts { create, update, delete } = plan.counts();
+        let view = View::new(plan, file);
+        let Counts { create, update, delete } = view.counts();
         let unverifiable = plan.unverifiable();
         PlanDocument {
             format_version: FORMAT_VERSION,
             file: file.to_string(),
             summary: Some(Summary { has_changes: !plan.is_empty(), create, update, delete, unverifiable }),
-            providers: Some(plan.providers.clone()),
-            requests: Some(plan.requests.clone()),
-            agent_names: plan.agent_names.clone(),
+            providers: Some(plan.providers().to_vec()),
+            requests: Some(view.requests().to_vec()),
+            agent_names: plan.agent_names().clone(),
+            notes: view.notes.iter().map(PlanNote::of).collect(),
             apply: None,
             error: None,
         }
     }
 
     /// A document for a run that failed before any plan was made.
-    pub fn failed_early(file: &str, message: String, hint: Option<String>) -> PlanDocument {
+    pub fn failed_early(file: &str, error: ErrorReport) -> PlanDocument {
         PlanDocument {
             format_version: FORMAT_VERSION,
             file: file.to_string(),
@@ -104,8 +138,9 @@ impl PlanDocument {
             providers: None,
             requests: None,
             agent_names: BTreeMap::new(),
+            notes: Vec::new(),
             apply: None,
-            error: Some(ErrorReport { message, hint }),
+            error: Some(error),
         }
     }
 
@@ -113,7 +148,7 @@ impl PlanDocument {
     /// before the failure, which only provider-scoped writes can have; `error` says why.
     pub fn with_failure(mut self, written: Vec<Provider>, message: String, hint: Option<String>) -> PlanDocument {
         self.apply = Some(ApplyReport { status: ApplyStatus::Failed, written });
-        self.error = Some(ErrorReport { message, hint });
+        self.error = Some(ErrorReport::new(message, hint));
         self
     }
 
@@ -175,6 +210,62 @@ pub struct ErrorReport {
     /// What to do about it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hint: Option<String>,
+    /// When the failure is problems in a declaration file (the file's rules, or its references when resolved):
+    /// each problem, located, in file order. `message` shows them as stderr does.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub diagnostics: Vec<DiagnosticReport>,
+}
+
+impl ErrorReport {
+    /// A failure that is not about a file's content.
+    pub fn new(message: String, hint: Option<String>) -> ErrorReport {
+        ErrorReport { message, hint, diagnostics: Vec::new() }
+    }
+}
+
+/// One problem in a declaration file, placed so that a script or a CI annotation can point at it
+/// (`::error file=FILE,line=LINE,col=COLUMN::MESSAGE`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DiagnosticReport {
+    /// The problem's stable code, as in `error[CODE]` on stderr.
+    pub code: Code,
+    /// The declaration file, as given on the command line or found in a folder.
+    pub file: String,
+    /// The 1-based line; absent for a problem of the whole file (it is empty, missing, or a reference the file does
+    /// not write, such as the default API key variable).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line: Option<u64>,
+    /// The 1-based column, in characters; present with `line`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub column: Option<u64>,
+    /// The field path, e.g. `twilio.callCreationAllowedAgentIds[2]`; absent for the document itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    pub message: String,
+    /// What to do about it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
+}
+
+impl DiagnosticReport {
+    /// Every problem of a file, in the order stderr shows them.
+    pub fn list(error: &ConfigError) -> Vec<DiagnosticReport> {
+        let file = error.file.display().to_string();
+        error
+            .diagnostics
+            .iter()
+            .map(|d| DiagnosticReport {
+                code: d.code,
+                file: file.clone(),
+                line: d.loc.map(|l| l.line),
+                column: d.loc.map(|l| l.column),
+                path: (!d.path.is_empty()).then(|| d.path.clone()),
+                message: d.message.clone(),
+                hint: d.hint.clone(),
+            })
+            .collect()
+    }
 }
 
 /// Counts over every file.
@@ -228,9 +319,61 @@ pub fn render_several(document: &SeveralDocument) -> String {
     serde_json::to_string_pretty(document).expect("plain data types serialise")
 }
 
+/// What `reconcile validate --format json` prints: every file's verdict, each problem located.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schemars(title = "reconcile validate")]
+pub struct ValidateDocument {
+    /// The version of this format; 1.
+    pub format_version: u32,
+    /// True when every file is valid and no two manage the same provider of one account.
+    pub valid: bool,
+    /// One entry per file, in file order.
+    pub files: Vec<ValidatedFile>,
+    /// A failure of the run rather than of one file: two files that manage the same provider of one account, or no
+    /// file to read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<ErrorReport>,
+}
+
+/// One file's verdict.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ValidatedFile {
+    /// The declaration file, as given on the command line or found in a folder.
+    pub file: String,
+    pub valid: bool,
+    /// The providers the file manages (declares as a block or `null`), when it is valid.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub managed: Option<Vec<Provider>>,
+    /// The file's problems, in file order; absent when it is valid.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub diagnostics: Vec<DiagnosticReport>,
+}
+
+impl ValidateDocument {
+    pub fn new(files: Vec<ValidatedFile>, error: Option<ErrorReport>) -> ValidateDocument {
+        let valid = error.is_none() && files.iter().all(|f| f.valid);
+        ValidateDocument { format_version: FORMAT_VERSION, valid, files, error }
+    }
+}
+
+/// Renders `validate`'s document, pretty-printed.
+pub fn render_validate(document: &ValidateDocument) -> String {
+    serde_json::to_string_pretty(document).expect("plain data types serialise")
+}
+
 /// The JSON Schema of [`JsonOutput`], as committed in `schema/plan.schema.json`.
 pub fn schema() -> String {
-    let schema = schemars::schema_for!(JsonOutput);
+    pretty_schema(schemars::schema_for!(JsonOutput))
+}
+
+/// The JSON Schema of [`ValidateDocument`], as committed in `schema/validate.schema.json`.
+pub fn validate_schema() -> String {
+    pretty_schema(schemars::schema_for!(ValidateDocument))
+}
+
+fn pretty_schema(schema: schemars::Schema) -> String {
     let mut text = serde_json::to_string_pretty(&schema).expect("a JSON Schema is plain JSON");
     text.push('\n');
     text

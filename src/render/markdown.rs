@@ -3,12 +3,14 @@
 //! A marker line lets CI find and update its one comment; a headline with counts; a visible warning when something
 //! will be deleted; a table per changed provider (long ones collapsed in `<details>`); secret fields show only a
 //! status. Values are HTML-escaped inside `<code>`, so a value cannot inject Markdown. The whole stays under
-//! GitHub's comment limit: when it would not, it is cut with a note saying so.
+//! GitHub's comment limit: when it would not, it is cut with a note saying so. What each row and note says comes from
+//! the plan's [`View`]; this module lays it out.
 
 use std::collections::BTreeSet;
 
-use crate::diff::{Action, FieldChange, Plan, ProviderPlan, SecretStatus, Value};
-use crate::endpoints::{self, PlannedRequest};
+use crate::diff::{Action, Value};
+use crate::plan::Plan;
+use crate::render::view::{self, ProviderView, Row, View, esc, will_be};
 
 /// The first line of every Markdown plan: CI looks for it to update a single comment.
 pub const MARKER: &str = "<!-- reconcile-plan -->";
@@ -51,62 +53,35 @@ impl Style {
 
 /// A file's plan within `budget` characters (provider sections past it are left out, with a note).
 fn file_section(plan: &Plan, file: &str, style: &Style, budget: usize) -> String {
-    let plan = &*super::with_agent_names(plan);
-    let c = plan.counts();
+    let view = View::new(plan, file);
+    let md = view::Style::Markdown;
     let mut head = style.start.clone();
     let headline = &style.headline;
+    head.push_str(&format!("{headline}: {}\n\n", view::counts_or_none(view.counts())));
     if plan.is_empty() {
-        head.push_str(&format!("{headline}: no changes\n\nThe account matches <code>{}</code>.\n", esc(file)));
+        head.push_str(&format!("{}\n", view.matches_sentence(md)));
     } else {
-        let how = if endpoints::whole_blocks(&plan.requests) {
-            format!(
-                "one write holding {}",
-                plan.written().map(|p| format!("<code>{}</code>", p.provider)).collect::<Vec<_>>().join(", ")
-            )
-        } else {
-            let n = plan.requests.len();
-            format!("{n} request{}, one per changed provider, in this order", if n == 1 { "" } else { "s" })
-        };
-        head.push_str(&format!(
-            "{headline}: {} to create, {} to update, {} to delete\n\nApplying <code>{}</code> will send {how}{}\n",
-            c.create,
-            c.update,
-            c.delete,
-            esc(file),
-            if plan.requests.is_empty() { "." } else { ":" },
-        ));
-        if !plan.requests.is_empty() {
-            head.push('\n');
-            for (i, r) in plan.requests.iter().enumerate() {
-                let fields: Vec<String> = r.fields.iter().map(|f| format!("<code>{}</code>", esc(f))).collect();
-                let fields = if fields.is_empty() { String::new() } else { format!(" ({})", fields.join(", ")) };
-                head.push_str(&format!("{}. <code>{} {}</code>{fields}\n", i + 1, r.method.as_str(), esc(&r.path)));
-            }
+        head.push_str(&format!("Applying {} will send {}:\n\n", md.code(file), view.how_sent(md)));
+        for (i, r) in view.requests().iter().enumerate() {
+            let fields: Vec<String> = r.fields.iter().map(|f| md.code(f)).collect();
+            let fields = if fields.is_empty() { String::new() } else { format!(" ({})", fields.join(", ")) };
+            head.push_str(&format!("{}. <code>{} {}</code>{fields}\n", i + 1, r.method.as_str(), esc(&r.path())));
         }
     }
     let deleted: Vec<String> =
-        plan.providers.iter().filter(|p| p.action == Action::Delete).map(|p| format!("**{}**", p.provider)).collect();
+        view.changed.iter().filter(|p| p.action == Action::Delete).map(|p| format!("**{}**", p.provider)).collect();
     if !deleted.is_empty() {
         head.push_str(&format!(
             "\n> [!WARNING]\n> This plan **deletes** {}: its credentials will be removed from the account, and calls through it will stop.\n",
             deleted.join(", ")
         ));
     }
-    let unverifiable: Vec<String> = plan.unverifiable().iter().map(|f| format!("<code>{f}</code>")).collect();
-    if !unverifiable.is_empty() {
-        head.push_str(&format!(
-            "\n> [!NOTE]\n> The API returned no prefix for {}, so whether the file's value matches cannot be verified. Such a secret is sent only when the plan is made with <code>--rotate</code>{}.\n",
-            unverifiable.join(", "),
-            if endpoints::whole_blocks(&plan.requests) {
-                ", or with its provider's block when another field of that provider changes"
-            } else {
-                ""
-            }
-        ));
+    for note in &view.notes {
+        head.push_str(&format!("\n> [!NOTE]\n> {}\n", note.words(md)));
     }
 
     let mut out = head;
-    let sections: Vec<String> = plan.written().map(|pp| section(pp, &plan.requests, style.providers)).collect();
+    let sections: Vec<String> = view.changed.iter().map(|pv| section(pv, style.providers)).collect();
     let mut cut = 0;
     for (i, s) in sections.iter().enumerate() {
         if out.len() + s.len() > budget {
@@ -121,7 +96,8 @@ fn file_section(plan: &Plan, file: &str, style: &Style, budget: usize) -> String
             if cut == 1 { " is" } else { "s are" }
         ));
     }
-    let quiet: Vec<String> = plan.providers.iter().filter_map(quiet_item).collect();
+    let quiet: Vec<String> =
+        view.quiet.iter().map(|q| format!("- <code>{}</code>: {}", q.provider, q.words(md))).collect();
     if !quiet.is_empty() {
         out.push_str(&format!(
             "\n<details><summary>Providers without changes ({})</summary>\n\n{}\n\n</details>\n",
@@ -203,11 +179,7 @@ const NAMED_LEFT_OUT: usize = 20;
 /// A file in one line, for a comment too full for its section.
 fn file_line(file: &str, result: &FileResult<'_>) -> String {
     let what = match result {
-        FileResult::Planned { plan, .. } if plan.is_empty() => "no changes".to_string(),
-        FileResult::Planned { plan, .. } => {
-            let c = plan.counts();
-            format!("{} to create, {} to update, {} to delete", c.create, c.update, c.delete)
-        }
+        FileResult::Planned { plan, .. } => view::counts_or_none(plan.counts()),
         FileResult::Failed { .. } => "**failed**".to_string(),
     };
     format!("\n- <code>{}</code>: {what} (details cut: see the CI log)\n", esc(file))
@@ -236,61 +208,29 @@ fn esc_line(line: &str) -> String {
     esc(line).replace("&#124;", "|")
 }
 
-fn quiet_item(pp: &ProviderPlan) -> Option<String> {
-    let name = pp.provider;
-    let text = match pp.action {
-        Action::NoChange => format!("- <code>{name}</code>: no changes"),
-        Action::AlreadyAbsent => format!("- <code>{name}</code>: absent, as declared (<code>null</code>)"),
-        Action::Unmanaged if pp.remote_present => {
-            format!("- <code>{name}</code>: not managed by the file; configured on the account and left as it is")
-        }
-        Action::Unmanaged => format!("- <code>{name}</code>: not managed by the file; not configured on the account"),
-        _ => return None,
-    };
-    Some(text)
-}
-
-/// Whether the requests write complete blocks (the account-level PATCH); also true before a family is chosen.
-fn section(pp: &ProviderPlan, requests: &[PlannedRequest], level: &str) -> String {
-    let (sign, verb) = match pp.action {
-        Action::Create => ("+", "create"),
-        Action::Update => ("~", "update"),
-        _ => ("-", "delete"),
+fn section(pv: &ProviderView, level: &str) -> String {
+    let sign = match pv.action {
+        Action::Create => "+",
+        Action::Update => "~",
+        _ => "-",
     };
     let mut rows = String::new();
     let mut count = 0;
-    for change in &pp.changes {
-        let (before, after) = match change {
-            FieldChange::Secret { status, .. } => {
-                let sent = endpoints::whole_blocks(requests) || endpoints::sends(requests, pp.provider, change.field());
-                ("🔒 secret".to_string(), secret_status(pp.action, *status, sent).to_string())
-            }
-            FieldChange::Value { before: Some(Value::List(b)), after: Some(Value::List(a)), .. } => list_change(b, a),
-            FieldChange::Value { before, after, .. } => (cell(before.as_ref()), cell(after.as_ref())),
+    for row in &pv.rows {
+        let (before, after) = match row {
+            Row::Secret { shown, .. } => ("🔒 secret".to_string(), shown.words(view::Style::Markdown).to_string()),
+            Row::Value { before: Some(Value::List(b)), after: Some(Value::List(a)), .. } => list_change(b, a),
+            Row::Value { before, after, .. } => (cell(before.as_ref()), cell(after.as_ref())),
         };
-        rows.push_str(&format!("| <code>{}</code> | {before} | {after} |\n", esc(change.field())));
+        rows.push_str(&format!("| <code>{}</code> | {before} | {after} |\n", esc(row.field())));
         count += 1;
     }
     let table = format!("| field | before | after |\n|---|---|---|\n{rows}");
-    let heading = format!("\n{level} {sign} <code>{}</code> will be {verb}d\n\n", pp.provider);
+    let heading = format!("\n{level} {sign} <code>{}</code> will be {}\n\n", pv.provider, will_be(pv.action));
     if count > COLLAPSE_ROWS || table.len() > COLLAPSE_CHARS {
         format!("{heading}<details><summary>{count} fields</summary>\n\n{table}\n</details>\n")
     } else {
         format!("{heading}{table}")
-    }
-}
-
-fn secret_status(action: Action, status: SecretStatus, sent: bool) -> &'static str {
-    match status {
-        SecretStatus::Unchanged if action == Action::Update && sent => "unchanged (re-sent with the block)",
-        SecretStatus::Unchanged if action == Action::Update => "unchanged (not sent)",
-        SecretStatus::Unchanged => "unchanged",
-        SecretStatus::Changed => "**changed**: will be sent",
-        SecretStatus::New => "will be sent",
-        SecretStatus::RotationRequested => "**rotation requested**: will be sent",
-        SecretStatus::Unverifiable if action == Action::Update && sent => "unverifiable (re-sent with the block)",
-        SecretStatus::Unverifiable => "unverifiable: not sent",
-        SecretStatus::Removed => "will be removed",
     }
 }
 
@@ -310,30 +250,11 @@ fn cell(value: Option<&Value>) -> String {
     }
 }
 
-/// Escapes text for an HTML context inside a Markdown table cell.
-fn esc(s: &str) -> String {
-    // Scrubbed before escaping: an escape inside a secret would hide it from the output path's scrubber.
-    let s = crate::redact::scrub(s);
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '|' => out.push_str("&#124;"),
-            '`' => out.push_str("&#96;"),
-            '\n' | '\r' => out.push(' '),
-            c if crate::clean::is_hidden(c) => out.push_str(&format!("\\u{{{:04x}}}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::diff::{self, PlanOptions};
+    use crate::diff::PlanOptions;
+    use crate::endpoints::Family;
     use crate::provider::Provider;
     use crate::state::{Desired, DesiredProvider, DesiredState, RemoteState, Settings};
     use secrecy::SecretString;
@@ -350,7 +271,7 @@ mod tests {
             },
         };
         let desired = DesiredState { providers: [Desired::Present(twilio), Desired::Unmanaged, Desired::Unmanaged] };
-        diff::plan(&desired, &RemoteState::default(), PlanOptions::default())
+        Plan::new(&desired, &RemoteState::default(), Family::Auto, PlanOptions::default())
     }
 
     #[test]

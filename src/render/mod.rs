@@ -1,5 +1,5 @@
-//! Everything the tool shows a person or a pipe: plans ([`text`], [`json`], [`markdown`]), file diagnostics
-//! ([`diagnostics`]) and errors.
+//! Everything the tool shows a person or a pipe: plans ([`text`], [`json`], [`markdown`], all laid out from one
+//! [`view`] of the plan), file diagnostics ([`diagnostics`]) and errors.
 //! This is the only module that writes to stdout or stderr; data goes to stdout, everything else to stderr.
 //!
 //! Every byte goes through one path ([`Output`], and [`LogWriter`] for tracing): scrubbed of every secret and
@@ -10,42 +10,13 @@ pub mod json;
 pub mod markdown;
 pub mod report;
 pub mod text;
+pub mod view;
 
 use std::io::{IsTerminal, Write};
 
 use anstyle::{AnsiColor, Effects, Style};
 
 use crate::clean;
-
-/// The plan as people read it: each agent ID the file wrote by name shown as `ID (name)`.
-pub fn with_agent_names(plan: &crate::diff::Plan) -> std::borrow::Cow<'_, crate::diff::Plan> {
-    use crate::diff::{FieldChange, Value};
-    if plan.agent_names.is_empty() {
-        return std::borrow::Cow::Borrowed(plan);
-    }
-    let label = |ids: &mut Vec<String>| {
-        for id in ids.iter_mut() {
-            if let Some(name) = plan.agent_names.get(id.as_str()) {
-                *id = format!("{id} ({name})");
-            }
-        }
-    };
-    let mut labelled = plan.clone();
-    for provider in &mut labelled.providers {
-        for change in &mut provider.changes {
-            if let FieldChange::Value { field, before, after } = change {
-                if field == crate::provider::AGENT_IDS {
-                    for side in [before, after].into_iter().flatten() {
-                        if let Value::List(ids) = side {
-                            label(ids);
-                        }
-                    }
-                }
-            }
-        }
-    }
-    std::borrow::Cow::Owned(labelled)
-}
 
 pub use crate::clean::printable;
 
@@ -142,6 +113,15 @@ pub enum Format {
     Json,
     /// For a pull-request comment or a CI job summary.
     Markdown,
+}
+
+/// How `validate` prints its verdict on stdout (besides its messages on stderr).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ValidateFormat {
+    /// Nothing on stdout: the verdict is on stderr, for a person.
+    Text,
+    /// A versioned document for scripts and CI annotations (schema/validate.schema.json).
+    Json,
 }
 
 /// When to colour output.
@@ -320,11 +300,13 @@ impl Sink for Output {
     }
 }
 
-/// Messages kept in order, to be printed at once with [`Buffer::print`].
+/// Messages kept in order, to be printed at once with [`Buffer::print`]; or, made with [`Buffer::direct`], printed as
+/// they come (a run of one file prints its messages at once, as it goes).
 #[derive(Debug)]
 pub struct Buffer {
     out: Output,
     events: Vec<Event>,
+    direct: bool,
 }
 
 #[derive(Debug)]
@@ -336,22 +318,37 @@ enum Event {
     Block(String),
 }
 
+impl Event {
+    fn print(self, out: Output) {
+        match self {
+            Event::Data(text) => out.data(&text),
+            Event::Status(text) => out.status(&text),
+            Event::Warning(text) => out.warning(&text),
+            Event::Error(message, hint) => out.error(&message, hint.as_deref()),
+            Event::Block(text) => out.error_block(&text),
+        }
+    }
+}
+
 impl Buffer {
     pub fn new(out: Output) -> Buffer {
-        Buffer { out, events: Vec::new() }
+        Buffer { out, events: Vec::new(), direct: false }
     }
 
-    /// Prints every message, in the order they came.
+    /// A buffer that keeps nothing: every message is printed when it comes.
+    pub fn direct(out: Output) -> Buffer {
+        Buffer { out, events: Vec::new(), direct: true }
+    }
+
+    /// Prints every message kept, in the order they came.
     pub fn print(self) {
         for event in self.events {
-            match event {
-                Event::Data(text) => self.out.data(&text),
-                Event::Status(text) => self.out.status(&text),
-                Event::Warning(text) => self.out.warning(&text),
-                Event::Error(message, hint) => self.out.error(&message, hint.as_deref()),
-                Event::Block(text) => self.out.error_block(&text),
-            }
+            event.print(self.out);
         }
+    }
+
+    fn push(&mut self, event: Event) {
+        if self.direct { event.print(self.out) } else { self.events.push(event) }
     }
 }
 
@@ -360,19 +357,19 @@ impl Sink for Buffer {
         self.out
     }
     fn data(&mut self, text: &str) {
-        self.events.push(Event::Data(text.to_string()));
+        self.push(Event::Data(text.to_string()));
     }
     fn status(&mut self, text: &str) {
-        self.events.push(Event::Status(text.to_string()));
+        self.push(Event::Status(text.to_string()));
     }
     fn warning(&mut self, text: &str) {
-        self.events.push(Event::Warning(text.to_string()));
+        self.push(Event::Warning(text.to_string()));
     }
     fn error(&mut self, message: &str, hint: Option<&str>) {
-        self.events.push(Event::Error(message.to_string(), hint.map(str::to_string)));
+        self.push(Event::Error(message.to_string(), hint.map(str::to_string)));
     }
     fn error_block(&mut self, text: &str) {
-        self.events.push(Event::Block(text.to_string()));
+        self.push(Event::Block(text.to_string()));
     }
 }
 

@@ -1,16 +1,17 @@
-//! The sentences the commands say: a plan shown in its format, apply's report, warnings, errors, the import's next
-//! steps, and, with several files, each file's heading and the overall summary.
+//! The sentences the commands say: a plan shown in its format (its own sentences are the [`super::view`]'s), apply's
+//! report, warnings, errors (and their JSON form), the import's next steps, and, with several files, each file's
+//! heading and the overall summary.
 
 use std::fmt::Write as _;
 use std::path::Path;
 
 use crate::config::model::DEFAULT_API_KEY_ENV;
-use crate::diff::{Counts, Plan};
 use crate::error::Error;
 use crate::import::Imported;
+use crate::plan::{Counts, Plan};
 use crate::provider::Provider;
-use crate::render::json::PlanDocument;
-use crate::render::{self, Format, Palette, Sink};
+use crate::render::json::{DiagnosticReport, ErrorReport, PlanDocument};
+use crate::render::{self, Format, Palette, Sink, view};
 
 /// Prints an error the way its kind reads best: a file's diagnostics as a located block, anything else as a line
 /// with its hint.
@@ -24,11 +25,16 @@ pub fn error(sink: &mut dyn Sink, error: &Error) {
     }
 }
 
-/// An error as plain text (no colour), for a JSON document or a Markdown comment: its message and its hint.
-pub fn error_text(error: &Error) -> (String, Option<String>) {
+/// An error as plain text (no colour), for a JSON document or a Markdown comment: its message and its hint, and a
+/// file's problems one by one.
+pub fn error_report(error: &Error) -> ErrorReport {
     match error {
-        Error::Config(e) => (render::diagnostics::render(e, Palette::plain()).trim_end().to_string(), None),
-        other => (other.to_string(), other.hint()),
+        Error::Config(e) => ErrorReport {
+            message: render::diagnostics::render(e, Palette::plain()).trim_end().to_string(),
+            hint: None,
+            diagnostics: DiagnosticReport::list(e),
+        },
+        other => ErrorReport::new(other.to_string(), other.hint()),
     }
 }
 
@@ -77,24 +83,7 @@ pub fn after_apply(sink: &mut dyn Sink, plan: &Plan, file: &str, format: Format,
 }
 
 /// Apply's one-line report.
-pub fn applied_line(plan: &Plan, written: &[Provider]) -> String {
-    if written.is_empty() {
-        return "Nothing to apply: no write was sent.".into();
-    }
-    let c = plan.counts();
-    let how = if plan.requests.len() == 1 && plan.requests[0].provider().is_none() {
-        " in one write"
-    } else {
-        ": one request each"
-    };
-    format!(
-        "Apply complete: {} created, {} updated, {} deleted ({}{how}).",
-        c.create,
-        c.update,
-        c.delete,
-        written.iter().map(|p| p.key()).collect::<Vec<_>>().join(", ")
-    )
-}
+pub use crate::render::view::applied_line;
 
 /// Warns about secrets that were sent but that the write's answer gave no prefix for.
 pub fn warn_unverified(sink: &mut dyn Sink, unverified: &[String]) {
@@ -206,10 +195,7 @@ impl Tally {
         self.files += 1;
         if !plan.is_empty() {
             self.changed += 1;
-            let c = plan.counts();
-            self.counts.create += c.create;
-            self.counts.update += c.update;
-            self.counts.delete += c.delete;
+            self.counts.add(plan.counts());
         }
     }
 
@@ -236,12 +222,9 @@ pub fn overall_counts(tally: &Tally, applied: bool, p: Palette) -> String {
     let mut parts = Vec::new();
     if tally.changed > 0 {
         parts.push(if applied {
-            format!("{} applied ({} created, {} updated, {} deleted)", tally.changed, c.create, c.update, c.delete)
+            format!("{} applied ({})", tally.changed, view::done_phrase(*c))
         } else {
-            format!(
-                "{} with changes ({} to create, {} to update, {} to delete)",
-                tally.changed, c.create, c.update, c.delete
-            )
+            format!("{} with changes ({})", tally.changed, view::counts_phrase(*c, &|_, n| n))
         });
     }
     if unchanged > 0 {

@@ -1,161 +1,122 @@
 //! The plan as text, in the spirit of `terraform plan`: `+` create, `~` update, `-` delete, before and after for
 //! every changed non-secret field, a status for every secret, unmanaged providers listed, and a summary line. It
-//! reads the same without colour.
+//! reads the same without colour. What each line says comes from the plan's [`View`]; this module lays it out.
 
 use std::collections::BTreeSet;
 
-use crate::diff::{Action, FieldChange, Plan, ProviderPlan, SecretStatus, Value};
-use crate::endpoints::{self, PlannedRequest};
+use crate::diff::{Action, Value};
+use crate::plan::{Plan, Request};
 use crate::render::Palette;
+use crate::render::view::{Mark, Note, ProviderView, Row, Style, View, counts_phrase, will_be};
 
 /// Renders a plan. `file` is the declaring file's name, for the summary.
 pub fn render(plan: &Plan, file: &str, p: Palette) -> String {
-    let plan = &*super::with_agent_names(plan);
+    let view = View::new(plan, file);
     let mut out = String::new();
-    for provider in plan.providers.iter().filter(|pp| pp.action.writes()) {
-        out.push_str(&provider_block(provider, &plan.requests, p));
+    for provider in &view.changed {
+        out.push_str(&provider_block(provider, p));
         out.push('\n');
     }
-    if !plan.requests.is_empty() {
-        out.push_str(&requests(&plan.requests, p));
+    if !view.requests().is_empty() {
+        out.push_str(&requests(view.requests(), p));
         out.push('\n');
     }
-    for provider in &plan.providers {
-        if let Some(line) = quiet_line(provider, p) {
-            out.push_str(&line);
-            out.push('\n');
-        }
-    }
-    if plan.providers.iter().any(|pp| !pp.action.writes()) {
+    for quiet in &view.quiet {
+        out.push_str(&p.dim(&format!("  {}: {}", quiet.provider.key(), quiet.words(Style::Text))));
         out.push('\n');
     }
-    let unverifiable = plan.unverifiable();
-    if !unverifiable.is_empty() {
-        out.push_str(&format!(
-            "{} the API returned no prefix for {}, so whether the file's value matches cannot be verified; \
-             such a secret is sent only with --rotate{}.\n\n",
-            p.warning("Note:"),
-            unverifiable.join(", "),
-            if endpoints::whole_blocks(&plan.requests) {
-                ", or with its provider's block when another field of that provider changes"
-            } else {
-                ""
-            }
-        ));
+    if !view.quiet.is_empty() {
+        out.push('\n');
     }
-    out.push_str(&summary(plan, file, p));
+    for note in &view.notes {
+        out.push_str(&format!("{} {}\n\n", note_label(note, p), note.words(Style::Text)));
+    }
+    out.push_str(&summary(&view, p));
     out.push('\n');
     out
 }
 
-/// Whether the requests write complete blocks (the account-level PATCH); also true before a family is chosen.
+fn note_label(note: &Note, p: Palette) -> String {
+    match note {
+        Note::Unverifiable { .. } => p.warning("Note:"),
+    }
+}
+
 /// The requests apply will send, in order: method, path and field names, never values.
-fn requests(requests: &[PlannedRequest], p: Palette) -> String {
+fn requests(requests: &[Request], p: Palette) -> String {
     let mut out = format!("{}\n", p.bold("Apply will send:"));
     for (i, r) in requests.iter().enumerate() {
         let fields = if r.fields.is_empty() { String::new() } else { format!(" ({})", r.fields.join(", ")) };
-        out.push_str(&format!("  {}. {} {}{fields}\n", i + 1, r.method.as_str(), r.path));
+        out.push_str(&format!("  {}. {} {}{fields}\n", i + 1, r.method.as_str(), r.path()));
     }
     out
 }
 
 /// The closing line: counts, or "No changes".
-pub fn summary(plan: &Plan, file: &str, p: Palette) -> String {
-    let c = plan.counts();
+fn summary(view: &View<'_>, p: Palette) -> String {
+    let c = view.counts();
     if c.total() == 0 {
-        return format!("{} The account matches {file}.", p.bold("No changes."));
+        return format!("{} {}", p.bold("No changes."), view.matches_sentence(Style::Text));
     }
-    format!(
-        "{} {} to create, {} to update, {} to delete.",
-        p.bold("Plan:"),
-        p.create(&c.create.to_string()),
-        p.update(&c.update.to_string()),
-        p.delete(&c.delete.to_string())
-    )
+    let paint = |action: Action, n: String| paint(p, action_mark(action), &n);
+    format!("{} {}.", p.bold("Plan:"), counts_phrase(c, &paint))
 }
 
-fn quiet_line(pp: &ProviderPlan, p: Palette) -> Option<String> {
-    let name = pp.provider.key();
-    let text = match pp.action {
-        Action::NoChange => {
-            let unverifiable: Vec<&str> = pp.unverifiable_secrets().collect();
-            if unverifiable.is_empty() {
-                format!("  {name}: no changes")
-            } else {
-                format!(
-                    "  {name}: no changes; {}: (secret) unverifiable: no prefix from the API; not sent",
-                    unverifiable.join(", ")
-                )
-            }
-        }
-        Action::AlreadyAbsent => format!("  {name}: absent, as declared (null)"),
-        Action::Unmanaged if pp.remote_present => {
-            format!("  {name}: not managed (absent from the file); configured on the account, left as it is")
-        }
-        Action::Unmanaged => format!("  {name}: not managed (absent from the file); not configured on the account"),
-        _ => return None,
-    };
-    Some(p.dim(&text))
+fn action_mark(action: Action) -> Mark {
+    match action {
+        Action::Create => Mark::Create,
+        Action::Update => Mark::Update,
+        _ => Mark::Delete,
+    }
 }
 
-fn provider_block(pp: &ProviderPlan, requests: &[PlannedRequest], p: Palette) -> String {
-    let name = pp.provider.key();
-    let header = match pp.action {
-        Action::Create => format!("{} {} will be created", p.create("+"), p.bold(name)),
-        Action::Update => format!("{} {} will be updated", p.update("~"), p.bold(name)),
-        Action::Delete => format!("{} {} will be deleted", p.delete("-"), p.bold(name)),
-        _ => unreachable_header(name),
+/// Text in the colour of its mark.
+fn paint(p: Palette, mark: Mark, text: &str) -> String {
+    match mark {
+        Mark::None => text.to_string(),
+        Mark::Create => p.create(text),
+        Mark::Update => p.update(text),
+        Mark::Delete => p.delete(text),
+        Mark::Warning => p.warning(text),
+    }
+}
+
+fn provider_block(pv: &ProviderView, p: Palette) -> String {
+    let sign = match pv.action {
+        Action::Create => "+",
+        Action::Update => "~",
+        _ => "-",
     };
-    let width = pp.changes.iter().map(|c| c.field().len()).max().unwrap_or(0) + 1;
-    let mut out = header;
+    let mark = action_mark(pv.action);
+    let mut out = format!("{} {} will be {}", paint(p, mark, sign), p.bold(pv.provider.key()), will_be(pv.action));
     out.push('\n');
-    for change in &pp.changes {
-        let sent = endpoints::whole_blocks(requests) || endpoints::sends(requests, pp.provider, change.field());
-        out.push_str(&field_line(pp.action, change, sent, width, p));
+    let width = pv.rows.iter().map(|r| r.field().len()).max().unwrap_or(0) + 1;
+    for row in &pv.rows {
+        out.push_str(&row_line(row, width, p));
     }
     out
 }
 
-fn unreachable_header(name: &str) -> String {
-    format!("  {name}")
-}
-
-fn field_line(action: Action, change: &FieldChange, sent: bool, width: usize, p: Palette) -> String {
-    let label = format!("{:<width$}", format!("{}:", change.field()));
-    match change {
-        FieldChange::Secret { status, .. } => {
-            let (mark, text) = secret_text(action, *status, sent, p);
-            format!("    {mark} {label} {}\n", text)
+fn row_line(row: &Row, width: usize, p: Palette) -> String {
+    let label = format!("{:<width$}", format!("{}:", row.field()));
+    match row {
+        Row::Secret { shown, .. } => {
+            let mark = match shown.mark() {
+                Mark::None => " ".to_string(),
+                Mark::Create => p.create("+"),
+                Mark::Update => p.update("~"),
+                Mark::Delete => p.delete("-"),
+                Mark::Warning => p.warning("?"),
+            };
+            format!("    {mark} {label} {}\n", shown.words(Style::Text))
         }
-        FieldChange::Value { before, after, .. } => match (before, after) {
+        Row::Value { before, after, .. } => match (before, after) {
             (Some(Value::List(b)), Some(Value::List(a))) => list_change(&label, b, a, p),
             (None, Some(a)) => format!("    {} {label} {}\n", p.create("+"), show(a)),
             (Some(b), None) => format!("    {} {label} {}\n", p.delete("-"), show(b)),
             (Some(b), Some(a)) => format!("    {} {label} {} -> {}\n", p.update("~"), show(b), show(a)),
             (None, None) => String::new(),
         },
-    }
-}
-
-/// A secret row. `sent`: whether the write carries this secret (a whole block does; a provider-scoped PATCH only when
-/// it changed or is rotated).
-fn secret_text(action: Action, status: SecretStatus, sent: bool, p: Palette) -> (String, String) {
-    match status {
-        SecretStatus::Unchanged if action == Action::Update && sent => {
-            (" ".into(), "(secret) unchanged; re-sent, since the write carries the whole block".into())
-        }
-        SecretStatus::Unchanged if action == Action::Update => (" ".into(), "(secret) unchanged (not sent)".into()),
-        SecretStatus::Unchanged => (" ".into(), "(secret) unchanged".into()),
-        SecretStatus::Changed => (p.update("~"), "(secret) changed; will be sent".into()),
-        SecretStatus::New => (p.create("+"), "(secret) will be sent".into()),
-        SecretStatus::RotationRequested => (p.update("~"), "(secret) rotation requested; will be sent".into()),
-        SecretStatus::Unverifiable if action == Action::Update && sent => {
-            (p.warning("?"), "(secret) unverifiable: no prefix from the API; re-sent with the block".into())
-        }
-        SecretStatus::Unverifiable => {
-            (p.warning("?"), "(secret) unverifiable: no prefix from the API; not sent".into())
-        }
-        SecretStatus::Removed => (p.delete("-"), "(secret) will be removed".into()),
     }
 }
 
@@ -199,7 +160,8 @@ fn quote(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::diff::{self, PlanOptions};
+    use crate::diff::PlanOptions;
+    use crate::endpoints::Family;
     use crate::provider::Provider;
     use crate::state::{Desired, DesiredProvider, DesiredState, RemotePrefix, RemoteProvider, RemoteState, Settings};
     use secrecy::SecretString;
@@ -251,13 +213,25 @@ mod tests {
         }
     }
 
-    fn render(desired: [Desired; 3], remote: [Option<RemoteProvider>; 3], rotate: bool) -> String {
-        let plan = diff::plan(
+    /// The plan through `family`, as text.
+    fn render_through(
+        family: Family,
+        desired: [Desired; 3],
+        remote: [Option<RemoteProvider>; 3],
+        rotate: bool,
+    ) -> String {
+        let plan = Plan::new(
             &DesiredState { providers: desired },
             &RemoteState { providers: remote },
+            family,
             PlanOptions { rotate },
         );
         super::render(&plan, "telephony.yaml", Palette::plain())
+    }
+
+    /// The plan through the default family, `auto`, as text.
+    fn render(desired: [Desired; 3], remote: [Option<RemoteProvider>; 3], rotate: bool) -> String {
+        render_through(Family::Auto, desired, remote, rotate)
     }
 
     #[test]
@@ -296,12 +270,58 @@ mod tests {
         insta::assert_snapshot!("rotation", with_rotate);
         remote.identifiers.insert("accountSid".into(), "AC-new".into());
         remote.settings = desired_twilio().settings;
-        let unverifiable = render(
-            [Desired::Present(desired_twilio()), Desired::Unmanaged, Desired::Unmanaged],
-            [Some(remote), None, None],
-            false,
+        let through = |family| {
+            render_through(
+                family,
+                [Desired::Present(desired_twilio()), Desired::Unmanaged, Desired::Unmanaged],
+                [Some(remote.clone()), None, None],
+                false,
+            )
+        };
+        // Nothing is ever sent as a block through the provider endpoints: only --rotate sends the secret.
+        insta::assert_snapshot!("unverifiable", through(Family::Auto));
+        assert_eq!(through(Family::Provider), through(Family::Auto));
+        // The account-level PATCH carries whole blocks: another change to the provider sends it too.
+        insta::assert_snapshot!("unverifiable_account", through(Family::Account));
+    }
+
+    #[test]
+    fn an_unchanged_or_unverifiable_secret_is_re_sent_only_with_a_whole_block() {
+        let mut remote = remote_twilio();
+        remote.prefixes.insert("authToken".into(), None);
+        let mut desired = desired_twilio();
+        desired.identifiers[0].1 = "AC-old".into();
+        desired.settings = remote.settings.clone();
+        desired.settings.allow_all_agents = true;
+        let through = |family, remote: &RemoteProvider| {
+            render_through(
+                family,
+                [Desired::Present(desired.clone()), Desired::Unmanaged, Desired::Unmanaged],
+                [Some(remote.clone()), None, None],
+                false,
+            )
+        };
+        let account = through(Family::Account, &remote);
+        assert!(
+            account.contains(
+                "? authToken:                  (secret) unverifiable: no prefix from the API; re-sent with the block"
+            ),
+            "{account}"
         );
-        insta::assert_snapshot!("unverifiable", unverifiable);
+        assert!(account.contains("1. PATCH /api/accounts/me/telephony_config (twilio)"), "{account}");
+        for family in [Family::Auto, Family::Provider] {
+            let text = through(family, &remote);
+            assert!(
+                text.contains("? authToken:                  (secret) unverifiable: no prefix from the API; not sent"),
+                "{text}"
+            );
+            assert!(text.contains("1. PATCH /api/telephony_configs/twilio (callCreationAllowAllAgents)"), "{text}");
+            assert!(text.contains("such a secret is sent only with --rotate.\n"), "{text}");
+        }
+        remote.prefixes.insert("authToken".into(), Some(RemotePrefix::new("tok".into())));
+        let account = through(Family::Account, &remote);
+        assert!(account.contains("(secret) unchanged; re-sent, since the write carries the whole block"), "{account}");
+        assert!(through(Family::Provider, &remote).contains("(secret) unchanged (not sent)"));
     }
 
     #[test]
@@ -312,9 +332,10 @@ mod tests {
 
     #[test]
     fn colour_is_only_added_when_enabled() {
-        let plan = diff::plan(
+        let plan = Plan::new(
             &DesiredState { providers: [Desired::Present(desired_twilio()), Desired::Unmanaged, Desired::Unmanaged] },
             &RemoteState::default(),
+            Family::Account,
             PlanOptions::default(),
         );
         let plain = super::render(&plan, "f", Palette::plain());

@@ -175,7 +175,7 @@ fn a_name_matching_more_pages_than_are_read_says_so_where_it_is_written() {
     assert_eq!(code, 1, "{out}{err}");
     assert_eq!(
         err,
-        "error: plivo.callCreationAllowedAgentIds[0]: too many agents match the name \"Sales\": after 50 pages (50 \
+        "error[too-many-agents]: plivo.callCreationAllowedAgentIds[0]: too many agents match the name \"Sales\": after 50 pages (50 \
          agents) the API still listed more, and reconcile reads no further\n  --> telephony.yaml:5:7\n    |\n  5 |     \
          - { agent: Sales }\n    |       ^\n  hint: write the agent's ID instead of its name (the Ultravox console shows \
          it), or give the agent a name that fewer other agents' names contain\n\nerror: 1 problem found in \

@@ -184,9 +184,11 @@ fn run_case(path: &Path) -> Case {
 static CORPUS: std::sync::LazyLock<Vec<Case>> =
     std::sync::LazyLock::new(|| fixtures().iter().map(|p| run_case(p)).collect());
 
-/// One `error:` block of the output: the headline, the location, the source line and caret, the hint.
+/// One `error[CODE]:` block of the output: the code, the headline, the location, the source line and caret, the
+/// hint.
 #[derive(Debug)]
 struct Block {
+    code: String,
     headline: String,
     /// `(line, column)` from `--> telephony.yaml:L:C`; `None` for a file-level problem.
     loc: Option<(usize, usize)>,
@@ -204,13 +206,16 @@ fn blocks(stderr: &str) -> (Vec<Block>, Option<String>) {
     while i < lines.len() {
         let line = lines[i];
         i += 1;
-        let Some(headline) = line.strip_prefix("error: ") else { continue };
-        if headline.contains(" found in telephony.yaml; nothing was sent") {
+        if line.starts_with("error: ") && line.contains(" found in telephony.yaml; nothing was sent") {
             summary = Some(line.to_string());
             continue;
         }
-        let mut block = Block { headline: headline.to_string(), loc: None, shown: None, hint: None };
-        while i < lines.len() && !lines[i].starts_with("error: ") {
+        let Some((code, headline)) = line.strip_prefix("error[").and_then(|rest| rest.split_once("]: ")) else {
+            continue;
+        };
+        let mut block =
+            Block { code: code.to_string(), headline: headline.to_string(), loc: None, shown: None, hint: None };
+        while i < lines.len() && !lines[i].starts_with("error") {
             let l = lines[i].trim_start();
             if let Some(at) = l.strip_prefix("--> telephony.yaml:") {
                 let mut parts = at.splitn(2, ':');
@@ -262,7 +267,12 @@ fn check(case: &Case) -> Vec<String> {
 
     let (blocks, summary) = blocks(err);
     if blocks.is_empty() {
-        fail("no `error:` block".to_string());
+        fail("no `error[CODE]:` block".to_string());
+    }
+    for b in &blocks {
+        if !reconcile::config::Code::ALL.iter().any(|c| c.as_str() == b.code) {
+            fail(format!("`error[{}]: {}` has no known code", b.code, b.headline));
+        }
     }
     let expected_summary = format!(
         "error: {} found in telephony.yaml; nothing was sent",

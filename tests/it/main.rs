@@ -7,6 +7,7 @@
 mod agents;
 mod common;
 mod completions;
+mod diagnostic_codes;
 mod diagnostics;
 mod emulator_selftest;
 mod families;
@@ -20,4 +21,5 @@ mod saved_plans;
 mod schema;
 mod secret_safety;
 mod several;
+mod unverifiable;
 mod validate;

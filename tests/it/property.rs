@@ -23,8 +23,9 @@ use crate::common::emulator::{EmulatorConfig, PrefixRule};
 use crate::common::{AccountState, Emulator, FULL_FILE, Plivo, Telnyx, Twilio};
 use reconcile::api::{Client, ClientOptions, client::parse_base_url};
 use reconcile::config::{self, resolve};
-use reconcile::diff::{self, PlanOptions};
-use reconcile::endpoints::{self, Family};
+use reconcile::diff::PlanOptions;
+use reconcile::endpoints::Family;
+use reconcile::plan::Plan;
 use reconcile::provider::Provider;
 use reconcile::render::{Palette, diagnostics};
 
@@ -774,11 +775,10 @@ fn run_case_through(
 
     let (first, applied, second) = runtime.block_on(async {
         let remote = reconcile::apply::read(&client, family).await.expect("GET");
-        let mut first = diff::plan(&resolved.desired, &remote, options);
-        first.requests = endpoints::requests(&first, family);
-        let applied = reconcile::apply::apply(&client, &first, &resolved.desired, &first.requests).await;
+        let first = Plan::new(&resolved.desired, &remote, family, options);
+        let applied = reconcile::apply::apply(&client, &first, &resolved.desired).await;
         let after = reconcile::apply::read(&client, family).await.expect("GET after");
-        let second = diff::plan(&resolved.desired, &after, PlanOptions::default());
+        let second = Plan::new(&resolved.desired, &after, family, PlanOptions::default());
         (first, applied, second)
     });
     prop_assert!(applied.is_ok(), "apply failed: {:?}\n{text}", applied.err());

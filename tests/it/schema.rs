@@ -18,8 +18,11 @@ fn yaml_to_json(text: &str) -> serde_json::Value {
 #[test]
 fn committed_schemas_equal_the_generated_ones() {
     let f = Fixture::new();
-    for (args, name) in [(&["schema"][..], "telephony.schema.json"), (&["schema", "--for", "plan"], "plan.schema.json")]
-    {
+    for (args, name) in [
+        (&["schema"][..], "telephony.schema.json"),
+        (&["schema", "--for", "plan"], "plan.schema.json"),
+        (&["schema", "--for", "validate"], "validate.schema.json"),
+    ] {
         let (code, out, _) = f.run(args);
         assert_eq!(code, 0);
         assert_eq!(

@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 
 use super::{Validator, join};
+use crate::config::diagnostic::Code;
 use crate::config::model::{AgentEntry, Located};
 use crate::config::node::{Key, Loc, Node, NodeKind};
 use crate::provider::MAX_AGENT_IDS;
@@ -17,6 +18,7 @@ impl Validator {
     pub(super) fn agents(&mut self, path: &str, node: &Node) -> Option<Vec<Located<AgentEntry>>> {
         let NodeKind::Seq(items) = &node.kind else {
             self.report(
+                Code::WrongType,
                 node.loc,
                 path,
                 format!("expected a list of agent IDs, found {}", node.kind.describe()),
@@ -27,6 +29,7 @@ impl Validator {
         let before = self.invalid.diagnostics.len();
         if items.len() > MAX_AGENT_IDS {
             self.report(
+                Code::OverLimit,
                 node.loc,
                 path,
                 format!("lists {} agents; the API accepts at most {MAX_AGENT_IDS}", items.len()),
@@ -43,7 +46,7 @@ impl Validator {
                     Some(id) => Some((format!("agent ID {id}"), AgentEntry::Id(id))),
                     None => {
                         let message = format!("`{}` is not a UUID", crate::clean::truncate(s, 60));
-                        self.report(item.loc, &item_path, message, uuid_hint);
+                        self.report(Code::InvalidAgentId, item.loc, &item_path, message, uuid_hint);
                         None
                     }
                 },
@@ -52,7 +55,7 @@ impl Validator {
                     .map(|name| (format!("agent named {name:?}"), AgentEntry::Name(name))),
                 other => {
                     let message = format!("expected an agent ID (a UUID string), found {}", other.describe());
-                    self.report(item.loc, &item_path, message, uuid_hint);
+                    self.report(Code::WrongType, item.loc, &item_path, message, uuid_hint);
                     None
                 }
             };
@@ -63,7 +66,7 @@ impl Validator {
             };
             if let Some(first) = seen.get(&identity) {
                 let hint = format!("it is already listed at line {}; remove one", first.line);
-                self.report(item.loc, &item_path, format!("duplicate {label}"), hint);
+                self.report(Code::DuplicateAgent, item.loc, &item_path, format!("duplicate {label}"), hint);
             } else {
                 seen.insert(identity, item.loc);
                 out.push(Located { value: entry, loc: Some(item.loc), path: item_path });
@@ -81,7 +84,7 @@ impl Validator {
         }
         let Some((_, value)) = found.get("agent") else {
             let hint = "write `{ agent: NAME }`, or the agent's ID";
-            self.report(item.loc, path, "an agent reference needs a name", hint);
+            self.report(Code::InvalidAgentName, item.loc, path, "an agent reference needs a name", hint);
             return None;
         };
         let name_path = join(path, "agent");
@@ -91,15 +94,17 @@ impl Validator {
                 return Some(name.clone());
             }
             NodeKind::Str(name) if name.trim().is_empty() => {
-                self.report(value.loc, name_path, "the agent name is empty", name_hint)
+                self.report(Code::InvalidAgentName, value.loc, name_path, "the agent name is empty", name_hint)
             }
             NodeKind::Str(name) => self.report(
+                Code::OverLimit,
                 value.loc,
                 name_path,
                 format!("is {} characters long; agent names have at most {MAX_AGENT_NAME_CHARS}", name.chars().count()),
                 name_hint,
             ),
             other => self.report(
+                Code::WrongType,
                 value.loc,
                 name_path,
                 format!("expected an agent name, found {}", other.describe()),

@@ -17,7 +17,7 @@ mod providers;
 mod references;
 mod structure;
 
-use crate::config::diagnostic::Diagnostic;
+use crate::config::diagnostic::{Code, Diagnostic};
 use crate::config::model::{Declaration, Located};
 use crate::config::node::{ByteSpan, Loc, Node, NodeKind};
 use crate::secret::Reference;
@@ -59,15 +59,17 @@ fn join(parent: &str, key: &str) -> String {
 }
 
 impl Validator {
-    /// Records one problem: where it is (`None` for the whole file), its field path, what is wrong, and what to do.
+    /// Records one problem: its code, where it is (`None` for the whole file), its field path, what is wrong, and
+    /// what to do.
     fn report(
         &mut self,
+        code: Code,
         at: impl Into<Option<Loc>>,
         path: impl Into<String>,
         message: impl Into<String>,
         hint: impl Into<String>,
     ) {
-        self.invalid.diagnostics.push(Diagnostic::new(at.into(), path, message).with_hint(hint));
+        self.invalid.diagnostics.push(Diagnostic::new(code, at.into(), path, message).with_hint(hint));
     }
 
     /// Marks every string scalar in `node` (it may hold secrets, but its structure is harmless to show).

@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use super::references::secret_hint;
 use super::{Validator, join};
+use crate::config::diagnostic::Code;
 use crate::config::model::{IdentifierSource, Located, ProviderSpec};
 use crate::config::node::{Key, Loc, Node, NodeKind};
 use crate::provider::{self, Provider};
@@ -55,7 +56,7 @@ impl Validator {
                         _ => "write `true` or `false` without quotes; leaving it out means false".to_string(),
                     };
                     let message = format!("expected true or false, found {}", node.kind.describe());
-                    self.report(node.loc, join(path, provider::ALLOW_ALL), message, hint);
+                    self.report(Code::WrongType, node.loc, join(path, provider::ALLOW_ALL), message, hint);
                     None
                 }
             },
@@ -68,6 +69,7 @@ impl Validator {
         if let (Some(true), Some(list)) = (allow_all, &agents) {
             if let Some((_, node)) = entries.get(provider::AGENT_IDS).filter(|_| !list.is_empty()) {
                 self.report(
+                    Code::AllowAllWithAgents,
                     node.loc,
                     join(path, provider::AGENT_IDS),
                     "must be empty when callCreationAllowAllAgents is true",
@@ -99,7 +101,13 @@ impl Validator {
         } else {
             format!("the API requires {field} for {provider}; add it to the block")
         };
-        self.report(key.loc, join(provider.key(), field), format!("missing required field `{field}`"), hint);
+        self.report(
+            Code::MissingField,
+            key.loc,
+            join(provider.key(), field),
+            format!("missing required field `{field}`"),
+            hint,
+        );
     }
 
     /// An identifying field: a non-blank string written as the API keeps it, or a reference.
@@ -114,17 +122,18 @@ impl Validator {
         match &node.kind {
             NodeKind::Str(s) if s.trim().is_empty() => {
                 let hint = format!("write the {provider} {field}, or a reference `{{ env: NAME }}`");
-                self.report(node.loc, path, "may not be blank", hint);
+                self.report(Code::EmptyValue, node.loc, path, "may not be blank", hint);
                 None
             }
             NodeKind::Str(s) if s.trim() != s => {
                 let hint = "remove it: the API trims it away, so the account would never match the file";
-                self.report(node.loc, path, "has leading or trailing whitespace", hint);
+                self.report(Code::Whitespace, node.loc, path, "has leading or trailing whitespace", hint);
                 None
             }
             NodeKind::Str(s) => {
                 if let Some((max, what)) = provider.max_chars(field).filter(|(max, _)| s.chars().count() > *max) {
                     self.report(
+                        Code::OverLimit,
                         node.loc,
                         path,
                         format!("is {} characters long; the API accepts at most {max}", s.chars().count()),
@@ -138,17 +147,17 @@ impl Validator {
             NodeKind::Int(_) | NodeKind::Float(_) | NodeKind::Bool(_) => {
                 let message = format!("expected a string, found {}", node.kind.describe());
                 let hint = format!("quote the value, e.g. `{field}: \"...\"`, so YAML keeps it as written");
-                self.report(node.loc, path, message, hint);
+                self.report(Code::WrongType, node.loc, path, message, hint);
                 None
             }
             NodeKind::Null => {
                 let hint = format!("write the {provider} {field}, or a reference `{{ env: NAME }}`");
-                self.report(node.loc, path, "has no value", hint);
+                self.report(Code::EmptyValue, node.loc, path, "has no value", hint);
                 None
             }
             NodeKind::Seq(_) => {
                 let hint = format!("{provider} has one {field}: write it as a single value");
-                self.report(node.loc, path, "expected a string, found a list", hint);
+                self.report(Code::WrongType, node.loc, path, "expected a string, found a list", hint);
                 None
             }
         }
@@ -158,6 +167,7 @@ impl Validator {
     fn mapping(&mut self, path: &str, node: &Node) -> Option<BTreeMap<String, String>> {
         let NodeKind::Map(entries) = &node.kind else {
             self.report(
+                Code::WrongType,
                 node.loc,
                 path,
                 format!("expected a mapping of webhook fields to context paths, found {}", node.kind.describe()),
@@ -172,12 +182,13 @@ impl Validator {
             let entry_path = join(path, &key.name);
             if let Some(first) = seen.get(key.name.as_str()) {
                 let hint = format!("it is already mapped at line {}; keep one of them", first.line);
-                self.report(key.loc, &entry_path, format!("duplicate key `{}`", key.name), hint);
+                self.report(Code::DuplicateKey, key.loc, &entry_path, format!("duplicate key `{}`", key.name), hint);
                 continue;
             }
             seen.insert(&key.name, key.loc);
             match &value.kind {
                 NodeKind::Str(s) if !s.is_empty() && s.trim() != s => self.report(
+                    Code::Whitespace,
                     value.loc,
                     &entry_path,
                     "has leading or trailing whitespace",
@@ -197,7 +208,7 @@ impl Validator {
                         }
                     };
                     let message = format!("expected a context path (a string), found {found}");
-                    self.report(value.loc, &entry_path, message, hint);
+                    self.report(Code::WrongType, value.loc, &entry_path, message, hint);
                 }
             }
         }

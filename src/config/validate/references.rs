@@ -2,6 +2,7 @@
 //! literal written by mistake is marked so that no diagnostic shows it.
 
 use super::{Validator, join};
+use crate::config::diagnostic::Code;
 use crate::config::model::{DEFAULT_API_KEY_ENV, Located};
 use crate::config::node::{Node, NodeKind};
 use crate::provider::Provider;
@@ -36,13 +37,13 @@ impl Validator {
             }
             NodeKind::Null => {
                 let message = "has no value; a secret must be a reference";
-                self.report(node.loc, path, message, secret_hint(provider, field));
+                self.report(Code::EmptyValue, node.loc, path, message, secret_hint(provider, field));
                 None
             }
             _ => {
                 self.sensitive_all(node);
                 let message = "is a literal secret; secrets must be references so that they never live in git";
-                self.report(node.loc, path, message, secret_hint(provider, field));
+                self.report(Code::LiteralSecret, node.loc, path, message, secret_hint(provider, field));
                 None
             }
         }
@@ -59,7 +60,7 @@ impl Validator {
         match (found.get("env"), found.get("file")) {
             (Some(_), Some(_)) | (None, None) => {
                 let hint = "write `{ env: NAME }` or `{ file: PATH }`";
-                self.report(node.loc, path, "a reference names exactly one source", hint);
+                self.report(Code::InvalidReference, node.loc, path, "a reference names exactly one source", hint);
                 None
             }
             (Some((_, value)), None) => {
@@ -67,19 +68,31 @@ impl Validator {
                 let name_hint = "name the environment variable that holds the value, e.g. `{ env: TWILIO_AUTH_TOKEN }`";
                 match &value.kind {
                     NodeKind::Str(name) if is_env_name(name) => return Some(Reference::Env(name.clone())),
-                    NodeKind::Str(name) if name.trim().is_empty() => {
-                        self.report(value.loc, env_path, "the variable name is empty", name_hint)
-                    }
+                    NodeKind::Str(name) if name.trim().is_empty() => self.report(
+                        Code::InvalidReference,
+                        value.loc,
+                        env_path,
+                        "the variable name is empty",
+                        name_hint,
+                    ),
                     NodeKind::Str(_) => self.report(
+                        Code::InvalidReference,
                         value.loc,
                         env_path,
                         "is not a valid environment variable name",
                         "use letters, digits and underscores, not starting with a digit, e.g. TWILIO_AUTH_TOKEN",
                     ),
-                    NodeKind::Null => self.report(value.loc, env_path, "the variable name is missing", name_hint),
+                    NodeKind::Null => self.report(
+                        Code::InvalidReference,
+                        value.loc,
+                        env_path,
+                        "the variable name is missing",
+                        name_hint,
+                    ),
                     other => {
                         self.sensitive_all(value);
                         self.report(
+                            Code::InvalidReference,
                             value.loc,
                             env_path,
                             format!("expected a variable name, found {}", other.describe()),
@@ -95,6 +108,7 @@ impl Validator {
                 other => {
                     let found = if matches!(other, NodeKind::Str(_)) { "an empty string" } else { other.describe() };
                     self.report(
+                        Code::InvalidReference,
                         value.loc,
                         join(path, "file"),
                         format!("expected a file path, found {found}"),

@@ -5,6 +5,7 @@ use std::collections::{HashMap, HashSet};
 
 use super::references::REFERENCE_KEYS;
 use super::{Validated, Validator, join};
+use crate::config::diagnostic::Code;
 use crate::config::model::{DEFAULT_API_KEY_ENV, Declaration, FORMAT_VERSION, Located};
 use crate::config::node::{Key, Node, NodeKind};
 use crate::provider::{self, Provider};
@@ -63,7 +64,7 @@ impl Validator {
             if let Some(known_key) = known.iter().find(|k| **k == key.name) {
                 if let Some((first, _)) = out.found.get(known_key) {
                     let hint = format!("it is already set at line {}; keep one of them", first.loc.line);
-                    self.report(key.loc, key_path, format!("duplicate key `{}`", key.name), hint);
+                    self.report(Code::DuplicateKey, key.loc, key_path, format!("duplicate key `{}`", key.name), hint);
                     if REFERENCE_KEYS.contains(known_key) {
                         self.sensitive_all(value);
                     }
@@ -93,7 +94,7 @@ impl Validator {
             } else {
                 format!("known keys here: {}", known.join(", "))
             };
-            self.report(key.loc, key_path, format!("unknown key `{}`", key.name), hint);
+            self.report(Code::UnknownKey, key.loc, key_path, format!("unknown key `{}`", key.name), hint);
         }
         out
     }
@@ -112,7 +113,7 @@ impl Validator {
         let Some(root) = root else {
             let message = if has_text { "the file has only comments" } else { "the file is empty" };
             let hint = "declare at least one provider (twilio, telnyx or plivo); `reconcile import` writes a start";
-            self.report(None, "", message, hint);
+            self.report(Code::EmptyFile, None, "", message, hint);
             return out;
         };
         let NodeKind::Map(entries) = &root.kind else {
@@ -125,7 +126,7 @@ impl Validator {
                  `plivo:`); this file is not one (a secret file or a .env?), so none of it is shown"
             };
             let message = format!("expected a mapping of providers, found {}", root.kind.describe());
-            self.report(root.loc, "", message, hint);
+            self.report(Code::WrongType, root.loc, "", message, hint);
             return out;
         };
         let entries = self.entries(entries, "", &top_keys());
@@ -151,14 +152,20 @@ impl Validator {
                     self.sensitive_all(node);
                     let p = provider.key();
                     let hint = format!("declare the provider's fields under `{p}:`, or write `{p}: null` to delete it");
-                    self.report(node.loc, p, format!("expected a mapping or null, found {}", other.describe()), hint);
+                    self.report(
+                        Code::WrongType,
+                        node.loc,
+                        p,
+                        format!("expected a mapping or null, found {}", other.describe()),
+                        hint,
+                    );
                     Declaration::Unmanaged
                 }
             };
         }
         if !managed_any && self.invalid.diagnostics.is_empty() {
             let hint = "add a `twilio`, `telnyx` or `plivo` block, or `provider: null` to require its absence";
-            self.report(root.loc, "", "no provider is declared, so there is nothing to manage", hint);
+            self.report(Code::NoProvider, root.loc, "", "no provider is declared, so there is nothing to manage", hint);
         }
         out
     }
@@ -168,18 +175,21 @@ impl Validator {
         match &node.kind {
             NodeKind::Int(FORMAT_VERSION) => {}
             NodeKind::Str(s) if s.trim() == FORMAT_VERSION.to_string() => self.report(
+                Code::WrongType,
                 node.loc,
                 "version",
                 "expected the number 1, found a string",
                 "remove the quotes: `version: 1`",
             ),
             NodeKind::Int(n) => self.report(
+                Code::UnsupportedVersion,
                 node.loc,
                 "version",
                 format!("version {n} is not supported; this reconcile reads version {FORMAT_VERSION}"),
                 format!("write `version: {FORMAT_VERSION}` or leave it out; a newer file needs a newer reconcile"),
             ),
             other => self.report(
+                Code::WrongType,
                 node.loc,
                 "version",
                 format!("expected the number {FORMAT_VERSION}, found {}", other.describe()),
@@ -193,6 +203,7 @@ impl Validator {
         let NodeKind::Map(entries) = &node.kind else {
             self.sensitive_all(node);
             self.report(
+                Code::WrongType,
                 node.loc,
                 "account",
                 format!("expected a mapping, found {}", node.kind.describe()),
