@@ -10,6 +10,7 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod diff;
+pub mod drift;
 pub mod endpoints;
 pub mod error;
 pub mod files;

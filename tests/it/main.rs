@@ -8,6 +8,7 @@ mod agents;
 mod common;
 mod completions;
 mod diagnostics;
+mod drift;
 mod emulator_selftest;
 mod families;
 mod faults;
