@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod agents;
+mod annotations;
 mod common;
 mod completions;
 mod diagnostics;
