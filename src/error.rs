@@ -40,6 +40,8 @@ pub enum Error {
     StaleFiles { stale: usize, files: usize },
     #[error(transparent)]
     Write(#[from] crate::files::WriteError),
+    #[error(transparent)]
+    Show(#[from] crate::show::ShowError),
     #[error("cannot start the async runtime: {0}")]
     Runtime(String),
     #[error("{path}: {reason}")]
@@ -72,6 +74,7 @@ impl Error {
                     .into(),
             ),
             Error::Write(e) => Some(e.hint()),
+            Error::Show(e) => Some(e.hint()),
             Error::Files { .. } => Some(
                 "pass telephony.yaml files, or folders holding files named telephony.yaml (hidden folders are \
                  skipped)"

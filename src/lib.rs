@@ -21,4 +21,5 @@ pub mod redact;
 pub mod render;
 pub mod secret;
 pub mod selection;
+pub mod show;
 pub mod state;

@@ -22,4 +22,5 @@ mod saved_plans;
 mod schema;
 mod secret_safety;
 mod several;
+mod show;
 mod validate;
