@@ -4,6 +4,7 @@
 // Test helpers outside `#[test]` functions unwrap too: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used)]
 
+mod action;
 mod agents;
 mod annotations;
 mod common;
@@ -11,6 +12,7 @@ mod completions;
 mod diagnostics;
 mod drift;
 mod emulator_selftest;
+mod fakes;
 mod families;
 mod faults;
 mod formats;
