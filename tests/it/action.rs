@@ -695,3 +695,53 @@ fn one_drift_issue_opened_updated_when_the_fingerprint_changes_and_closed_when_i
     assert_eq!(issues.len(), 3);
     assert_eq!((issues[0].number, issues[0].state.as_str(), issues[0].body.ends_with("\nother")), (2, "open", true));
 }
+
+// ---------------------------------------------------------------------------------------------------------------
+// action.yml itself
+
+/// Every `${{ inputs.X }}` and `${{ steps.Y.outputs.Z }}` names what exists; expressions reach scripts only through
+/// `env:` (never inside `run:`, where a value could inject shell); the outputs are the ones `run.py` sets.
+#[test]
+fn action_yml_declares_its_inputs_and_outputs_and_refers_only_to_them() {
+    let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("action.yml")).unwrap();
+    let action: serde_json::Value = serde_saphyr::from_str(&text).unwrap();
+    let keys = |v: &serde_json::Value| -> Vec<String> { v.as_object().unwrap().keys().cloned().collect() };
+    let inputs = keys(&action["inputs"]);
+    for wanted in ["command", "files", "version", "endpoints", "jobs", "comment", "detailed-exitcode"] {
+        assert!(inputs.contains(&wanted.to_string()), "input {wanted}");
+    }
+    assert_eq!(action["runs"]["using"], "composite");
+    let steps = action["runs"]["steps"].as_array().unwrap();
+    let ids: Vec<&str> = steps.iter().filter_map(|s| s["id"].as_str()).collect();
+    for step in steps {
+        let run = step["run"].as_str().unwrap_or_default();
+        assert!(!run.contains("${{"), "an expression inside run: {run}");
+    }
+    let scripts: String = ["run.py", "install.py"].iter().map(|s| std::fs::read_to_string(script(s)).unwrap()).collect();
+    let outputs = keys(&action["outputs"]);
+    for wanted in ["has-changes", "to-create", "to-update", "to-delete", "exit-code", "plan-json"] {
+        assert!(outputs.contains(&wanted.to_string()), "output {wanted}");
+    }
+    for name in &outputs {
+        let value = action["outputs"][name]["value"].as_str().unwrap();
+        let inner = value.strip_prefix("${{ steps.").and_then(|v| v.strip_suffix(" }}")).unwrap();
+        let (step, output) = inner.split_once(".outputs.").unwrap();
+        assert!(ids.contains(&step), "{name}: no step {step}");
+        assert!(scripts.contains(&format!("set_output(\"{output}\"")), "{name}: no script sets {output}");
+    }
+    let mut rest = text.as_str();
+    while let Some(at) = rest.find("${{") {
+        let end = rest[at..].find("}}").unwrap() + at;
+        let expr = rest[at + 3..end].trim();
+        for word in expr.split(|c: char| !(c.is_alphanumeric() || c == '.' || c == '-' || c == '_')) {
+            if let Some(input) = word.strip_prefix("inputs.") {
+                assert!(inputs.contains(&input.to_string()), "unknown input {input}");
+            }
+            if let Some(step) = word.strip_prefix("steps.") {
+                let id = step.split('.').next().unwrap();
+                assert!(ids.contains(&id), "unknown step {id}");
+            }
+        }
+        rest = &rest[end..];
+    }
+}
