@@ -2,9 +2,10 @@
 """Runs `reconcile plan` or `reconcile apply` for the action, and turns its one JSON document into everything else.
 
 Inputs come from the environment (never from a command line built from expressions, where they could inject shell):
-RECONCILE (the binary), INPUT_COMMAND (plan or apply), INPUT_FILES (paths separated by spaces, or one per line to
-allow spaces), INPUT_ENDPOINTS, INPUT_JOBS, INPUT_DETAILED_EXITCODE. Secrets are not inputs: reconcile reads them
-from the step's environment, as the file's references name them.
+RECONCILE (the binary), INPUT_COMMAND (plan or apply; or validate, which needs no secret: only `exit-code` is set),
+INPUT_FILES (paths separated by spaces, or one per line to allow spaces), INPUT_ENDPOINTS, INPUT_JOBS, INPUT_ROTATE,
+INPUT_DETAILED_EXITCODE. Secrets are not inputs: reconcile reads them from the step's environment, as the files'
+references name them.
 
 One run of reconcile, with `--format json`: its document is saved as `plan.json` in a folder of RUNNER_TEMP, and its
 stderr (diagnostics, and in Actions the `::error` annotations on the file's lines) goes to the log. From that one
@@ -40,11 +41,13 @@ def files_of(text):
 
 def arguments():
     command = (os.environ.get("INPUT_COMMAND") or "plan").strip()
-    if command not in ("plan", "apply"):
-        fail("input command must be plan or apply, not %r" % command)
+    if command not in ("plan", "apply", "validate"):
+        fail("input command must be plan or apply (or validate), not %r" % command)
     args = [command]
     for path in files_of(os.environ.get("INPUT_FILES")):
         args += ["-f", path]
+    if command == "validate":
+        return command, args
     args += ["--format", "json"]
     endpoints = (os.environ.get("INPUT_ENDPOINTS") or "").strip()
     if endpoints:
@@ -56,6 +59,8 @@ def arguments():
         if not re.match(r"^[0-9]{1,4}$", jobs) or not 1 <= int(jobs) <= 1024:
             fail("input jobs must be a number from 1 to 1024, not %r" % jobs)
         args += ["--jobs", jobs]
+    if truthy(os.environ.get("INPUT_ROTATE"), "rotate"):
+        args.append("--rotate")
     detailed = truthy(os.environ.get("INPUT_DETAILED_EXITCODE"), "detailed-exitcode")
     if command == "plan" and detailed:
         args.append("--detailed-exitcode")
@@ -100,6 +105,14 @@ def show(binary, document, fmt):
 def run():
     binary = os.environ.get("RECONCILE") or "reconcile"
     command, args = arguments()
+    if command == "validate":
+        print("Running: reconcile %s" % " ".join(args), flush=True)
+        code = subprocess.run([binary] + args, stdin=subprocess.DEVNULL).returncode
+        set_output("exit-code", code)
+        for name in ("has-changes", "to-create", "to-update", "to-delete", "drift-fingerprint", "plan-json",
+                     "plan-markdown"):
+            set_output(name, "")
+        return 0
     folder = work_folder()
     document = os.path.join(folder, "plan.json")
     markdown_path = os.path.join(folder, "plan.md")

@@ -406,6 +406,15 @@ fn a_failed_plan_still_writes_the_summary_and_exit_code_1_with_annotations() {
         "{err}"
     );
     assert!(!err.contains("literal-token-value"));
+
+    // validate (for pull requests from forks: no secret): only exit-code, and the same annotations.
+    std::fs::remove_file(tmp.path().join("output")).unwrap();
+    let env = run_env(&f, &binary, tmp.path(), &[("COMMAND", "validate")]);
+    let (code, _, err) = run_step(&f, &env);
+    assert_eq!(code, 0);
+    let set = outputs(&tmp.path().join("output"));
+    assert_eq!((set["exit-code"].as_str(), set["plan-markdown"].as_str()), ("1", ""));
+    assert!(err.contains("::error file=telephony.yaml,line=3,col=14,"), "{err}");
     assert!(f.emu.requests().is_empty());
 }
 
@@ -430,7 +439,7 @@ fn apply_through_the_action_scripts_writes_and_reports() {
     assert!(after.contains("\"hasChanges\": false"), "{after}");
 
     for (inputs, says) in [
-        (vec![("COMMAND", "destroy")], "input command must be plan or apply, not 'destroy'"),
+        (vec![("COMMAND", "destroy")], "input command must be plan or apply (or validate), not 'destroy'"),
         (vec![("ENDPOINTS", "all")], "input endpoints must be auto, provider or account"),
         (vec![("JOBS", "0")], "input jobs must be a number from 1 to 1024"),
         (vec![("DETAILED_EXITCODE", "maybe")], "input detailed-exitcode must be true or false"),
@@ -717,7 +726,8 @@ fn action_yml_declares_its_inputs_and_outputs_and_refers_only_to_them() {
         let run = step["run"].as_str().unwrap_or_default();
         assert!(!run.contains("${{"), "an expression inside run: {run}");
     }
-    let scripts: String = ["run.py", "install.py"].iter().map(|s| std::fs::read_to_string(script(s)).unwrap()).collect();
+    let scripts: String =
+        ["run.py", "install.py"].iter().map(|s| std::fs::read_to_string(script(s)).unwrap()).collect();
     let outputs = keys(&action["outputs"]);
     for wanted in ["has-changes", "to-create", "to-update", "to-delete", "exit-code", "plan-json"] {
         assert!(outputs.contains(&wanted.to_string()), "output {wanted}");
