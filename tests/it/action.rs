@@ -755,3 +755,88 @@ fn action_yml_declares_its_inputs_and_outputs_and_refers_only_to_them() {
         rest = &rest[end..];
     }
 }
+
+/// No recipe compiles: the GitHub ones use the action, GitLab's the verified archive; GitLab's plan hands the widget
+/// its counts.
+#[test]
+fn the_ci_recipes_install_prebuilt_and_never_compile() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/ci");
+    let mut recipes = vec![dir.join("gitlab-ci.yml")];
+    for entry in std::fs::read_dir(dir.join("github")).unwrap() {
+        recipes.push(entry.unwrap().path());
+    }
+    assert!(recipes.len() >= 4);
+    for path in &recipes {
+        let text = std::fs::read_to_string(path).unwrap();
+        let _: serde_json::Value = serde_saphyr::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        for word in ["cargo ", "rustup", "rust:"] {
+            assert!(!text.contains(word), "{} mentions {word:?}", path.display());
+        }
+        if path.starts_with(dir.join("github")) {
+            assert!(text.contains("uses: your-org/reconcile@v"), "{} uses the action", path.display());
+        }
+    }
+    let gitlab: serde_json::Value =
+        serde_saphyr::from_str(&std::fs::read_to_string(dir.join("gitlab-ci.yml")).unwrap()).unwrap();
+    assert_eq!(gitlab["plan"]["artifacts"]["reports"]["terraform"], "reconcile.tfplan.json");
+    let install = gitlab[".reconcile"]["before_script"][0].as_str().unwrap();
+    let check = install.find("sha256sum -c").expect("the checksum is checked");
+    assert!(check < install.find("tar -xzf").unwrap() && check < install.find("reconcile --version").unwrap());
+}
+
+/// GitLab's install, as the recipe writes it, run with this machine's `sh`, `wget`, `sha256sum` and `tar` against the
+/// local release host: the right archive installs and runs; a wrong one is refused before it is unpacked or run.
+#[test]
+fn the_gitlab_recipe_installs_the_verified_archive_and_refuses_another() {
+    let recipe: serde_json::Value = serde_saphyr::from_str(
+        &std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/ci/gitlab-ci.yml")).unwrap(),
+    )
+    .unwrap();
+    let install = recipe[".reconcile"]["before_script"][0].as_str().unwrap().to_string();
+    // The snippet picks the archive by `uname -m`: the binary under test is served under this machine's name.
+    let machine = Command::new("uname").arg("-m").output().unwrap();
+    let target = match String::from_utf8_lossy(&machine.stdout).trim() {
+        "x86_64" => LINUX_TARGET,
+        "aarch64" | "arm64" => "aarch64-unknown-linux-musl",
+        other => panic!("the recipe has no archive for {other}"),
+    };
+    let host = ReleaseHost::start();
+    let project = tempfile::tempdir().unwrap();
+    let run = || {
+        Command::new("sh")
+            .arg("-c")
+            .arg(format!("{install}\necho \"args: $*\""))
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("CI_PROJECT_DIR", project.path())
+            .env("RECONCILE_RELEASES", format!("{}/releases/download", host.url()))
+            .env("RECONCILE_VERSION", VERSION)
+            .env("RECONCILE_FILES", "prod staging")
+            .current_dir(project.path())
+            .output()
+            .unwrap()
+    };
+    let installed = project.path().join(".reconcile/reconcile");
+    let mark = project.path().join("it-ran");
+    let name = format!("reconcile-{target}.tar.gz");
+    let impostor = tar_gz(target, &marking_binary(&mark));
+    publish(&host, &name, impostor, b"the released archive");
+    let output = run();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains(&format!("checksum mismatch: {name} is not the release's")), "{stdout}");
+    assert!(!installed.exists() && !mark.exists(), "nothing unpacked or run");
+
+    if target == LINUX_TARGET {
+        publish_linux(&host);
+    } else {
+        let archive = tar_gz(target, &reconcile_binary());
+        publish(&host, &name, archive.clone(), &archive);
+    }
+    let output = run();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(0), "{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
+    assert!(stdout.contains(&format!("reconcile {}\n", env!("CARGO_PKG_VERSION"))), "{stdout}");
+    assert!(stdout.contains("args: -f prod -f staging"), "{stdout}");
+    assert!(installed.is_file());
+}
