@@ -15,6 +15,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use crate::diff::Plan;
+use crate::error::Error;
 use crate::render::json::{ApplyStatus, FileEntry, JsonOutput, PlanDocument};
 use crate::render::markdown::{self, FileResult};
 use crate::render::report::{self, Tally};
@@ -31,42 +32,16 @@ pub enum ShowFormat {
     Gitlab,
 }
 
-/// Why a document cannot be shown.
-#[derive(Debug, thiserror::Error)]
-pub enum ShowError {
-    #[error("cannot read {path}: {reason}")]
-    Read { path: String, reason: String },
-    #[error("{path} is not a JSON plan document: {reason}")]
-    NotAPlan { path: String, reason: String },
-    #[error("{path} is a saved plan (`plan --out`), not a JSON plan document (`plan --format json`)")]
-    SavedPlan { path: String },
-    #[error("{path} holds no plan to count: the run failed before it made one ({message})")]
-    NoPlan { path: String, message: String },
-}
-
-impl ShowError {
-    pub fn hint(&self) -> String {
-        match self {
-            ShowError::Read { .. } | ShowError::NotAPlan { .. } | ShowError::SavedPlan { .. } => {
-                "pass what `reconcile plan --format json` (or `apply --format json`) printed, saved to a file, or `-` \
-                 to read it from standard input"
-                    .into()
-            }
-            ShowError::NoPlan { .. } => "fix the error the document names, then plan again".into(),
-        }
-    }
-}
-
 /// Reads the document at `path` (`-`: standard input) and prints it in `format` on stdout.
-pub fn show(path: &Path, format: ShowFormat, out: Output) -> Result<(), ShowError> {
+pub fn show(path: &Path, format: ShowFormat, out: Output) -> Result<(), Error> {
     let shown = path.display().to_string();
-    let text = read(path).map_err(|e| ShowError::Read { path: shown.clone(), reason: e.to_string() })?;
+    let text = read(path).map_err(|e| Error::ShowRead { path: shown.clone(), reason: e.to_string() })?;
     let value: serde_json::Value =
-        serde_json::from_str(&text).map_err(|e| ShowError::NotAPlan { path: shown.clone(), reason: e.to_string() })?;
+        serde_json::from_str(&text).map_err(|e| Error::NotAPlan { path: shown.clone(), reason: e.to_string() })?;
     if value.get("planFileVersion").is_some() {
-        return Err(ShowError::SavedPlan { path: shown });
+        return Err(Error::SavedPlanShown { path: shown });
     }
-    let document: JsonOutput = serde_json::from_value(value).map_err(|_| ShowError::NotAPlan {
+    let document: JsonOutput = serde_json::from_value(value).map_err(|_| Error::NotAPlan {
         path: shown.clone(),
         reason: format!(
             "it does not match the plan document of this version (formatVersion {}, schema/plan.schema.json)",
@@ -251,12 +226,12 @@ fn text_of(document: &JsonOutput, p: Palette) -> String {
 }
 
 /// GitLab's Terraform report: the counts of the plan (of every file's, with several).
-fn gitlab(document: &JsonOutput, path: &str) -> Result<String, ShowError> {
+fn gitlab(document: &JsonOutput, path: &str) -> Result<String, Error> {
     let (create, update, delete) = match document {
         JsonOutput::One(doc) => match &doc.summary {
             Some(s) => (s.create, s.update, s.delete),
             None => {
-                return Err(ShowError::NoPlan {
+                return Err(Error::NoPlanToCount {
                     path: path.to_string(),
                     message: doc.error.as_ref().map(|e| e.message.clone()).unwrap_or_default(),
                 });

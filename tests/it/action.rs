@@ -840,3 +840,70 @@ fn the_gitlab_recipe_installs_the_verified_archive_and_refuses_another() {
     assert!(stdout.contains("args: -f prod -f staging"), "{stdout}");
     assert!(installed.is_file());
 }
+
+/// The release's archive names agree everywhere: dist's targets (dist-workspace.toml), `cargo binstall`'s metadata
+/// (Cargo.toml) and the action's installer (action/install.py) all name `reconcile-<target>.tar.gz` (`.zip` on
+/// Windows) holding `reconcile-<target>/reconcile` (`reconcile.exe` at the root of the zip), and binstall never
+/// falls back to compiling.
+#[test]
+fn dist_binstall_and_the_installer_name_the_same_archives() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let read = |name: &str| std::fs::read_to_string(root.join(name)).unwrap();
+    let dist = read("dist-workspace.toml");
+    let targets_line = dist.lines().find(|l| l.starts_with("targets = ")).unwrap();
+    let mut targets: Vec<&str> = targets_line.split('"').skip(1).step_by(2).collect();
+    targets.sort_unstable();
+    let mut wanted = vec![
+        "aarch64-apple-darwin",
+        "aarch64-unknown-linux-musl",
+        "x86_64-apple-darwin",
+        "x86_64-pc-windows-msvc",
+        "x86_64-unknown-linux-musl",
+    ];
+    wanted.sort_unstable();
+    assert_eq!(targets, wanted);
+    assert!(dist.contains("unix-archive = \".tar.gz\"") && dist.contains("github-attestations = true"));
+
+    let cargo = read("Cargo.toml");
+    let section = |name: &str| -> BTreeMap<String, String> {
+        let start = cargo.find(&format!("\n[{name}]\n")).unwrap_or_else(|| panic!("[{name}]"));
+        cargo[start + name.len() + 4..]
+            .lines()
+            .take_while(|l| !l.starts_with('['))
+            .filter_map(|l| l.split_once(" = "))
+            .map(|(k, v)| (k.trim().to_string(), v.trim().trim_matches('"').to_string()))
+            .collect()
+    };
+    let base = section("package.metadata.binstall");
+    let windows = section("package.metadata.binstall.overrides.x86_64-pc-windows-msvc");
+    assert_eq!(base["disabled-strategies"], r#"["quick-install", "compile"]"#);
+    let install = read("action/install.py");
+    for target in targets {
+        let meta = if target.contains("windows") { &windows } else { &base };
+        let expand = |template: &str| {
+            template
+                .replace("{ repo }", "https://github.com/your-org/reconcile")
+                .replace("{ version }", env!("CARGO_PKG_VERSION"))
+                .replace("{ name }", "reconcile")
+                .replace("{ target }", target)
+                .replace("{ bin }", "reconcile")
+                .replace("{ binary-ext }", if target.contains("windows") { ".exe" } else { "" })
+        };
+        let archive = if target.contains("windows") {
+            format!("reconcile-{target}.zip")
+        } else {
+            format!("reconcile-{target}.tar.gz")
+        };
+        assert_eq!(
+            expand(&meta["pkg-url"]),
+            format!("https://github.com/your-org/reconcile/releases/download/{VERSION}/{archive}")
+        );
+        let inside = if target.contains("windows") {
+            "reconcile.exe".to_string()
+        } else {
+            format!("reconcile-{target}/reconcile")
+        };
+        assert_eq!(expand(&meta["bin-dir"]), inside);
+        assert!(install.contains(&format!("\"{target}\"")), "install.py knows {target}");
+    }
+}
