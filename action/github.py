@@ -9,7 +9,7 @@ GITHUB_TOKEN (never printed). Lists are read whole, page by page, following the 
 to the same host as the API: the token goes nowhere else).
 
 comment: one comment per workflow (GITHUB_WORKFLOW) and file set, found by a hidden marker on its first line that
-is a digest of both. Not found: created (POST .../issues/N/comments). Found: updated in place (PATCH
+is a digest of both (a bot's first, as the workflow's token writes; any author's, as a personal token writes). Not found: created (POST .../issues/N/comments). Found: updated in place (PATCH
 .../issues/comments/ID), unless it already says exactly that. Never a second one. The body is the Markdown plan and
 a line naming the commit and the run; cut, if it must be, to GitHub's limit of 65,536 characters, with a note. The
 pull request is the event's (GITHUB_EVENT_PATH) unless --issue is given; outside a pull request nothing is done.
@@ -194,8 +194,10 @@ def comment(args):
     marker = "<!-- reconcile-action comment:%s -->" % key(args.files)
     body = fit("%s\n%s%s" % (marker, read_body(args.body_file).rstrip("\n") + "\n", footer()))
     comments = gh.paginate(gh.url("/issues/%d/comments?per_page=%d" % (number, PER_PAGE)))
-    mine = [c for c in comments if isinstance(c, dict) and str(c.get("body") or "").startswith(marker + "\n")
-            and (c.get("user") or {}).get("type") == "Bot"]
+    # The marker must open the body (a quote of the comment starts with "> " and does not count). The workflow's
+    # token writes as a bot; a personal token as its user: a bot's comment is preferred, any author's is accepted.
+    mine = [c for c in comments if isinstance(c, dict) and str(c.get("body") or "").startswith(marker + "\n")]
+    mine.sort(key=lambda c: (c.get("user") or {}).get("type") != "Bot")
     if not mine:
         created, _ = gh.call("POST", gh.url("/issues/%d/comments" % number), {"body": body}, expect=(201,))
         print("Created the plan comment %s" % (created or {}).get("html_url", ""), flush=True)

@@ -563,6 +563,22 @@ fn the_comment_is_created_once_then_updated_in_place_never_duplicated() {
     assert_eq!(action_comments(&gh, 7).len(), 3);
     assert_eq!(gh.comments(7).len(), 152 + 3, "the others' comments untouched");
     assert!(gh.comments(7).iter().filter(|c| c.login != BOT).all(|c| !c.body.contains("reconcile plan:")));
+
+    // A comment written with a personal token (its author a user, not a bot) is found and kept too.
+    gh.add_pull_request(8);
+    let marker = format!("<!-- reconcile-action comment:{} -->", &sha256_hex(b"reconcile plan\0prod staging")[..16]);
+    let by_user = gh.add_comment(8, &format!("{marker}\nan older plan\n"), "release-bot-user", "User");
+    let mut env8 = env.clone();
+    env8.insert("GITHUB_EVENT_PATH".into(), {
+        let event = tmp.path().join("event8.json");
+        std::fs::write(&event, r#"{"pull_request": {"number": 8}}"#).unwrap();
+        event.display().to_string()
+    });
+    gh.clear_log();
+    let (code, _, err) = python("github.py", &env8, &["comment", "--body-file", &second, "--files", "prod staging"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(gh.log().last().unwrap(), &format!("PATCH /repos/{OWNER_REPO}/issues/comments/{by_user} -> 200"));
+    assert_eq!(gh.comments(8).len(), 1);
 }
 
 #[test]
