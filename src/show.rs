@@ -67,6 +67,9 @@ fn read(path: &Path) -> std::io::Result<String> {
     Ok(text)
 }
 
+/// One file of several: its name, and its plan with apply's report line, or its error.
+type FileShown = (String, Result<(Plan, Option<String>), String>);
+
 /// The plan a document holds, as the run had it; `None` for a document of a run that failed before planning.
 fn plan_of(doc: &PlanDocument) -> Option<Plan> {
     Some(Plan {
@@ -116,7 +119,7 @@ fn markdown_of(document: &JsonOutput) -> String {
             text
         }
         JsonOutput::Several(several) => {
-            let plans: Vec<(String, Result<(Plan, Option<String>), String>)> = several
+            let plans: Vec<FileShown> = several
                 .files
                 .iter()
                 .map(|entry| match entry {
@@ -153,7 +156,7 @@ fn markdown_of(document: &JsonOutput) -> String {
 }
 
 /// The run's tally, rebuilt from its files; and whether it was an apply's.
-fn tally_of(plans: &[(String, Result<(Plan, Option<String>), String>)]) -> (Tally, bool) {
+fn tally_of(plans: &[FileShown]) -> (Tally, bool) {
     let mut tally = Tally::default();
     let mut applied = false;
     for (file, result) in plans {
