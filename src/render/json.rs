@@ -2,6 +2,7 @@
 //! `schema/plan.schema.json`, generated from these types (`reconcile schema --for plan`).
 //!
 //! Non-secret fields carry `before`/`after`; secret fields carry only a `status`. Never a value or a prefix.
+//! `driftFingerprint` (per file, and over several files) comes from [`crate::drift`].
 
 use std::collections::BTreeMap;
 
