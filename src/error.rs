@@ -40,6 +40,14 @@ pub enum Error {
     StaleFiles { stale: usize, files: usize },
     #[error(transparent)]
     Write(#[from] crate::files::WriteError),
+    #[error("cannot read {path}: {reason}")]
+    ShowRead { path: String, reason: String },
+    #[error("{path} is not a JSON plan document: {reason}")]
+    NotAPlan { path: String, reason: String },
+    #[error("{path} is a saved plan (`plan --out`), not a JSON plan document (`plan --format json`)")]
+    SavedPlanShown { path: String },
+    #[error("{path} holds no plan to count: the run failed before it made one ({message})")]
+    NoPlanToCount { path: String, message: String },
     #[error("cannot start the async runtime: {0}")]
     Runtime(String),
     #[error("{path}: {reason}")]
@@ -72,6 +80,12 @@ impl Error {
                     .into(),
             ),
             Error::Write(e) => Some(e.hint()),
+            Error::ShowRead { .. } | Error::NotAPlan { .. } | Error::SavedPlanShown { .. } => Some(
+                "pass what `reconcile plan --format json` (or `apply --format json`) printed, saved to a file, or `-` \
+                 to read it from standard input"
+                    .into(),
+            ),
+            Error::NoPlanToCount { .. } => Some("fix the error the document names, then plan again".into()),
             Error::Files { .. } => Some(
                 "pass telephony.yaml files, or folders holding files named telephony.yaml (hidden folders are \
                  skipped)"

@@ -126,6 +126,18 @@ impl Plan {
         Plan { family, options, providers, requests, agent_names: BTreeMap::new() }
     }
 
+    /// A plan as a JSON plan document shows it (`reconcile show`): its family, providers, requests and agent names as
+    /// the run that printed the document had them. For showing again only; a plan to apply is always made with
+    /// [`Plan::new`] from the states themselves.
+    pub fn shown(
+        family: Family,
+        providers: Vec<ProviderPlan>,
+        requests: Vec<Request>,
+        agent_names: BTreeMap<String, String>,
+    ) -> Plan {
+        Plan { family, options: PlanOptions::default(), providers, requests, agent_names }
+    }
+
     /// The plan with the names of agents the file wrote by name (labels only: they change no request).
     pub fn with_agent_names(mut self, agent_names: BTreeMap<String, String>) -> Plan {
         self.agent_names = agent_names;

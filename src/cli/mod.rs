@@ -125,6 +125,9 @@ pub enum Command {
     Apply(ApplyArgs),
     /// Print a JSON Schema: of telephony.yaml (for editors), or of `plan --format json`.
     Schema(SchemaArgs),
+    /// Show a JSON plan (what `plan --format json` or `apply --format json` printed) as text, Markdown, or GitLab's
+    /// Terraform report. Reads no declaration file and never uses the network.
+    Show(ShowArgs),
     /// Write a starting telephony.yaml from the account's current config (one GET; secrets only as references).
     Import(ImportArgs),
     /// Print a shell completion script on stdout.
@@ -156,6 +159,17 @@ pub struct CompletionsArgs {
     /// The shell to complete for.
     #[arg(value_enum)]
     pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// The JSON plan document; `-` reads it from standard input.
+    #[arg(value_name = "JSONPLAN")]
+    pub document: PathBuf,
+    /// How to print it: `text` and `markdown` as plan's formats; `gitlab` as {"create": N, "update": N, "delete": N},
+    /// for GitLab's artifacts:reports:terraform.
+    #[arg(long, value_enum, default_value_t = crate::show::ShowFormat::Text)]
+    pub format: crate::show::ShowFormat,
 }
 
 #[derive(Debug, Args)]
@@ -282,6 +296,10 @@ fn dispatch(cli: &Cli, out: Output) -> Result<Outcome, Error> {
                 SchemaFor::Plan => render::json::schema(),
                 SchemaFor::Validate => render::json::validate_schema(),
             });
+            Ok(Outcome::Success)
+        }
+        Command::Show(args) => {
+            crate::show::show(&args.document, args.format, out)?;
             Ok(Outcome::Success)
         }
         Command::Import(args) => block_on(commands::import(&cli.global.settings(), &args.settings(), out)),

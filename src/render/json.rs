@@ -5,6 +5,7 @@
 //! stable code and its place, for scripts and CI annotations.
 //!
 //! Non-secret fields carry `before`/`after`; secret fields carry only a `status`. Never a value or a prefix.
+//! `driftFingerprint` (per file, and over several files) comes from [`crate::drift`].
 
 use std::collections::BTreeMap;
 
@@ -13,6 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::{Code, ConfigError};
 use crate::diff::ProviderPlan;
+use crate::endpoints::Family;
 use crate::plan::{Counts, Plan, Request};
 use crate::provider::Provider;
 use crate::render::view::{self, Note, View};
@@ -32,6 +34,16 @@ pub struct PlanDocument {
     /// Absent only in a failure document printed before the plan was made.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub summary: Option<Summary>,
+    /// A stable digest of what differs: per provider to be written, its action and each field's kind of change
+    /// (never a value, a prefix or a secret). The same differences give the same fingerprint on every run; other
+    /// differences another. 64 hexadecimal characters; present only when the plan has changes. CI uses it to tell a
+    /// drift already reported from a new one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drift_fingerprint: Option<String>,
+    /// The endpoint family the plan's requests go through (`--endpoints`). Absent only in a failure document printed
+    /// before the plan was made.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoints: Option<Family>,
     /// One entry per provider: twilio, telnyx, plivo, in that order. Absent only in a failure document printed
     /// before the plan was made.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -120,6 +132,8 @@ impl PlanDocument {
             format_version: FORMAT_VERSION,
             file: file.to_string(),
             summary: Some(Summary { has_changes: !plan.is_empty(), create, update, delete, unverifiable }),
+            drift_fingerprint: crate::drift::fingerprint(plan),
+            endpoints: Some(plan.family()),
             providers: Some(plan.providers().to_vec()),
             requests: Some(view.requests().to_vec()),
             agent_names: plan.agent_names().clone(),
@@ -135,6 +149,8 @@ impl PlanDocument {
             format_version: FORMAT_VERSION,
             file: file.to_string(),
             summary: None,
+            drift_fingerprint: None,
+            endpoints: None,
             providers: None,
             requests: None,
             agent_names: BTreeMap::new(),
@@ -181,6 +197,11 @@ pub struct SeveralDocument {
     /// The version of this format; 1.
     pub format_version: u32,
     pub summary: OverallSummary,
+    /// Over every file: a stable digest of each file with changes (its name and its own `driftFingerprint`). The
+    /// same differences in the same files give the same fingerprint; present only when some file has changes. A
+    /// file that failed is not part of it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drift_fingerprint: Option<String>,
     /// One entry per file, in file order: its plan document, or why it failed.
     pub files: Vec<FileEntry>,
 }
@@ -310,7 +331,11 @@ impl SeveralDocument {
                 FileEntry::Failed(failed) => summary.failed.push(failed.file.clone()),
             }
         }
-        SeveralDocument { format_version: FORMAT_VERSION, summary, files }
+        let drift_fingerprint = crate::drift::overall(files.iter().filter_map(|entry| match entry {
+            FileEntry::Planned(doc) => Some((doc.file.as_str(), doc.drift_fingerprint.as_deref())),
+            FileEntry::Failed(_) => None,
+        }));
+        SeveralDocument { format_version: FORMAT_VERSION, summary, drift_fingerprint, files }
     }
 }
 

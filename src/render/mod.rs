@@ -1,10 +1,11 @@
 //! Everything the tool shows a person or a pipe: plans ([`text`], [`json`], [`markdown`], all laid out from one
-//! [`view`] of the plan), file diagnostics ([`diagnostics`]) and errors.
+//! [`view`] of the plan), file diagnostics ([`diagnostics`], and in GitHub Actions [`annotations`]) and errors.
 //! This is the only module that writes to stdout or stderr; data goes to stdout, everything else to stderr.
 //!
 //! Every byte goes through one path ([`Output`], and [`LogWriter`] for tracing): scrubbed of every secret and
 //! remote prefix the process has read, then cleaned of control characters ([`clean`]).
 
+pub mod annotations;
 pub mod diagnostics;
 pub mod json;
 pub mod markdown;

@@ -19,7 +19,10 @@ pub fn error(sink: &mut dyn Sink, error: &Error) {
     match error {
         Error::Config(e) => {
             let text = render::diagnostics::render(e, sink.output().stderr);
-            sink.error_block(&text)
+            sink.error_block(&text);
+            if render::annotations::enabled() {
+                sink.error_block(&render::annotations::render(&render::annotations::for_config_error(e)));
+            }
         }
         other => sink.error(&other.to_string(), other.hint().as_deref()),
     }

@@ -4,12 +4,16 @@
 // Test helpers outside `#[test]` functions unwrap too: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used)]
 
+mod action;
 mod agents;
+mod annotations;
 mod common;
 mod completions;
 mod diagnostic_codes;
 mod diagnostics;
+mod drift;
 mod emulator_selftest;
+mod fakes;
 mod families;
 mod faults;
 mod formats;
@@ -21,5 +25,6 @@ mod saved_plans;
 mod schema;
 mod secret_safety;
 mod several;
+mod show;
 mod unverifiable;
 mod validate;
