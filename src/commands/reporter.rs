@@ -170,10 +170,10 @@ impl Reporter {
             Format::Json => self.json.push(match result {
                 Ok((plan, written)) => {
                     let doc = PlanDocument::new(&plan, file);
-                    FileEntry::Planned(match written {
+                    FileEntry::Planned(Box::new(match written {
                         Some(written) => doc.with_apply(written),
                         None => doc,
-                    })
+                    }))
                 }
                 Err(error) => FileEntry::Failed(FailedFile { file: file.to_string(), error }),
             }),

@@ -210,7 +210,7 @@ pub struct SeveralDocument {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(untagged)]
 pub enum FileEntry {
-    Planned(PlanDocument),
+    Planned(Box<PlanDocument>),
     Failed(FailedFile),
 }
 
