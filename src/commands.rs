@@ -117,13 +117,7 @@ fn manages(providers: &[Declaration; 3]) -> [bool; 3] {
 }
 
 fn reference_tag(reference: &Reference, base_dir: &Path) -> AccountTag {
-    AccountTag::Reference(match reference {
-        Reference::Env(name) => format!("env:{name}"),
-        Reference::File(path) => {
-            let full = base_dir.join(path);
-            format!("file:{}", full.canonicalize().unwrap_or(full).display())
-        }
-    })
+    AccountTag::Reference(reference.place(base_dir))
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -20,4 +20,5 @@ pub mod redact;
 pub mod render;
 pub mod secret;
 pub mod selection;
+pub mod sops;
 pub mod state;
