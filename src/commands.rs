@@ -67,6 +67,8 @@ pub struct ApplySettings {
 pub struct ImportSettings {
     pub out: Option<PathBuf>,
     pub force: bool,
+    /// Where the written references point (`--secrets`).
+    pub secrets: import::SecretSource,
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -840,7 +842,7 @@ async fn import_file(
     let remote = apply::read(&client, api.family).await;
     notices.note(&client);
     let remote = remote?;
-    let imported = import::starting_file(&remote)?;
+    let imported = import::starting_file(&remote, &s.secrets)?;
     match &dest {
         Some(path) => import::write_file(path, &imported.text, s.force)?,
         None => out.data(&imported.text),
