@@ -20,4 +20,5 @@ mod saved_plans;
 mod schema;
 mod secret_safety;
 mod several;
+mod sops;
 mod validate;
