@@ -10,7 +10,7 @@
 //!
 //! The decrypted document lives only in memory: its structure (key names are not secret) with every string held as a
 //! [`SecretString`]; other scalars keep only their kind (a number, a boolean), never their value. sops's output is
-//! read into a buffer that is zeroed once parsed. Nothing here logs or puts into an error a value, or sops's output;
+//! read into a buffer of fixed capacity that is zeroed once parsed. Nothing here logs or puts into an error a value, or sops's output;
 //! of sops's error output, only the first line is kept, and it is printed through the scrubbed output path like any
 //! text from outside.
 //!
@@ -523,7 +523,9 @@ fn decrypt(file: &str, full: &Path) -> Decrypted {
     if let Some(mut stdout) = child.stdout.take() {
         let tx = tx.clone();
         std::thread::spawn(move || {
-            let mut buffer = Zeroizing::new(Vec::with_capacity(16 * 1024));
+            // Room for the whole cap at once: the buffer never grows, so no copy of the document is left behind in
+            // memory that is freed without being zeroed.
+            let mut buffer = Zeroizing::new(Vec::with_capacity(MAX_OUTPUT_BYTES + 1));
             let read = (&mut stdout).take(MAX_OUTPUT_BYTES as u64 + 1).read_to_end(&mut buffer);
             // Past the cap the pipe is closed: sops stops on its next write.
             let _ = tx.send(Piece::Out(read.map(|_| (buffer.len() <= MAX_OUTPUT_BYTES).then_some(buffer))));

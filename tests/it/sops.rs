@@ -1,7 +1,8 @@
 //! Secrets from SOPS-encrypted files, end to end: the real binary, the real `sops` (found on PATH; its absence fails
 //! these tests) and the repository's TEST age key, against the emulator. A session from an encrypted file to "No
 //! changes"; sops run once per encrypted file per run, with exactly the arguments the contract names; `validate`
-//! never running it; and every failure as printed, located, with nothing sent.
+//! never running it; and every failure as printed, located, with nothing sent. (A malformed `sops` reference is in the
+//! diagnostics corpus, `tests/diagnostics/66-sops-reference-shapes.yaml`.)
 
 use crate::common::*;
 
@@ -170,53 +171,6 @@ error: 4 problems found in telephony.yaml; nothing was sent
     assert!(!err.contains("Pl4vQ"), "nothing of the plain file is shown");
     assert_eq!(f.sops_calls("sops-calls.log"), Vec::<String>::new(), "validate never runs sops");
     assert!(f.emu.requests().is_empty());
-}
-
-#[test]
-fn a_malformed_sops_reference_is_a_located_error() {
-    let f = sops_fixture(full_state());
-    f.write(
-        "telephony.yaml",
-        "plivo:\n  authId: { sops: secrets.enc.yaml }\n  authToken: { env: PLIVO_AUTH_TOKEN, key: plivo.authToken }\n\
-         twilio:\n  accountSid: { sops: secrets.enc.yaml, key: \"twilio..accountSid\" }\n  \
-         authToken: { command: \"sops -d secrets.enc.yaml\" }\n",
-    );
-    let (code, _, err) = f.run(&["validate"]);
-    assert_eq!(code, 1);
-    assert_eq!(
-        err,
-        "\
-error: plivo.authId: a `sops` reference names the key to read
-  --> telephony.yaml:2:11
-    |
-  2 |   authId: { sops: secrets.enc.yaml }
-    |           ^
-  hint: write `{ sops: FILE, key: DOTTED.PATH }`, e.g. `key: twilio.authToken`
-
-error: plivo.authToken.key: `key` belongs to a `sops` reference, not to `env`
-  --> telephony.yaml:3:39
-    |
-  3 |   authToken: { env: PLIVO_AUTH_TOKEN, key: plivo.authToken }
-    |                                       ^
-  hint: remove `key`, or write `{ sops: FILE, key: DOTTED.PATH }`
-
-error: twilio.accountSid.key: the key has an empty part (two dots together, or a dot at an end)
-  --> telephony.yaml:5:46
-    |
-  5 |   accountSid: { sops: secrets.enc.yaml, key: \"twilio..accountSid\" }
-    |                                              ^
-  hint: `key` is the dotted path of a string in the decrypted file, e.g. `twilio.authToken`
-
-error: twilio.authToken.command: unknown key `command`
-  --> telephony.yaml:6:16
-    |
-  6 |   authToken: { command: ******** }
-    |                ^
-  hint: a reference never runs a program: the file comes from pull requests, and CI runs reconcile with secrets in reach; write `{ env: NAME }`, `{ file: PATH }` or `{ sops: FILE, key: DOTTED.PATH }`
-
-error: 4 problems found in telephony.yaml; nothing was sent
-"
-    );
 }
 
 /// The file of the failure cases: one secret from `secrets.enc.yaml`, the API key from the environment.
