@@ -66,7 +66,7 @@ fn a_session_from_an_encrypted_file_ends_in_no_changes() {
 
 #[test]
 fn json_and_dotenv_sops_files_are_read_too() {
-    let mut f = Fixture::with_state(full_state()).with_sops();
+    let mut f = Fixture::with_state(full_state()).family("auto").with_sops();
     f.counting_sops("sops-calls.log");
     for name in ["TWILIO_AUTH_TOKEN", "PLIVO_AUTH_TOKEN"] {
         f.env.remove(name);
@@ -205,7 +205,7 @@ error: 1 problem found in telephony.yaml; nothing was sent
 
 #[test]
 fn sops_not_installed_says_how_to_install_it() {
-    let mut f = Fixture::with_state(full_state()).with_sops();
+    let mut f = Fixture::with_state(full_state()).family("auto").with_sops();
     f.write("telephony.yaml", PLIVO_FROM_SOPS);
     let empty = f.path("no-sops-here");
     std::fs::create_dir(&empty).unwrap();
@@ -230,7 +230,7 @@ fn sops_not_installed_says_how_to_install_it() {
 
 #[test]
 fn a_missing_sops_file_is_located() {
-    let f = Fixture::with_state(full_state()).with_sops();
+    let f = Fixture::with_state(full_state()).family("auto").with_sops();
     f.write("telephony.yaml", PLIVO_FROM_SOPS);
     std::fs::remove_file(f.path("secrets.enc.yaml")).unwrap();
     fails_with(
@@ -245,7 +245,7 @@ fn a_missing_sops_file_is_located() {
 
 #[test]
 fn a_refused_decryption_shows_the_first_line_of_sops_message() {
-    let mut f = Fixture::with_state(full_state()).with_sops();
+    let mut f = Fixture::with_state(full_state()).family("auto").with_sops();
     f.write("telephony.yaml", PLIVO_FROM_SOPS);
     // No key: sops finds none to decrypt with (HOME points nowhere, so no key file of the machine's is found).
     f.env.remove("SOPS_AGE_KEY_FILE");
@@ -263,7 +263,7 @@ fn a_refused_decryption_shows_the_first_line_of_sops_message() {
 
 #[test]
 fn an_absent_key_names_the_keys_at_its_level() {
-    let f = Fixture::with_state(full_state()).with_sops();
+    let f = Fixture::with_state(full_state()).family("auto").with_sops();
     f.write("telephony.yaml", &PLIVO_FROM_SOPS.replace("key: plivo.authToken", "key: plivo.authTokn"));
     let expected = located(
         "secrets.enc.yaml has no key plivo.authTokn: plivo holds authToken",
@@ -286,7 +286,7 @@ fn an_absent_key_names_the_keys_at_its_level() {
 
 #[test]
 fn a_value_that_is_not_a_string_is_refused() {
-    let f = Fixture::with_state(full_state()).with_sops();
+    let f = Fixture::with_state(full_state()).family("auto").with_sops();
     f.write("telephony.yaml", &PLIVO_FROM_SOPS.replace("key: plivo.authToken", "key: sip.port"));
     let expected = located(
         "the value at key sip.port of secrets.enc.yaml is a number, not a string",
@@ -308,7 +308,7 @@ fn a_value_that_is_not_a_string_is_refused() {
 
 #[test]
 fn sops_that_does_not_finish_in_time_is_stopped() {
-    let mut f = Fixture::with_state(full_state()).with_sops();
+    let mut f = Fixture::with_state(full_state()).family("auto").with_sops();
     f.write("telephony.yaml", PLIVO_FROM_SOPS);
     let slow = f.script("slow-sops", "exec sleep 30\n");
     f.env.insert("RECONCILE_SOPS".into(), slow.display().to_string());
@@ -347,7 +347,7 @@ fn a_failed_decryption_is_advised_once_and_located_at_every_reference() {
 
 #[test]
 fn import_writes_sops_references_that_plan_reads() {
-    let mut f = Fixture::with_state(full_state()).with_sops();
+    let mut f = Fixture::with_state(full_state()).family("auto").with_sops();
     std::fs::remove_file(f.path("telephony.yaml")).unwrap();
     f.env.retain(|k, _| ["ULTRAVOX_API_KEY", "PATH", "SOPS_AGE_KEY_FILE", "RECONCILE_ENDPOINTS"].contains(&k.as_str()));
     let (code, out, err) = f.run(&["import", "--secrets", "sops:secrets.enc.yaml"]);
