@@ -1,12 +1,14 @@
 //! `reconcile import`: a starting `telephony.yaml` written from the account's current telephony config.
 //!
 //! The API returns identifiers and settings, and for a secret only a prefix: the file gets the identifiers and
-//! settings as literals and every secret as an `{ env: NAME }` reference with the conventional name. Neither a
-//! secret nor a prefix ever reaches the file or the terminal. Providers the account does not have are left out of
+//! settings as literals and every secret as a reference: by default `{ env: NAME }` with the conventional name, or,
+//! with `--secrets sops:FILE`, `{ sops: FILE, key: provider.field }` (for a dotenv FILE, whose keys are flat, the
+//! conventional name as the key), with the keys to put in the encrypted file listed in the header. Neither a secret
+//! nor a prefix ever reaches the file or the terminal. Providers the account does not have are left out of
 //! the file (unmanaged), so that importing changes nothing about how they are treated.
 
 use std::fmt::Write as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use secrecy::SecretString;
 
@@ -57,6 +59,61 @@ impl ImportError {
     }
 }
 
+/// Where the written file's secret references point (`import --secrets`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum SecretSource {
+    /// `{ env: NAME }`, with the conventional names.
+    #[default]
+    Env,
+    /// `{ sops: FILE, key: ... }`, FILE as written (relative to the written file's folder).
+    Sops(PathBuf),
+}
+
+impl std::str::FromStr for SecretSource {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<SecretSource, String> {
+        match s.split_once(':') {
+            None if s == "env" => Ok(SecretSource::Env),
+            Some(("sops", file)) if !file.trim().is_empty() => Ok(SecretSource::Sops(PathBuf::from(file))),
+            Some(("sops", _)) => Err("`sops:` needs the encrypted file's path, e.g. sops:secrets.enc.yaml".into()),
+            _ => Err("expected `env` or `sops:FILE` (e.g. sops:secrets.enc.yaml)".into()),
+        }
+    }
+}
+
+impl SecretSource {
+    /// The reference written for a provider's secret field.
+    fn reference(&self, provider: Provider, field: &str) -> String {
+        match self {
+            SecretSource::Env => format!("{{ env: {} }}", provider.conventional_env(field)),
+            SecretSource::Sops(file) => {
+                format!("{{ sops: {}, key: {} }}", quote(&file.display().to_string()), sops_key(file, provider, field))
+            }
+        }
+    }
+}
+
+/// The key a field is read from in a SOPS file: `provider.field`, or, in a dotenv file (flat `NAME=value` lines),
+/// the field's conventional variable name.
+fn sops_key(file: &Path, provider: Provider, field: &str) -> String {
+    if is_dotenv(file) { provider.conventional_env(field) } else { format!("{provider}.{field}") }
+}
+
+/// Whether sops reads `file` as dotenv (it chooses by the name's ending).
+fn is_dotenv(file: &Path) -> bool {
+    file.to_string_lossy().ends_with(".env")
+}
+
+/// The SOPS file the written file reads its secrets from, and the keys it must hold.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SopsKeys {
+    /// As written in the references.
+    pub file: String,
+    /// The keys, in file order.
+    pub keys: Vec<String>,
+}
+
 /// The file `import` writes, and what to tell the user about it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Imported {
@@ -68,6 +125,8 @@ pub struct Imported {
     pub absent: Vec<Provider>,
     /// The environment variables the file needs, the API key's first.
     pub variables: Vec<String>,
+    /// With `--secrets sops:FILE`: the encrypted file and the keys it must hold.
+    pub sops: Option<SopsKeys>,
     /// Things the user should know: a field the account did not return, a secret whose prefix proves nothing.
     pub notes: Vec<String>,
 }
@@ -79,7 +138,7 @@ pub fn api_key() -> Result<SecretString, ImportError> {
 
 /// Renders the file for an account. Refuses an account with no provider: a file must declare at least one, and
 /// declaring all three `null` would be a policy (delete whatever appears) that the account does not imply.
-pub fn starting_file(remote: &RemoteState) -> Result<Imported, ImportError> {
+pub fn starting_file(remote: &RemoteState, source: &SecretSource) -> Result<Imported, ImportError> {
     let present: Vec<Provider> = Provider::ALL.into_iter().filter(|p| remote.get(*p).is_some()).collect();
     let absent: Vec<Provider> = Provider::ALL.into_iter().filter(|p| remote.get(*p).is_none()).collect();
     if present.is_empty() {
@@ -88,11 +147,21 @@ pub fn starting_file(remote: &RemoteState) -> Result<Imported, ImportError> {
     let mut variables = vec![DEFAULT_API_KEY_ENV.to_string()];
     let mut described =
         vec![(DEFAULT_API_KEY_ENV.to_string(), "the Ultravox API key (the default account.apiKey)".into())];
-    for &provider in &present {
-        for field in provider.secret_fields() {
-            let name = provider.conventional_env(field);
-            described.push((name.clone(), format!("{provider}.{field}")));
-            variables.push(name);
+    let mut sops = None;
+    match source {
+        SecretSource::Env => {
+            for &provider in &present {
+                for field in provider.secret_fields() {
+                    let name = provider.conventional_env(field);
+                    described.push((name.clone(), format!("{provider}.{field}")));
+                    variables.push(name);
+                }
+            }
+        }
+        SecretSource::Sops(file) => {
+            let keys =
+                present.iter().flat_map(|&p| p.secret_fields().iter().map(move |f| sops_key(file, p, f))).collect();
+            sops = Some(SopsKeys { file: file.display().to_string(), keys });
         }
     }
 
@@ -104,13 +173,41 @@ pub fn starting_file(remote: &RemoteState) -> Result<Imported, ImportError> {
     line(&format!("# yaml-language-server: $schema={SCHEMA_PATH}"));
     line(&format!("# (for editors: `reconcile schema > {SCHEMA_PATH}` creates it; the path is relative to this file)"));
     line("#");
-    line("# Written by `reconcile import` from the account's telephony config. No secret is in this file, only");
-    line("# references to them: before `reconcile plan`, set these environment variables (in CI, from its secrets):");
-    let width = described.iter().map(|(name, _)| name.len()).max().unwrap_or(0);
-    for (name, what) in &described {
-        line(&format!("#   {name:width$}  {what}"));
+    match source {
+        SecretSource::Sops(file) => {
+            // Shown in comments: a control character (a line break) would end the comment, so it is escaped.
+            let file = file.display().to_string();
+            let shown = crate::clean::printable(&file).into_owned();
+            line(
+                "# Written by `reconcile import` from the account's telephony config. No secret is in this file, only",
+            );
+            line("# references to them. The provider secrets are read from the SOPS-encrypted file");
+            line(&format!("#   {shown}"));
+            line(
+                "# (relative to this file's folder; `reconcile plan` decrypts it with `sops` and the keys in the environment).",
+            );
+            line(&format!(
+                "# Put the secrets in it under these keys (`sops edit {shown}` creates or opens it, encrypted to"
+            ));
+            line("# the recipients of your .sops.yaml):");
+            sops_layout(&mut line, &file, &present);
+            line("# and before `reconcile plan`, set this environment variable (in CI, from its secrets):");
+            line(&format!("#   {DEFAULT_API_KEY_ENV}  the Ultravox API key (the default account.apiKey)"));
+        }
+        SecretSource::Env => {
+            line(
+                "# Written by `reconcile import` from the account's telephony config. No secret is in this file, only",
+            );
+            line(
+                "# references to them: before `reconcile plan`, set these environment variables (in CI, from its secrets):",
+            );
+            let width = described.iter().map(|(name, _)| name.len()).max().unwrap_or(0);
+            for (name, what) in &described {
+                line(&format!("#   {name:width$}  {what}"));
+            }
+            line("# A `{ file: PATH }` reference works too, with PATH relative to this file's folder.");
+        }
     }
-    line("# A `{ file: PATH }` reference works too, with PATH relative to this file's folder.");
     if !absent.is_empty() {
         let names = join(&absent);
         line("#");
@@ -127,13 +224,33 @@ pub fn starting_file(remote: &RemoteState) -> Result<Imported, ImportError> {
     let mut notes = Vec::new();
     for &provider in &present {
         if let Some(block) = remote.get(provider) {
-            provider_block(&mut text, &mut notes, block);
+            provider_block(&mut text, &mut notes, block, source);
         }
     }
-    Ok(Imported { text, present, absent, variables, notes })
+    Ok(Imported { text, present, absent, variables, sops, notes })
 }
 
-fn provider_block(text: &mut String, notes: &mut Vec<String>, block: &RemoteProvider) {
+/// The keys the SOPS file must hold, as they are written in it: nested for YAML, `NAME=...` lines for dotenv, dotted
+/// paths otherwise (JSON, INI sections).
+fn sops_layout(line: &mut impl FnMut(&str), file: &str, present: &[Provider]) {
+    let yaml = file.ends_with(".yaml") || file.ends_with(".yml");
+    for &provider in present {
+        if yaml {
+            line(&format!("#   {provider}:"));
+        }
+        for field in provider.secret_fields() {
+            line(&if yaml {
+                format!("#     {field}: ...")
+            } else if is_dotenv(Path::new(file)) {
+                format!("#   {}=...", provider.conventional_env(field))
+            } else {
+                format!("#   {provider}.{field}")
+            });
+        }
+    }
+}
+
+fn provider_block(text: &mut String, notes: &mut Vec<String>, block: &RemoteProvider, source: &SecretSource) {
     let provider = block.provider;
     let _ = writeln!(text, "{provider}:");
     for &field in provider.identifier_fields() {
@@ -151,7 +268,7 @@ fn provider_block(text: &mut String, notes: &mut Vec<String>, block: &RemoteProv
         }
     }
     for &field in provider.secret_fields() {
-        let _ = writeln!(text, "  {field}: {{ env: {} }}", provider.conventional_env(field));
+        let _ = writeln!(text, "  {field}: {}", source.reference(provider, field));
         if block.prefix(field).is_none_or(|p| p.is_empty()) {
             notes.push(format!(
                 "{provider}.{field}: the account returned no prefix for it, so `reconcile plan` will report it as \
@@ -281,7 +398,7 @@ mod tests {
                 request_context_mapping: BTreeMap::from([("From".into(), "user.phone_number".into())]),
             },
         ));
-        let imported = starting_file(&state).unwrap();
+        let imported = starting_file(&state, &SecretSource::Env).unwrap();
         assert_eq!(imported.present, vec![Provider::Twilio]);
         assert_eq!(imported.absent, vec![Provider::Telnyx, Provider::Plivo]);
         assert_eq!(imported.variables, vec!["ULTRAVOX_API_KEY", "TWILIO_AUTH_TOKEN"]);
@@ -301,7 +418,10 @@ mod tests {
 
     #[test]
     fn empty_account_is_refused() {
-        assert!(matches!(starting_file(&RemoteState::default()), Err(ImportError::NothingToImport)));
+        assert!(matches!(
+            starting_file(&RemoteState::default(), &SecretSource::Env),
+            Err(ImportError::NothingToImport)
+        ));
     }
 
     #[test]
@@ -318,7 +438,7 @@ mod tests {
         );
         block.prefixes.insert("authToken".into(), None);
         state.providers[2] = Some(block);
-        let imported = starting_file(&state).unwrap();
+        let imported = starting_file(&state, &SecretSource::Env).unwrap();
         assert_eq!(imported.notes.len(), 2, "{:?}", imported.notes);
         assert!(imported.notes[0].starts_with("plivo.authId: the account returned no value"));
         assert!(imported.notes[1].starts_with("plivo.authToken: the account returned no prefix"));

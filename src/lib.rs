@@ -23,4 +23,5 @@ pub mod render;
 pub mod secret;
 pub mod selection;
 pub mod show;
+pub mod sops;
 pub mod state;

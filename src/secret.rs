@@ -1,7 +1,7 @@
 //! Secret references and the values they resolve to.
 //!
-//! A secret is written in `telephony.yaml` only as a reference (`{ env: NAME }` or `{ file: PATH }`). Resolving it
-//! yields a [`SecretString`]. A provider secret is exposed only to build a request body (`api::wire`), to compare it
+//! A secret is written in `telephony.yaml` only as a reference (`{ env: NAME }`, `{ file: PATH }`, or
+//! `{ sops: FILE, key: DOTTED.PATH }`, decrypted by [`crate::sops`]). Resolving it yields a [`SecretString`]. A provider secret is exposed only to build a request body (`api::wire`), to compare it
 //! with a remote prefix (`diff`), to check it for surrounding whitespace and control characters (`config::resolve`)
 //! and to register it with the process-wide scrubber ([`crate::redact`]); the API key only to the `X-API-Key`
 //! header (`api::client`), as the key of a saved plan's HMAC (`planfile`), and to the scrubber. Identifiers read
@@ -11,19 +11,49 @@ use std::fmt;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 
 /// The largest secret file we read. Real credentials are a few hundred bytes at most; anything bigger is a mistake
 /// (a key store, a binary) and is refused before it is read whole.
 pub const MAX_SECRET_FILE_BYTES: u64 = 64 * 1024;
 
-/// Where a value comes from: an environment variable or a file next to `telephony.yaml`.
+/// Where a value comes from: an environment variable, a file next to `telephony.yaml`, or a key of a SOPS-encrypted
+/// file next to it.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
 pub enum Reference {
     Env(String),
     /// The path as written; relative paths are resolved against the folder of the file that declares them.
     File(PathBuf),
+    /// A SOPS-encrypted file (the path as written, resolved like `File`'s) and the dotted path of a string in it.
+    Sops {
+        file: PathBuf,
+        key: String,
+    },
+}
+
+impl Reference {
+    /// Where the value is read from, the same for every reference that reads the same place (a file by its full
+    /// path): two declaration files whose API keys come from one place name one account.
+    pub fn place(&self, base_dir: &Path) -> String {
+        let full = |path: &Path| {
+            let full = base_dir.join(path);
+            full.canonicalize().unwrap_or(full).display().to_string()
+        };
+        match self {
+            Reference::Env(name) => format!("env:{name}"),
+            Reference::File(path) => format!("file:{}", full(path)),
+            Reference::Sops { file, key } => format!("sops:{}#{key}", full(file)),
+        }
+    }
+
+    /// The file the value is read from, if any (for the files `plan --out` must never overwrite).
+    pub fn file(&self) -> Option<&Path> {
+        match self {
+            Reference::Env(_) => None,
+            Reference::File(path) | Reference::Sops { file: path, .. } => Some(path),
+        }
+    }
 }
 
 impl fmt::Display for Reference {
@@ -31,6 +61,7 @@ impl fmt::Display for Reference {
         match self {
             Reference::Env(name) => write!(f, "environment variable {name}"),
             Reference::File(path) => write!(f, "file {}", path.display()),
+            Reference::Sops { file, key } => write!(f, "key {key} of SOPS file {}", file.display()),
         }
     }
 }
@@ -52,6 +83,10 @@ pub enum ResolveError {
     FileNotText { shown: String },
     #[error("file {shown} is empty{}", if *newline_only { " (it holds only a newline)" } else { "" })]
     FileEmpty { shown: String, newline_only: bool },
+    #[error(transparent)]
+    Sops(#[from] crate::sops::SopsError),
+    #[error("the value at key {key} of {file} is empty")]
+    SopsEmpty { file: String, key: String },
 }
 
 impl ResolveError {
@@ -71,6 +106,10 @@ impl ResolveError {
             ResolveError::FileTooLarge { .. } | ResolveError::FileNotText { .. } => {
                 "put only the secret in the file (one trailing newline is dropped)".to_string()
             }
+            ResolveError::Sops(e) => e.hint(),
+            ResolveError::SopsEmpty { file, .. } => {
+                format!("write the value into the encrypted file (`sops edit {file}`)")
+            }
         }
     }
 }
@@ -85,6 +124,13 @@ pub fn resolve(reference: &Reference, base_dir: &Path) -> Result<SecretString, R
             Err(std::env::VarError::NotUnicode(_)) => Err(ResolveError::EnvNotUnicode { name: name.clone() }),
         },
         Reference::File(path) => read_secret_file(path, &base_dir.join(path)),
+        Reference::Sops { file, key } => {
+            let value = crate::sops::value(file, &base_dir.join(file), key)?;
+            if value.expose_secret().is_empty() {
+                return Err(ResolveError::SopsEmpty { file: file.display().to_string(), key: key.clone() });
+            }
+            Ok(value)
+        }
     }
 }
 
@@ -143,7 +189,6 @@ fn io_reason(err: &std::io::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use secrecy::ExposeSecret;
 
     fn write(dir: &Path, name: &str, bytes: &[u8]) {
         std::fs::write(dir.join(name), bytes).unwrap();

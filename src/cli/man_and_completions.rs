@@ -76,6 +76,16 @@ pub fn man_page() -> String {
             "TWILIO_AUTH_TOKEN, TELNYX_API_KEY, TELNYX_PUBLIC_KEY, PLIVO_AUTH_TOKEN",
             "The conventional names of the provider secrets a file references (import writes these references).",
         ),
+        (
+            crate::sops::PROGRAM_ENV,
+            "The sops program that decrypts { sops: FILE, key: ... } references (default: sops on PATH). An operator \
+             setting: the file can never name a program.",
+        ),
+        (crate::sops::TIMEOUT_ENV, "How long sops may take to decrypt one file, in seconds (default 30)."),
+        (
+            "SOPS_AGE_KEY_FILE, SOPS_AGE_KEY, ...",
+            "Passed through to sops, which finds its keys (age, PGP, cloud KMS) where it always does.",
+        ),
         ("NO_COLOR", "Disables colour with --color auto."),
         ("RUST_LOG", "Overrides the log filter that -v and -q set."),
     ] {

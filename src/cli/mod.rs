@@ -152,6 +152,11 @@ pub struct ImportArgs {
     /// Replace the destination if it exists.
     #[arg(long)]
     pub force: bool,
+    /// How the written file reads its secrets: `env` (`{ env: NAME }`, the conventional names), or `sops:FILE`
+    /// (`{ sops: FILE, key: twilio.authToken }`..., FILE relative to the written file's folder; the file's header
+    /// lists the keys to put in it).
+    #[arg(long, value_name = "env|sops:FILE", default_value = "env")]
+    pub secrets: crate::import::SecretSource,
 }
 
 #[derive(Debug, Args)]
@@ -338,7 +343,7 @@ impl ApplyArgs {
 
 impl ImportArgs {
     fn settings(&self) -> ImportSettings {
-        ImportSettings { out: self.out.clone(), force: self.force }
+        ImportSettings { out: self.out.clone(), force: self.force, secrets: self.secrets.clone() }
     }
 }
 

@@ -47,7 +47,7 @@ async fn import_file(
     let remote = crate::apply::read(&client, api.family).await;
     notices.note(&client);
     let remote = remote?;
-    let imported = import::starting_file(&remote)?;
+    let imported = import::starting_file(&remote, &s.secrets)?;
     match &dest {
         Some(path) => import::write_file(path, &imported.text, s.force)?,
         None => out.data(&imported.text),

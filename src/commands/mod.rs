@@ -58,4 +58,6 @@ pub struct ApplySettings {
 pub struct ImportSettings {
     pub out: Option<PathBuf>,
     pub force: bool,
+    /// Where the written references point (`--secrets`).
+    pub secrets: crate::import::SecretSource,
 }

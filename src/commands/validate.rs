@@ -56,11 +56,5 @@ pub fn validate(settings: &Settings, format: ValidateFormat, out: Output) -> Res
 }
 
 fn reference_tag(reference: &Reference, base_dir: &Path) -> AccountTag {
-    AccountTag::Reference(match reference {
-        Reference::Env(name) => format!("env:{name}"),
-        Reference::File(path) => {
-            let full = base_dir.join(path);
-            format!("file:{}", full.canonicalize().unwrap_or(full).display())
-        }
-    })
+    AccountTag::Reference(reference.place(base_dir))
 }

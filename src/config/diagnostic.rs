@@ -66,11 +66,21 @@ pub enum Code {
     AmbiguousAgent,
     /// More agents match the name written than reconcile reads pages of (`plan`, `apply`).
     TooManyAgents,
+    /// A `sops` reference's file is missing, not a regular file, too large, or not a SOPS file.
+    NotASopsFile,
+    /// `sops` cannot be run: not installed, `RECONCILE_SOPS` names no program, or its timeout setting is invalid
+    /// (`plan`, `apply`).
+    SopsUnavailable,
+    /// `sops` ran and did not give the document: decryption refused, timed out, or its output unusable (`plan`,
+    /// `apply`).
+    SopsDecryptFailed,
+    /// The decrypted document has no string at the reference's `key` (`plan`, `apply`).
+    SopsKey,
 }
 
 impl Code {
     /// Every code, in the order the README lists them.
-    pub const ALL: [Code; 25] = [
+    pub const ALL: [Code; 29] = [
         Code::MissingFile,
         Code::UnreadableFile,
         Code::InvalidYaml,
@@ -96,6 +106,10 @@ impl Code {
         Code::AgentNotFound,
         Code::AmbiguousAgent,
         Code::TooManyAgents,
+        Code::NotASopsFile,
+        Code::SopsUnavailable,
+        Code::SopsDecryptFailed,
+        Code::SopsKey,
     ];
 
     /// The code as shown: `unknown-key`.
@@ -126,6 +140,27 @@ impl Code {
             Code::AgentNotFound => "agent-not-found",
             Code::AmbiguousAgent => "ambiguous-agent",
             Code::TooManyAgents => "too-many-agents",
+            Code::NotASopsFile => "not-a-sops-file",
+            Code::SopsUnavailable => "sops-unavailable",
+            Code::SopsDecryptFailed => "sops-decrypt-failed",
+            Code::SopsKey => "sops-key",
+        }
+    }
+}
+
+impl Code {
+    /// The code of a failure to read a `sops` reference.
+    pub fn of_sops(error: &crate::sops::SopsError) -> Code {
+        use crate::sops::SopsError as E;
+        match error {
+            E::NotInstalled { .. } | E::ProgramMissing { .. } | E::CannotRun { .. } | E::BadTimeout { .. } => {
+                Code::SopsUnavailable
+            }
+            E::Unreadable { .. } | E::TooLarge { .. } | E::NotSops { .. } => Code::NotASopsFile,
+            E::Refused { .. } | E::Timeout { .. } | E::OutputTooLarge { .. } | E::OutputNotJson { .. } => {
+                Code::SopsDecryptFailed
+            }
+            E::KeyAbsent { .. } | E::NotString { .. } => Code::SopsKey,
         }
     }
 }

@@ -16,7 +16,8 @@ pub use model::Config;
 /// Largest `telephony.yaml` we read; a real one is a few kilobytes.
 const MAX_FILE_BYTES: u64 = 1024 * 1024;
 
-/// Reads and validates a file. Every problem is reported at once where the file parses.
+/// Reads and validates a file. Every problem is reported at once where the file parses; the `sops` files its
+/// references name are checked (without decrypting) once the file itself is valid.
 pub fn load(path: &Path) -> Result<Config, ConfigError> {
     let fail = |code: Code, message: String, hint: &str| {
         let diagnostic = Diagnostic::new(code, None, "", message).with_hint(hint);
@@ -69,7 +70,13 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
     let Ok(source) = String::from_utf8(bytes) else {
         return Err(fail(Code::UnreadableFile, "is not UTF-8 text".into(), "save the file as UTF-8"));
     };
-    from_source(path, source)
+    let config = from_source(path, source)?;
+    // The one check of the file that reads the disk: each `sops` file is there and is a SOPS file (never decrypted).
+    let problems = validate::sops_files(&config);
+    if !problems.is_empty() {
+        return Err(ConfigError::new(path.to_path_buf(), config.source, problems));
+    }
+    Ok(config)
 }
 
 /// Validates a file's text as if it were read from `path`.

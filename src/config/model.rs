@@ -31,28 +31,39 @@ impl Config {
         &self.providers[provider.index()]
     }
 
-    /// The files the tool must never overwrite: this file and every file a reference names, each with what it is.
+    /// The files the tool must never overwrite: this file and every file a reference names (a secret file, an
+    /// encrypted SOPS file), each with what it is.
     pub fn protected_files(&self) -> Vec<(PathBuf, String)> {
         let mut files = vec![(self.path.clone(), "the declaration file".to_string())];
-        let mut add = |reference: &Reference, field: &str| {
-            if let Reference::File(path) = reference {
-                files.push((self.base_dir.join(path), format!("the file {field} is read from")));
-            }
-        };
-        add(&self.api_key.value, &self.api_key.path);
-        for declaration in &self.providers {
-            if let Declaration::Managed(spec) = declaration {
-                for (_, located) in &spec.secrets {
-                    add(&located.value, &located.path);
-                }
-                for (_, located) in &spec.identifiers {
-                    if let IdentifierSource::Reference(reference) = &located.value {
-                        add(reference, &located.path);
-                    }
-                }
+        for reference in self.references() {
+            if let Some(path) = reference.value.file() {
+                files.push((self.base_dir.join(path), format!("the file {} is read from", reference.path)));
             }
         }
         files
+    }
+
+    /// Every reference the file makes, in file order: the API key's, then each managed provider's identifiers and
+    /// secrets.
+    pub fn references(&self) -> Vec<Located<&Reference>> {
+        fn located<'a, T>(value: &'a Reference, l: &Located<T>) -> Located<&'a Reference> {
+            Located { value, loc: l.loc, path: l.path.clone() }
+        }
+        let mut out = vec![located(&self.api_key.value, &self.api_key)];
+        for declaration in &self.providers {
+            if let Declaration::Managed(spec) = declaration {
+                for (_, l) in &spec.identifiers {
+                    if let IdentifierSource::Reference(reference) = &l.value {
+                        out.push(located(reference, l));
+                    }
+                }
+                for (_, l) in &spec.secrets {
+                    out.push(located(&l.value, l));
+                }
+            }
+        }
+        out.sort_by_key(|r| r.loc);
+        out
     }
 }
 

@@ -34,7 +34,7 @@ pub struct Resolved {
 
 /// Resolves the API key and every reference of managed providers.
 pub fn resolve(config: &Config) -> Result<Resolved, ConfigError> {
-    let mut r = Resolver { config, diags: Vec::new() };
+    let mut r = Resolver { config, diags: Vec::new(), failed_sops_files: Default::default() };
     let api_key = r.secret(&config.api_key);
     let mut agent_names = Vec::new();
     let providers = config.providers.clone().map(|d| match d {
@@ -93,12 +93,16 @@ fn code_of(error: &ResolveError) -> Code {
         | ResolveError::FileUnreadable { .. }
         | ResolveError::FileTooLarge { .. }
         | ResolveError::FileNotText { .. } => Code::UnreadableReference,
+        ResolveError::SopsEmpty { .. } => Code::EmptyValue,
+        ResolveError::Sops(e) => Code::of_sops(e),
     }
 }
 
 struct Resolver<'a> {
     config: &'a Config,
     diags: Vec<Diagnostic>,
+    /// The SOPS files whose decryption failed, already reported with advice.
+    failed_sops_files: std::collections::HashSet<std::path::PathBuf>,
 }
 
 impl Resolver<'_> {
@@ -115,7 +119,16 @@ impl Resolver<'_> {
                     }
                     _ => (located.path.clone(), e.to_string()),
                 };
-                self.diags.push(Diagnostic::new(code_of(&e), located.loc, path, message).with_hint(e.hint()));
+                let diagnostic = Diagnostic::new(code_of(&e), located.loc, path, message);
+                // A SOPS file that cannot be decrypted fails every reference to it the same way: each is reported
+                // at its place, the advice once.
+                let repeated = match (&located.value, &e) {
+                    (Reference::Sops { file, .. }, ResolveError::Sops(e)) if e.concerns_the_file() => {
+                        !self.failed_sops_files.insert(self.config.base_dir.join(file))
+                    }
+                    _ => false,
+                };
+                self.diags.push(if repeated { diagnostic } else { diagnostic.with_hint(e.hint()) });
                 None
             }
         }

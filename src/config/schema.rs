@@ -41,12 +41,14 @@ struct Account {
     api_key: Option<SecretRef>,
 }
 
-/// A secret is never written in the file: it is read from an environment variable or from a file.
+/// A secret is never written in the file: it is read from an environment variable, from a file, or from a
+/// SOPS-encrypted file.
 #[derive(JsonSchema)]
 #[serde(untagged)]
 enum SecretRef {
     Env(EnvRef),
     File(FileRef),
+    Sops(SopsRef),
 }
 
 /// Read the value from an environment variable.
@@ -65,6 +67,20 @@ struct FileRef {
     /// The path of the file holding the value.
     #[schemars(length(min = 1))]
     file: String,
+}
+
+/// Read the value from a SOPS-encrypted file, decrypted by the `sops` program (on PATH, or RECONCILE_SOPS) with the
+/// keys in the environment, once per run; `reconcile validate` checks that the file is a SOPS file but never decrypts.
+#[derive(JsonSchema)]
+#[schemars(deny_unknown_fields)]
+struct SopsRef {
+    /// The encrypted file's path, relative to this file's folder. sops reads it by its name's ending: .yaml/.yml,
+    /// .json, .env or .ini.
+    #[schemars(length(min = 1))]
+    sops: String,
+    /// The dotted path of a string in the decrypted document, e.g. twilio.authToken (a number indexes a list).
+    #[schemars(regex(pattern = r"^[^.]+(\.[^.]+)*$"))]
+    key: String,
 }
 
 /// An identifier: written as is, or read from a reference.

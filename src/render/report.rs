@@ -155,13 +155,28 @@ pub fn import_next_steps(imported: &Imported, dest: Option<&Path>, default_file:
         let _ = writeln!(s, "  {n}. Save it as telephony.yaml.");
         n += 1;
     }
-    let secrets = &imported.variables[1..];
-    let _ = writeln!(
-        s,
-        "  {n}. Set {} to the real secret{} (in CI, from its secret store, with {DEFAULT_API_KEY_ENV}).",
-        secrets.join(", "),
-        if secrets.len() == 1 { "" } else { "s" }
-    );
+    match &imported.sops {
+        Some(sops) => {
+            let _ = writeln!(
+                s,
+                "  {n}. Put the real secrets in the SOPS file {}, under the keys {} (`sops edit {}`; the written file's \
+                 header shows the layout), and set {DEFAULT_API_KEY_ENV} (in CI, from its secret store, beside the key \
+                 sops decrypts with).",
+                sops.file,
+                sops.keys.join(", "),
+                sops.file
+            );
+        }
+        None => {
+            let secrets = &imported.variables[1..];
+            let _ = writeln!(
+                s,
+                "  {n}. Set {} to the real secret{} (in CI, from its secret store, with {DEFAULT_API_KEY_ENV}).",
+                secrets.join(", "),
+                if secrets.len() == 1 { "" } else { "s" }
+            );
+        }
+    }
     let _ = writeln!(
         s,
         "  {}. Run `{plan}`: it should say \"No changes\"; a secret it would send holds another value than the \

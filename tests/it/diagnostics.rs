@@ -84,6 +84,7 @@ const NEEDS_HINT: &[&str] = &[
     "61-json-pasted-from-api",
     "62-several-problems-in-file-order",
     "63-aligned-colons-literal-secret",
+    "66-sops-reference-shapes",
     "70-resolve-env-unset",
     "71-resolve-env-empty",
     "72-resolve-secret-file-missing",

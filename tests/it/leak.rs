@@ -454,3 +454,83 @@ fn no_secret_or_prefix_reaches_output_on_the_provider_endpoints() {
     });
     assert_eq!(ran, 44);
 }
+
+/// Secrets from SOPS files: plans, applies, a server echoing a decrypted secret, every failure of a `sops` reference,
+/// and sops's own error output holding secrets of the run (its first line is shown, scrubbed), or its standard output
+/// holding them (never shown).
+#[test]
+fn no_secret_or_prefix_reaches_output_through_sops() {
+    let mut f = Fixture::with_state(remote_with_other_secrets()).with_sops();
+    f.emu.set_prefix_length(6);
+    // Twilio's token and the API key from the environment (secrets of the run before any decryption), Telnyx's from
+    // the YAML file, Plivo's from the JSON one.
+    f.write(
+        "telephony.yaml",
+        &FULL_FILE
+            .replace("{ file: secrets/telnyx-api-key }", "{ sops: secrets.enc.yaml, key: telnyx.apiKey }")
+            .replace("{ env: TELNYX_PUBLIC_KEY }", "{ sops: secrets.enc.yaml, key: telnyx.publicKey }")
+            .replace("{ env: PLIVO_AUTH_TOKEN }", "{ sops: secrets.enc.json, key: plivo.authToken }"),
+    );
+    f.env.remove("TELNYX_PUBLIC_KEY");
+    f.env.remove("PLIVO_AUTH_TOKEN");
+    let mut ran = run_all(
+        &f,
+        "sops",
+        &[
+            run(&["validate"], 0, "is valid"),
+            run(&["plan"], 0, "will be sent"),
+            run(&["plan", "--format", "json", "--out", "plan.json"], 0, "\"hasChanges\": true"),
+            run(&["import", "--out", "-", "--secrets", "sops:secrets.enc.yaml"], 0, "Printed the file on stdout"),
+        ],
+        &nothing,
+    );
+    assert_clean("plan.json", &std::fs::read_to_string(f.path("plan.json")).unwrap());
+    ran += run_all(&f, "sops apply", &[writing(&["apply", "--auto-approve", "--rotate"], 0, "Apply complete")], &reset);
+    // A server that echoes the decrypted secrets.
+    let echo = format!(r#"{{"detail": "bad {TELNYX_API_KEY} {PLIVO_TOKEN} {TELNYX_PUBLIC_KEY}"}}"#);
+    ran += run_all(&f, "sops 400 echo", &[writing(&["apply", "--auto-approve"], 1, "HTTP 400")], &|f: &Fixture| {
+        reset(f);
+        f.emu.push_fault_for("PATCH", Fault::Status { code: 400, body: Some(echo.clone()), retry_after: None });
+    });
+
+    // sops refuses, its message holding the secrets the run already read (and the API key), over several lines.
+    let said = format!("\nError: no key for {TWILIO_TOKEN} / {API_KEY}\nsecond line {TWILIO_TOKEN}\n");
+    let refusing = f.script("refusing-sops", &format!("printf '{said}' >&2\nexit 1\n"));
+    f.env.insert("RECONCILE_SOPS".into(), refusing.display().to_string());
+    ran += run_all(
+        &f,
+        "sops error output",
+        &[run(&["plan"], 1, "sops could not decrypt secrets.enc.yaml: Error: no key for [redacted] / [redacted]")],
+        &nothing,
+    );
+    // sops "succeeds" but prints secrets that are not a JSON document: nothing of it is shown.
+    let garbage = f.script("garbage-sops", &format!("printf 'token={TWILIO_TOKEN} {PLIVO_TOKEN}'\n"));
+    f.env.insert("RECONCILE_SOPS".into(), garbage.display().to_string());
+    ran += run_all(&f, "sops garbage", &[run(&["plan"], 1, "is not a JSON document")], &nothing);
+    // sops hangs after printing secrets on both streams.
+    let hanging =
+        f.script("hanging-sops", &format!("printf '{PLIVO_TOKEN}'\nprintf '{TWILIO_TOKEN}' >&2\nexec sleep 30\n"));
+    f.env.insert("RECONCILE_SOPS".into(), hanging.display().to_string());
+    f.env.insert("RECONCILE_SOPS_TIMEOUT".into(), "1".into());
+    ran += run_all(&f, "sops timeout", &[run(&["plan"], 1, "did not finish decrypting")], &nothing);
+    f.env.remove("RECONCILE_SOPS");
+    f.env.remove("RECONCILE_SOPS_TIMEOUT");
+
+    // The real sops without a key; then keys that are not there, or not strings.
+    f.env.remove("SOPS_AGE_KEY_FILE");
+    f.env.insert("HOME".into(), f.path("home").display().to_string());
+    ran += run_all(&f, "sops without a key", &[run(&["plan"], 1, "Failed to get the data key")], &nothing);
+    f.env.insert("SOPS_AGE_KEY_FILE".into(), sops_data().join("age-key.txt").display().to_string());
+    let text = std::fs::read_to_string(f.path("telephony.yaml")).unwrap();
+    f.write(
+        "telephony.yaml",
+        &text.replace("key: telnyx.apiKey", "key: telnyx.apiKy").replace("key: telnyx.publicKey", "key: telnyx"),
+    );
+    ran += run_all(
+        &f,
+        "sops keys",
+        &[run(&["plan"], 1, "has no key telnyx.apiKy: telnyx holds apiKey, publicKey")],
+        &nothing,
+    );
+    assert_eq!(ran, 22);
+}

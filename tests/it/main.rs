@@ -26,5 +26,6 @@ mod schema;
 mod secret_safety;
 mod several;
 mod show;
+mod sops;
 mod unverifiable;
 mod validate;

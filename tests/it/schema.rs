@@ -36,12 +36,14 @@ fn committed_schemas_equal_the_generated_ones() {
 
 #[test]
 fn every_example_validates_against_the_schema_and_with_validate() {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/examples");
+    let dir = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/examples"));
     let validator = file_schema();
     let mut checked = 0;
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.extension().and_then(|e| e.to_str()) != Some("yaml") {
+    // The examples' own files, and each example folder's telephony.yaml (`examples/sops/`, beside its encrypted file).
+    let mut paths: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
+    paths.extend(paths.clone().iter().map(|p| p.join("telephony.yaml")).filter(|p| p.is_file()));
+    for path in paths {
+        if path.extension().and_then(|e| e.to_str()) != Some("yaml") || path.is_dir() {
             continue;
         }
         let text = std::fs::read_to_string(&path).unwrap();
@@ -52,8 +54,10 @@ fn every_example_validates_against_the_schema_and_with_validate() {
         assert_eq!(code, 0, "{}: {err}", path.display());
         checked += 1;
     }
-    assert!(checked >= 1);
+    assert!(checked >= 2, "the example and examples/sops/telephony.yaml");
     assert!(validator.is_valid(&yaml_to_json(FULL_FILE)));
+    let sops = "plivo:\n  authId: { sops: s.enc.json, key: plivo.authId }\n  authToken: { sops: s.enc.json, key: plivo.tokens.0 }\n";
+    assert!(validator.is_valid(&yaml_to_json(sops)));
 }
 
 /// Files that parse as YAML but break a rule the schema can express.
@@ -83,6 +87,13 @@ const INVALID: &[&str] = &[
     "- twilio\n",
     "plivo:\n  authId: MA1\n  authToken: { env: T }\n  authTokenPrefix: { prefix: ab }\n",
     "plivo:\n  authId: MA1\n  authToken: { env: T }\n  callCreationAllowedAgentIds: [{ agent: \"\" }]\n",
+    "plivo:\n  authId: MA1\n  authToken: { sops: s.enc.yaml }\n",
+    "plivo:\n  authId: MA1\n  authToken: { env: T, key: plivo.authToken }\n",
+    "plivo:\n  authId: MA1\n  authToken: { sops: s.enc.yaml, env: T, key: plivo.authToken }\n",
+    "plivo:\n  authId: MA1\n  authToken: { sops: s.enc.yaml, key: \"plivo..authToken\" }\n",
+    "plivo:\n  authId: MA1\n  authToken: { sops: s.enc.yaml, key: \"\" }\n",
+    "plivo:\n  authId: MA1\n  authToken: { sops: \"\", key: plivo.authToken }\n",
+    "plivo:\n  authId: MA1\n  authToken: { command: \"cat /run/token\" }\n",
 ];
 
 #[test]

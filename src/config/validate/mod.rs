@@ -8,7 +8,8 @@
 //! This module owns the entry point and the `Validator`'s record (problems and spans never shown); each concern
 //! lives in its own file, as methods on the one `Validator`:
 //! - `structure`: the top level, `version`, `account`, and the keys of every mapping (unknown, duplicate, typos);
-//! - `references`: secret fields and `{ env }` / `{ file }` references;
+//! - `references`: secret fields and `{ env }` / `{ file }` / `{ sops, key }` references, and the check that each
+//!   `sops` file is a SOPS file (the one check that reads the disk, run by [`crate::config::load`]);
 //! - `providers`: a provider block's identifiers, secrets, flags and `requestContextMapping`;
 //! - `agents`: `callCreationAllowedAgentIds`.
 
@@ -23,6 +24,7 @@ use crate::config::node::{ByteSpan, Loc, Node, NodeKind};
 use crate::secret::Reference;
 
 pub use agents::{MAX_AGENT_NAME_CHARS, canonical_uuid};
+pub use references::sops_files;
 pub use structure::closest_key;
 
 /// The parts of a [`Config`](crate::config::Config) that come from the document.

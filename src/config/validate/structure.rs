@@ -3,7 +3,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use super::references::REFERENCE_KEYS;
+use super::references::{REFERENCE_KEYS, SOURCES_HINT};
 use super::{Validated, Validator, join};
 use crate::config::diagnostic::Code;
 use crate::config::model::{DEFAULT_API_KEY_ENV, Declaration, FORMAT_VERSION, Located};
@@ -12,6 +12,9 @@ use crate::provider::{self, Provider};
 use crate::secret::Reference;
 
 const ACCOUNT_KEYS: [&str; 1] = [provider::ACCOUNT_API_KEY];
+
+/// Keys that ask a reference to run something: refused with the reason.
+const NOT_SOURCES: [&str; 6] = ["command", "cmd", "exec", "run", "shell", "script"];
 
 /// The keys of the top level: the format version, the account, and one per provider (from the provider table).
 fn top_keys() -> Vec<&'static str> {
@@ -81,8 +84,13 @@ impl Validator {
             }
             let hint = if key.name.ends_with("Prefix") && key.name.len() > "Prefix".len() {
                 "prefixes are read from the API, never written in the file; remove this key".to_string()
+            } else if known == REFERENCE_KEYS && NOT_SOURCES.contains(&key.name.as_str()) {
+                format!(
+                    "a reference never runs a program: the file comes from pull requests, and CI runs reconcile with \
+                     secrets in reach; {SOURCES_HINT}"
+                )
             } else if known == REFERENCE_KEYS && suggestion.is_none() {
-                "a secret's value never goes in the file: write `{ env: NAME }` or `{ file: PATH }`".to_string()
+                format!("a secret's value never goes in the file: {SOURCES_HINT}")
             } else if let Some(k) = suggestion {
                 out.suggested.insert(k);
                 format!("did you mean `{k}`?")

