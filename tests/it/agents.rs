@@ -2,7 +2,7 @@
 //! `search`), once per name per run; exactly one exact match is required.
 
 use crate::common::*;
-use emulator::Agent;
+use ultravox_emulator::Agent;
 
 const FILE: &str = r#"twilio:
   accountSid: AC1
@@ -26,8 +26,8 @@ fn agents_requests(f: &Fixture) -> Vec<String> {
 
 fn many_agents() -> Vec<Agent> {
     let mut agents: Vec<Agent> = (1..=7).map(|n| Agent::numbered(n, format!("Sales clone {n}"))).collect();
-    agents.push(Agent::new(emulator::numbered_uuid(100), "Sales"));
-    agents.push(Agent::new(emulator::numbered_uuid(101), "Support desk"));
+    agents.push(Agent::new(ultravox_emulator::numbered_uuid(100), "Sales"));
+    agents.push(Agent::new(ultravox_emulator::numbered_uuid(101), "Support desk"));
     agents
 }
 
@@ -38,8 +38,8 @@ fn names_resolve_across_pages_once_per_name_and_show_beside_the_id() {
     f.write("telephony.yaml", FILE);
     let (code, out, err) = f.run(&["plan"]);
     assert_eq!(code, 0, "{out}{err}");
-    let sales = emulator::numbered_uuid(100);
-    let support = emulator::numbered_uuid(101);
+    let sales = ultravox_emulator::numbered_uuid(100);
+    let support = ultravox_emulator::numbered_uuid(101);
     assert!(out.contains(&format!("{sales} (Sales)")), "{out}");
     assert!(out.contains(&format!("{support} (Support desk)")), "{out}");
     // "Sales" matches 8 agents by substring: 3 pages of 3; "Support desk" matches 1: one page. Once each, though
@@ -64,7 +64,7 @@ fn names_resolve_across_pages_once_per_name_and_show_beside_the_id() {
 
 #[test]
 fn one_page_is_one_request() {
-    let f = Fixture::with_state(account(vec![Agent::new(emulator::numbered_uuid(1), "Solo")]));
+    let f = Fixture::with_state(account(vec![Agent::new(ultravox_emulator::numbered_uuid(1), "Solo")]));
     f.write("telephony.yaml", "plivo:\n  authId: MA1\n  authToken: { env: PLIVO_AUTH_TOKEN }\n  callCreationAllowedAgentIds: [{ agent: Solo }]\n");
     let (code, out, err) = f.run(&["plan"]);
     assert_eq!(code, 0, "{out}{err}");
@@ -73,13 +73,19 @@ fn one_page_is_one_request() {
 
 #[test]
 fn an_ambiguous_name_lists_the_candidates_and_sends_nothing() {
-    let twins = vec![Agent::new(emulator::numbered_uuid(1), "Sales"), Agent::new(emulator::numbered_uuid(2), "Sales")];
+    let twins = vec![
+        Agent::new(ultravox_emulator::numbered_uuid(1), "Sales"),
+        Agent::new(ultravox_emulator::numbered_uuid(2), "Sales"),
+    ];
     let f = Fixture::with_state(account(twins));
     f.write("telephony.yaml", FILE);
     let (code, _, err) = f.run(&["apply", "--auto-approve"]);
     assert_eq!(code, 1);
     assert!(err.contains("twilio.callCreationAllowedAgentIds[0]: 2 agents are named \"Sales\""), "{err}");
-    assert!(err.contains(&emulator::numbered_uuid(1)) && err.contains(&emulator::numbered_uuid(2)), "{err}");
+    assert!(
+        err.contains(&ultravox_emulator::numbered_uuid(1)) && err.contains(&ultravox_emulator::numbered_uuid(2)),
+        "{err}"
+    );
     assert!(err.contains("telephony.yaml:5:7"), "{err}");
     assert!(err.contains("write the ID of the one you mean"), "{err}");
     assert!(f.patch_bodies().is_empty());
@@ -88,7 +94,7 @@ fn an_ambiguous_name_lists_the_candidates_and_sends_nothing() {
 
 #[test]
 fn a_missing_name_is_an_error_with_similar_names() {
-    let f = Fixture::with_state(account(vec![Agent::new(emulator::numbered_uuid(1), "Sales team")]));
+    let f = Fixture::with_state(account(vec![Agent::new(ultravox_emulator::numbered_uuid(1), "Sales team")]));
     f.write("telephony.yaml", FILE);
     let (code, _, err) = f.run(&["plan"]);
     assert_eq!(code, 1);

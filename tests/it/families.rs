@@ -2,9 +2,9 @@
 //! requests received (method, path, and the body's field names). Every body is checked against the official request
 //! schemas by the harness.
 
-use crate::common::emulator::{DeprecationHeaders, EndpointMode};
 use crate::common::*;
 use serde_json::json;
+use ultravox_emulator::{DeprecationHeaders, EndpointMode};
 
 const POST_TWILIO: &str = "POST /api/telephony_configs/twilio";
 const ALL_TWILIO: &str =

@@ -259,9 +259,9 @@ fn no_secret_or_prefix_reaches_any_format_or_file() {
 fn no_secret_or_prefix_reaches_output_when_agents_are_named() {
     let mut state = remote_with_other_secrets();
     state.agents = vec![
-        emulator::Agent::new(AGENT_A, "Sales"),
-        emulator::Agent::new(AGENT_B, "Twin"),
-        emulator::Agent::new("11111111-2222-4333-8444-555555555555", "Twin"),
+        ultravox_emulator::Agent::new(AGENT_A, "Sales"),
+        ultravox_emulator::Agent::new(AGENT_B, "Twin"),
+        ultravox_emulator::Agent::new("11111111-2222-4333-8444-555555555555", "Twin"),
     ];
     let f = Fixture::with_state(state.clone());
     f.emu.set_prefix_length(6);
@@ -430,7 +430,7 @@ fn no_secret_or_prefix_reaches_output_on_the_provider_endpoints() {
     // The fallback, a non-JSON 404 that echoes secrets, and deprecation headers that do.
     let f = Fixture::with_state(remote_with_other_secrets()).family("auto");
     f.emu.set_prefix_length(6);
-    f.emu.set_account_endpoint(crate::common::emulator::EndpointMode::Gone(410));
+    f.emu.set_account_endpoint(ultravox_emulator::EndpointMode::Gone(410));
     ran += run_all(&f, "fallback", &[run(&["plan"], 0, "Apply will send:")], &nothing);
     ran += run_all(
         &f,
@@ -438,8 +438,8 @@ fn no_secret_or_prefix_reaches_output_on_the_provider_endpoints() {
         &[writing(&["apply", "--auto-approve", "--rotate"], 0, "Apply complete")],
         &reset,
     );
-    f.emu.set_account_endpoint(crate::common::emulator::EndpointMode::Served);
-    f.emu.set_deprecation(Some(crate::common::emulator::DeprecationHeaders {
+    f.emu.set_account_endpoint(ultravox_emulator::EndpointMode::Served);
+    f.emu.set_deprecation(Some(ultravox_emulator::DeprecationHeaders {
         deprecation: Some(TWILIO_TOKEN.to_string()),
         sunset: Some(format!("{API_KEY} {PLIVO_TOKEN}")),
     }));

@@ -1,5 +1,6 @@
 //! The integration tests, one binary: the real `reconcile` binary and the library against the bundled emulator
-//! (`tests/emulator`, shared through `common`). One module per area.
+//! (the `ultravox-emulator` crate in `emulator/`; `common` is the harness). One module per area. The emulator's own
+//! tests are in its crate (`emulator/tests/selftest.rs`).
 
 // Test helpers outside `#[test]` functions unwrap too: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used)]
@@ -8,7 +9,6 @@ mod agents;
 mod common;
 mod completions;
 mod diagnostics;
-mod emulator_selftest;
 mod families;
 mod faults;
 mod formats;

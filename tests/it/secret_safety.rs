@@ -111,7 +111,7 @@ fn a_secret_pasted_into_the_accounts_identifier_or_mapping_is_never_printed() {
 #[test]
 fn an_agent_name_holding_a_secret_is_scrubbed_in_the_hint() {
     let mut state = full_state();
-    state.agents = vec![emulator::Agent::new(AGENT_B, format!("Sales {TWILIO_TOKEN}"))];
+    state.agents = vec![ultravox_emulator::Agent::new(AGENT_B, format!("Sales {TWILIO_TOKEN}"))];
     let f = Fixture::with_state(state);
     f.write(
         "telephony.yaml",

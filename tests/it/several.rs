@@ -338,7 +338,7 @@ fn a_markdown_comment_for_many_large_files_is_cut_fairly_under_the_limit() {
     // 40 accounts, each file allowing 100 agents that the account does not: a long table per file.
     for i in 0..40 {
         let agents: String =
-            (0..100).map(|n| format!("    - {}\n", crate::common::emulator::numbered_uuid(i * 1000 + n))).collect();
+            (0..100).map(|n| format!("    - {}\n", ultravox_emulator::numbered_uuid(i * 1000 + n))).collect();
         f.write(
             &format!("many/a{i:02}/telephony.yaml"),
             &format!(

@@ -1,19 +1,20 @@
-//! Tests of the Ultravox API emulator itself (`tests/emulator`), over HTTP with reqwest against an in-process
+//! Tests of the Ultravox API emulator itself, over HTTP with reqwest against an in-process
 //! instance: state, prefixes, DRF-style validation, auth, agents pagination, the request log, faults and the
 //! provider-scoped endpoints.
 
-use crate::common::emulator;
+// Test helpers outside `#[test]` functions unwrap too: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used)]
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::time::{Duration, Instant};
 
-use emulator::{
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use ultravox_emulator::{
     AccountState, Agent, DeprecationHeaders, Emulator, EmulatorConfig, EndpointMode, Fault, Plivo, PrefixRule, Seed,
     Telnyx, Twilio, numbered_uuid,
 };
-use reqwest::{Method, StatusCode};
-use serde_json::{Value, json};
 
 const KEY: &str = "test-key";
 const ACCOUNT_CONFIG: &str = "/api/accounts/me/telephony_config";
