@@ -745,9 +745,12 @@ async fn latency_delays_answers_concurrently_per_account_and_through_the_admin_s
         let url = format!("{}{ACCOUNT_CONFIG}", emu.url());
         async move { client().get(url).header("X-API-Key", KEY).send().await.map(|r| r.status()) }
     });
-    while emu.in_flight() == 0 {
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    let started = tokio::time::timeout(Duration::from_secs(60), async {
+        while emu.in_flight() == 0 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    });
+    started.await.expect("gave up after 60s waiting for the slow request to reach the emulator");
     let (status, _) = call_as(&emu, Some("other-key"), Method::GET, ACCOUNT_CONFIG, None).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(emu.in_flight(), 1, "the slow account's answer is still pending");

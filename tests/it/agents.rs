@@ -51,9 +51,10 @@ fn names_resolve_across_pages_once_per_name_and_show_beside_the_id() {
 
     f.emu.clear_requests();
     assert_eq!(f.run(&["apply", "--auto-approve"]).0, 0);
-    let body = f.patch_bodies().remove(0);
-    assert_eq!(body["twilio"]["callCreationAllowedAgentIds"], serde_json::json!([sales, AGENT_A]));
-    assert_eq!(body["plivo"]["callCreationAllowedAgentIds"], serde_json::json!([sales, support]));
+    let sent = f.sent();
+    assert_eq!(f.sent_providers(), ["twilio", "plivo"]);
+    assert_eq!(sent[0].1["callCreationAllowedAgentIds"], serde_json::json!([sales, AGENT_A]));
+    assert_eq!(sent[1].1["callCreationAllowedAgentIds"], serde_json::json!([sales, support]));
     let (code, out, _) = f.run(&["plan", "--detailed-exitcode"]);
     assert_eq!(code, 0, "{out}");
 
@@ -88,7 +89,7 @@ fn an_ambiguous_name_lists_the_candidates_and_sends_nothing() {
     );
     assert!(err.contains("telephony.yaml:5:7"), "{err}");
     assert!(err.contains("write the ID of the one you mean"), "{err}");
-    assert!(f.patch_bodies().is_empty());
+    assert!(f.write_lines().is_empty(), "{:?}", f.write_lines());
     assert!(!f.request_lines().contains(&GET_CONFIG.to_string()), "no plan without the names");
 }
 

@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::time::{Duration, Instant};
 
 pub use ultravox_emulator::sample::{
     AGENT_A, AGENT_B, API_KEY, FULL_FILE, PLIVO_TOKEN, TELNYX_API_KEY, TELNYX_PUBLIC_KEY, TWILIO_TOKEN, full_state,
@@ -23,6 +24,8 @@ impl Fixture {
         Fixture::with_state(AccountState::default())
     }
 
+    /// Like [`Fixture::new`], with this account. Commands run on the default endpoint family, `auto`, unless
+    /// [`Fixture::family`] says otherwise.
     pub fn with_state(state: AccountState) -> Fixture {
         let emu = Emulator::start(EmulatorConfig {
             accounts: vec![(API_KEY.to_string(), state)],
@@ -38,28 +41,65 @@ impl Fixture {
             ("TWILIO_AUTH_TOKEN", TWILIO_TOKEN),
             ("TELNYX_PUBLIC_KEY", TELNYX_PUBLIC_KEY),
             ("PLIVO_AUTH_TOKEN", PLIVO_TOKEN),
-            // The tests written before the endpoint families assert the account-level pair's requests; tests of the
-            // other families say so (`--endpoints`, or `Fixture::family`).
-            ("RECONCILE_ENDPOINTS", "account"),
         ] {
             fixture.env.insert(k.to_string(), v.to_string());
         }
         fixture
     }
 
-    /// Runs later commands through this endpoint family (`auto`, `provider`, `account`).
+    /// Runs later commands through this endpoint family (`auto`, `provider`, `account`), as `RECONCILE_ENDPOINTS`.
     pub fn family(mut self, family: &str) -> Fixture {
         self.env.insert("RECONCILE_ENDPOINTS".into(), family.into());
         self
     }
 
-    /// The requests received, as `METHOD path field,field` lines (the JSON body's top-level keys, sorted).
+    /// The requests received, as `METHOD path field,field` lines (the JSON body's top-level keys, sorted). Each run
+    /// of provider-scoped GETs is sorted: they are sent concurrently, so their order is not the plan's.
     pub fn request_lines_with_fields(&self) -> Vec<String> {
-        self.emu
-            .requests()
-            .iter()
-            .map(|r| format!("{} {} {}", r.method, r.path, r.json_keys().join(",")).trim_end().to_string())
-            .collect()
+        sort_concurrent_reads(
+            self.emu
+                .requests()
+                .iter()
+                .map(|r| format!("{} {} {}", r.method, r.path, r.json_keys().join(",")).trim_end().to_string())
+                .collect(),
+        )
+    }
+
+    /// The write requests received (every method but GET), as `METHOD path field,field` lines, in order.
+    pub fn write_lines(&self) -> Vec<String> {
+        self.request_lines_with_fields().into_iter().filter(|line| !line.starts_with("GET ")).collect()
+    }
+
+    /// What the writes sent, provider by provider, in order, whichever the family: an account-level PATCH's block for
+    /// each provider it holds, a provider-scoped POST's or PATCH's body, and `null` for a deletion (a `null` block,
+    /// or a DELETE).
+    pub fn sent(&self) -> Vec<(String, serde_json::Value)> {
+        let mut sent = Vec::new();
+        for request in self.emu.requests() {
+            if let Some(provider) = request.path.strip_prefix("/api/telephony_configs/") {
+                match request.method.as_str() {
+                    "DELETE" => sent.push((provider.to_string(), serde_json::Value::Null)),
+                    "POST" | "PATCH" => {
+                        sent.push((provider.to_string(), request.json.clone().unwrap_or(serde_json::Value::Null)))
+                    }
+                    _ => {}
+                }
+            } else if request.method == "PATCH" && request.path == "/api/accounts/me/telephony_config" {
+                if let Some(serde_json::Value::Object(blocks)) = &request.json {
+                    for provider in ["twilio", "telnyx", "plivo"] {
+                        if let Some(block) = blocks.get(provider) {
+                            sent.push((provider.to_string(), block.clone()));
+                        }
+                    }
+                }
+            }
+        }
+        sent
+    }
+
+    /// The providers [`Fixture::sent`] names, in order.
+    pub fn sent_providers(&self) -> Vec<String> {
+        self.sent().into_iter().map(|(provider, _)| provider).collect()
     }
 
     pub fn path(&self, name: &str) -> PathBuf {
@@ -95,14 +135,10 @@ impl Fixture {
         )
     }
 
-    /// The requests the emulator received, as `METHOD path` lines.
+    /// The requests the emulator received, as `METHOD path` lines (runs of provider-scoped GETs sorted, as in
+    /// [`Fixture::request_lines_with_fields`]).
     pub fn request_lines(&self) -> Vec<String> {
-        self.emu.requests().iter().map(|r| format!("{} {}", r.method, r.path)).collect()
-    }
-
-    /// The JSON bodies of the PATCH requests received.
-    pub fn patch_bodies(&self) -> Vec<serde_json::Value> {
-        self.emu.requests().into_iter().filter(|r| r.method == "PATCH").filter_map(|r| r.json).collect()
+        sort_concurrent_reads(self.emu.requests().iter().map(|r| format!("{} {}", r.method, r.path)).collect())
     }
 
     pub fn account(&self) -> AccountState {
@@ -120,11 +156,78 @@ impl Drop for Fixture {
     }
 }
 
+/// The endpoint families, the default (`auto`) first: a test whose outcome depends on the family runs on each.
+pub const FAMILIES: [&str; 3] = ["auto", "provider", "account"];
+
 pub const GET_CONFIG: &str = "GET /api/accounts/me/telephony_config";
 pub const PATCH_CONFIG: &str = "PATCH /api/accounts/me/telephony_config";
 pub const GET_TWILIO: &str = "GET /api/telephony_configs/twilio";
 pub const GET_TELNYX: &str = "GET /api/telephony_configs/telnyx";
 pub const GET_PLIVO: &str = "GET /api/telephony_configs/plivo";
+
+/// Every field of a provider's block, as [`Fixture::request_lines_with_fields`] lists a complete block.
+pub const ALL_TWILIO: &str =
+    "accountSid,authToken,callCreationAllowAllAgents,callCreationAllowedAgentIds,requestContextMapping";
+pub const ALL_TELNYX: &str = "accountSid,apiKey,applicationSid,callCreationAllowAllAgents,callCreationAllowedAgentIds,publicKey,requestContextMapping";
+pub const ALL_PLIVO: &str =
+    "authId,authToken,callCreationAllowAllAgents,callCreationAllowedAgentIds,requestContextMapping";
+
+/// The writes that create the three providers of [`FULL_FILE`] on `family`: one account-level PATCH, or a POST of
+/// each complete block.
+pub fn create_all_writes(family: &str) -> Vec<String> {
+    match family {
+        "account" => vec![format!("{PATCH_CONFIG} plivo,telnyx,twilio")],
+        _ => vec![
+            format!("POST /api/telephony_configs/twilio {ALL_TWILIO}"),
+            format!("POST /api/telephony_configs/telnyx {ALL_TELNYX}"),
+            format!("POST /api/telephony_configs/plivo {ALL_PLIVO}"),
+        ],
+    }
+}
+
+/// The method that creates a provider on `family`.
+pub fn create_method(family: &str) -> &'static str {
+    if family == "account" { "PATCH" } else { "POST" }
+}
+
+/// What a plan reads on `family`: the account-level GET (`auto`, `account`), or the three provider GETs, sorted.
+pub fn reads(family: &str) -> Vec<String> {
+    match family {
+        "provider" => vec![GET_PLIVO.to_string(), GET_TELNYX.to_string(), GET_TWILIO.to_string()],
+        _ => vec![GET_CONFIG.to_string()],
+    }
+}
+
+/// `head` followed by `tail`.
+pub fn with(mut head: Vec<String>, tail: &[&str]) -> Vec<String> {
+    head.extend(tail.iter().map(|s| s.to_string()));
+    head
+}
+
+/// Request lines with each run of consecutive provider-scoped GETs sorted.
+fn sort_concurrent_reads(mut lines: Vec<String>) -> Vec<String> {
+    let is_read = |line: &String| line.starts_with("GET /api/telephony_configs/");
+    let mut start = 0;
+    while start < lines.len() {
+        let len = lines[start..].iter().take_while(|line| is_read(line)).count();
+        lines[start..start + len].sort();
+        start += len.max(1);
+    }
+    lines
+}
+
+/// How long a test waits for something it polls for (a request reaching the emulator, a line of output) before it
+/// fails: far longer than any of it takes, so that it only turns a hang into a failure that says what was awaited.
+pub const WAIT_LIMIT: Duration = Duration::from_secs(60);
+
+/// Checks `done` every 20 ms until it holds; panics naming `what` after [`WAIT_LIMIT`].
+pub fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + WAIT_LIMIT;
+    while !done() {
+        assert!(Instant::now() < deadline, "gave up after {}s waiting for {what}", WAIT_LIMIT.as_secs());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
 
 /// Every secret value a test may resolve, to check that none leaks.
 pub fn all_secrets() -> Vec<&'static str> {
