@@ -2,9 +2,9 @@
 //!
 //! ```text
 //! cargo run -p ultravox-emulator -- [--port 8787] [--host 127.0.0.1] [--api-key KEY ...] [--prefix-length N]
-//!                                   [--agents-page-size N] [--latency-ms N] [--seed FILE.json]
-//!                                   [--account-endpoint served|404|405|410|html] [--provider-endpoints served|404|html]
-//!                                   [--deprecation VALUE] [--sunset HTTP-DATE]
+//!     [--agents-page-size N] [--latency-ms N] [--seed FILE.json]
+//!     [--account-endpoint served|404|405|410|html] [--provider-endpoints served|404|html]
+//!     [--deprecation VALUE] [--sunset HTTP-DATE]
 //! ```
 //!
 //! `--account-endpoint 404` answers the deprecated account-level pair as after its removal (405, 410 and an HTML 404

@@ -54,7 +54,8 @@ impl Fixture {
     }
 
     /// The requests received, as `METHOD path field,field` lines (the JSON body's top-level keys, sorted). Each run
-    /// of provider-scoped GETs is sorted: they are sent concurrently, so their order is not the plan's.
+    /// of provider-scoped GETs is sorted: they are sent concurrently, so their order is not the plan's (clear the log
+    /// between two commands whose reads would otherwise be adjacent).
     pub fn request_lines_with_fields(&self) -> Vec<String> {
         sort_concurrent_reads(
             self.emu
