@@ -3,8 +3,9 @@
 //! The quality bar: `reconcile plan` against a local server stays within 1.5x the wall time of `curl` fetching the
 //! same endpoint. This starts the emulator with an account holding all three providers, then times, alternately,
 //! `curl` doing the one GET and `reconcile plan` (release build: read and validate the file, resolve secrets, the
-//! same GET, diff, render) on the tests' three-provider file, which matches the account. It prints the median and the 90th percentile of each
-//! and their ratio, and exits 1 when the median ratio is over 1.5. A benchmark, not a test: run it on a quiet machine.
+//! same GET, diff, render) on the three-provider sample file (`ultravox_emulator::sample`, the tests' too), which
+//! matches the account. It prints the median and the 90th percentile of each and their ratio, and exits 1 when the
+//! median ratio is over 1.5. A benchmark, not a test: run it on a quiet machine.
 //!
 //! `plan` is timed under each endpoint family (`--endpoints account|auto|provider`). `account` and `auto` read with
 //! the one account-level GET and are compared with curl doing that GET; `provider` reads with three concurrent
@@ -16,17 +17,15 @@
 //! faster than its one GET), with the peak memory (the high-water mark of resident memory, from `wait4`) of the
 //! reconcile process. The bar, for 1,000 accounts: at most 1.3x the ideal and under 50 MB.
 
-#[path = "../tests/it/common/mod.rs"]
-mod common;
 mod support;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{Emulator, EmulatorConfig};
+use ultravox_emulator::sample::{self, API_KEY as KEY};
+use ultravox_emulator::{AccountState, Emulator, EmulatorConfig};
 
-const KEY: &str = common::API_KEY;
 const LIMIT: f64 = 1.5;
 /// The scale bar: wall time over the ideal, and peak memory, for the largest row.
 const SCALE_LIMIT: f64 = 1.3;
@@ -48,15 +47,18 @@ fn main() -> ExitCode {
 
 fn run() -> Result<bool, String> {
     let runs: usize = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(40);
+    if cfg!(debug_assertions) {
+        return Err("the benchmark measures a release build: run `cargo run --release --example bench`".to_string());
+    }
     let manifest_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let binary = support::build_reconcile(&manifest_dir, true)?;
-    let account = common::full_state();
+    let binary = support::build_reconcile(&manifest_dir, "bench", true)?;
+    let account = sample::full_state();
     let emu =
         Emulator::start(EmulatorConfig { accounts: vec![(KEY.to_string(), account)], ..EmulatorConfig::default() });
     let work = std::env::temp_dir().join(format!("reconcile-bench-{}", std::process::id()));
     std::fs::create_dir_all(work.join("secrets")).map_err(|e| e.to_string())?;
-    std::fs::write(work.join("telephony.yaml"), common::FULL_FILE).map_err(|e| e.to_string())?;
-    std::fs::write(work.join("secrets/telnyx-api-key"), format!("{}\n", common::TELNYX_API_KEY))
+    std::fs::write(work.join("telephony.yaml"), sample::FULL_FILE).map_err(|e| e.to_string())?;
+    std::fs::write(work.join("secrets/telnyx-api-key"), format!("{}\n", sample::TELNYX_API_KEY))
         .map_err(|e| e.to_string())?;
     let account_url = format!("{}/api/accounts/me/telephony_config", emu.url());
     let provider_urls: Vec<String> =
@@ -73,9 +75,9 @@ fn run() -> Result<bool, String> {
             .env_clear()
             .env("ULTRAVOX_API_URL", emu.url())
             .env("ULTRAVOX_API_KEY", KEY)
-            .env("TWILIO_AUTH_TOKEN", common::TWILIO_TOKEN)
-            .env("TELNYX_PUBLIC_KEY", common::TELNYX_PUBLIC_KEY)
-            .env("PLIVO_AUTH_TOKEN", common::PLIVO_TOKEN)
+            .env("TWILIO_AUTH_TOKEN", sample::TWILIO_TOKEN)
+            .env("TELNYX_PUBLIC_KEY", sample::TELNYX_PUBLIC_KEY)
+            .env("PLIVO_AUTH_TOKEN", sample::PLIVO_TOKEN)
             .stdout(Stdio::null())
             .stderr(Stdio::null());
         let mut curl = Command::new("curl");
@@ -120,12 +122,12 @@ fn scale(binary: &Path, emu: &Emulator) -> Result<bool, String> {
     let largest = SCALE_ROWS[SCALE_ROWS.len() - 1];
     let work = std::env::temp_dir().join(format!("reconcile-bench-scale-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&work);
-    let mut twilio = common::full_state().twilio.ok_or("the tests' account has twilio")?;
+    let mut twilio = sample::full_state().twilio.ok_or("the sample account has twilio")?;
     twilio.allowed_agent_ids.clear();
     twilio.request_context_mapping.clear();
     for i in 0..largest {
         let key = format!("bench-account-{i:04}-key");
-        emu.set_account(&key, common::AccountState { twilio: Some(twilio.clone()), ..Default::default() });
+        emu.set_account(&key, AccountState { twilio: Some(twilio.clone()), ..Default::default() });
     }
     emu.set_latency(LATENCY);
     println!(
@@ -158,7 +160,7 @@ fn scale(binary: &Path, emu: &Emulator) -> Result<bool, String> {
             .current_dir(&dir)
             .env_clear()
             .env("ULTRAVOX_API_URL", emu.url())
-            .env("TWILIO_AUTH_TOKEN", common::TWILIO_TOKEN)
+            .env("TWILIO_AUTH_TOKEN", sample::TWILIO_TOKEN)
             .stdout(Stdio::null())
             .stderr(Stdio::null());
         let mut times = Vec::new();

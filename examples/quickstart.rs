@@ -8,14 +8,12 @@
 //! the provider-scoped endpoints (here three POSTs, each with its provider's complete block). The requests the
 //! emulator received are listed at the end, with their bodies' field names.
 
-#[path = "../tests/emulator/mod.rs"]
-mod emulator;
 mod support;
 
 use std::path::PathBuf;
 use std::process::{Command, ExitCode};
 
-use emulator::{AccountState, Emulator, EmulatorConfig};
+use ultravox_emulator::{AccountState, Emulator, EmulatorConfig};
 
 const DEMO_API_KEY: &str = "demo-key";
 
@@ -31,7 +29,7 @@ fn main() -> ExitCode {
 
 fn run() -> Result<(), String> {
     let manifest_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let binary = support::build_reconcile(&manifest_dir, false)?;
+    let binary = support::build_reconcile(&manifest_dir, "quickstart", !cfg!(debug_assertions))?;
 
     let emu = Emulator::start(EmulatorConfig {
         accounts: vec![(DEMO_API_KEY.to_string(), AccountState::default())],

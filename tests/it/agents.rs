@@ -2,8 +2,8 @@
 //! `search`), once per name per run, several names at once; exactly one exact match is required.
 
 use crate::common::*;
-use emulator::Agent;
 use std::time::Duration;
+use ultravox_emulator::Agent;
 
 const FILE: &str = r#"twilio:
   accountSid: AC1
@@ -27,8 +27,8 @@ fn agents_requests(f: &Fixture) -> Vec<String> {
 
 fn many_agents() -> Vec<Agent> {
     let mut agents: Vec<Agent> = (1..=7).map(|n| Agent::numbered(n, format!("Sales clone {n}"))).collect();
-    agents.push(Agent::new(emulator::numbered_uuid(100), "Sales"));
-    agents.push(Agent::new(emulator::numbered_uuid(101), "Support desk"));
+    agents.push(Agent::new(ultravox_emulator::numbered_uuid(100), "Sales"));
+    agents.push(Agent::new(ultravox_emulator::numbered_uuid(101), "Support desk"));
     agents
 }
 
@@ -39,8 +39,8 @@ fn names_resolve_across_pages_once_per_name_and_show_beside_the_id() {
     f.write("telephony.yaml", FILE);
     let (code, out, err) = f.run(&["plan"]);
     assert_eq!(code, 0, "{out}{err}");
-    let sales = emulator::numbered_uuid(100);
-    let support = emulator::numbered_uuid(101);
+    let sales = ultravox_emulator::numbered_uuid(100);
+    let support = ultravox_emulator::numbered_uuid(101);
     assert!(out.contains(&format!("{sales} (Sales)")), "{out}");
     assert!(out.contains(&format!("{support} (Support desk)")), "{out}");
     // "Sales" matches 8 agents by substring: 3 pages of 3; "Support desk" matches 1: one page. Once each, though
@@ -52,9 +52,10 @@ fn names_resolve_across_pages_once_per_name_and_show_beside_the_id() {
 
     f.emu.clear_requests();
     assert_eq!(f.run(&["apply", "--auto-approve"]).0, 0);
-    let body = f.patch_bodies().remove(0);
-    assert_eq!(body["twilio"]["callCreationAllowedAgentIds"], serde_json::json!([sales, AGENT_A]));
-    assert_eq!(body["plivo"]["callCreationAllowedAgentIds"], serde_json::json!([sales, support]));
+    let sent = f.sent();
+    assert_eq!(f.sent_providers(), ["twilio", "plivo"]);
+    assert_eq!(sent[0].1["callCreationAllowedAgentIds"], serde_json::json!([sales, AGENT_A]));
+    assert_eq!(sent[1].1["callCreationAllowedAgentIds"], serde_json::json!([sales, support]));
     let (code, out, _) = f.run(&["plan", "--detailed-exitcode"]);
     assert_eq!(code, 0, "{out}");
 
@@ -65,7 +66,7 @@ fn names_resolve_across_pages_once_per_name_and_show_beside_the_id() {
 
 #[test]
 fn one_page_is_one_request() {
-    let f = Fixture::with_state(account(vec![Agent::new(emulator::numbered_uuid(1), "Solo")]));
+    let f = Fixture::with_state(account(vec![Agent::new(ultravox_emulator::numbered_uuid(1), "Solo")]));
     f.write("telephony.yaml", "plivo:\n  authId: MA1\n  authToken: { env: PLIVO_AUTH_TOKEN }\n  callCreationAllowedAgentIds: [{ agent: Solo }]\n");
     let (code, out, err) = f.run(&["plan"]);
     assert_eq!(code, 0, "{out}{err}");
@@ -74,22 +75,28 @@ fn one_page_is_one_request() {
 
 #[test]
 fn an_ambiguous_name_lists_the_candidates_and_sends_nothing() {
-    let twins = vec![Agent::new(emulator::numbered_uuid(1), "Sales"), Agent::new(emulator::numbered_uuid(2), "Sales")];
+    let twins = vec![
+        Agent::new(ultravox_emulator::numbered_uuid(1), "Sales"),
+        Agent::new(ultravox_emulator::numbered_uuid(2), "Sales"),
+    ];
     let f = Fixture::with_state(account(twins));
     f.write("telephony.yaml", FILE);
     let (code, _, err) = f.run(&["apply", "--auto-approve"]);
     assert_eq!(code, 1);
     assert!(err.contains("twilio.callCreationAllowedAgentIds[0]: 2 agents are named \"Sales\""), "{err}");
-    assert!(err.contains(&emulator::numbered_uuid(1)) && err.contains(&emulator::numbered_uuid(2)), "{err}");
+    assert!(
+        err.contains(&ultravox_emulator::numbered_uuid(1)) && err.contains(&ultravox_emulator::numbered_uuid(2)),
+        "{err}"
+    );
     assert!(err.contains("telephony.yaml:5:7"), "{err}");
     assert!(err.contains("write the ID of the one you mean"), "{err}");
-    assert!(f.patch_bodies().is_empty());
+    assert!(f.write_lines().is_empty(), "{:?}", f.write_lines());
     assert!(!f.request_lines().contains(&GET_CONFIG.to_string()), "no plan without the names");
 }
 
 #[test]
 fn a_missing_name_is_an_error_with_similar_names() {
-    let f = Fixture::with_state(account(vec![Agent::new(emulator::numbered_uuid(1), "Sales team")]));
+    let f = Fixture::with_state(account(vec![Agent::new(ultravox_emulator::numbered_uuid(1), "Sales team")]));
     f.write("telephony.yaml", FILE);
     let (code, _, err) = f.run(&["plan"]);
     assert_eq!(code, 1);
@@ -153,15 +160,15 @@ fn ten_names_are_looked_up_eight_at_a_time_each_once() {
     assert_eq!(f.emu.max_in_flight(), 8);
     // Every ID in its place, whichever answer came first.
     for (name, n) in TEN.iter().zip(1..) {
-        assert!(out.contains(&format!("{} ({name})", emulator::numbered_uuid(n))), "{name}: {out}");
+        assert!(out.contains(&format!("{} ({name})", ultravox_emulator::numbered_uuid(n))), "{name}: {out}");
     }
     f.emu.set_latency(Duration::ZERO);
     f.emu.clear_requests();
     assert_eq!(f.run(&["apply", "--auto-approve"]).0, 0);
-    let body = f.patch_bodies().remove(0);
-    let ids = |ns: &[u64]| ns.iter().map(|n| emulator::numbered_uuid(*n)).collect::<Vec<_>>();
-    assert_eq!(body["twilio"]["callCreationAllowedAgentIds"], serde_json::json!(ids(&[1, 2, 3, 4, 5, 6, 7, 8, 9, 10])));
-    assert_eq!(body["plivo"]["callCreationAllowedAgentIds"], serde_json::json!(ids(&[10, 1, 5])));
+    let sent: std::collections::BTreeMap<String, serde_json::Value> = f.sent().into_iter().collect();
+    let ids = |ns: &[u64]| ns.iter().map(|n| ultravox_emulator::numbered_uuid(*n)).collect::<Vec<_>>();
+    assert_eq!(sent["twilio"]["callCreationAllowedAgentIds"], serde_json::json!(ids(&[1, 2, 3, 4, 5, 6, 7, 8, 9, 10])));
+    assert_eq!(sent["plivo"]["callCreationAllowedAgentIds"], serde_json::json!(ids(&[10, 1, 5])));
 }
 
 #[test]

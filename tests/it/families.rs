@@ -2,31 +2,22 @@
 //! requests received (method, path, and the body's field names). Every body is checked against the official request
 //! schemas by the harness.
 
-use crate::common::emulator::{DeprecationHeaders, EndpointMode};
 use crate::common::*;
 use serde_json::json;
+use ultravox_emulator::{DeprecationHeaders, EndpointMode};
 
 const POST_TWILIO: &str = "POST /api/telephony_configs/twilio";
-const ALL_TWILIO: &str =
-    "accountSid,authToken,callCreationAllowAllAgents,callCreationAllowedAgentIds,requestContextMapping";
-const ALL_TELNYX: &str = "accountSid,apiKey,applicationSid,callCreationAllowAllAgents,callCreationAllowedAgentIds,publicKey,requestContextMapping";
-const ALL_PLIVO: &str = "authId,authToken,callCreationAllowAllAgents,callCreationAllowedAgentIds,requestContextMapping";
 
-/// The requests with the three concurrent provider GETs at the front sorted (their order is not deterministic).
+/// The requests, with each run of concurrent provider GETs sorted.
 fn lines(f: &Fixture) -> Vec<String> {
-    let mut lines = f.request_lines_with_fields();
-    let reads = lines.iter().take_while(|l| l.starts_with("GET /api/telephony_configs/")).count();
-    lines[..reads].sort();
-    lines
+    f.request_lines_with_fields()
 }
+
+/// The families that write through the provider endpoints.
+const PROVIDER_WRITES: [&str; 2] = ["auto", "provider"];
 
 fn provider_reads() -> Vec<String> {
-    vec![GET_PLIVO.to_string(), GET_TELNYX.to_string(), GET_TWILIO.to_string()]
-}
-
-fn with(mut head: Vec<String>, tail: &[&str]) -> Vec<String> {
-    head.extend(tail.iter().map(|s| s.to_string()));
-    head
+    reads("provider")
 }
 
 /// The account with twilio's agent list cut to one, telnyx absent and plivo present.
@@ -205,8 +196,7 @@ fn auto_reads_with_the_account_get_and_falls_back_when_it_is_gone() {
         assert_eq!(code, 0, "{mode:?}: {out}{err}");
         assert_eq!(err.matches("reading through the provider-scoped endpoints instead").count(), 1, "{err}");
         assert_eq!(lines(&f)[..1], [GET_CONFIG.to_string()], "{mode:?}: the account-level GET first");
-        let mut rest = lines(&f)[1..].to_vec();
-        rest[..3].sort();
+        let rest = lines(&f)[1..].to_vec();
         assert_eq!(rest, with(provider_reads(), &["PATCH /api/telephony_configs/twilio callCreationAllowedAgentIds"]));
         assert_eq!(f.account(), full_state());
         let (_, _, quiet) = f.run(&["plan"]);
@@ -229,89 +219,98 @@ fn a_404_that_is_not_the_apis_json_is_an_error_not_everything_to_create() {
 
 #[test]
 fn a_failed_request_stops_the_rest_and_a_rerun_sends_only_what_is_left() {
-    let f = Fixture::with_state(mixed_state()).family("provider");
-    f.write("telephony.yaml", MIXED_FILE);
-    f.emu.push_fault_for("POST", Fault::status_with_body(400, r#"{"accountSid": ["Invalid account."]}"#));
-    let (code, out, err) = f.run(&["apply", "--auto-approve"]);
-    assert_eq!(code, 1, "{out}{err}");
-    assert!(err.contains("POST http://"), "{err}");
-    assert!(err.contains("accountSid: Invalid account."), "{err}");
-    assert!(err.contains("written: twilio; failed: telnyx; not written: plivo"), "{err}");
-    assert!(err.contains("running `reconcile apply` again is safe"), "{err}");
-    assert_eq!(f.account().twilio, full_state().twilio, "the first write landed");
-    assert!(f.account().plivo.is_some(), "the delete was not sent");
+    // The provider endpoints' writes, on the default family and on `provider` (only the reads differ).
+    for family in PROVIDER_WRITES {
+        let f = Fixture::with_state(mixed_state()).family(family);
+        f.write("telephony.yaml", MIXED_FILE);
+        f.emu.push_fault_for("POST", Fault::status_with_body(400, r#"{"accountSid": ["Invalid account."]}"#));
+        let (code, out, err) = f.run(&["apply", "--auto-approve"]);
+        assert_eq!(code, 1, "{family}: {out}{err}");
+        assert!(err.contains("POST http://"), "{err}");
+        assert!(err.contains("accountSid: Invalid account."), "{err}");
+        assert!(err.contains("written: twilio; failed: telnyx; not written: plivo"), "{err}");
+        assert!(err.contains("running `reconcile apply` again is safe"), "{err}");
+        assert_eq!(f.account().twilio, full_state().twilio, "the first write landed");
+        assert!(f.account().plivo.is_some(), "the delete was not sent");
 
-    // The same failure as JSON: the document says what was written before it.
-    f.emu.set_account(API_KEY, mixed_state());
-    f.emu.push_fault_for("POST", Fault::status_with_body(400, r#"{"accountSid": ["Invalid account."]}"#));
-    let (code, out, err) = f.run(&["apply", "--auto-approve", "--format", "json"]);
-    assert_eq!(code, 1, "{out}{err}");
-    let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
-    assert_eq!(doc["apply"], json!({"status": "failed", "written": ["twilio"]}), "{out}");
-    assert!(doc["error"]["message"].as_str().unwrap().contains("failed: telnyx; not written: plivo"), "{out}");
+        // The same failure as JSON: the document says what was written before it.
+        f.emu.set_account(API_KEY, mixed_state());
+        f.emu.push_fault_for("POST", Fault::status_with_body(400, r#"{"accountSid": ["Invalid account."]}"#));
+        let (code, out, err) = f.run(&["apply", "--auto-approve", "--format", "json"]);
+        assert_eq!(code, 1, "{family}: {out}{err}");
+        let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(doc["apply"], json!({"status": "failed", "written": ["twilio"]}), "{out}");
+        assert!(doc["error"]["message"].as_str().unwrap().contains("failed: telnyx; not written: plivo"), "{out}");
 
-    f.emu.clear_requests();
-    let (code, out, err) = f.run(&["apply", "--auto-approve"]);
-    assert_eq!(code, 0, "{out}{err}");
-    assert_eq!(
-        lines(&f),
-        with(
-            provider_reads(),
-            &[&format!("POST /api/telephony_configs/telnyx {ALL_TELNYX}"), "DELETE /api/telephony_configs/plivo"]
-        )
-    );
+        f.emu.clear_requests();
+        let (code, out, err) = f.run(&["apply", "--auto-approve"]);
+        assert_eq!(code, 0, "{family}: {out}{err}");
+        assert_eq!(
+            lines(&f),
+            with(
+                reads(family),
+                &[&format!("POST /api/telephony_configs/telnyx {ALL_TELNYX}"), "DELETE /api/telephony_configs/plivo"]
+            )
+        );
+    }
 }
 
 #[test]
 fn a_lost_post_answer_is_read_again_before_anything_else() {
-    // Landed, answer lost: the GET finds it present and matching; no second POST.
-    let f = Fixture::new().family("provider");
-    f.write("telephony.yaml", "plivo:\n  authId: MAXXXXXXXXXXXXXXXXXX\n  authToken: { env: PLIVO_AUTH_TOKEN }\n");
-    f.emu.push_fault_for("POST", Fault::DropAfterApply);
-    let (code, out, err) = f.run(&["apply", "--auto-approve"]);
-    assert_eq!(code, 0, "{out}{err}");
-    assert_eq!(
-        lines(&f),
-        with(provider_reads(), &[&format!("POST /api/telephony_configs/plivo {ALL_PLIVO}"), GET_PLIVO])
-    );
+    // The provider endpoints' writes, on the default family and on `provider` (only the reads differ).
+    for family in PROVIDER_WRITES {
+        // Landed, answer lost: the GET finds it present and matching; no second POST.
+        let f = Fixture::new().family(family);
+        f.write("telephony.yaml", "plivo:\n  authId: MAXXXXXXXXXXXXXXXXXX\n  authToken: { env: PLIVO_AUTH_TOKEN }\n");
+        f.emu.push_fault_for("POST", Fault::DropAfterApply);
+        let (code, out, err) = f.run(&["apply", "--auto-approve"]);
+        assert_eq!(code, 0, "{family}: {out}{err}");
+        assert_eq!(
+            lines(&f),
+            with(reads(family), &[&format!("POST /api/telephony_configs/plivo {ALL_PLIVO}"), GET_PLIVO])
+        );
 
-    // Not landed (dropped before): absent, so the POST goes again.
-    let f = Fixture::new().family("provider");
-    f.write("telephony.yaml", "plivo:\n  authId: MAXXXXXXXXXXXXXXXXXX\n  authToken: { env: PLIVO_AUTH_TOKEN }\n");
-    f.emu.push_fault_for("POST", Fault::status(502));
-    let (code, out, err) = f.run(&["apply", "--auto-approve"]);
-    assert_eq!(code, 0, "{out}{err}");
-    let post = format!("POST /api/telephony_configs/plivo {ALL_PLIVO}");
-    assert_eq!(lines(&f), with(provider_reads(), &[&post, GET_PLIVO, &post]));
-    assert_eq!(f.account().plivo, full_state().plivo);
+        // Not landed (dropped before): absent, so the POST goes again.
+        let f = Fixture::new().family(family);
+        f.write("telephony.yaml", "plivo:\n  authId: MAXXXXXXXXXXXXXXXXXX\n  authToken: { env: PLIVO_AUTH_TOKEN }\n");
+        f.emu.push_fault_for("POST", Fault::status(502));
+        let (code, out, err) = f.run(&["apply", "--auto-approve"]);
+        assert_eq!(code, 0, "{family}: {out}{err}");
+        let post = format!("POST /api/telephony_configs/plivo {ALL_PLIVO}");
+        assert_eq!(lines(&f), with(reads(family), &[&post, GET_PLIVO, &post]));
+        assert_eq!(f.account().plivo, full_state().plivo);
 
-    // Landed, but someone changed it before the re-read: present and different gets a PATCH of the difference only.
-    let f = Fixture::new().family("provider");
-    f.write("telephony.yaml", "plivo:\n  authId: MAXXXXXXXXXXXXXXXXXX\n  authToken: { env: PLIVO_AUTH_TOKEN }\n");
-    let mut edited = AccountState { plivo: full_state().plivo, ..AccountState::default() };
-    edited.plivo.as_mut().unwrap().allowed_agent_ids = vec![AGENT_B.into()];
-    f.emu.push_fault_for("POST", Fault::DropAfterApplyThenSet(Box::new(edited)));
-    let (code, out, err) = f.run(&["apply", "--auto-approve"]);
-    assert_eq!(code, 0, "{out}{err}");
-    assert_eq!(
-        lines(&f),
-        with(provider_reads(), &[&post, GET_PLIVO, "PATCH /api/telephony_configs/plivo callCreationAllowedAgentIds"])
-    );
-    assert_eq!(f.account().plivo, full_state().plivo);
+        // Landed, but someone changed it before the re-read: present and different gets a PATCH of the difference only.
+        let f = Fixture::new().family(family);
+        f.write("telephony.yaml", "plivo:\n  authId: MAXXXXXXXXXXXXXXXXXX\n  authToken: { env: PLIVO_AUTH_TOKEN }\n");
+        let mut edited = AccountState { plivo: full_state().plivo, ..AccountState::default() };
+        edited.plivo.as_mut().unwrap().allowed_agent_ids = vec![AGENT_B.into()];
+        f.emu.push_fault_for("POST", Fault::DropAfterApplyThenSet(Box::new(edited)));
+        let (code, out, err) = f.run(&["apply", "--auto-approve"]);
+        assert_eq!(code, 0, "{family}: {out}{err}");
+        assert_eq!(
+            lines(&f),
+            with(reads(family), &[&post, GET_PLIVO, "PATCH /api/telephony_configs/plivo callCreationAllowedAgentIds"])
+        );
+        assert_eq!(f.account().plivo, full_state().plivo);
+    }
 }
 
 #[test]
 fn a_repeated_delete_answered_404_is_done() {
-    let f = Fixture::with_state(full_state()).family("provider");
-    f.write("telephony.yaml", "plivo: null\n");
-    // The DELETE lands but its answer is lost; the retry finds nothing to delete (404), which means done.
-    f.emu.push_fault_for("DELETE", Fault::DropAfterApply);
-    let (code, out, err) = f.run(&["apply", "--auto-approve"]);
-    assert_eq!(code, 0, "{out}{err}");
-    assert_eq!(
-        lines(&f),
-        with(provider_reads(), &["DELETE /api/telephony_configs/plivo", "DELETE /api/telephony_configs/plivo"])
-    );
+    // The provider endpoints' writes, on the default family and on `provider` (only the reads differ).
+    for family in PROVIDER_WRITES {
+        let f = Fixture::with_state(full_state()).family(family);
+        f.write("telephony.yaml", "plivo: null\n");
+        // The DELETE lands but its answer is lost; the retry finds nothing to delete (404), which means done.
+        f.emu.push_fault_for("DELETE", Fault::DropAfterApply);
+        let (code, out, err) = f.run(&["apply", "--auto-approve"]);
+        assert_eq!(code, 0, "{family}: {out}{err}");
+        assert_eq!(
+            lines(&f),
+            with(reads(family), &["DELETE /api/telephony_configs/plivo", "DELETE /api/telephony_configs/plivo"])
+        );
+    }
 }
 
 #[test]
@@ -377,16 +376,19 @@ fn a_deprecation_header_gives_one_warning_on_stderr_and_never_an_error() {
 
 #[test]
 fn an_unknown_outcome_part_way_says_once_to_plan_and_apply_again() {
-    let f = Fixture::with_state(mixed_state()).family("provider");
-    f.write("telephony.yaml", MIXED_FILE);
-    for _ in 0..4 {
-        f.emu.push_fault_for("POST", Fault::status_with_body(502, ""));
+    // The provider endpoints' writes, on the default family and on `provider` (only the reads differ).
+    for family in PROVIDER_WRITES {
+        let f = Fixture::with_state(mixed_state()).family(family);
+        f.write("telephony.yaml", MIXED_FILE);
+        for _ in 0..4 {
+            f.emu.push_fault_for("POST", Fault::status_with_body(502, ""));
+        }
+        let (code, out, err) = f.run(&["apply", "--auto-approve"]);
+        assert_eq!(code, 1, "{family}: {out}{err}");
+        assert!(err.contains("may or may not have been applied"), "{err}");
+        assert_eq!(err.matches("sends only what is left").count(), 1, "one piece of advice, not two: {err}");
+        assert!(err.contains("written: twilio; in doubt (it may have landed): telnyx; not written: plivo"), "{err}");
     }
-    let (code, out, err) = f.run(&["apply", "--auto-approve"]);
-    assert_eq!(code, 1, "{out}{err}");
-    assert!(err.contains("may or may not have been applied"), "{err}");
-    assert_eq!(err.matches("sends only what is left").count(), 1, "one piece of advice, not two: {err}");
-    assert!(err.contains("written: twilio; in doubt (it may have landed): telnyx; not written: plivo"), "{err}");
 }
 
 #[test]

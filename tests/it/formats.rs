@@ -14,8 +14,15 @@ fn assert_no_secret(text: &str) {
     }
 }
 
-/// One account per plan shape: create (empty account), update (secrets and fields differ), delete, no change.
+/// One account per plan shape: create (empty account), update (secrets and fields differ), delete, no change; on the
+/// default endpoint family.
 fn scenarios() -> Vec<(&'static str, Fixture)> {
+    scenarios_on("auto")
+}
+
+/// The same scenarios on `family`: which requests a plan lists, and how it says that an unchanged secret is sent or
+/// not, depend on it.
+fn scenarios_on(family: &str) -> Vec<(&'static str, Fixture)> {
     let create = Fixture::new();
     let mut other = full_state();
     other.twilio.as_mut().unwrap().auth_token = "RMTPFX-older".into();
@@ -32,13 +39,19 @@ fn scenarios() -> Vec<(&'static str, Fixture)> {
         ),
     );
     let none = Fixture::with_state(full_state());
-    vec![("create", create), ("update", update), ("delete", delete), ("no_change", none)]
+    [("create", create), ("update", update), ("delete", delete), ("no_change", none)]
+        .into_iter()
+        .map(|(name, f)| (name, f.family(family)))
+        .collect()
 }
 
 #[test]
 fn json_plans_validate_against_the_schema_and_carry_statuses_only() {
     let validator = plan_schema();
-    for (name, f) in scenarios() {
+    for (name, f) in FAMILIES
+        .into_iter()
+        .flat_map(|family| scenarios_on(family).into_iter().map(move |(name, f)| (format!("{name}_{family}"), f)))
+    {
         f.emu.set_prefix_length(6);
         let (code, out, err) = f.run(&["plan", "--format", "json", "--detailed-exitcode"]);
         assert!(code == 0 || code == 2, "{name}: {err}");
@@ -73,12 +86,14 @@ fn json_update_entry_has_before_after_and_secret_status() {
 
 #[test]
 fn apply_reports_in_json_too() {
-    let (_, f) = scenarios().remove(1);
-    let (code, out, err) = f.run(&["apply", "--auto-approve", "--format", "json"]);
-    assert_eq!(code, 0, "{err}");
-    let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
-    assert!(plan_schema().is_valid(&doc), "{out}");
-    assert_eq!(doc["apply"], serde_json::json!({"status": "applied", "written": ["twilio", "telnyx"]}));
+    for family in FAMILIES {
+        let (_, f) = scenarios_on(family).remove(1);
+        let (code, out, err) = f.run(&["apply", "--auto-approve", "--format", "json"]);
+        assert_eq!(code, 0, "{family}: {err}");
+        let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert!(plan_schema().is_valid(&doc), "{out}");
+        assert_eq!(doc["apply"], serde_json::json!({"status": "applied", "written": ["twilio", "telnyx"]}), "{family}");
+    }
 }
 
 fn parse_markdown(text: &str) -> (usize, usize, String) {
@@ -98,7 +113,9 @@ fn parse_markdown(text: &str) -> (usize, usize, String) {
 
 #[test]
 fn markdown_plans_parse_with_tables_and_details_and_match_snapshots() {
-    for (name, f) in scenarios() {
+    for (family, (name, f)) in
+        FAMILIES.into_iter().flat_map(|family| scenarios_on(family).into_iter().map(move |scenario| (family, scenario)))
+    {
         let (code, out, err) = f.run(&["plan", "--format", "markdown", "--detailed-exitcode"]);
         assert!(code == 0 || code == 2, "{name}: {err}");
         assert!(out.starts_with("<!-- reconcile-plan -->\n"), "{name}: {out}");
@@ -120,7 +137,7 @@ fn markdown_plans_parse_with_tables_and_details_and_match_snapshots() {
             assert!(out.contains("> [!WARNING]") && out.contains("**deletes** **plivo**"), "{out}");
             assert!(html.contains("<blockquote"), "{html}");
         }
-        insta::assert_snapshot!(format!("markdown_{name}"), out);
+        insta::assert_snapshot!(format!("markdown_{name}_{family}"), out);
     }
 }
 

@@ -289,7 +289,7 @@ fn api_errors_write_nothing() {
 #[test]
 fn a_missing_prefix_is_warned_about() {
     let f = fixture(AccountState::default().with_twilio(Twilio::new("AC0123456789abcdef0123456789abcdef", TW)));
-    f.emu.set_prefix_rule_for("twilio.authToken", emulator::PrefixRule::Omitted);
+    f.emu.set_prefix_rule_for("twilio.authToken", ultravox_emulator::PrefixRule::Omitted);
     let (code, _, err) = f.run(&["import"]);
     assert_eq!(code, 0, "{err}");
     assert!(err.contains("warning: twilio.authToken: the account returned no prefix"), "{err}");

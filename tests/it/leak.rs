@@ -94,14 +94,21 @@ fn reset(f: &Fixture) {
 
 #[test]
 fn no_secret_or_prefix_reaches_any_output() {
+    // The writes, their bodies and the servers' answers to them differ by family: each is checked.
+    for family in FAMILIES {
+        assert_eq!(no_secret_or_prefix_reaches_any_output_on(family), 38, "{family}");
+    }
+}
+
+fn no_secret_or_prefix_reaches_any_output_on(family: &str) -> usize {
     let mut ran = 0;
 
     // Plans and applies that succeed, with a 6-character prefix so that remote prefixes are distinctive.
-    let f = Fixture::with_state(remote_with_other_secrets());
+    let f = Fixture::with_state(remote_with_other_secrets()).family(family);
     f.emu.set_prefix_length(6);
     ran += run_all(
         &f,
-        "success",
+        &format!("{family}: success"),
         &[
             run(&["validate"], 0, "is valid"),
             run(&["plan"], 0, "will be sent"),
@@ -110,10 +117,15 @@ fn no_secret_or_prefix_reaches_any_output() {
         ],
         &nothing,
     );
-    ran += run_all(&f, "refused apply", &[run(&["apply"], 1, "standard input is not a terminal")], &nothing);
     ran += run_all(
         &f,
-        "apply",
+        &format!("{family}: refused apply"),
+        &[run(&["apply"], 1, "standard input is not a terminal")],
+        &nothing,
+    );
+    ran += run_all(
+        &f,
+        &format!("{family}: apply"),
         &[
             writing(&["apply", "--auto-approve"], 0, "Apply complete"),
             writing(&["apply", "--auto-approve", "--rotate"], 0, "Apply complete"),
@@ -126,12 +138,17 @@ fn no_secret_or_prefix_reaches_any_output() {
         r#"{{"twilio": {{"authToken": ["{TWILIO_TOKEN} is not valid"]}}, "detail": "key {API_KEY} prefix {}"}}"#,
         &REMOTE_PLIVO[..6]
     );
-    ran += run_all(&f, "400 echo", &[writing(&["apply", "--auto-approve"], 1, "HTTP 400")], &|f: &Fixture| {
-        reset(f);
-        f.emu.push_fault_for("PATCH", Fault::Status { code: 400, body: Some(echo.clone()), retry_after: None });
-    });
+    ran += run_all(
+        &f,
+        &format!("{family}: 400 echo"),
+        &[writing(&["apply", "--auto-approve"], 1, "HTTP 400")],
+        &|f: &Fixture| {
+            reset(f);
+            f.emu.push_fault_for("PATCH", Fault::Status { code: 400, body: Some(echo.clone()), retry_after: None });
+        },
+    );
     f.emu.set_always_fail(Some(500));
-    ran += run_all(&f, "500", &[run(&["plan"], 1, "HTTP 500")], &nothing);
+    ran += run_all(&f, &format!("{family}: 500"), &[run(&["plan"], 1, "HTTP 500")], &nothing);
     f.emu.set_always_fail(None);
 
     // Fault paths: retries that run out while echoing secrets (a remote prefix only once a GET has shown it), a
@@ -144,7 +161,8 @@ fn no_secret_or_prefix_reaches_any_output() {
     ] {
         let setup = |f: &Fixture| {
             reset(f);
-            for _ in 0..8 {
+            // Enough to exhaust every attempt (4) of each of the provider family's three concurrent reads.
+            for _ in 0..12 {
                 f.emu.push_fault_for(
                     method,
                     Fault::Status { code: 503, body: Some(echo.clone()), retry_after: Some("0".into()) },
@@ -152,11 +170,11 @@ fn no_secret_or_prefix_reaches_any_output() {
             }
         };
         let one = Run { args, code: 1, evidence: "HTTP 503", writes };
-        ran += run_all(&f, &format!("{method} 503 echo, retried"), &[one], &setup);
+        ran += run_all(&f, &format!("{family}: {method} 503 echo, retried"), &[one], &setup);
     }
     ran += run_all(
         &f,
-        "dropped write",
+        &format!("{family}: dropped write"),
         &[writing(&["apply", "--auto-approve", "--rotate"], 1, "connection")],
         &|f: &Fixture| {
             reset(f);
@@ -166,13 +184,13 @@ fn no_secret_or_prefix_reaches_any_output() {
         },
     );
     let location = format!("https://u:{TWILIO_TOKEN}@elsewhere.example/{API_KEY}?k={PLIVO_TOKEN}");
-    ran += run_all(&f, "redirect", &[run(&["plan"], 1, "redirect")], &|f: &Fixture| {
+    ran += run_all(&f, &format!("{family}: redirect"), &[run(&["plan"], 1, "redirect")], &|f: &Fixture| {
         reset(f);
         f.emu.push_fault_for("GET", Fault::Redirect { status: 307, location: location.clone() });
     });
     ran += run_all(
         &f,
-        "write timeout",
+        &format!("{family}: write timeout"),
         &[writing(&["apply", "--auto-approve", "--rotate", "--timeout", "1"], 1, "timed out")],
         &|f: &Fixture| {
             reset(f);
@@ -184,26 +202,27 @@ fn no_secret_or_prefix_reaches_any_output() {
     reset(&f);
 
     // Failures before the network: unknown key, missing variable, literal secret.
-    let mut f = Fixture::with_state(remote_with_other_secrets());
+    let mut f = Fixture::with_state(remote_with_other_secrets()).family(family);
     f.env.insert("ULTRAVOX_API_KEY".into(), format!("{TWILIO_TOKEN}-as-key"));
     ran += run_all(
         &f,
-        "401",
+        &format!("{family}: 401"),
         &[run(&["plan"], 1, "HTTP 401"), run(&["apply", "--auto-approve"], 1, "HTTP 401")],
         &nothing,
     );
     f.env.insert("ULTRAVOX_API_KEY".into(), API_KEY.into());
     f.env.remove("PLIVO_AUTH_TOKEN");
-    ran += run_all(&f, "missing env", &[run(&["plan"], 1, "PLIVO_AUTH_TOKEN is not set")], &nothing);
+    ran +=
+        run_all(&f, &format!("{family}: missing env"), &[run(&["plan"], 1, "PLIVO_AUTH_TOKEN is not set")], &nothing);
     f.write("telephony.yaml", &FULL_FILE.replace("{ env: TWILIO_AUTH_TOKEN }", TWILIO_TOKEN));
     ran += run_all(
         &f,
-        "literal",
+        &format!("{family}: literal"),
         &[run(&["validate"], 1, "is a literal secret"), run(&["plan"], 1, "is a literal secret")],
         &nothing,
     );
 
-    assert_eq!(ran, 38);
+    ran
 }
 
 /// Every format and every file the tool writes: JSON, Markdown, saved plans, imported files.
@@ -259,9 +278,9 @@ fn no_secret_or_prefix_reaches_any_format_or_file() {
 fn no_secret_or_prefix_reaches_output_when_agents_are_named() {
     let mut state = remote_with_other_secrets();
     state.agents = vec![
-        emulator::Agent::new(AGENT_A, "Sales"),
-        emulator::Agent::new(AGENT_B, "Twin"),
-        emulator::Agent::new("11111111-2222-4333-8444-555555555555", "Twin"),
+        ultravox_emulator::Agent::new(AGENT_A, "Sales"),
+        ultravox_emulator::Agent::new(AGENT_B, "Twin"),
+        ultravox_emulator::Agent::new("11111111-2222-4333-8444-555555555555", "Twin"),
     ];
     let f = Fixture::with_state(state.clone());
     f.emu.set_prefix_length(6);
@@ -430,7 +449,7 @@ fn no_secret_or_prefix_reaches_output_on_the_provider_endpoints() {
     // The fallback, a non-JSON 404 that echoes secrets, and deprecation headers that do.
     let f = Fixture::with_state(remote_with_other_secrets()).family("auto");
     f.emu.set_prefix_length(6);
-    f.emu.set_account_endpoint(crate::common::emulator::EndpointMode::Gone(410));
+    f.emu.set_account_endpoint(ultravox_emulator::EndpointMode::Gone(410));
     ran += run_all(&f, "fallback", &[run(&["plan"], 0, "Apply will send:")], &nothing);
     ran += run_all(
         &f,
@@ -438,8 +457,8 @@ fn no_secret_or_prefix_reaches_output_on_the_provider_endpoints() {
         &[writing(&["apply", "--auto-approve", "--rotate"], 0, "Apply complete")],
         &reset,
     );
-    f.emu.set_account_endpoint(crate::common::emulator::EndpointMode::Served);
-    f.emu.set_deprecation(Some(crate::common::emulator::DeprecationHeaders {
+    f.emu.set_account_endpoint(ultravox_emulator::EndpointMode::Served);
+    f.emu.set_deprecation(Some(ultravox_emulator::DeprecationHeaders {
         deprecation: Some(TWILIO_TOKEN.to_string()),
         sunset: Some(format!("{API_KEY} {PLIVO_TOKEN}")),
     }));

@@ -1,5 +1,6 @@
 //! The integration tests, one binary: the real `reconcile` binary and the library against the bundled emulator
-//! (`tests/emulator`, shared through `common`). One module per area.
+//! (the `ultravox-emulator` crate in `emulator/`; `common` is the harness). One module per area. The emulator's own
+//! tests are in its crate (`emulator/tests/selftest.rs`).
 
 // Test helpers outside `#[test]` functions unwrap too: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used)]
@@ -12,7 +13,6 @@ mod completions;
 mod diagnostic_codes;
 mod diagnostics;
 mod drift;
-mod emulator_selftest;
 mod fakes;
 mod families;
 mod faults;

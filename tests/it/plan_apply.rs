@@ -10,36 +10,22 @@ fn set_mixed_prefix_lengths(f: &Fixture) {
     f.emu.set_prefix_length_for("plivo.authToken", 10);
 }
 
-#[test]
-fn create_all_then_no_changes_with_mixed_prefix_lengths() {
-    let f = Fixture::new();
-    set_mixed_prefix_lengths(&f);
-
-    let (code, out, _) = f.run(&["plan", "--detailed-exitcode"]);
-    assert_eq!(code, 2, "{out}");
-    assert!(out.contains("+ twilio will be created"), "{out}");
-    assert!(out.contains("+ telnyx will be created"), "{out}");
-    assert!(out.contains("+ plivo will be created"), "{out}");
-    assert!(out.contains("Plan: 3 to create, 0 to update, 0 to delete."), "{out}");
-    assert_eq!(f.request_lines(), vec![GET_CONFIG]);
-
-    f.emu.clear_requests();
-    let (code, out, err) = f.run(&["apply", "--auto-approve"]);
-    assert_eq!(code, 0, "{out}{err}");
-    assert!(out.contains("Apply complete: 3 created, 0 updated, 0 deleted"), "{out}");
-    assert_eq!(f.request_lines(), vec![GET_CONFIG, PATCH_CONFIG]);
-    let body = &f.patch_bodies()[0];
-    assert_eq!(
-        body,
-        &json!({
-            "twilio": {
+/// The complete blocks [`FULL_FILE`] declares, as every family sends them to create the providers.
+fn full_blocks() -> Vec<(String, serde_json::Value)> {
+    vec![
+        (
+            "twilio".into(),
+            json!({
                 "accountSid": "AC0123456789abcdef0123456789abcdef",
                 "authToken": TWILIO_TOKEN,
                 "callCreationAllowedAgentIds": [AGENT_A, AGENT_B],
                 "callCreationAllowAllAgents": false,
                 "requestContextMapping": {"From": "user.phone_number"}
-            },
-            "telnyx": {
+            }),
+        ),
+        (
+            "telnyx".into(),
+            json!({
                 "accountSid": "2ab5b1c6-5f2d-4a8e-9b3c-7d1e0f2a4b6c",
                 "apiKey": TELNYX_API_KEY,
                 "publicKey": TELNYX_PUBLIC_KEY,
@@ -47,170 +33,245 @@ fn create_all_then_no_changes_with_mixed_prefix_lengths() {
                 "callCreationAllowedAgentIds": [],
                 "callCreationAllowAllAgents": true,
                 "requestContextMapping": {}
-            },
-            "plivo": {
+            }),
+        ),
+        (
+            "plivo".into(),
+            json!({
                 "authId": "MAXXXXXXXXXXXXXXXXXX",
                 "authToken": PLIVO_TOKEN,
                 "callCreationAllowedAgentIds": [],
                 "callCreationAllowAllAgents": false,
                 "requestContextMapping": {}
-            }
-        })
-    );
-    assert_eq!(f.account(), full_state());
+            }),
+        ),
+    ]
+}
 
-    f.emu.clear_requests();
-    let (code, out, _) = f.run(&["plan", "--detailed-exitcode"]);
-    assert_eq!(code, 0, "{out}");
-    assert!(out.contains("No changes. The account matches telephony.yaml."), "{out}");
-    assert_eq!(f.request_lines(), vec![GET_CONFIG]);
+/// The keys of a JSON object, sorted.
+fn keys(value: &serde_json::Value) -> Vec<&str> {
+    value.as_object().map(|o| o.keys().map(String::as_str).collect()).unwrap_or_default()
+}
+
+#[test]
+fn create_all_then_no_changes_with_mixed_prefix_lengths() {
+    for family in FAMILIES {
+        let f = Fixture::new().family(family);
+        set_mixed_prefix_lengths(&f);
+
+        let (code, out, _) = f.run(&["plan", "--detailed-exitcode"]);
+        assert_eq!(code, 2, "{family}: {out}");
+        assert!(out.contains("+ twilio will be created"), "{out}");
+        assert!(out.contains("+ telnyx will be created"), "{out}");
+        assert!(out.contains("+ plivo will be created"), "{out}");
+        assert!(out.contains("Plan: 3 to create, 0 to update, 0 to delete."), "{out}");
+        assert_eq!(f.request_lines(), reads(family), "{family}");
+
+        f.emu.clear_requests();
+        let (code, out, err) = f.run(&["apply", "--auto-approve"]);
+        assert_eq!(code, 0, "{family}: {out}{err}");
+        assert!(out.contains("Apply complete: 3 created, 0 updated, 0 deleted"), "{out}");
+        assert_eq!(f.write_lines(), create_all_writes(family), "{family}");
+        assert_eq!(f.sent(), full_blocks(), "{family}: every family sends the complete blocks to create");
+        assert_eq!(f.account(), full_state(), "{family}");
+
+        f.emu.clear_requests();
+        let (code, out, _) = f.run(&["plan", "--detailed-exitcode"]);
+        assert_eq!(code, 0, "{family}: {out}");
+        assert!(out.contains("No changes. The account matches telephony.yaml."), "{out}");
+        assert_eq!(f.request_lines(), reads(family), "{family}");
+    }
 }
 
 #[test]
 fn no_change_sends_no_write() {
-    for prefix_len in [1, 6] {
-        let f = Fixture::with_state(full_state());
-        f.emu.set_prefix_length(prefix_len);
-        let (code, out, err) = f.run(&["apply", "--auto-approve"]);
-        assert_eq!(code, 0, "{out}{err}");
-        assert!(out.contains("No changes."), "{out}");
-        assert!(!out.contains("Apply complete"), "{out}");
-        assert_eq!(f.request_lines(), vec![GET_CONFIG], "prefix length {prefix_len}");
+    for family in FAMILIES {
+        for prefix_len in [1, 6] {
+            let f = Fixture::with_state(full_state()).family(family);
+            f.emu.set_prefix_length(prefix_len);
+            let (code, out, err) = f.run(&["apply", "--auto-approve"]);
+            assert_eq!(code, 0, "{out}{err}");
+            assert!(out.contains("No changes."), "{out}");
+            assert!(!out.contains("Apply complete"), "{out}");
+            assert_eq!(f.request_lines(), reads(family), "{family}, prefix length {prefix_len}");
+        }
     }
 }
 
 #[test]
 fn rotate_sends_every_declared_secret() {
-    let f = Fixture::with_state(full_state());
-    let (code, out, _) = f.run(&["plan", "--rotate", "--detailed-exitcode"]);
-    assert_eq!(code, 2);
-    assert_eq!(out.matches("(secret) rotation requested; will be sent").count(), 4, "{out}");
-    assert!(out.contains("Plan: 0 to create, 3 to update, 0 to delete."), "{out}");
+    for family in FAMILIES {
+        let f = Fixture::with_state(full_state()).family(family);
+        let (code, out, _) = f.run(&["plan", "--rotate", "--detailed-exitcode"]);
+        assert_eq!(code, 2, "{family}");
+        assert_eq!(out.matches("(secret) rotation requested; will be sent").count(), 4, "{out}");
+        assert!(out.contains("Plan: 0 to create, 3 to update, 0 to delete."), "{out}");
 
-    f.emu.clear_requests();
-    let (code, _, err) = f.run(&["apply", "--rotate", "--auto-approve"]);
-    assert_eq!(code, 0, "{err}");
-    let bodies = f.patch_bodies();
-    assert_eq!(bodies.len(), 1);
-    assert_eq!(bodies[0]["twilio"]["authToken"], TWILIO_TOKEN);
-    assert_eq!(bodies[0]["telnyx"]["apiKey"], TELNYX_API_KEY);
-    assert_eq!(bodies[0]["telnyx"]["publicKey"], TELNYX_PUBLIC_KEY);
-    assert_eq!(bodies[0]["plivo"]["authToken"], PLIVO_TOKEN);
+        f.emu.clear_requests();
+        let (code, _, err) = f.run(&["apply", "--rotate", "--auto-approve"]);
+        assert_eq!(code, 0, "{family}: {err}");
+        let sent = f.sent();
+        assert_eq!(f.sent_providers(), ["twilio", "telnyx", "plivo"], "{family}");
+        assert_eq!(sent[0].1["authToken"], TWILIO_TOKEN);
+        assert_eq!(sent[1].1["apiKey"], TELNYX_API_KEY);
+        assert_eq!(sent[1].1["publicKey"], TELNYX_PUBLIC_KEY);
+        assert_eq!(sent[2].1["authToken"], PLIVO_TOKEN);
+        match family {
+            // One write of complete blocks.
+            "account" => assert_eq!(f.write_lines(), [format!("{PATCH_CONFIG} plivo,telnyx,twilio")]),
+            // One PATCH per provider with its secrets alone.
+            _ => assert_eq!(
+                f.write_lines(),
+                [
+                    "PATCH /api/telephony_configs/twilio authToken",
+                    "PATCH /api/telephony_configs/telnyx apiKey,publicKey",
+                    "PATCH /api/telephony_configs/plivo authToken",
+                ],
+                "{family}"
+            ),
+        }
+    }
 }
 
 #[test]
 fn a_changed_secret_is_sent_in_its_provider_only() {
-    let mut state = full_state();
-    state.twilio.as_mut().unwrap().auth_token = "an-older-token".into();
-    let f = Fixture::with_state(state);
-    let (code, out, _) = f.run(&["plan", "--detailed-exitcode"]);
-    assert_eq!(code, 2);
-    assert!(out.contains("~ twilio will be updated"), "{out}");
-    assert!(out.contains("(secret) changed; will be sent"), "{out}");
-    assert!(out.contains("telnyx: no changes"), "{out}");
+    for family in FAMILIES {
+        let mut state = full_state();
+        state.twilio.as_mut().unwrap().auth_token = "an-older-token".into();
+        let f = Fixture::with_state(state).family(family);
+        let (code, out, _) = f.run(&["plan", "--detailed-exitcode"]);
+        assert_eq!(code, 2, "{family}");
+        assert!(out.contains("~ twilio will be updated"), "{out}");
+        assert!(out.contains("(secret) changed; will be sent"), "{out}");
+        assert!(out.contains("telnyx: no changes"), "{out}");
 
-    f.emu.clear_requests();
-    assert_eq!(f.run(&["apply", "--auto-approve"]).0, 0);
-    let bodies = f.patch_bodies();
-    assert_eq!(bodies.len(), 1);
-    assert_eq!(bodies[0].as_object().unwrap().keys().collect::<Vec<_>>(), vec!["twilio"]);
-    assert_eq!(bodies[0]["twilio"]["authToken"], TWILIO_TOKEN);
-    assert_eq!(f.account(), full_state());
+        f.emu.clear_requests();
+        assert_eq!(f.run(&["apply", "--auto-approve"]).0, 0, "{family}");
+        let sent = f.sent();
+        assert_eq!(f.sent_providers(), ["twilio"], "{family}");
+        assert_eq!(sent[0].1["authToken"], TWILIO_TOKEN);
+        let fields = if family == "account" { ALL_TWILIO } else { "authToken" };
+        assert_eq!(keys(&sent[0].1).join(","), fields, "{family}: a complete block, or the changed field alone");
+        assert_eq!(f.account(), full_state(), "{family}");
+    }
 }
 
 #[test]
-fn a_non_secret_change_in_one_provider_patches_only_that_provider() {
-    let mut state = full_state();
-    state.telnyx.as_mut().unwrap().application_sid = "999".into();
-    let f = Fixture::with_state(state);
-    let (code, out, _) = f.run(&["plan", "--detailed-exitcode"]);
-    assert_eq!(code, 2);
-    assert!(out.contains("~ telnyx will be updated"), "{out}");
-    assert!(out.contains(r#"applicationSid: "999" -> "1234567890123456789""#), "{out}");
-    assert!(out.contains("apiKey:") && out.contains("(secret) unchanged; re-sent"), "{out}");
-    assert!(out.contains("Plan: 0 to create, 1 to update, 0 to delete."), "{out}");
+fn a_non_secret_change_in_one_provider_writes_only_that_provider() {
+    for family in FAMILIES {
+        let mut state = full_state();
+        state.telnyx.as_mut().unwrap().application_sid = "999".into();
+        let f = Fixture::with_state(state).family(family);
+        let (code, out, _) = f.run(&["plan", "--detailed-exitcode"]);
+        assert_eq!(code, 2, "{family}");
+        assert!(out.contains("~ telnyx will be updated"), "{out}");
+        assert!(out.contains(r#"applicationSid: "999" -> "1234567890123456789""#), "{out}");
+        let unchanged =
+            if family == "account" { "(secret) unchanged; re-sent" } else { "(secret) unchanged (not sent)" };
+        assert_eq!(out.matches(unchanged).count(), 2, "{family}: apiKey and publicKey\n{out}");
+        assert!(out.contains("Plan: 0 to create, 1 to update, 0 to delete."), "{out}");
 
-    f.emu.clear_requests();
-    assert_eq!(f.run(&["apply", "--auto-approve"]).0, 0);
-    assert_eq!(f.request_lines(), vec![GET_CONFIG, PATCH_CONFIG]);
-    let body = &f.patch_bodies()[0];
-    assert_eq!(body.as_object().unwrap().keys().collect::<Vec<_>>(), vec!["telnyx"]);
-    // The account-level endpoint takes complete blocks: the unchanged secrets are re-sent.
-    assert_eq!(body["telnyx"]["apiKey"], TELNYX_API_KEY);
-    assert_eq!(body["telnyx"]["publicKey"], TELNYX_PUBLIC_KEY);
-    assert_eq!(body["telnyx"]["applicationSid"], "1234567890123456789");
-    assert_eq!(f.account(), full_state());
+        f.emu.clear_requests();
+        assert_eq!(f.run(&["apply", "--auto-approve"]).0, 0, "{family}");
+        let sent = f.sent();
+        assert_eq!(f.sent_providers(), ["telnyx"], "{family}");
+        if family == "account" {
+            // The account-level endpoint takes complete blocks: the unchanged secrets are re-sent.
+            assert_eq!(f.write_lines(), [format!("{PATCH_CONFIG} telnyx")]);
+            assert_eq!(sent[0].1["apiKey"], TELNYX_API_KEY);
+            assert_eq!(sent[0].1["publicKey"], TELNYX_PUBLIC_KEY);
+            assert_eq!(sent[0].1["applicationSid"], "1234567890123456789");
+        } else {
+            // The provider endpoint takes the changed field alone: no secret is sent.
+            assert_eq!(f.write_lines(), ["PATCH /api/telephony_configs/telnyx applicationSid"], "{family}");
+            assert_eq!(sent[0].1, json!({"applicationSid": "1234567890123456789"}), "{family}");
+        }
+        assert_eq!(f.account(), full_state(), "{family}");
+    }
 }
 
 #[test]
 fn agent_reorder_and_case_are_no_change() {
-    let mut state = full_state();
-    state.twilio.as_mut().unwrap().allowed_agent_ids = vec![AGENT_B.to_uppercase(), AGENT_A.into()];
-    let f = Fixture::with_state(state);
-    let (code, out, _) = f.run(&["plan", "--detailed-exitcode"]);
-    assert_eq!(code, 0, "{out}");
-    assert!(out.contains("No changes."), "{out}");
-    assert_eq!(f.run(&["apply", "--auto-approve"]).0, 0);
-    assert!(f.patch_bodies().is_empty());
+    for family in FAMILIES {
+        let mut state = full_state();
+        state.twilio.as_mut().unwrap().allowed_agent_ids = vec![AGENT_B.to_uppercase(), AGENT_A.into()];
+        let f = Fixture::with_state(state).family(family);
+        let (code, out, _) = f.run(&["plan", "--detailed-exitcode"]);
+        assert_eq!(code, 0, "{family}: {out}");
+        assert!(out.contains("No changes."), "{out}");
+        assert_eq!(f.run(&["apply", "--auto-approve"]).0, 0, "{family}");
+        assert!(f.write_lines().is_empty(), "{family}: {:?}", f.write_lines());
+    }
 }
 
 #[test]
 fn agent_list_change_shows_added_and_removed_ids() {
-    let mut state = full_state();
-    state.twilio.as_mut().unwrap().allowed_agent_ids = vec![AGENT_A.into()];
-    let f = Fixture::with_state(state);
-    let (code, out, _) = f.run(&["plan", "--detailed-exitcode"]);
-    assert_eq!(code, 2);
-    assert!(out.contains(&format!("+ {AGENT_B}")), "{out}");
-    f.emu.clear_requests();
-    assert_eq!(f.run(&["apply", "--auto-approve"]).0, 0);
-    assert_eq!(f.patch_bodies()[0]["twilio"]["callCreationAllowedAgentIds"], json!([AGENT_A, AGENT_B]));
+    for family in FAMILIES {
+        let mut state = full_state();
+        state.twilio.as_mut().unwrap().allowed_agent_ids = vec![AGENT_A.into()];
+        let f = Fixture::with_state(state).family(family);
+        let (code, out, _) = f.run(&["plan", "--detailed-exitcode"]);
+        assert_eq!(code, 2, "{family}");
+        assert!(out.contains(&format!("+ {AGENT_B}")), "{out}");
+        f.emu.clear_requests();
+        assert_eq!(f.run(&["apply", "--auto-approve"]).0, 0, "{family}");
+        let sent = f.sent();
+        assert_eq!(f.sent_providers(), ["twilio"], "{family}");
+        assert_eq!(sent[0].1["callCreationAllowedAgentIds"], json!([AGENT_A, AGENT_B]), "{family}");
+    }
 }
 
 #[test]
 fn null_deletes_a_provider() {
-    let f = Fixture::with_state(full_state());
-    f.write(
-        "telephony.yaml",
-        &FULL_FILE.replace(
-            "plivo:\n  authId: MAXXXXXXXXXXXXXXXXXX\n  authToken: { env: PLIVO_AUTH_TOKEN }\n",
-            "plivo: null\n",
-        ),
-    );
-    let (code, out, _) = f.run(&["plan", "--detailed-exitcode"]);
-    assert_eq!(code, 2);
-    assert!(out.contains("- plivo will be deleted"), "{out}");
-    assert!(out.contains("Plan: 0 to create, 0 to update, 1 to delete."), "{out}");
-    f.emu.clear_requests();
-    assert_eq!(f.run(&["apply", "--auto-approve"]).0, 0);
-    assert_eq!(f.request_lines(), vec![GET_CONFIG, PATCH_CONFIG]);
-    assert_eq!(f.patch_bodies(), vec![json!({"plivo": null})]);
-    assert_eq!(f.account().plivo, None);
+    for family in FAMILIES {
+        let f = Fixture::with_state(full_state()).family(family);
+        f.write(
+            "telephony.yaml",
+            &FULL_FILE.replace(
+                "plivo:\n  authId: MAXXXXXXXXXXXXXXXXXX\n  authToken: { env: PLIVO_AUTH_TOKEN }\n",
+                "plivo: null\n",
+            ),
+        );
+        let (code, out, _) = f.run(&["plan", "--detailed-exitcode"]);
+        assert_eq!(code, 2, "{family}");
+        assert!(out.contains("- plivo will be deleted"), "{out}");
+        assert!(out.contains("Plan: 0 to create, 0 to update, 1 to delete."), "{out}");
+        f.emu.clear_requests();
+        assert_eq!(f.run(&["apply", "--auto-approve"]).0, 0, "{family}");
+        let delete = if family == "account" {
+            format!("{PATCH_CONFIG} plivo")
+        } else {
+            "DELETE /api/telephony_configs/plivo".into()
+        };
+        assert_eq!(f.request_lines_with_fields(), with(reads(family), &[&delete]), "{family}");
+        assert_eq!(f.sent(), [("plivo".to_string(), serde_json::Value::Null)], "{family}");
+        assert_eq!(f.account().plivo, None, "{family}");
 
-    f.emu.clear_requests();
-    let (code, out, _) = f.run(&["plan", "--detailed-exitcode"]);
-    assert_eq!(code, 0);
-    assert!(out.contains("plivo: absent, as declared (null)"), "{out}");
+        f.emu.clear_requests();
+        let (code, out, _) = f.run(&["plan", "--detailed-exitcode"]);
+        assert_eq!(code, 0, "{family}");
+        assert!(out.contains("plivo: absent, as declared (null)"), "{out}");
+    }
 }
 
 #[test]
 fn an_unmanaged_provider_is_left_alone() {
-    let f = Fixture::with_state(full_state());
-    f.write("telephony.yaml", FULL_FILE.split("plivo:").next().unwrap());
-    let mut state = full_state();
-    state.twilio.as_mut().unwrap().auth_token = "an-older-token".into();
-    f.emu.set_account(API_KEY, state);
-    let (code, out, _) = f.run(&["plan"]);
-    assert_eq!(code, 0);
-    assert!(
-        out.contains("plivo: not managed (absent from the file); configured on the account, left as it is"),
-        "{out}"
-    );
-    assert_eq!(f.run(&["apply", "--auto-approve"]).0, 0);
-    let bodies = f.patch_bodies();
-    assert_eq!(bodies.len(), 1);
-    assert!(bodies[0].get("plivo").is_none(), "{}", bodies[0]);
-    assert_eq!(f.account().plivo, full_state().plivo);
+    for family in FAMILIES {
+        let f = Fixture::with_state(full_state()).family(family);
+        f.write("telephony.yaml", FULL_FILE.split("plivo:").next().unwrap());
+        let mut state = full_state();
+        state.twilio.as_mut().unwrap().auth_token = "an-older-token".into();
+        f.emu.set_account(API_KEY, state);
+        let (code, out, _) = f.run(&["plan"]);
+        assert_eq!(code, 0, "{family}");
+        assert!(
+            out.contains("plivo: not managed (absent from the file); configured on the account, left as it is"),
+            "{out}"
+        );
+        assert_eq!(f.run(&["apply", "--auto-approve"]).0, 0, "{family}");
+        assert_eq!(f.sent_providers(), ["twilio"], "{family}");
+        assert_eq!(f.account().plivo, full_state().plivo, "{family}");
+    }
 }
 
 #[test]
@@ -278,26 +339,36 @@ fn unauthorized_and_forbidden_show_the_server_message_after_one_request() {
 }
 
 #[test]
-fn a_400_from_patch_shows_the_servers_field_messages() {
-    let f = Fixture::new();
-    f.emu.push_fault_for(
-        "PATCH",
-        Fault::Status {
-            code: 400,
-            body: Some(r#"{"twilio": {"accountSid": ["Not a valid Twilio SID."]}, "telnyx": {"callCreationAllowedAgentIds": {"0": ["Must be a valid UUID."]}}}"#.into()),
-            retry_after: None,
-        },
-    );
-    let (code, out, err) = f.run(&["apply", "--auto-approve"]);
-    assert_eq!(code, 1, "{err}");
-    assert!(out.contains("+ twilio will be created"), "the plan is shown before the write fails: {out}");
-    assert!(!out.contains("Apply complete"), "{out}");
-    assert!(err.contains("PATCH http://127.0.0.1:"), "{err}");
-    assert!(err.contains("answered HTTP 400"), "{err}");
-    assert!(err.contains("twilio.accountSid: Not a valid Twilio SID."), "{err}");
-    assert!(err.contains("telnyx.callCreationAllowedAgentIds[0]: Must be a valid UUID."), "{err}");
-    assert_eq!(f.request_lines(), vec![GET_CONFIG, PATCH_CONFIG], "a 400 is not retried");
-    assert_eq!(f.account(), AccountState::default());
+fn a_400_to_the_write_shows_the_servers_field_messages() {
+    for family in FAMILIES {
+        let f = Fixture::new().family(family);
+        // The account-level pair nests its messages by provider; a provider endpoint answers for its own fields.
+        let body = if family == "account" {
+            r#"{"twilio": {"accountSid": ["Not a valid Twilio SID."]}, "telnyx": {"callCreationAllowedAgentIds": {"0": ["Must be a valid UUID."]}}}"#
+        } else {
+            r#"{"accountSid": ["Not a valid Twilio SID."], "callCreationAllowedAgentIds": {"0": ["Must be a valid UUID."]}}"#
+        };
+        f.emu.push_fault_for(create_method(family), Fault::status_with_body(400, body));
+        let (code, out, err) = f.run(&["apply", "--auto-approve"]);
+        assert_eq!(code, 1, "{family}: {err}");
+        assert!(out.contains("+ twilio will be created"), "the plan is shown before the write fails: {out}");
+        assert!(!out.contains("Apply complete"), "{out}");
+        assert!(err.contains(&format!("{} http://127.0.0.1:", create_method(family))), "{err}");
+        assert!(err.contains("answered HTTP 400"), "{err}");
+        if family == "account" {
+            assert!(err.contains("twilio.accountSid: Not a valid Twilio SID."), "{err}");
+            assert!(err.contains("telnyx.callCreationAllowedAgentIds[0]: Must be a valid UUID."), "{err}");
+        } else {
+            // The URL names the provider; the messages name its fields.
+            assert!(err.contains("/api/telephony_configs/twilio answered HTTP 400\n"), "{family}: {err}");
+            assert!(err.contains("\n  accountSid: Not a valid Twilio SID.\n"), "{family}: {err}");
+            assert!(err.contains("\n  callCreationAllowedAgentIds[0]: Must be a valid UUID.\n"), "{family}: {err}");
+            assert!(err.contains("written: none; failed: twilio; not written: telnyx, plivo"), "{family}: {err}");
+        }
+        // A 400 is not retried, and nothing is written after it.
+        assert_eq!(f.write_lines(), create_all_writes(family)[..1], "{family}");
+        assert_eq!(f.account(), AccountState::default(), "{family}");
+    }
 }
 
 #[test]
@@ -336,27 +407,34 @@ fn plain_http_is_refused_for_non_loopback_hosts() {
 
 #[test]
 fn requests_carry_the_api_key_and_user_agent() {
-    let f = Fixture::new();
-    f.run(&["plan"]);
-    let requests = f.emu.requests();
-    assert_eq!(requests.len(), 1);
-    assert_eq!(requests[0].header("x-api-key"), Some(API_KEY));
-    assert_eq!(requests[0].header("user-agent"), Some(concat!("reconcile/", env!("CARGO_PKG_VERSION"))));
+    for family in FAMILIES {
+        let f = Fixture::new().family(family);
+        assert_eq!(f.run(&["apply", "--auto-approve"]).0, 0, "{family}");
+        let requests = f.emu.requests();
+        assert_eq!(requests.len(), reads(family).len() + create_all_writes(family).len(), "{family}");
+        for request in requests {
+            assert_eq!(request.header("x-api-key"), Some(API_KEY), "{family}: {} {}", request.method, request.path);
+            assert_eq!(request.header("user-agent"), Some(concat!("reconcile/", env!("CARGO_PKG_VERSION"))));
+        }
+    }
 }
 
 #[test]
 fn an_unverifiable_secret_is_reported_and_sent_only_with_rotate() {
-    let f = Fixture::with_state(full_state());
-    f.emu.set_prefix_length_for("plivo.authToken", 0);
-    let (code, out, _) = f.run(&["plan", "--detailed-exitcode"]);
-    assert_eq!(code, 0, "{out}");
-    assert!(out.contains("(secret) unverifiable: no prefix from the API; not sent"), "{out}");
-    assert!(out.contains("plivo.authToken"), "{out}");
-    assert!(out.contains("--rotate"), "{out}");
-    assert_eq!(f.run(&["apply", "--auto-approve"]).0, 0);
-    assert!(f.patch_bodies().is_empty());
-    assert_eq!(f.run(&["apply", "--auto-approve", "--rotate"]).0, 0);
-    assert_eq!(f.patch_bodies().len(), 1);
+    for family in FAMILIES {
+        let f = Fixture::with_state(full_state()).family(family);
+        f.emu.set_prefix_length_for("plivo.authToken", 0);
+        let (code, out, _) = f.run(&["plan", "--detailed-exitcode"]);
+        assert_eq!(code, 0, "{family}: {out}");
+        assert!(out.contains("(secret) unverifiable: no prefix from the API; not sent"), "{out}");
+        assert!(out.contains("plivo.authToken"), "{out}");
+        assert!(out.contains("--rotate"), "{out}");
+        assert_eq!(f.run(&["apply", "--auto-approve"]).0, 0, "{family}");
+        assert!(f.write_lines().is_empty(), "{family}: {:?}", f.write_lines());
+        assert_eq!(f.run(&["apply", "--auto-approve", "--rotate"]).0, 0, "{family}");
+        assert_eq!(f.sent_providers(), ["twilio", "telnyx", "plivo"], "{family}: --rotate sends every secret");
+        assert_eq!(f.sent()[2].1["authToken"], PLIVO_TOKEN, "{family}");
+    }
 }
 
 #[test]
@@ -403,18 +481,20 @@ fn on_a_terminal_apply_asks_and_only_yes_applies() {
     let (code, screen) = apply_on_a_terminal(&f, "yes");
     assert_eq!(code, 0, "{screen}");
     assert!(screen.contains("Apply complete: 3 created"), "{screen}");
-    assert_eq!(f.patch_bodies().len(), 1);
+    assert_eq!(f.sent_providers(), ["twilio", "telnyx", "plivo"]);
 }
 
 #[test]
 fn a_write_whose_answer_gives_no_prefix_is_applied_with_a_warning() {
-    let f = Fixture::new();
-    f.emu.set_prefix_length_for("plivo.authToken", 0);
-    let (code, out, err) = f.run(&["apply", "--auto-approve"]);
-    assert_eq!(code, 0, "{out}{err}");
-    assert!(out.contains("Apply complete: 3 created"), "{out}");
-    assert!(err.contains("warning: the API's answer gave no prefix for plivo.authToken"), "{err}");
-    assert_eq!(f.request_lines(), vec![GET_CONFIG, PATCH_CONFIG]);
+    for family in FAMILIES {
+        let f = Fixture::new().family(family);
+        f.emu.set_prefix_length_for("plivo.authToken", 0);
+        let (code, out, err) = f.run(&["apply", "--auto-approve"]);
+        assert_eq!(code, 0, "{family}: {out}{err}");
+        assert!(out.contains("Apply complete: 3 created"), "{out}");
+        assert_eq!(err.matches("warning: the API's answer gave no prefix for plivo.authToken").count(), 1, "{err}");
+        assert_eq!(f.write_lines(), create_all_writes(family), "{family}");
+    }
 }
 
 #[test]
@@ -442,20 +522,18 @@ fn a_referenced_value_with_surrounding_whitespace_is_refused_before_anything_is_
 
 #[test]
 fn a_server_message_echoing_a_piece_of_a_secret_is_scrubbed() {
-    let f = Fixture::new();
-    let piece = &TWILIO_TOKEN[..9];
-    f.emu.push_fault_for(
-        "PATCH",
-        Fault::Status {
-            code: 400,
-            body: Some(format!(r#"{{"twilio": {{"authToken": ["token starting {piece} is revoked"]}}}}"#)),
-            retry_after: None,
-        },
-    );
-    let (code, _, err) = f.run(&["apply", "--auto-approve"]);
-    assert_eq!(code, 1);
-    assert!(err.contains("twilio.authToken: token starting [redacted] is revoked"), "{err}");
-    assert!(!err.contains(piece), "{err}");
+    for family in FAMILIES {
+        let f = Fixture::new().family(family);
+        let piece = &TWILIO_TOKEN[..9];
+        let messages = format!(r#"{{"authToken": ["token starting {piece} is revoked"]}}"#);
+        let body = if family == "account" { format!(r#"{{"twilio": {messages}}}"#) } else { messages };
+        f.emu.push_fault_for(create_method(family), Fault::status_with_body(400, body));
+        let (code, _, err) = f.run(&["apply", "--auto-approve"]);
+        assert_eq!(code, 1, "{family}");
+        let field = if family == "account" { "twilio.authToken" } else { "twilio answered HTTP 400: authToken" };
+        assert!(err.contains(&format!("{field}: token starting [redacted] is revoked")), "{family}: {err}");
+        assert!(!err.contains(piece), "{err}");
+    }
 }
 
 #[test]

@@ -19,7 +19,6 @@ use proptest::prelude::*;
 use proptest::test_runner::{Config as ProptestConfig, TestCaseError};
 use serde_json::{Value, json};
 
-use crate::common::emulator::{EmulatorConfig, PrefixRule};
 use crate::common::{AccountState, Emulator, FULL_FILE, Plivo, Telnyx, Twilio};
 use reconcile::api::{Client, ClientOptions, client::parse_base_url};
 use reconcile::config::{self, resolve};
@@ -28,6 +27,7 @@ use reconcile::endpoints::Family;
 use reconcile::plan::Plan;
 use reconcile::provider::Provider;
 use reconcile::render::{Palette, diagnostics};
+use ultravox_emulator::{EmulatorConfig, PrefixRule};
 
 /// Cases per property: `PROPTEST_CASES` when set, else `default`.
 fn cases(default: u32) -> ProptestConfig {

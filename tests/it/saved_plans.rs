@@ -19,37 +19,48 @@ fn changed_state() -> AccountState {
 }
 
 #[test]
-fn apply_from_a_plan_file_sends_the_same_write_as_a_fresh_apply() {
-    // The fresh apply's body, for comparison.
-    let fresh = Fixture::with_state(changed_state());
-    assert_eq!(fresh.run(&["apply", "--auto-approve"]).0, 0);
-    let fresh_body = fresh.patch_bodies().remove(0);
+fn apply_from_a_plan_file_sends_the_same_writes_as_a_fresh_apply() {
+    for family in FAMILIES {
+        // The fresh apply's writes, for comparison.
+        let fresh = Fixture::with_state(changed_state()).family(family);
+        assert_eq!(fresh.run(&["apply", "--auto-approve"]).0, 0, "{family}");
+        let fresh_writes = fresh.write_lines();
+        let fresh_sent = fresh.sent();
 
-    let f = Fixture::with_state(changed_state());
-    let text = plan_to_file(&f);
-    assert_eq!(f.request_lines(), vec![GET_CONFIG]);
-    f.emu.clear_requests();
-    // No confirmation is asked, even off a terminal.
-    let (code, out, err) = f.run(&["apply", "plan.json"]);
-    assert_eq!(code, 0, "{out}{err}");
-    assert!(out.contains("Apply complete: 1 created, 2 updated, 0 deleted"), "{out}");
-    assert_eq!(f.request_lines(), vec![GET_CONFIG, PATCH_CONFIG]);
-    assert_eq!(f.patch_bodies(), vec![fresh_body]);
-    assert_eq!(f.account(), full_state());
+        let f = Fixture::with_state(changed_state()).family(family);
+        let text = plan_to_file(&f);
+        assert_eq!(f.request_lines(), reads(family), "{family}");
+        f.emu.clear_requests();
+        // No confirmation is asked, even off a terminal.
+        let (code, out, err) = f.run(&["apply", "plan.json"]);
+        assert_eq!(code, 0, "{family}: {out}{err}");
+        assert!(out.contains("Apply complete: 1 created, 2 updated, 0 deleted"), "{out}");
+        let mut expected = reads(family);
+        expected.extend(fresh_writes);
+        assert_eq!(f.request_lines_with_fields(), expected, "{family}: exactly the fresh apply's writes");
+        assert_eq!(f.sent(), fresh_sent, "{family}");
+        assert_eq!(f.account(), full_state(), "{family}");
 
-    for secret in all_secrets() {
-        assert!(!text.contains(secret), "plan file holds {secret}");
+        for secret in all_secrets() {
+            assert!(!text.contains(secret), "plan file holds {secret}");
+        }
+        assert!(!text.contains("RMT9"), "plan file holds a remote prefix: {text}");
+        let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(doc["planFileVersion"], 2);
+        assert_eq!(doc["file"], "telephony.yaml");
+        assert_eq!(doc["endpoints"], family);
+        let requests = match family {
+            "account" => serde_json::json!([{"method": "PATCH", "path": "/api/accounts/me/telephony_config",
+                "fields": ["twilio", "telnyx", "plivo"]}]),
+            _ => serde_json::json!([
+                {"method": "PATCH", "path": "/api/telephony_configs/twilio", "fields": ["authToken"]},
+                {"method": "PATCH", "path": "/api/telephony_configs/telnyx", "fields": ["applicationSid"]},
+                {"method": "POST", "path": "/api/telephony_configs/plivo", "fields": ["authId", "authToken",
+                    "callCreationAllowedAgentIds", "callCreationAllowAllAgents", "requestContextMapping"]},
+            ]),
+        };
+        assert_eq!(doc["requests"], requests, "{family}");
     }
-    assert!(!text.contains("RMT9"), "plan file holds a remote prefix: {text}");
-    let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
-    assert_eq!(doc["planFileVersion"], 2);
-    assert_eq!(doc["file"], "telephony.yaml");
-    assert_eq!(doc["endpoints"], "account");
-    assert_eq!(
-        doc["requests"],
-        serde_json::json!([{"method": "PATCH", "path": "/api/accounts/me/telephony_config",
-            "fields": ["twilio", "telnyx", "plivo"]}])
-    );
 }
 
 #[test]
@@ -70,7 +81,7 @@ fn assert_refused(f: &Fixture, args: &[&str], expected: &str) {
     assert!(err.contains("refusing to apply the saved plan"), "{err}");
     assert!(err.contains(expected), "expected `{expected}` in {err}");
     assert!(err.contains("nothing was sent"), "{err}");
-    assert!(f.patch_bodies().is_empty(), "a write was sent");
+    assert!(f.write_lines().is_empty(), "a write was sent: {:?}", f.write_lines());
 }
 
 #[test]
@@ -165,13 +176,20 @@ fn rotate_cannot_be_added_to_a_saved_plan() {
 
 #[test]
 fn a_rotation_plan_applies_the_rotation() {
-    let f = Fixture::with_state(full_state());
-    let (code, _, _) = f.run(&["plan", "--rotate", "--out", "plan.json"]);
-    assert_eq!(code, 0);
-    f.emu.clear_requests();
-    assert_eq!(f.run(&["apply", "plan.json"]).0, 0);
-    let body = f.patch_bodies().remove(0);
-    assert_eq!(body.as_object().unwrap().len(), 3, "{body}");
+    for family in FAMILIES {
+        let f = Fixture::with_state(full_state()).family(family);
+        let (code, _, _) = f.run(&["plan", "--rotate", "--out", "plan.json"]);
+        assert_eq!(code, 0, "{family}");
+        f.emu.clear_requests();
+        assert_eq!(f.run(&["apply", "plan.json"]).0, 0, "{family}");
+        assert_eq!(f.sent_providers(), ["twilio", "telnyx", "plivo"], "{family}");
+        let secrets: usize = f
+            .sent()
+            .iter()
+            .map(|(_, body)| ["authToken", "apiKey", "publicKey"].iter().filter(|k| body.get(**k).is_some()).count())
+            .sum();
+        assert_eq!(secrets, 4, "{family}: every declared secret is sent");
+    }
 }
 
 #[test]

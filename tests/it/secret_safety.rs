@@ -111,7 +111,7 @@ fn a_secret_pasted_into_the_accounts_identifier_or_mapping_is_never_printed() {
 #[test]
 fn an_agent_name_holding_a_secret_is_scrubbed_in_the_hint() {
     let mut state = full_state();
-    state.agents = vec![emulator::Agent::new(AGENT_B, format!("Sales {TWILIO_TOKEN}"))];
+    state.agents = vec![ultravox_emulator::Agent::new(AGENT_B, format!("Sales {TWILIO_TOKEN}"))];
     let f = Fixture::with_state(state);
     f.write(
         "telephony.yaml",
@@ -180,9 +180,9 @@ fn a_byte_order_mark_at_the_start_of_a_secret_file_is_never_sent() {
     f.write("secrets/telnyx-api-key", &format!("\u{feff}{TELNYX_API_KEY}\r\n"));
     let (code, out, err) = f.run(&["apply", "--auto-approve"]);
     assert_eq!(code, 0, "{out}{err}");
-    let bodies = f.patch_bodies();
-    assert_eq!(bodies.len(), 1, "{bodies:?}");
-    assert_eq!(bodies[0]["telnyx"]["apiKey"], TELNYX_API_KEY);
+    let sent = f.sent();
+    assert_eq!(f.sent_providers(), ["telnyx"], "{sent:?}");
+    assert_eq!(sent[0].1["apiKey"], TELNYX_API_KEY);
     assert_eq!(f.account().telnyx.unwrap().api_key, TELNYX_API_KEY);
     // The next plan agrees: the account holds the secret without the mark.
     let (code, out, err) = f.run(&["plan", "--detailed-exitcode"]);
@@ -298,7 +298,7 @@ fn a_full_stdout_is_exit_1_and_a_closed_pipe_is_not_an_error() {
     let err = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(1), "{err}");
     assert!(err.contains("cannot write to standard output"), "{err}");
-    assert_eq!(f.patch_bodies().len(), 1, "the write itself was sent");
+    assert_eq!(f.sent_providers(), ["twilio"], "the write itself was sent");
 
     // A reader that went away (`| head`): not an error. The pipe's read end is closed before the run starts, so
     // every write to stdout fails with a broken pipe.
@@ -316,10 +316,10 @@ fn apply_json_prints_a_document_on_failure_too() {
     state.twilio.as_mut().unwrap().account_sid = "AC-other".into();
     let f = Fixture::with_state(state);
     let validator = plan_schema();
-    f.emu.push_fault_for("PATCH", Fault::status_with_body(400, r#"{"twilio": {"accountSid": ["Invalid SID."]}}"#));
+    f.emu.push_fault_for("PATCH", Fault::status_with_body(400, r#"{"accountSid": ["Invalid SID."]}"#));
     let (code, out, err) = f.run(&["apply", "--auto-approve", "--format", "json"]);
     assert_eq!(code, 1, "{out}{err}");
-    assert_eq!(f.patch_bodies().len(), 1, "the write was sent and refused");
+    assert_eq!(f.write_lines(), ["PATCH /api/telephony_configs/twilio accountSid"], "the write was sent and refused");
     let doc: serde_json::Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
     assert!(validator.is_valid(&doc), "{out}");
     assert_eq!(doc["apply"]["status"], "failed");
@@ -347,22 +347,20 @@ fn apply_json_prints_a_document_on_failure_too() {
 #[cfg(unix)]
 #[test]
 fn an_interruption_during_the_write_says_it_may_have_landed() {
-    for signal in ["INT", "TERM"] {
+    for (family, signal) in FAMILIES.into_iter().flat_map(|family| [(family, "INT"), (family, "TERM")]) {
         let mut state = full_state();
         state.twilio.as_mut().unwrap().account_sid = "AC-other".into();
-        let f = Fixture::with_state(state);
+        let f = Fixture::with_state(state).family(family);
         f.emu.push_fault_for("PATCH", Fault::Delay(std::time::Duration::from_secs(30)));
         let child =
             std_cmd(&f, &["apply", "--auto-approve"]).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
         // Wait until the write reached the server, then interrupt.
-        while !f.request_lines().iter().any(|l| l.starts_with("PATCH")) {
-            std::thread::sleep(std::time::Duration::from_millis(20));
-        }
+        wait_until("the PATCH to reach the emulator", || f.request_lines().iter().any(|l| l.starts_with("PATCH")));
         let sent = std::process::Command::new("kill").arg(format!("-{signal}")).arg(child.id().to_string()).status();
         assert!(sent.unwrap().success());
         let output = child.wait_with_output().unwrap();
         let err = String::from_utf8_lossy(&output.stderr);
-        assert_eq!(output.status.code(), Some(1), "SIG{signal}: {err}");
+        assert_eq!(output.status.code(), Some(1), "{family}, SIG{signal}: {err}");
         assert!(
             err.contains(&format!(
                 "interrupted (SIG{signal}) while the write of twilio was in flight: it may or may not have landed"
@@ -391,9 +389,7 @@ fn an_interruption_part_way_through_provider_writes_sends_nothing_more() {
     f.emu.push_fault_for("POST", Fault::Delay(std::time::Duration::from_secs(30)));
     let child =
         std_cmd(&f, &["apply", "--auto-approve"]).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
-    while !f.request_lines().iter().any(|l| l.starts_with("POST")) {
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
+    wait_until("the POST to reach the emulator", || f.request_lines().iter().any(|l| l.starts_with("POST")));
     let sent = std::process::Command::new("kill").arg("-INT").arg(child.id().to_string()).status();
     assert!(sent.unwrap().success());
     let output = child.wait_with_output().unwrap();
@@ -401,8 +397,13 @@ fn an_interruption_part_way_through_provider_writes_sends_nothing_more() {
     assert_eq!(output.status.code(), Some(1), "{err}");
     assert!(err.contains("interrupted (SIGINT) while the write of telnyx was in flight"), "{err}");
     assert!(err.contains("written: twilio; in doubt (it may have landed): telnyx; not written: plivo"), "{err}");
-    let writes: Vec<String> = f.request_lines().into_iter().filter(|l| !l.starts_with("GET")).collect();
-    assert_eq!(writes, vec!["PATCH /api/telephony_configs/twilio", "POST /api/telephony_configs/telnyx"]);
+    assert_eq!(
+        f.write_lines(),
+        vec![
+            "PATCH /api/telephony_configs/twilio accountSid".to_string(),
+            format!("POST /api/telephony_configs/telnyx {ALL_TELNYX}")
+        ]
+    );
 }
 
 #[test]
@@ -444,7 +445,7 @@ fn a_prefix_with_a_tab_echoed_by_the_server_is_still_recognised() {
     f.emu.push_fault_for("PATCH", Fault::status_with_body(400, r#"{"detail": "prefix Zx\tQw- does not match"}"#));
     let (code, out, err) = f.run(&["apply", "--auto-approve"]);
     assert_eq!(code, 1, "{out}{err}");
-    assert_eq!(f.patch_bodies().len(), 1, "the write was sent and refused");
+    assert_eq!(f.sent_providers(), ["twilio"], "the write was sent and refused");
     assert!(err.contains("prefix [redacted] does not match"), "{err}");
     assert!(!err.contains("Zx") && !err.contains("Qw-"), "{err}");
 }
@@ -455,10 +456,10 @@ fn a_short_secret_echoed_inside_a_word_by_the_server_is_still_scrubbed() {
     // inside a word too (a short remote prefix is matched only as a word of its own).
     let mut f = Fixture::new();
     f.env.insert("TWILIO_AUTH_TOKEN".into(), "Jv3Xq8".into());
-    f.emu.push_fault_for("PATCH", Fault::status_with_body(400, r#"{"detail": "token=Jv3Xq8 refused; tokJv3Xq8x"}"#));
+    f.emu.push_fault_for("POST", Fault::status_with_body(400, r#"{"detail": "token=Jv3Xq8 refused; tokJv3Xq8x"}"#));
     let (code, out, err) = f.run(&["apply", "--auto-approve"]);
     assert_eq!(code, 1, "{out}{err}");
-    assert_eq!(f.patch_bodies().len(), 1, "the write was sent and refused");
+    assert_eq!(f.sent_providers(), ["twilio"], "the write was sent and refused");
     assert!(err.contains("token=[redacted] refused; tok[redacted]x"), "{err}");
     assert!(!format!("{out}{err}").contains("Jv3Xq8"), "{out}{err}");
 }

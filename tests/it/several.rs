@@ -54,6 +54,10 @@ fn repo() -> Fixture {
     f
 }
 
+/// The writes on the default family, `auto`: prod's changed token, staging's new twilio.
+const PATCH_TWILIO: &str = "PATCH /api/telephony_configs/twilio";
+const POST_TWILIO: &str = "POST /api/telephony_configs/twilio";
+
 const DEV: &str = "repo/dev/telephony.yaml";
 const PROD: &str = "repo/prod/telephony.yaml";
 const STAGING: &str = "repo/staging/telephony.yaml";
@@ -136,18 +140,38 @@ fn the_first_files_are_printed_before_a_slow_last_one_answers() {
     cmd.env_clear().current_dir(f.dir.path()).env("ULTRAVOX_API_URL", f.emu.url()).env("NO_COLOR", "1");
     cmd.envs(&f.env).args(["plan", "-f", "repo"]).stdout(std::process::Stdio::piped());
     let mut child = cmd.spawn().unwrap();
-    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    // Lines as they are printed, read on a thread so that waiting for one has a deadline.
+    let stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let (sender, lines) = std::sync::mpsc::channel();
+    std::thread::spawn(move || stdout.lines().map_while(Result::ok).try_for_each(|line| sender.send(line)));
+    let deadline = std::time::Instant::now() + WAIT_LIMIT;
     let mut seen = String::new();
     while !seen.contains("Plan: 0 to create, 1 to update") {
-        seen.push_str(&lines.next().expect("prod's plan").unwrap());
+        let line = next_line(&lines, deadline, &seen).unwrap_or_else(|| panic!("reconcile ended early:\n{seen}"));
+        seen.push_str(&line);
         seen.push('\n');
     }
     // dev's and prod's plans are out while staging's account is still answering.
     assert_eq!(f.emu.in_flight(), 1, "{seen}");
     assert!(!seen.contains(STAGING), "{seen}");
-    let rest: Vec<String> = lines.map(|l| l.unwrap()).collect();
+    let mut rest = Vec::new();
+    while let Some(line) = next_line(&lines, deadline, &seen) {
+        rest.push(line);
+    }
     assert!(child.wait().unwrap().success());
     assert!(rest.iter().any(|l| l.contains(STAGING)), "{rest:?}");
+}
+
+/// The next line `lines` receives, or `None` once its sender is gone (the output ended); panics at `deadline`, showing
+/// the output `seen` so far.
+fn next_line(lines: &std::sync::mpsc::Receiver<String>, deadline: std::time::Instant, seen: &str) -> Option<String> {
+    match lines.recv_timeout(deadline.saturating_duration_since(std::time::Instant::now())) {
+        Ok(line) => Some(line),
+        Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => None,
+        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+            panic!("gave up after {}s waiting for reconcile's output; so far:\n{seen}", WAIT_LIMIT.as_secs())
+        }
+    }
 }
 
 #[test]
@@ -206,10 +230,10 @@ fn one_failing_file_does_not_stop_the_others_and_the_run_exits_1() {
     f.emu.clear_requests();
     let (code, out, err) = f.run(&["apply", "-f", "repo", "--auto-approve"]);
     assert_eq!(code, 1, "{out}{err}");
-    assert_eq!(requests_of(&f, PROD_KEY), vec![GET_CONFIG, PATCH_CONFIG]);
+    assert_eq!(requests_of(&f, PROD_KEY), vec![GET_CONFIG, PATCH_TWILIO]);
     assert_eq!(requests_of(&f, DEV_KEY), vec![GET_CONFIG]);
     assert_eq!(f.emu.account(PROD_KEY).unwrap().twilio.unwrap().auth_token, PROD_TOKEN);
-    assert!(out.contains("Apply complete: 0 created, 1 updated, 0 deleted (twilio in one write)."), "{out}");
+    assert!(out.contains("Apply complete: 0 created, 1 updated, 0 deleted (twilio: one request each)."), "{out}");
     assert!(
         out.contains("Overall: 4 files: 1 applied (0 created, 1 updated, 0 deleted), 1 without changes, 2 failed"),
         "{out}"
@@ -338,7 +362,7 @@ fn a_markdown_comment_for_many_large_files_is_cut_fairly_under_the_limit() {
     // 40 accounts, each file allowing 100 agents that the account does not: a long table per file.
     for i in 0..40 {
         let agents: String =
-            (0..100).map(|n| format!("    - {}\n", crate::common::emulator::numbered_uuid(i * 1000 + n))).collect();
+            (0..100).map(|n| format!("    - {}\n", ultravox_emulator::numbered_uuid(i * 1000 + n))).collect();
         f.write(
             &format!("many/a{i:02}/telephony.yaml"),
             &format!(
@@ -376,8 +400,8 @@ fn a_saved_plan_covers_every_file_and_applies_them_all() {
 
     let (code, out, err) = f.run(&["apply", "plan.json"]);
     assert_eq!(code, 0, "{out}{err}");
-    assert_eq!(requests_of(&f, PROD_KEY), vec![GET_CONFIG, PATCH_CONFIG]);
-    assert_eq!(requests_of(&f, STAGING_KEY), vec![GET_CONFIG, PATCH_CONFIG]);
+    assert_eq!(requests_of(&f, PROD_KEY), vec![GET_CONFIG, PATCH_TWILIO]);
+    assert_eq!(requests_of(&f, STAGING_KEY), vec![GET_CONFIG, POST_TWILIO]);
     assert_eq!(requests_of(&f, DEV_KEY), vec![GET_CONFIG]);
     assert!(position(&out, DEV) < position(&out, PROD) && position(&out, PROD) < position(&out, STAGING), "{out}{err}");
     assert!(out.contains("Overall: 3 files: 2 applied (1 created, 1 updated, 0 deleted), 1 without changes."), "{out}");
@@ -465,8 +489,8 @@ fn apply_on_a_terminal_shows_every_plan_and_asks_once() {
         out[question..].contains("Overall: 3 files: 2 applied (1 created, 1 updated, 0 deleted), 1 without changes."),
         "{out}"
     );
-    assert_eq!(requests_of(&f, PROD_KEY), vec![GET_CONFIG, PATCH_CONFIG]);
-    assert_eq!(requests_of(&f, STAGING_KEY), vec![GET_CONFIG, PATCH_CONFIG]);
+    assert_eq!(requests_of(&f, PROD_KEY), vec![GET_CONFIG, PATCH_TWILIO]);
+    assert_eq!(requests_of(&f, STAGING_KEY), vec![GET_CONFIG, POST_TWILIO]);
 
     let (f, code, out) = run("no");
     assert_eq!(code, Some(1), "{out}");

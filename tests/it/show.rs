@@ -59,13 +59,13 @@ fn an_apply_document_shows_its_report_line() {
     assert_eq!(code, 0, "{err}");
     let (_, text, _) = show(&f, "text", &json);
     assert!(
-        text.ends_with("Apply complete: 0 created, 1 updated, 1 deleted (twilio, plivo in one write).\n"),
+        text.ends_with("Apply complete: 0 created, 1 updated, 1 deleted (twilio, plivo: one request each).\n"),
         "{text}"
     );
     let (_, markdown, _) = show(&f, "markdown", &json);
     assert!(markdown.starts_with("<!-- reconcile-plan -->\n"), "{markdown}");
     assert!(
-        markdown.ends_with("\n**Apply complete: 0 created, 1 updated, 1 deleted (twilio, plivo in one write).**\n"),
+        markdown.ends_with("\n**Apply complete: 0 created, 1 updated, 1 deleted (twilio, plivo: one request each).**\n"),
         "{markdown}"
     );
     // A failed apply's document shows its error.

@@ -1,75 +1,16 @@
 //! Shared test harness: a running emulator, a temporary folder with a `telephony.yaml`, and the real `reconcile`
-//! binary pointed at both with a clean environment.
+//! binary pointed at both with a clean environment. The sample account and file come from the emulator crate
+//! (`ultravox_emulator::sample`), which the benchmark shares.
 #![allow(dead_code)]
-
-#[path = "../../emulator/mod.rs"]
-pub mod emulator;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::time::{Duration, Instant};
 
-#[allow(unused_imports)]
-pub use emulator::{AccountState, Emulator, EmulatorConfig, Fault, Plivo, RecordedRequest, Telnyx, Twilio};
-
-pub const API_KEY: &str = "test-uvx-key-4f1c";
-pub const AGENT_A: &str = "3c90c3cc-0d44-4b50-8888-8dd25736052a";
-pub const AGENT_B: &str = "9d2f1e4a-7b6c-4d5e-8f90-a1b2c3d4e5f6";
-
-/// Secret values the tests resolve; none may ever appear in output.
-pub const TWILIO_TOKEN: &str = "Tq7wR2-token-QX7R-0001";
-pub const TELNYX_API_KEY: &str = "KEYt3lX-api-9Z3M";
-pub const TELNYX_PUBLIC_KEY: &str = "pbK7tn-pub-W2V8xy";
-pub const PLIVO_TOKEN: &str = "Pl4vQ-token-LK55-aaaa";
-
-pub const FULL_FILE: &str = r#"version: 1
-twilio:
-  accountSid: AC0123456789abcdef0123456789abcdef
-  authToken: { env: TWILIO_AUTH_TOKEN }
-  callCreationAllowedAgentIds:
-    - 3c90c3cc-0d44-4b50-8888-8dd25736052a
-    - 9d2f1e4a-7b6c-4d5e-8f90-a1b2c3d4e5f6
-  requestContextMapping:
-    From: user.phone_number
-telnyx:
-  accountSid: 2ab5b1c6-5f2d-4a8e-9b3c-7d1e0f2a4b6c
-  apiKey: { file: secrets/telnyx-api-key }
-  publicKey: { env: TELNYX_PUBLIC_KEY }
-  applicationSid: "1234567890123456789"
-  callCreationAllowAllAgents: true
-plivo:
-  authId: MAXXXXXXXXXXXXXXXXXX
-  authToken: { env: PLIVO_AUTH_TOKEN }
-"#;
-
-/// The remote state that [`FULL_FILE`] declares, with its secrets.
-pub fn full_state() -> AccountState {
-    AccountState {
-        twilio: Some(Twilio {
-            account_sid: "AC0123456789abcdef0123456789abcdef".into(),
-            auth_token: TWILIO_TOKEN.into(),
-            allowed_agent_ids: vec![AGENT_A.into(), AGENT_B.into()],
-            allow_all_agents: false,
-            request_context_mapping: BTreeMap::from([("From".to_string(), "user.phone_number".to_string())]),
-        }),
-        telnyx: Some(Telnyx {
-            account_sid: "2ab5b1c6-5f2d-4a8e-9b3c-7d1e0f2a4b6c".into(),
-            api_key: TELNYX_API_KEY.into(),
-            public_key: TELNYX_PUBLIC_KEY.into(),
-            application_sid: "1234567890123456789".into(),
-            allowed_agent_ids: vec![],
-            allow_all_agents: true,
-            request_context_mapping: BTreeMap::new(),
-        }),
-        plivo: Some(Plivo {
-            auth_id: "MAXXXXXXXXXXXXXXXXXX".into(),
-            auth_token: PLIVO_TOKEN.into(),
-            allowed_agent_ids: vec![],
-            allow_all_agents: false,
-            request_context_mapping: BTreeMap::new(),
-        }),
-        ..AccountState::default()
-    }
-}
+pub use ultravox_emulator::sample::{
+    AGENT_A, AGENT_B, API_KEY, FULL_FILE, PLIVO_TOKEN, TELNYX_API_KEY, TELNYX_PUBLIC_KEY, TWILIO_TOKEN, full_state,
+};
+pub use ultravox_emulator::{AccountState, Emulator, EmulatorConfig, Fault, Plivo, Telnyx, Twilio};
 
 pub struct Fixture {
     pub emu: Emulator,
@@ -83,6 +24,8 @@ impl Fixture {
         Fixture::with_state(AccountState::default())
     }
 
+    /// Like [`Fixture::new`], with this account. Commands run on the default endpoint family, `auto`, unless
+    /// [`Fixture::family`] says otherwise.
     pub fn with_state(state: AccountState) -> Fixture {
         let emu = Emulator::start(EmulatorConfig {
             accounts: vec![(API_KEY.to_string(), state)],
@@ -98,28 +41,66 @@ impl Fixture {
             ("TWILIO_AUTH_TOKEN", TWILIO_TOKEN),
             ("TELNYX_PUBLIC_KEY", TELNYX_PUBLIC_KEY),
             ("PLIVO_AUTH_TOKEN", PLIVO_TOKEN),
-            // The tests written before the endpoint families assert the account-level pair's requests; tests of the
-            // other families say so (`--endpoints`, or `Fixture::family`).
-            ("RECONCILE_ENDPOINTS", "account"),
         ] {
             fixture.env.insert(k.to_string(), v.to_string());
         }
         fixture
     }
 
-    /// Runs later commands through this endpoint family (`auto`, `provider`, `account`).
+    /// Runs later commands through this endpoint family (`auto`, `provider`, `account`), as `RECONCILE_ENDPOINTS`.
     pub fn family(mut self, family: &str) -> Fixture {
         self.env.insert("RECONCILE_ENDPOINTS".into(), family.into());
         self
     }
 
-    /// The requests received, as `METHOD path field,field` lines (the JSON body's top-level keys, sorted).
+    /// The requests received, as `METHOD path field,field` lines (the JSON body's top-level keys, sorted). Each run
+    /// of provider-scoped GETs is sorted: they are sent concurrently, so their order is not the plan's (clear the log
+    /// between two commands whose reads would otherwise be adjacent).
     pub fn request_lines_with_fields(&self) -> Vec<String> {
-        self.emu
-            .requests()
-            .iter()
-            .map(|r| format!("{} {} {}", r.method, r.path, r.json_keys().join(",")).trim_end().to_string())
-            .collect()
+        sort_concurrent_reads(
+            self.emu
+                .requests()
+                .iter()
+                .map(|r| format!("{} {} {}", r.method, r.path, r.json_keys().join(",")).trim_end().to_string())
+                .collect(),
+        )
+    }
+
+    /// The write requests received (every method but GET), as `METHOD path field,field` lines, in order.
+    pub fn write_lines(&self) -> Vec<String> {
+        self.request_lines_with_fields().into_iter().filter(|line| !line.starts_with("GET ")).collect()
+    }
+
+    /// What the writes sent, provider by provider, in order, whichever the family: an account-level PATCH's block for
+    /// each provider it holds, a provider-scoped POST's or PATCH's body, and `null` for a deletion (a `null` block,
+    /// or a DELETE).
+    pub fn sent(&self) -> Vec<(String, serde_json::Value)> {
+        let mut sent = Vec::new();
+        for request in self.emu.requests() {
+            if let Some(provider) = request.path.strip_prefix("/api/telephony_configs/") {
+                match request.method.as_str() {
+                    "DELETE" => sent.push((provider.to_string(), serde_json::Value::Null)),
+                    "POST" | "PATCH" => {
+                        sent.push((provider.to_string(), request.json.clone().unwrap_or(serde_json::Value::Null)))
+                    }
+                    _ => {}
+                }
+            } else if request.method == "PATCH" && request.path == "/api/accounts/me/telephony_config" {
+                if let Some(serde_json::Value::Object(blocks)) = &request.json {
+                    for provider in ["twilio", "telnyx", "plivo"] {
+                        if let Some(block) = blocks.get(provider) {
+                            sent.push((provider.to_string(), block.clone()));
+                        }
+                    }
+                }
+            }
+        }
+        sent
+    }
+
+    /// The providers [`Fixture::sent`] names, in order.
+    pub fn sent_providers(&self) -> Vec<String> {
+        self.sent().into_iter().map(|(provider, _)| provider).collect()
     }
 
     pub fn path(&self, name: &str) -> PathBuf {
@@ -155,14 +136,10 @@ impl Fixture {
         )
     }
 
-    /// The requests the emulator received, as `METHOD path` lines.
+    /// The requests the emulator received, as `METHOD path` lines (runs of provider-scoped GETs sorted, as in
+    /// [`Fixture::request_lines_with_fields`]).
     pub fn request_lines(&self) -> Vec<String> {
-        self.emu.requests().iter().map(|r| format!("{} {}", r.method, r.path)).collect()
-    }
-
-    /// The JSON bodies of the PATCH requests received.
-    pub fn patch_bodies(&self) -> Vec<serde_json::Value> {
-        self.emu.requests().into_iter().filter(|r| r.method == "PATCH").filter_map(|r| r.json).collect()
+        sort_concurrent_reads(self.emu.requests().iter().map(|r| format!("{} {}", r.method, r.path)).collect())
     }
 
     pub fn account(&self) -> AccountState {
@@ -180,11 +157,78 @@ impl Drop for Fixture {
     }
 }
 
+/// The endpoint families, the default (`auto`) first: a test whose outcome depends on the family runs on each.
+pub const FAMILIES: [&str; 3] = ["auto", "provider", "account"];
+
 pub const GET_CONFIG: &str = "GET /api/accounts/me/telephony_config";
 pub const PATCH_CONFIG: &str = "PATCH /api/accounts/me/telephony_config";
 pub const GET_TWILIO: &str = "GET /api/telephony_configs/twilio";
 pub const GET_TELNYX: &str = "GET /api/telephony_configs/telnyx";
 pub const GET_PLIVO: &str = "GET /api/telephony_configs/plivo";
+
+/// Every field of a provider's block, as [`Fixture::request_lines_with_fields`] lists a complete block.
+pub const ALL_TWILIO: &str =
+    "accountSid,authToken,callCreationAllowAllAgents,callCreationAllowedAgentIds,requestContextMapping";
+pub const ALL_TELNYX: &str = "accountSid,apiKey,applicationSid,callCreationAllowAllAgents,callCreationAllowedAgentIds,publicKey,requestContextMapping";
+pub const ALL_PLIVO: &str =
+    "authId,authToken,callCreationAllowAllAgents,callCreationAllowedAgentIds,requestContextMapping";
+
+/// The writes that create the three providers of [`FULL_FILE`] on `family`: one account-level PATCH, or a POST of
+/// each complete block.
+pub fn create_all_writes(family: &str) -> Vec<String> {
+    match family {
+        "account" => vec![format!("{PATCH_CONFIG} plivo,telnyx,twilio")],
+        _ => vec![
+            format!("POST /api/telephony_configs/twilio {ALL_TWILIO}"),
+            format!("POST /api/telephony_configs/telnyx {ALL_TELNYX}"),
+            format!("POST /api/telephony_configs/plivo {ALL_PLIVO}"),
+        ],
+    }
+}
+
+/// The method that creates a provider on `family`.
+pub fn create_method(family: &str) -> &'static str {
+    if family == "account" { "PATCH" } else { "POST" }
+}
+
+/// What a plan reads on `family`: the account-level GET (`auto`, `account`), or the three provider GETs, sorted.
+pub fn reads(family: &str) -> Vec<String> {
+    match family {
+        "provider" => vec![GET_PLIVO.to_string(), GET_TELNYX.to_string(), GET_TWILIO.to_string()],
+        _ => vec![GET_CONFIG.to_string()],
+    }
+}
+
+/// `head` followed by `tail`.
+pub fn with(mut head: Vec<String>, tail: &[&str]) -> Vec<String> {
+    head.extend(tail.iter().map(|s| s.to_string()));
+    head
+}
+
+/// Request lines with each run of consecutive provider-scoped GETs sorted.
+fn sort_concurrent_reads(mut lines: Vec<String>) -> Vec<String> {
+    let is_read = |line: &String| line.starts_with("GET /api/telephony_configs/");
+    let mut start = 0;
+    while start < lines.len() {
+        let len = lines[start..].iter().take_while(|line| is_read(line)).count();
+        lines[start..start + len].sort();
+        start += len.max(1);
+    }
+    lines
+}
+
+/// How long a test waits for something it polls for (a request reaching the emulator, a line of output) before it
+/// fails: far longer than any of it takes, so that it only turns a hang into a failure that says what was awaited.
+pub const WAIT_LIMIT: Duration = Duration::from_secs(60);
+
+/// Checks `done` every 20 ms until it holds; panics naming `what` after [`WAIT_LIMIT`].
+pub fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + WAIT_LIMIT;
+    while !done() {
+        assert!(Instant::now() < deadline, "gave up after {}s waiting for {what}", WAIT_LIMIT.as_secs());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
 
 /// Every secret value a test may resolve, to check that none leaks.
 pub fn all_secrets() -> Vec<&'static str> {

@@ -1,13 +1,13 @@
 //! The admin surface under `/_emulator/`: no authentication, never recorded, never faulted. For the standalone
-//! server and for debugging; tests use the [`Emulator`](super::Emulator) methods instead.
+//! server and for debugging; tests use the [`Emulator`](crate::Emulator) methods instead.
 
 use hyper::Method;
 use hyper::body::Bytes;
 use hyper::http::request::Parts;
 use serde_json::json;
 
-use super::api::Reply;
-use super::{FaultSpec, QueuedFault, Seed, Shared};
+use crate::api::Reply;
+use crate::{FaultSpec, QueuedFault, Seed, Shared};
 
 /// `PUT /_emulator/latency`: milliseconds added to every answer, or to one API key's.
 #[derive(serde::Deserialize)]
@@ -18,7 +18,7 @@ struct LatencySpec {
     api_key: Option<String>,
 }
 
-pub(super) fn handle(shared: &Shared, parts: &Parts, body: &Bytes) -> Reply {
+pub(crate) fn handle(shared: &Shared, parts: &Parts, body: &Bytes) -> Reply {
     let method = &parts.method;
     match parts.uri.path() {
         "/_emulator/requests" => match *method {

@@ -1,6 +1,6 @@
 //! Every write body the emulator receives is checked against the official request schemas
-//! (`tests/data/ultravox-write-schemas.yaml`, copied from Ultravox's OpenAPI document). A body that does not conform
-//! is still answered as the emulator would, and recorded as a violation ([`super::Emulator::schema_violations`]),
+//! (`emulator/data/ultravox-write-schemas.yaml`, copied from Ultravox's OpenAPI document). A body that does not conform
+//! is still answered as the emulator would, and recorded as a violation ([`crate::Emulator::schema_violations`]),
 //! which the test harness turns into a failure.
 //!
 //! OpenAPI 3.0 is not quite JSON Schema: `nullable: true` becomes `anyOf [..., null]`, and a `readOnly` property
@@ -16,7 +16,7 @@ const SCHEMAS: &str = include_str!("../data/ultravox-write-schemas.yaml");
 fn validators() -> &'static BTreeMap<String, jsonschema::Validator> {
     static VALIDATORS: OnceLock<BTreeMap<String, jsonschema::Validator>> = OnceLock::new();
     VALIDATORS.get_or_init(|| {
-        let doc: Value = serde_saphyr::from_str(SCHEMAS).expect("tests/data/ultravox-write-schemas.yaml is YAML");
+        let doc: Value = serde_saphyr::from_str(SCHEMAS).expect("emulator/data/ultravox-write-schemas.yaml is YAML");
         let schemas = doc["schemas"].as_object().expect("a `schemas` mapping").clone();
         let defs: Map<String, Value> = schemas.iter().map(|(k, v)| (k.clone(), to_json_schema(v))).collect();
         schemas
@@ -97,7 +97,7 @@ fn schema_for(method: &str, path: &str) -> Option<&'static str> {
 }
 
 /// What is wrong with a write's body against the official schema (empty when it conforms, or is not a write).
-pub(super) fn violations(method: &str, path: &str, body: &[u8]) -> Vec<String> {
+pub(crate) fn violations(method: &str, path: &str, body: &[u8]) -> Vec<String> {
     let Some(name) = schema_for(method, path) else { return Vec::new() };
     let Ok(value) = serde_json::from_slice::<Value>(body) else {
         return vec![format!("{method} {path}: the body is not JSON")];

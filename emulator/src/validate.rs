@@ -10,13 +10,13 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value, json};
 
-use super::model::{AccountState, Plivo, Provider, Telnyx, Twilio};
+use crate::model::{AccountState, Plivo, Provider, Telnyx, Twilio};
 
-pub(super) const AGENT_IDS: &str = "callCreationAllowedAgentIds";
-pub(super) const ALLOW_ALL: &str = "callCreationAllowAllAgents";
-pub(super) const CONTEXT_MAPPING: &str = "requestContextMapping";
+pub(crate) const AGENT_IDS: &str = "callCreationAllowedAgentIds";
+pub(crate) const ALLOW_ALL: &str = "callCreationAllowAllAgents";
+pub(crate) const CONTEXT_MAPPING: &str = "requestContextMapping";
 /// The largest `callCreationAllowedAgentIds` the schema allows.
-pub(super) const MAX_AGENT_IDS: usize = 100;
+pub(crate) const MAX_AGENT_IDS: usize = 100;
 
 const REQUIRED: &str = "This field is required.";
 const NOT_NULL: &str = "This field may not be null.";
@@ -27,7 +27,7 @@ const NOT_UUID: &str = "Must be a valid UUID.";
 const ALLOW_ALL_CONFLICT: &str = "callCreationAllowedAgentIds may not be set if callCreationAllowAllAgents is true.";
 
 /// Python's name for the type of a JSON value, as DRF messages quote it.
-pub(super) fn python_type(value: &Value) -> &'static str {
+pub(crate) fn python_type(value: &Value) -> &'static str {
     match value {
         Value::Null => "NoneType",
         Value::Bool(_) => "bool",
@@ -40,11 +40,11 @@ pub(super) fn python_type(value: &Value) -> &'static str {
 }
 
 /// The error of a serializer given something other than an object.
-pub(super) fn not_a_dict(value: &Value) -> Value {
+pub(crate) fn not_a_dict(value: &Value) -> Value {
     non_field_error(format!("Invalid data. Expected a dictionary, but got {}.", python_type(value)))
 }
 
-pub(super) fn non_field_error(message: impl Into<String>) -> Value {
+pub(crate) fn non_field_error(message: impl Into<String>) -> Value {
     json!({ "non_field_errors": [message.into()] })
 }
 
@@ -55,7 +55,7 @@ fn messages(message: impl Into<String>) -> Value {
 /// Validates the body of `PATCH /api/accounts/me/telephony_config` against `account` and returns the account as it
 /// would be afterwards: a provider key absent leaves it alone, `null` deletes it, an object replaces it wholly (so it
 /// must be complete). On any error, the DRF error body, and nothing is to change.
-pub(super) fn account_patch(body: &Value, account: &AccountState) -> Result<AccountState, Value> {
+pub(crate) fn account_patch(body: &Value, account: &AccountState) -> Result<AccountState, Value> {
     let Value::Object(body) = body else {
         return Err(not_a_dict(body));
     };
@@ -83,7 +83,7 @@ fn replace_provider<P: Provider>(body: &Map<String, Value>, next: &mut AccountSt
 /// Validates one provider block. With `existing` `None` it is a creation: every string field is required and the
 /// rest take their defaults. With `Some`, a partial update: every field is optional and merged onto `existing`.
 /// Read-only (`...Prefix`) and unknown keys are ignored, as DRF does.
-pub(super) fn provider_block<P: Provider>(input: &Value, existing: Option<&P>) -> Result<P, Value> {
+pub(crate) fn provider_block<P: Provider>(input: &Value, existing: Option<&P>) -> Result<P, Value> {
     let Value::Object(block) = input else {
         return Err(not_a_dict(input));
     };

@@ -1,6 +1,6 @@
 //! The HTTP server: its own thread and tokio runtime, an accept loop, and one task per connection.
 //!
-//! Connections are served with hyper directly rather than `axum::serve`, because [`Fault::Drop`](super::Fault::Drop)
+//! Connections are served with hyper directly rather than `axum::serve`, because [`Fault::Drop`](crate::Fault::Drop)
 //! must close a connection without answering: each connection task races the hyper connection against a
 //! per-connection [`Notify`] that the request handler can fire. When it fires, the task drops the connection (and
 //! with it the pending handler and the socket), so the client sees the connection close mid-request.
@@ -18,16 +18,16 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::runtime::Runtime;
 use tokio::sync::{Notify, oneshot};
 
-use super::{Shared, api};
+use crate::{Shared, api};
 
 /// A running server: dropping `stop` ends the accept loop, then the runtime and every connection are shut down.
-pub(super) struct Server {
+pub(crate) struct Server {
     stop: oneshot::Sender<()>,
     thread: JoinHandle<()>,
 }
 
 impl Server {
-    pub(super) fn spawn(listener: std::net::TcpListener, shared: Arc<Shared>) -> io::Result<Server> {
+    pub(crate) fn spawn(listener: std::net::TcpListener, shared: Arc<Shared>) -> io::Result<Server> {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .thread_name("ultravox-emulator")
@@ -46,7 +46,7 @@ impl Server {
     }
 
     /// Stops accepting, closes every connection and waits for the server thread.
-    pub(super) fn stop(self) {
+    pub(crate) fn stop(self) {
         drop(self.stop);
         // The thread only ends the runtime; a panic there has nothing left to clean up.
         let _ = self.thread.join();

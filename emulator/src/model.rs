@@ -191,7 +191,7 @@ impl Seed {
 }
 
 /// A string field of a provider block: an identifier, or a secret the API only shows a prefix of.
-pub(super) struct TextField<P> {
+pub(crate) struct TextField<P> {
     /// The API's name, e.g. `authToken`.
     pub name: &'static str,
     pub secret: bool,
@@ -201,21 +201,21 @@ pub(super) struct TextField<P> {
 }
 
 /// The fields every provider shares, borrowed.
-pub(super) struct Access<'a> {
+pub(crate) struct Access<'a> {
     pub allowed_agent_ids: &'a Vec<String>,
     pub allow_all_agents: bool,
     pub request_context_mapping: &'a BTreeMap<String, String>,
 }
 
 /// The fields every provider shares, borrowed mutably.
-pub(super) struct AccessMut<'a> {
+pub(crate) struct AccessMut<'a> {
     pub allowed_agent_ids: &'a mut Vec<String>,
     pub allow_all_agents: &'a mut bool,
     pub request_context_mapping: &'a mut BTreeMap<String, String>,
 }
 
 /// What validation and rendering need to know of a provider, so they are written once for all three.
-pub(super) trait Provider: Clone + Sized + 'static {
+pub(crate) trait Provider: Clone + Sized + 'static {
     /// The key in the account-level body and the last path segment of the provider-scoped endpoint.
     const NAME: &'static str;
     /// The provider's own name, for messages.

@@ -15,9 +15,9 @@ use hyper::{Method, Request, Response, StatusCode};
 use serde_json::{Map, Value, json};
 use tokio::sync::Notify;
 
-use super::model::{AccountState, Agent, Plivo, Provider, Telnyx, Twilio};
-use super::validate::{self, AGENT_IDS, ALLOW_ALL, CONTEXT_MAPPING};
-use super::{EndpointMode, Fault, PrefixRule, Prefixes, RecordedRequest, Shared, admin};
+use crate::model::{AccountState, Agent, Plivo, Provider, Telnyx, Twilio};
+use crate::validate::{self, AGENT_IDS, ALLOW_ALL, CONTEXT_MAPPING};
+use crate::{EndpointMode, Fault, PrefixRule, Prefixes, RecordedRequest, Shared, admin};
 
 /// Bodies larger than this are refused with 413.
 const MAX_BODY_BYTES: usize = 1 << 20;
@@ -27,7 +27,7 @@ const AGENTS: &str = "/api/agents";
 const PROVIDER_CONFIGS: &str = "/api/telephony_configs/";
 
 /// An answer before it becomes an HTTP response.
-pub(super) struct Reply {
+pub(crate) struct Reply {
     status: StatusCode,
     body: Body,
     headers: Vec<(header::HeaderName, String)>,
@@ -40,11 +40,11 @@ enum Body {
 }
 
 impl Reply {
-    pub(super) fn json(status: u16, body: Value) -> Reply {
+    pub(crate) fn json(status: u16, body: Value) -> Reply {
         Reply { status: status_code(status), body: Body::Json(body), headers: Vec::new() }
     }
 
-    pub(super) fn empty(status: u16) -> Reply {
+    pub(crate) fn empty(status: u16) -> Reply {
         Reply { status: status_code(status), body: Body::Empty, headers: Vec::new() }
     }
 
@@ -53,16 +53,16 @@ impl Reply {
     }
 
     /// DRF's error shape: `{"detail": "..."}`.
-    pub(super) fn detail(status: u16, message: impl Into<String>) -> Reply {
+    pub(crate) fn detail(status: u16, message: impl Into<String>) -> Reply {
         Reply::json(status, json!({ "detail": message.into() }))
     }
 
-    pub(super) fn not_found() -> Reply {
+    pub(crate) fn not_found() -> Reply {
         Reply::detail(404, "Not found.")
     }
 
     /// Django's answer to a path no route matches: an HTML page, not the framework's JSON.
-    pub(super) fn no_route() -> Reply {
+    pub(crate) fn no_route() -> Reply {
         Reply::text(
             404,
             "text/html; charset=utf-8",
@@ -70,11 +70,11 @@ impl Reply {
         )
     }
 
-    pub(super) fn method_not_allowed(method: &Method, allow: &str) -> Reply {
+    pub(crate) fn method_not_allowed(method: &Method, allow: &str) -> Reply {
         Reply::detail(405, format!("Method \"{method}\" not allowed.")).with_header(header::ALLOW, allow)
     }
 
-    pub(super) fn with_header(mut self, name: header::HeaderName, value: impl Into<String>) -> Reply {
+    pub(crate) fn with_header(mut self, name: header::HeaderName, value: impl Into<String>) -> Reply {
         self.headers.push((name, value.into()));
         self
     }
@@ -107,7 +107,7 @@ fn status_code(code: u16) -> StatusCode {
 }
 
 /// Answers one request. `drop_connection` closes the connection without an answer when fired.
-pub(super) async fn handle(
+pub(crate) async fn handle(
     shared: Arc<Shared>,
     drop_connection: Arc<Notify>,
     request: Request<Incoming>,
@@ -130,7 +130,7 @@ pub(super) async fn handle(
     let (fault, latency) = {
         let mut inner = shared.lock();
         inner.requests.push(record(&parts, &body));
-        let violations = super::schemas::violations(parts.method.as_str(), path, &body);
+        let violations = crate::schemas::violations(parts.method.as_str(), path, &body);
         inner.schema_violations.extend(violations);
         let key = parts.headers.get("x-api-key").and_then(|v| v.to_str().ok());
         (inner.take_fault(parts.method.as_str()), inner.latency_for(key))
@@ -224,7 +224,7 @@ fn fault_reply(fault: Fault, path: &str) -> Reply {
 }
 
 /// A status with the given body, or the body the real stack sends with it.
-pub(super) fn status_reply(code: u16, body: Option<String>, retry_after: Option<String>) -> Reply {
+pub(crate) fn status_reply(code: u16, body: Option<String>, retry_after: Option<String>) -> Reply {
     let reply = match body {
         Some(text) => match serde_json::from_str::<Value>(&text) {
             Ok(value) => Reply::json(code, value),
@@ -312,7 +312,7 @@ fn respond(shared: &Shared, parts: &Parts, body: &Bytes) -> Reply {
     route_request(shared, inner, route, parts, body)
 }
 
-fn account_config(inner: &mut super::Inner, parts: &Parts, body: &Bytes) -> Reply {
+fn account_config(inner: &mut crate::Inner, parts: &Parts, body: &Bytes) -> Reply {
     let account = match authenticate(&mut inner.accounts, &parts.headers) {
         Ok(account) => account,
         Err(reply) => return reply,
@@ -338,7 +338,7 @@ fn account_config(inner: &mut super::Inner, parts: &Parts, body: &Bytes) -> Repl
     }
 }
 
-fn route_request(shared: &Shared, inner: &mut super::Inner, route: Route, parts: &Parts, body: &Bytes) -> Reply {
+fn route_request(shared: &Shared, inner: &mut crate::Inner, route: Route, parts: &Parts, body: &Bytes) -> Reply {
     if let Route::AccountConfig = route {
         return account_config(inner, parts, body);
     }

@@ -1,19 +1,20 @@
-//! Tests of the Ultravox API emulator itself (`tests/emulator`), over HTTP with reqwest against an in-process
+//! Tests of the Ultravox API emulator itself, over HTTP with reqwest against an in-process
 //! instance: state, prefixes, DRF-style validation, auth, agents pagination, the request log, faults and the
 //! provider-scoped endpoints.
 
-use crate::common::emulator;
+// Test helpers outside `#[test]` functions unwrap too: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used)]
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::time::{Duration, Instant};
 
-use emulator::{
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use ultravox_emulator::{
     AccountState, Agent, DeprecationHeaders, Emulator, EmulatorConfig, EndpointMode, Fault, Plivo, PrefixRule, Seed,
     Telnyx, Twilio, numbered_uuid,
 };
-use reqwest::{Method, StatusCode};
-use serde_json::{Value, json};
 
 const KEY: &str = "test-key";
 const ACCOUNT_CONFIG: &str = "/api/accounts/me/telephony_config";
@@ -744,9 +745,12 @@ async fn latency_delays_answers_concurrently_per_account_and_through_the_admin_s
         let url = format!("{}{ACCOUNT_CONFIG}", emu.url());
         async move { client().get(url).header("X-API-Key", KEY).send().await.map(|r| r.status()) }
     });
-    while emu.in_flight() == 0 {
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    let started = tokio::time::timeout(Duration::from_secs(60), async {
+        while emu.in_flight() == 0 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    });
+    started.await.expect("gave up after 60s waiting for the slow request to reach the emulator");
     let (status, _) = call_as(&emu, Some("other-key"), Method::GET, ACCOUNT_CONFIG, None).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(emu.in_flight(), 1, "the slow account's answer is still pending");

@@ -7,9 +7,9 @@
 //! statuses, delays, dropped connections, malformed or wrongly shaped answers, redirects).
 //!
 //! [`Emulator::start`] runs it on its own thread with its own tokio runtime, so it serves plain `#[test]` functions
-//! that run the real binary as well as async tests. `examples/emulator.rs` runs it standalone.
-//!
-//! Included from integration tests with `#[path = "emulator/mod.rs"] mod emulator;`.
+//! that run the real binary as well as async tests. The crate's binary (`src/main.rs`, `cargo run -p
+//! ultravox-emulator`) runs it standalone; `reconcile`'s integration tests, quickstart and benchmark use this library,
+//! and [`sample`] is the account and `telephony.yaml` they share. Its own tests are `tests/selftest.rs`.
 //!
 //! An admin surface under `/_emulator/` (no auth, not recorded, never faulted) serves debugging and the standalone
 //! server: `GET`/`DELETE /_emulator/requests`, `POST`/`DELETE /_emulator/faults` (a JSON list, see [`FaultSpec`]),
@@ -22,11 +22,10 @@
 //! 410, or an HTML 404), so can the provider-scoped endpoints (a server that lacks them), and answers of the
 //! account-level pair can carry `Deprecation`/`Sunset` headers ([`Emulator::set_deprecation`]).
 
-#![allow(dead_code)]
-
 mod admin;
 mod api;
 mod model;
+pub mod sample;
 mod schemas;
 mod server;
 mod validate;
@@ -38,8 +37,6 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-// Not every test names every type.
-#[allow(unused_imports)]
 pub use model::{AccountState, Agent, Plivo, Seed, Telnyx, Twilio, numbered_uuid};
 
 /// How the emulator starts. `Default` gives no accounts, prefixes of 4 characters and pages of 100 agents.

@@ -1,10 +1,10 @@
-//! The local Ultravox API emulator as a standalone server, for demos, manual runs and benchmarks of `reconcile`.
+//! The local Ultravox API emulator as a standalone server, for demos and manual runs of `reconcile`.
 //!
 //! ```text
-//! cargo run --example emulator -- [--port 8787] [--host 127.0.0.1] [--api-key KEY ...] [--prefix-length N]
-//!                                 [--agents-page-size N] [--latency-ms N] [--seed FILE.json]
-//!                                 [--account-endpoint served|404|405|410|html] [--provider-endpoints served|404|html]
-//!                                 [--deprecation VALUE] [--sunset HTTP-DATE]
+//! cargo run -p ultravox-emulator -- [--port 8787] [--host 127.0.0.1] [--api-key KEY ...] [--prefix-length N]
+//!     [--agents-page-size N] [--latency-ms N] [--seed FILE.json]
+//!     [--account-endpoint served|404|405|410|html] [--provider-endpoints served|404|html]
+//!     [--deprecation VALUE] [--sunset HTTP-DATE]
 //! ```
 //!
 //! `--account-endpoint 404` answers the deprecated account-level pair as after its removal (405, 410 and an HTML 404
@@ -16,9 +16,6 @@
 //! `{"accounts": {"KEY": {"twilio": {"accountSid": "AC...", "authToken": "...", ...}, "agents": [...]}}}`, the
 //! format of `GET /_emulator/state`. Faults and the request log are reachable under `/_emulator/`.
 
-#[path = "../tests/emulator/mod.rs"]
-mod emulator;
-
 use std::io::Write;
 use std::net::ToSocketAddrs;
 use std::path::PathBuf;
@@ -26,11 +23,11 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use emulator::{AccountState, DeprecationHeaders, Emulator, EmulatorConfig, EndpointMode, Seed};
+use ultravox_emulator::{AccountState, DeprecationHeaders, Emulator, EmulatorConfig, EndpointMode, Seed};
 
 /// A local, stateful emulator of the Ultravox telephony-config and agents API.
 #[derive(Debug, Parser)]
-#[command(name = "emulator")]
+#[command(name = "ultravox-emulator")]
 struct Args {
     /// Port to listen on; 0 picks a free one.
     #[arg(long, default_value_t = 8787)]
