@@ -65,7 +65,8 @@ fn an_apply_document_shows_its_report_line() {
     let (_, markdown, _) = show(&f, "markdown", &json);
     assert!(markdown.starts_with("<!-- reconcile-plan -->\n"), "{markdown}");
     assert!(
-        markdown.ends_with("\n**Apply complete: 0 created, 1 updated, 1 deleted (twilio, plivo: one request each).**\n"),
+        markdown
+            .ends_with("\n**Apply complete: 0 created, 1 updated, 1 deleted (twilio, plivo: one request each).**\n"),
         "{markdown}"
     );
     // A failed apply's document shows its error.
