@@ -84,17 +84,23 @@ impl<'a> Source<'a> {
             .filter(|(s, e)| s < e)
             .collect();
         spans.sort_unstable();
+        // Ranges that overlap or touch (a list's bracket, then its item; a mapping, then a value merged from inside
+        // it) read as one masked value.
+        let mut merged: Vec<(usize, usize)> = Vec::with_capacity(spans.len());
         for (s, e) in spans {
-            if s < at {
-                continue;
+            match merged.last_mut() {
+                Some(last) if s <= last.1 => last.1 = last.1.max(e),
+                _ => merged.push((s, e)),
+            }
+        }
+        for (s, e) in merged {
+            if at >= end {
+                break;
             }
             match (self.text.get(at..s), self.text.get(s..e)) {
                 (Some(before), Some(_)) => {
                     masked.push_str(before);
-                    // Adjacent ranges (a list's bracket, then its item) read as one masked value.
-                    if !(before.is_empty() && masked.ends_with(MASK)) {
-                        masked.push_str(MASK);
-                    }
+                    masked.push_str(MASK);
                     at = e;
                 }
                 // Not on a character boundary: mask the rest of the line rather than risk showing part of a value.
@@ -211,6 +217,17 @@ mod tests {
         assert_eq!(mask_secret_literal("  authToken: *shared"), "  authToken: *shared");
         assert_eq!(mask_secret_literal("  authToken: ~"), "  authToken: ~");
         assert_eq!(mask_secret_literal("  accountSid: AC1"), "  accountSid: AC1");
+    }
+
+    #[test]
+    fn overlapping_ranges_are_masked_as_one() {
+        let text = "k: [abcdef, ghijkl]";
+        let span = |from: &str, to: &str| {
+            let start = text.find(from).unwrap();
+            ByteSpan { start, len: text.find(to).unwrap() + to.len() - start }
+        };
+        let spans = [span("[", "ef"), span("cd", "gh"), span("ghijkl", "]")];
+        assert_eq!(Source::new(text, &spans).shown_line(1).unwrap(), "k: ********");
     }
 
     #[test]
