@@ -3,7 +3,8 @@
 //!
 //! A source line never shows a literal secret: the validator marks where literal secrets (and values of unknown keys,
 //! which may be misspelt secret fields) stand, and those ranges are masked; for files that do not parse, a line
-//! holding a secret field's literal value is masked by its shape.
+//! holding a secret field's literal value is masked by its shape. A line, path, message or hint that holds a secret
+//! the run resolved is not shown at all ([`crate::redact::HIDDEN`] stands in its place).
 
 use crate::config::node::ByteSpan;
 use crate::config::{ConfigError, Diagnostic};
@@ -113,7 +114,8 @@ impl<'a> Source<'a> {
         }
         masked.push_str(self.text.get(at..end).unwrap_or(""));
         let shown = mask_secret_literal(&masked).replace('\t', " ");
-        Some(shown.trim_start_matches('\u{feff}').to_string())
+        // A line that still holds a resolved secret (another file's, pasted here as a value) is not shown at all.
+        Some(crate::redact::shown(shown.trim_start_matches('\u{feff}')).into_owned())
     }
 }
 
@@ -123,8 +125,8 @@ fn render_one(file: &str, source: &Source<'_>, d: &Diagnostic, palette: Palette)
         Some(loc) => format!("{file}:{}:{}", loc.line, loc.column),
         None => file.to_string(),
     };
-    let subject = if d.path.is_empty() { String::new() } else { format!("{}: ", d.path) };
-    out.push_str(&format!("{} {}{}\n", palette.error(&format!("error[{}]:", d.code)), subject, d.message));
+    let subject = if d.path.is_empty() { String::new() } else { format!("{}: ", d.shown_path()) };
+    out.push_str(&format!("{} {}{}\n", palette.error(&format!("error[{}]:", d.code)), subject, d.shown_message()));
     out.push_str(&format!("  {} {location}\n", palette.dim("-->")));
     if let Some(loc) = d.loc {
         if let Some(shown) = source.shown_line(loc.line) {
@@ -136,7 +138,7 @@ fn render_one(file: &str, source: &Source<'_>, d: &Diagnostic, palette: Palette)
             out.push_str(&format!("  {pad} {} {}{}\n", palette.dim("|"), " ".repeat(caret_col), palette.error("^")));
         }
     }
-    if let Some(hint) = &d.hint {
+    if let Some(hint) = d.shown_hint() {
         out.push_str(&format!("  {} {hint}\n", palette.hint("hint:")));
     }
     out

@@ -435,9 +435,10 @@ enum Declared {
     Present { block: Block, upper: Vec<bool>, explicit_defaults: bool },
 }
 
-/// Secrets from a small alphabet, so that prefixes of different secrets often agree.
+/// Secrets from a small alphabet, so that prefixes of different secrets often agree; 8 characters at least (a shorter
+/// one is refused).
 fn secret() -> impl Strategy<Value = String> {
-    "[ab]{1,3}[a-z0-9-]{0,9}"
+    "[ab]{1,3}[a-z0-9-]{7,12}"
 }
 
 fn block(provider: Provider) -> impl Strategy<Value = Block> {
