@@ -353,6 +353,52 @@ mod tests {
         assert_eq!(account_fingerprint(&a, &key), account_fingerprint(&b, &key));
     }
 
+    fn plan_with_sid(sid: &str, agents: &[&str]) -> Plan {
+        use crate::state::{Desired, DesiredProvider, DesiredState};
+        let desired = DesiredState {
+            providers: [
+                Desired::Present(DesiredProvider {
+                    provider: Provider::Twilio,
+                    identifiers: vec![("accountSid", sid.to_string())],
+                    secrets: vec![("authToken", SecretString::from("abcd-token-value".to_string()))],
+                    settings: Settings {
+                        allowed_agent_ids: agents.iter().map(|a| a.to_string()).collect(),
+                        ..Settings::default()
+                    },
+                }),
+                Desired::Unmanaged,
+                Desired::Unmanaged,
+            ],
+        };
+        Plan::new(&desired, &remote("abcd"), Family::Auto, crate::diff::PlanOptions::default())
+    }
+
+    #[test]
+    fn a_masked_value_is_saved_masked_and_pinned_by_the_plan_fingerprint() {
+        crate::redact::register_secret(&SecretString::from("pl4nf1le-secret-X".to_string()));
+        let key = SecretString::from("api-key-1".to_string());
+        let plan = plan_with_sid("AC-pl4nf1le-secret-X", &["b", "a"]);
+        let saved = PlanFile::new(&plan, "telephony.yaml", "text", "http://x", &remote("abcd"), &key);
+        let text = crate::clean::to_json_pretty(&saved).unwrap();
+        assert!(text.contains(&format!("\"after\": \"{}\"", crate::redact::HIDDEN)), "{text}");
+        assert!(!text.contains("pl4nf1le"), "{text}");
+        let read: PlanFile = serde_json::from_str(&text).unwrap();
+        // The same plan (its agents listed in another order) is the plan saved; another value behind the mask is not.
+        assert_eq!(compare_plans(&read, &plan_with_sid("AC-pl4nf1le-secret-X", &["a", "b"]), &key), Ok(()));
+        let moved = compare_plans(&read, &plan_with_sid("AC-pl4nf1le-secret-XY", &["a", "b"]), &key).unwrap_err();
+        assert_eq!(
+            moved.to_string(),
+            "since the plan was made, a value the plan shows hidden (it holds part of a secret) is not the same"
+        );
+        let shown = compare_plans(&read, &plan_with_sid("AC-other", &["a", "b"]), &key).unwrap_err();
+        assert_eq!(shown.to_string(), "since the plan was made, the plan for twilio is different");
+        // Keyed: another API key gives another fingerprint.
+        assert_ne!(
+            plan_fingerprint(plan.providers(), &key),
+            plan_fingerprint(plan.providers(), &SecretString::from("k2".to_string()))
+        );
+    }
+
     #[test]
     fn another_version_is_refused_before_anything_else() {
         let dir = tempfile::tempdir().unwrap();
