@@ -79,7 +79,7 @@ impl serde_json::ser::Formatter for Escaping<'_> {
     ) -> std::io::Result<()> {
         let mut rest = fragment;
         while let Some(at) = rest.find(is_hidden) {
-            writer.write_all(rest[..at].as_bytes())?;
+            writer.write_all(&rest.as_bytes()[..at])?;
             let c = rest[at..].chars().next().unwrap_or(' ');
             // Every hidden character is in the Basic Multilingual Plane: one `\uXXXX` each.
             write!(writer, "\\u{:04x}", c as u32)?;

@@ -47,8 +47,10 @@ pub struct PlanDocument {
     /// before the plan was made.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub endpoints: Option<Family>,
-    /// One entry per provider: twilio, telnyx, plivo, in that order. Absent only in a failure document printed
-    /// before the plan was made.
+    /// One entry per provider: twilio, telnyx, plivo, in that order. A string value (an identifier, an agent ID, a
+    /// mapping's key or value) that holds a secret of the run is `[hidden: holds part of a secret]` in its place, whole
+    /// (a mapping's hidden keys numbered: `[hidden: holds part of a secret] (2)`). Absent only in a failure document
+    /// printed before the plan was made.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub providers: Option<Vec<ProviderPlan>>,
     /// The requests apply sends, in send order: method, path (under the API root) and the body's top-level field
@@ -56,7 +58,8 @@ pub struct PlanDocument {
     /// plan was made.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub requests: Option<Vec<Request>>,
-    /// For agents the file names by `{ agent: NAME }`: their names, by agent ID.
+    /// For agents the file names by `{ agent: NAME }`: their names, by agent ID (a name or ID that holds a secret of
+    /// the run is hidden, as in `providers`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub agent_names: BTreeMap<String, String>,
     /// What the plan says beside its changes, as the text output says it (absent when it says nothing).
