@@ -3,7 +3,8 @@
 //!
 //! A write goes to a fresh temporary file created exclusively (random name, `O_EXCL`) in the target's folder, then
 //! renamed into place, so a reader never sees half a file and a link planted at a predictable name is never
-//! followed. Its text passes through the secret scrubber first, like everything else the tool shows or writes.
+//! followed. The text is written exactly as given: what it holds was checked for secrets when it was built, and a
+//! finished plan or file is never rewritten.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -61,7 +62,7 @@ impl WriteError {
     }
 }
 
-/// Writes `text` (scrubbed) to `path` atomically. An existing regular file is replaced only with `replace`; a link, a
+/// Writes `text` to `path` atomically, exactly as given. An existing regular file is replaced only with `replace`; a link, a
 /// device, a FIFO or a folder is never replaced; nor is any of `protected` (the declaration file, secret files).
 pub fn write_atomic(path: &Path, text: &str, replace: bool, protected: &[(PathBuf, String)]) -> Result<(), WriteError> {
     let shown = path.display().to_string();
@@ -93,7 +94,7 @@ pub fn write_atomic(path: &Path, text: &str, replace: bool, protected: &[(PathBu
         .suffix(".tmp")
         .tempfile_in(dir)
         .map_err(io)?;
-    tmp.write_all(crate::redact::scrub(text).as_bytes()).map_err(io)?;
+    tmp.write_all(text.as_bytes()).map_err(io)?;
     tmp.as_file().sync_all().map_err(io)?;
     let placed = if replace { tmp.persist(path) } else { tmp.persist_noclobber(path) };
     match placed {

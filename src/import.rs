@@ -6,6 +6,10 @@
 //! conventional name as the key), with the keys to put in the encrypted file listed in the header. Neither a secret
 //! nor a prefix ever reaches the file or the terminal. Providers the account does not have are left out of
 //! the file (unmanaged), so that importing changes nothing about how they are treated.
+//!
+//! Every value is written exactly as the account holds it (quoted, so that control and invisible characters read
+//! back as they are), never masked: where a value holds a secret of the run (the API key import reads), nothing is
+//! written, and the error names the fields. A placeholder never reaches a declaration file.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -35,6 +39,19 @@ pub enum ImportError {
     ApiKey(ResolveError),
     #[error("cannot write {path}: {reason}; nothing was written")]
     Write { path: String, reason: String },
+    #[error(
+        "the Ultravox API key is {chars} character{} long; no API key is shorter than {}, so it is refused",
+        if *chars == 1 { "" } else { "s" },
+        crate::redact::PIECE_CHARS
+    )]
+    ShortApiKey { chars: usize },
+    #[error(
+        "the account's {} {} part of the Ultravox API key this run read; the file would put it in git, so nothing was \
+         written",
+        fields.join(", "),
+        if fields.len() == 1 { "holds" } else { "hold" }
+    )]
+    HoldsSecret { fields: Vec<String> },
 }
 
 impl ImportError {
@@ -55,6 +72,14 @@ impl ImportError {
                 format!("{} (import has no file yet, so it reads the default account.apiKey reference)", e.hint())
             }
             ImportError::Write { .. } => "check that the folder exists and is writable".into(),
+            ImportError::ShortApiKey { .. } => format!(
+                "set {DEFAULT_API_KEY_ENV} to the whole API key, as the Ultravox console gives it (import has no file \
+                 yet, so it reads the default account.apiKey reference)"
+            ),
+            ImportError::HoldsSecret { .. } => "change the value on the account (in the Ultravox console) so that it \
+                 holds no secret, then import again; or write telephony.yaml by hand, with secrets only as references \
+                 (`{ env: NAME }`)"
+                .into(),
         }
     }
 }
@@ -133,7 +158,37 @@ pub struct Imported {
 
 /// Reads the API key for import: the default `account.apiKey` reference, since there is no file to name another.
 pub fn api_key() -> Result<SecretString, ImportError> {
-    secret::resolve(&Reference::Env(DEFAULT_API_KEY_ENV.to_string()), Path::new(".")).map_err(ImportError::ApiKey)
+    use secrecy::ExposeSecret;
+    let key = secret::resolve(&Reference::Env(DEFAULT_API_KEY_ENV.to_string()), Path::new("."))
+        .map_err(ImportError::ApiKey)?;
+    let chars = key.expose_secret().chars().count();
+    if chars < crate::redact::PIECE_CHARS {
+        return Err(ImportError::ShortApiKey { chars });
+    }
+    Ok(key)
+}
+
+/// The fields (`provider.field`) whose value on the account holds a secret of the run, in file order: none of them
+/// may be written into a declaration file.
+fn fields_holding_secrets(remote: &RemoteState) -> Vec<String> {
+    use crate::redact::holds_secret;
+    let mut found = Vec::new();
+    for block in remote.providers.iter().flatten() {
+        let provider = block.provider;
+        for &field in provider.identifier_fields() {
+            if block.identifier(field).is_some_and(holds_secret) {
+                found.push(format!("{provider}.{field}"));
+            }
+        }
+        let settings = &block.settings;
+        if settings.allowed_agent_ids.iter().any(|id| holds_secret(id)) {
+            found.push(format!("{provider}.{}", provider::AGENT_IDS));
+        }
+        if settings.request_context_mapping.iter().any(|(k, v)| holds_secret(k) || holds_secret(v)) {
+            found.push(format!("{provider}.{}", provider::CONTEXT_MAPPING));
+        }
+    }
+    found
 }
 
 /// Renders the file for an account. Refuses an account with no provider: a file must declare at least one, and
@@ -143,6 +198,10 @@ pub fn starting_file(remote: &RemoteState, source: &SecretSource) -> Result<Impo
     let absent: Vec<Provider> = Provider::ALL.into_iter().filter(|p| remote.get(*p).is_none()).collect();
     if present.is_empty() {
         return Err(ImportError::NothingToImport);
+    }
+    let holding = fields_holding_secrets(remote);
+    if !holding.is_empty() {
+        return Err(ImportError::HoldsSecret { fields: holding });
     }
     let mut variables = vec![DEFAULT_API_KEY_ENV.to_string()];
     let mut described =
@@ -305,7 +364,8 @@ pub fn problems(imported: &Imported, path: &Path) -> usize {
 }
 
 /// A YAML double-quoted scalar holding exactly `s`. Characters YAML does not allow as they are (controls, DEL, C1,
-/// the Unicode line separators, BOM, non-characters) are escaped, so that no parser can read another value.
+/// the Unicode line separators, BOM, non-characters), and the invisible ones a terminal would hide (zero-width,
+/// bidirectional controls), are escaped, so that no parser can read another value and a reader sees every character.
 pub fn quote(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     out.push('"');
@@ -316,7 +376,7 @@ pub fn quote(s: &str) -> String {
             '\n' => out.push_str("\\n"),
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
-            c if plain_in_quotes(c) => out.push(c),
+            c if plain_in_quotes(c) && !crate::clean::is_hidden(c) => out.push(c),
             c if (c as u32) <= 0xFFFF => {
                 let _ = write!(out, "\\u{:04X}", c as u32);
             }
@@ -446,10 +506,42 @@ mod tests {
     }
 
     #[test]
+    fn a_value_holding_a_secret_of_the_run_stops_the_import_and_names_the_field() {
+        crate::redact::register_secret(&SecretString::from("imp0rt-api-key-77".to_string()));
+        let mut state = RemoteState::default();
+        let mapping = BTreeMap::from([("From".to_string(), "user.phone_number".to_string())]);
+        state.providers[0] = Some(remote(
+            Provider::Twilio,
+            &[("accountSid", "AC1")],
+            Settings { request_context_mapping: mapping.clone(), ..Settings::default() },
+        ));
+        state.providers[1] = Some(remote(
+            Provider::Telnyx,
+            &[("accountSid", "a"), ("applicationSid", "x-imp0rt-api-key")],
+            Settings::default(),
+        ));
+        match starting_file(&state, &SecretSource::Env) {
+            Err(e @ ImportError::HoldsSecret { .. }) => {
+                assert_eq!(
+                    e.to_string(),
+                    "the account's telnyx.applicationSid holds part of the Ultravox API key this run read; the file \
+                     would put it in git, so nothing was written"
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        // Values that only look like prefixes (`user`, groups of agent IDs) are data: written exactly.
+        state.providers[1] = None;
+        let imported = starting_file(&state, &SecretSource::Env).unwrap();
+        assert!(imported.text.contains("\"From\": \"user.phone_number\""), "{}", imported.text);
+    }
+
+    #[test]
     fn quoting_escapes_what_yaml_does_not_allow_bare() {
         assert_eq!(quote("a\"b\\c"), r#""a\"b\\c""#);
         assert_eq!(quote("x\ny\t\u{7f}\u{85}\u{2028}\u{feff}"), r#""x\ny\t\u007F\u0085\u2028\uFEFF""#);
         assert_eq!(quote("é 🎉 #: - [x]"), "\"é 🎉 #: - [x]\"");
+        assert_eq!(quote("a\u{200b}b\u{202e}c\u{2066}"), r#""a\u200Bb\u202Ec\u2066""#);
     }
 
     proptest! {

@@ -3,9 +3,10 @@
 //! A secret is written in `telephony.yaml` only as a reference (`{ env: NAME }`, `{ file: PATH }`, or
 //! `{ sops: FILE, key: DOTTED.PATH }`, decrypted by [`crate::sops`]). Resolving it yields a [`SecretString`]. A provider secret is exposed only to build a request body (`api::wire`), to compare it
 //! with a remote prefix (`diff`), to check it for surrounding whitespace and control characters (`config::resolve`)
-//! and to register it with the process-wide scrubber ([`crate::redact`]); the API key only to the `X-API-Key`
-//! header (`api::client`), as the key of a saved plan's HMAC (`planfile`), and to the scrubber. Identifiers read
-//! through a reference are not secrets and become plain strings. Errors name the reference, never the value.
+//! and to register it with the process-wide registry of secrets ([`crate::redact`], which checks every value shown);
+//! the API key only to the `X-API-Key` header (`api::client`), as the key of a saved plan's HMACs (`planfile`), and to
+//! the registry. Identifiers read through a reference are not secrets and become plain strings (a plan still shows one
+//! that holds a secret masked). Errors name the reference, never the value.
 
 use std::fmt;
 use std::io::Read;

@@ -48,12 +48,11 @@ pub fn show(path: &Path, format: ShowFormat, out: Output) -> Result<(), Error> {
             render::json::FORMAT_VERSION
         ),
     })?;
-    let text = match format {
-        ShowFormat::Gitlab => gitlab(&document, &shown)?,
-        ShowFormat::Markdown => markdown_of(&document),
-        ShowFormat::Text => text_of(&document, out.stdout),
-    };
-    out.data(&text);
+    match format {
+        ShowFormat::Gitlab => out.document(&gitlab(&document, &shown)?),
+        ShowFormat::Markdown => out.document(&markdown_of(&document)),
+        ShowFormat::Text => out.data(&text_of(&document, out.stdout)),
+    }
     Ok(())
 }
 

@@ -11,8 +11,8 @@
 //! The decrypted document lives only in memory: its structure (key names are not secret) with every string held as a
 //! [`SecretString`]; other scalars keep only their kind (a number, a boolean), never their value. sops's output is
 //! read into a buffer of fixed capacity that is zeroed once parsed. Nothing here logs or puts into an error a value, or sops's output;
-//! of sops's error output, only the first line is kept, and it is printed through the scrubbed output path like any
-//! text from outside.
+//! of sops's error output, only the first line is kept, as text from outside ([`crate::redact::Outside`]): masked whole
+//! when it holds a secret of the run.
 //!
 //! `validate` never decrypts: [`check_file`] reads the encrypted file only to see that it is a SOPS file (a
 //! top-level `sops` metadata entry), in the format sops itself reads it in, chosen as sops does by the name's ending:
@@ -76,7 +76,7 @@ pub enum SopsError {
     #[error("{file} is not a SOPS file: {reason}")]
     NotSops { file: String, reason: String, format: &'static str },
     #[error("sops could not decrypt {file}: {message}")]
-    Refused { file: String, message: String },
+    Refused { file: String, message: crate::redact::Outside },
     #[error("sops did not finish decrypting {file} within {seconds}s; it was stopped")]
     Timeout { file: String, seconds: u64 },
     #[error("sops printed more than {MAX_OUTPUT_BYTES} bytes decrypting {file}")]
@@ -576,10 +576,13 @@ fn decrypt(file: &str, full: &Path) -> Decrypted {
     if !status.success() {
         let message = match first_line(&errors.unwrap_or_default()) {
             Some(line) => line,
-            None => match status.code() {
-                Some(code) => format!("it exited with status {code} and said nothing"),
-                None => "it was ended by a signal".to_string(),
-            },
+            None => crate::redact::Outside::line(
+                match status.code() {
+                    Some(code) => format!("it exited with status {code} and said nothing"),
+                    None => "it was ended by a signal".to_string(),
+                },
+                MAX_MESSAGE_CHARS,
+            ),
         };
         return Err(SopsError::Refused { file: file.to_string(), message });
     }
@@ -595,12 +598,13 @@ fn decrypt(file: &str, full: &Path) -> Decrypted {
     }
 }
 
-/// The first line of sops's error output that says something, cut to [`MAX_MESSAGE_CHARS`]. It is text from outside:
-/// the output path scrubs it of the run's secrets and neutralises its control characters, as for a server's message.
-fn first_line(bytes: &[u8]) -> Option<String> {
+/// The first line of sops's error output that says something, shown at most [`MAX_MESSAGE_CHARS`] long. It is text
+/// from outside: checked for the run's secrets when it is shown (masked whole if it holds one), its control
+/// characters neutralised, as for a server's message.
+fn first_line(bytes: &[u8]) -> Option<crate::redact::Outside> {
     let text = String::from_utf8_lossy(bytes);
     let line = text.lines().map(str::trim).find(|l| !l.is_empty())?;
-    Some(crate::clean::truncate(line, MAX_MESSAGE_CHARS))
+    Some(crate::redact::Outside::line(line, MAX_MESSAGE_CHARS))
 }
 
 #[cfg(test)]
@@ -719,12 +723,12 @@ mod tests {
     #[test]
     fn the_first_line_of_sops_message_is_kept_and_cut() {
         assert_eq!(
-            first_line(b"\n  Failed to get the data key.\n\nGroup 0: FAILED\n").as_deref(),
+            first_line(b"\n  Failed to get the data key.\n\nGroup 0: FAILED\n").map(|l| l.to_string()).as_deref(),
             Some("Failed to get the data key.")
         );
         assert_eq!(first_line(b" \n\n"), None);
         assert_eq!(
-            first_line(&vec![b'x'; 1000]).unwrap().chars().count(),
+            first_line(&vec![b'x'; 1000]).unwrap().to_string().chars().count(),
             MAX_MESSAGE_CHARS + 1,
             "and the mark of the cut"
         );

@@ -14,9 +14,9 @@ use crate::api::retry::{self, Failure, is_retried};
 use crate::api::url::{is_loopback, join};
 use crate::api::wire::Agent;
 use crate::api::wire::{self, ProviderWrite};
-use crate::api::{ApiError, Deprecation, TelephonyApi};
-use crate::clean::{printable, truncate};
+use crate::api::{ApiError, Deprecation, ServerMessage, TelephonyApi};
 use crate::provider::Provider;
+use crate::redact::{self, Outside};
 use crate::state::{DesiredProvider, RemoteProvider, RemoteState};
 
 /// The options [`Client::new`] takes, where its callers look for them (they live in [`options`](super::options)).
@@ -30,8 +30,9 @@ pub struct Client {
     http: reqwest::Client,
     base: Url,
     api_key: SecretString,
-    /// Knows every secret the run resolved, and learns the remote prefixes from each answer.
     options: ClientOptions,
+    /// The remote prefixes this account's answers held: the server's free text is cleaned of them.
+    prefixes: Mutex<std::collections::BTreeSet<String>>,
     /// The first answer that carried a `Deprecation` or `Sunset` header.
     deprecation: Mutex<Option<Deprecation>>,
 }
@@ -71,7 +72,7 @@ impl Client {
     /// A client for one account over a shared HTTP client (from [`http_client`] with the same `base` and `options`):
     /// its own API key, retry state and deprecation notice.
     pub fn with_http(http: reqwest::Client, base: Url, api_key: SecretString, options: ClientOptions) -> Client {
-        Client { http, base, api_key, options, deprecation: Mutex::new(None) }
+        Client { http, base, api_key, options, prefixes: Mutex::default(), deprecation: Mutex::new(None) }
     }
 
     /// The first `Deprecation`/`Sunset` notice an answer carried, if any.
@@ -79,15 +80,17 @@ impl Client {
         self.deprecation.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
-    fn scrub(&self, text: &str) -> String {
-        crate::redact::scrub(text).into_owned()
+    /// Outside text this account's server said: one line, cleaned of the prefixes its answers held where they stand as
+    /// words, checked for secrets when it is shown.
+    fn said(&self, text: &str) -> Outside {
+        let prefixes = self.prefixes.lock().unwrap_or_else(|e| e.into_inner());
+        Outside::line(redact::without_words(text, &prefixes), MAX_MESSAGE_CHARS)
     }
 
     /// Remembers a provider's prefixes, so that no later server message can show them.
     fn learn_prefixes(&self, provider: &RemoteProvider) {
-        for prefix in provider.prefixes.values().flatten() {
-            crate::redact::register(prefix.expose());
-        }
+        let mut prefixes = self.prefixes.lock().unwrap_or_else(|e| e.into_inner());
+        prefixes.extend(provider.prefixes.values().flatten().map(|p| p.expose().to_string()));
     }
 
     /// Reads an account-level config answer and remembers its prefixes.
@@ -247,21 +250,27 @@ impl Client {
                     let target = location
                         .as_deref()
                         .and_then(|l| Url::parse(&url).ok().and_then(|base| base.join(l).ok()))
-                        .map(|u| printable(&self.scrub(&display_url(&u))).into_owned())
-                        .unwrap_or_else(|| "no valid location".into());
+                        .map(|u| self.said(&display_url(&u)))
+                        .unwrap_or_else(|| Outside::line("no valid location", MAX_MESSAGE_CHARS));
                     return ApiError::Redirect { method, url, status: status.as_u16(), target };
                 }
                 let drf = wire::drf_messages(&body);
                 let framework_json = drf.is_some();
-                let mut messages: Vec<String> = drf
+                let mut messages: Vec<ServerMessage> = drf
                     .unwrap_or_default()
                     .into_iter()
-                    .map(|line| truncate(&printable(&self.scrub(&line)), MAX_MESSAGE_CHARS))
+                    .map(|m| ServerMessage {
+                        field: (!m.field.is_empty()).then(|| self.said(&m.field)),
+                        text: self.said(&m.text),
+                    })
                     .collect();
                 if messages.len() > MAX_MESSAGES {
                     let more = messages.len() - (MAX_MESSAGES - 1);
                     messages.truncate(MAX_MESSAGES - 1);
-                    messages.push(format!("… and {more} more"));
+                    messages.push(ServerMessage {
+                        field: None,
+                        text: Outside::line(format!("… and {more} more"), MAX_MESSAGE_CHARS),
+                    });
                 }
                 ApiError::Status { method, url, status: status.as_u16(), messages, attempts, gave_up, framework_json }
             }

@@ -18,6 +18,7 @@ pub use options::ClientOptions;
 use wire::ProviderWrite;
 
 use crate::provider::Provider;
+use crate::redact::Outside;
 use crate::state::{DesiredProvider, RemoteProvider, RemoteState};
 
 /// Reading and writing an account's telephony config, through either endpoint family. The HTTP client implements
@@ -77,7 +78,8 @@ impl std::fmt::Display for Deprecation {
     }
 }
 
-/// A failed conversation with the API. URLs carry no credentials; server messages are scrubbed of every secret.
+/// A failed conversation with the API. URLs carry no credentials; what the server said is outside text, checked
+/// against every secret of the run when it is shown ([`Outside`]) and cleaned of the account's remote prefixes.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum ApiError {
     #[error("invalid API URL {url}: {reason}")]
@@ -93,7 +95,7 @@ pub enum ApiError {
         method: String,
         url: String,
         status: u16,
-        messages: Vec<String>,
+        messages: Vec<ServerMessage>,
         attempts: u32,
         gave_up: Option<GaveUp>,
         /// Whether the body was the framework's JSON (`{"detail": ...}` or field-keyed), rather than a proxy's page.
@@ -108,7 +110,7 @@ pub enum ApiError {
         "{method} {url} answered a redirect (HTTP {status}) to {target}; it was not followed, and the API key was not \
          sent there"
     )]
-    Redirect { method: String, url: String, status: u16, target: String },
+    Redirect { method: String, url: String, status: u16, target: Outside },
     #[error("{method} {url} timed out after {}s{}", after.as_secs_f32(), retry_note(*attempts, None))]
     Timeout { method: String, url: String, after: Duration, attempts: u32 },
     #[error("{method} {url} failed: {reason}{}", retry_note(*attempts, *gave_up))]
@@ -131,7 +133,24 @@ pub enum ApiError {
     TooManyAgents { name: String, pages: usize, listed: usize },
 }
 
-fn format_messages(messages: &[String]) -> String {
+/// One message of the server's error body: the field it names, if any, and its text, each outside text checked on its
+/// own when shown (so that a message echoing a secret still says which field it is about).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ServerMessage {
+    pub field: Option<Outside>,
+    pub text: Outside,
+}
+
+impl std::fmt::Display for ServerMessage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.field {
+            Some(field) => write!(f, "{field}: {}", self.text),
+            None => write!(f, "{}", self.text),
+        }
+    }
+}
+
+fn format_messages(messages: &[ServerMessage]) -> String {
     match messages {
         [] => String::new(),
         [one] => format!(": {one}"),

@@ -240,17 +240,31 @@ fn complete_block(desired: &DesiredProvider) -> Map<String, Value> {
     block
 }
 
+/// One message of a Django REST Framework error body: the field it is about (a dotted path, empty for the whole
+/// request) and its text. Shown as `twilio.authToken: This field is required.`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DrfMessage {
+    pub field: String,
+    pub text: String,
+}
+
+impl std::fmt::Display for DrfMessage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.field.is_empty() { f.write_str(&self.text) } else { write!(f, "{}: {}", self.field, self.text) }
+    }
+}
+
 /// Turns a Django REST Framework error body into readable lines: `{"detail": "..."}` gives its text, field-keyed
 /// bodies give `twilio.authToken: This field is required.` per message. `None` when the body is not of that shape.
-pub fn drf_messages(body: &[u8]) -> Option<Vec<String>> {
+pub fn drf_messages(body: &[u8]) -> Option<Vec<DrfMessage>> {
     let value: Value = serde_json::from_slice(body).ok()?;
     let mut lines = Vec::new();
     collect_messages(&value, "", &mut lines);
     if lines.is_empty() { None } else { Some(lines) }
 }
 
-fn collect_messages(value: &Value, path: &str, out: &mut Vec<String>) {
-    let prefixed = |text: &str| if path.is_empty() { text.to_string() } else { format!("{path}: {text}") };
+fn collect_messages(value: &Value, path: &str, out: &mut Vec<DrfMessage>) {
+    let prefixed = |text: &str| DrfMessage { field: path.to_string(), text: text.to_string() };
     match value {
         Value::String(s) => out.push(prefixed(s)),
         Value::Array(items) => {
@@ -339,11 +353,14 @@ mod tests {
 
     #[test]
     fn drf_bodies_become_lines() {
-        let lines = drf_messages(
+        let lines: Vec<String> = drf_messages(
             br#"{"twilio": {"authToken": ["This field is required."],
             "callCreationAllowedAgentIds": {"0": ["Must be a valid UUID."]}, "non_field_errors": ["Bad."]}}"#,
         )
-        .unwrap();
+        .unwrap()
+        .iter()
+        .map(ToString::to_string)
+        .collect();
         assert_eq!(
             lines,
             vec![
@@ -352,7 +369,10 @@ mod tests {
                 "twilio: Bad."
             ]
         );
-        assert_eq!(drf_messages(br#"{"detail": "Invalid API key."}"#).unwrap(), vec!["Invalid API key."]);
+        assert_eq!(
+            drf_messages(br#"{"detail": "Invalid API key."}"#).unwrap(),
+            vec![DrfMessage { field: String::new(), text: "Invalid API key.".into() }]
+        );
         assert_eq!(drf_messages(b"<html>"), None);
     }
 }

@@ -149,7 +149,7 @@ async fn write(ready: Ready, shown: Shown, plan_on_screen: bool, sink: &mut dyn 
             // `--format json` still prints the plan's document, with the failure in it.
             if shown == Some(Format::Json) {
                 let doc = PlanDocument::new(&plan, &name).with_failure(e.written().to_vec(), e.to_string(), e.hint());
-                sink.data(&render::json::render(&doc));
+                sink.document(&render::json::render(&doc));
             }
             return Err(e.into());
         }
@@ -248,7 +248,7 @@ async fn check_saved(api: &Api, saved: PlanFile, file: Result<Loaded, Error>) ->
     if planfile::account_fingerprint(&remote, &session.file.resolved.api_key) != saved.account_fingerprint {
         return Err(StaleError::AccountChanged.into());
     }
-    planfile::compare_plans(&saved.providers, &plan)?;
+    planfile::compare_plans(&saved, &plan, &session.file.resolved.api_key)?;
     if plan.requests() != saved.requests.as_slice() {
         return Err(StaleError::RequestsChanged.into());
     }

@@ -142,7 +142,7 @@ impl Reporter {
                 if self.format == Format::Text {
                     out.data(&report::failed_line(out.stdout));
                 }
-                // Every output path scrubs against every secret the process read, whichever file it came from.
+                // Every value shown is checked against every secret the process read, whichever file it came from.
                 let failure = report::error_report(&error);
                 match &error {
                     Error::Config(_) => report::error(&mut out, &error),
@@ -197,7 +197,7 @@ impl Reporter {
         if self.several && self.command != Command::Validate {
             match self.format {
                 Format::Text => out.data(&format!("\n{}", report::overall(&self.tally, applied, out.stdout))),
-                Format::Json => out.data(&render::json::render_several(&SeveralDocument::new(self.json))),
+                Format::Json => out.document(&render::json::render_several(&SeveralDocument::new(self.json))),
                 Format::Markdown => {
                     let files: Vec<(String, FileResult<'_>)> = self
                         .markdown
@@ -211,7 +211,7 @@ impl Reporter {
                         })
                         .collect();
                     let headline = report::overall_counts(&self.tally, applied, render::Palette::plain());
-                    out.data(&render::markdown::render_several(&files, &headline));
+                    out.document(&render::markdown::render_several(&files, &headline));
                 }
             }
         }

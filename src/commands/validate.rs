@@ -48,7 +48,7 @@ pub fn validate(settings: &Settings, format: ValidateFormat, out: Output) -> Res
     let same_account = batch::check_accounts(&accounts);
     if format == ValidateFormat::Json {
         let error = same_account.as_ref().err().map(report::error_report);
-        out.data(&json::render_validate(&ValidateDocument::new(files, error)));
+        out.document(&json::render_validate(&ValidateDocument::new(files, error)));
     }
     let mut finished = reporter.finish();
     finished.valid_summary(same_account);

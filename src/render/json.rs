@@ -4,7 +4,10 @@
 //! json`'s document (`schema/validate.schema.json`), and every problem of a file as a [`DiagnosticReport`]: its
 //! stable code and its place, for scripts and CI annotations.
 //!
-//! Non-secret fields carry `before`/`after`; secret fields carry only a `status`. Never a value or a prefix.
+//! Non-secret fields carry `before`/`after`; secret fields carry only a `status`. Never a secret value or a prefix: a
+//! string of either side that holds a secret of the run is shown as `[hidden: holds part of a secret]` in its place
+//! ([`crate::shown`]), still a string. Every document is serialised with each control or invisible character escaped
+//! ([`crate::clean::to_json_pretty`]), and never rewritten afterwards: it always parses.
 //! `driftFingerprint` (per file, and over several files) comes from [`crate::drift`].
 
 use std::collections::BTreeMap;
@@ -44,8 +47,10 @@ pub struct PlanDocument {
     /// before the plan was made.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub endpoints: Option<Family>,
-    /// One entry per provider: twilio, telnyx, plivo, in that order. Absent only in a failure document printed
-    /// before the plan was made.
+    /// One entry per provider: twilio, telnyx, plivo, in that order. A string value (an identifier, an agent ID, a
+    /// mapping's key or value) that holds a secret of the run is `[hidden: holds part of a secret]` in its place, whole
+    /// (a mapping's hidden keys numbered: `[hidden: holds part of a secret] (2)`). Absent only in a failure document
+    /// printed before the plan was made.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub providers: Option<Vec<ProviderPlan>>,
     /// The requests apply sends, in send order: method, path (under the API root) and the body's top-level field
@@ -53,7 +58,8 @@ pub struct PlanDocument {
     /// plan was made.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub requests: Option<Vec<Request>>,
-    /// For agents the file names by `{ agent: NAME }`: their names, by agent ID.
+    /// For agents the file names by `{ agent: NAME }`: their names, by agent ID (a name or ID that holds a secret of
+    /// the run is hidden, as in `providers`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub agent_names: BTreeMap<String, String>,
     /// What the plan says beside its changes, as the text output says it (absent when it says nothing).
@@ -134,9 +140,9 @@ impl PlanDocument {
             summary: Some(Summary { has_changes: !plan.is_empty(), create, update, delete, unverifiable }),
             drift_fingerprint: crate::drift::fingerprint(plan),
             endpoints: Some(plan.family()),
-            providers: Some(plan.providers().to_vec()),
+            providers: Some(crate::shown::providers(plan.providers())),
             requests: Some(view.requests().to_vec()),
-            agent_names: plan.agent_names().clone(),
+            agent_names: crate::shown::agent_names(plan.agent_names()),
             notes: view.notes.iter().map(PlanNote::of).collect(),
             apply: None,
             error: None,
@@ -177,8 +183,13 @@ impl PlanDocument {
 
 /// Renders the document, pretty-printed.
 pub fn render(document: &PlanDocument) -> String {
-    // Serialising plain data types cannot fail.
-    serde_json::to_string_pretty(document).expect("a plan document is plain data")
+    pretty(document)
+}
+
+/// Pretty JSON with every hidden character escaped. Serialising these plain data types (string keys, no floats)
+/// cannot fail.
+fn pretty<T: Serialize>(document: &T) -> String {
+    crate::clean::to_json_pretty(document).expect("a document is plain data")
 }
 
 /// What `--format json` prints: one file's [`PlanDocument`], or, with several files, a [`SeveralDocument`].
@@ -281,9 +292,9 @@ impl DiagnosticReport {
                 file: file.clone(),
                 line: d.loc.map(|l| l.line),
                 column: d.loc.map(|l| l.column),
-                path: (!d.path.is_empty()).then(|| d.path.clone()),
-                message: d.message.clone(),
-                hint: d.hint.clone(),
+                path: (!d.path.is_empty()).then(|| d.shown_path().into_owned()),
+                message: d.shown_message().into_owned(),
+                hint: d.shown_hint().map(|h| h.into_owned()),
             })
             .collect()
     }
@@ -341,7 +352,7 @@ impl SeveralDocument {
 
 /// Renders several files' document, pretty-printed.
 pub fn render_several(document: &SeveralDocument) -> String {
-    serde_json::to_string_pretty(document).expect("plain data types serialise")
+    pretty(document)
 }
 
 /// What `reconcile validate --format json` prints: every file's verdict, each problem located.
@@ -385,7 +396,7 @@ impl ValidateDocument {
 
 /// Renders `validate`'s document, pretty-printed.
 pub fn render_validate(document: &ValidateDocument) -> String {
-    serde_json::to_string_pretty(document).expect("plain data types serialise")
+    pretty(document)
 }
 
 /// The JSON Schema of [`JsonOutput`], as committed in `schema/plan.schema.json`.

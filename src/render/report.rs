@@ -56,14 +56,14 @@ pub fn show(sink: &mut dyn Sink, plan: &Plan, file: &str, format: Format, applie
             if let Some(written) = applied {
                 doc = doc.with_apply(written.to_vec());
             }
-            sink.data(&render::json::render(&doc));
+            sink.document(&render::json::render(&doc));
         }
         Format::Markdown => {
             let mut text = render::markdown::render(plan, file);
             if let Some(written) = applied {
                 text.push_str(&format!("\n**{}**\n", applied_line(plan, written)));
             }
-            sink.data(&text);
+            sink.document(&text);
         }
     }
 }
@@ -81,7 +81,7 @@ pub fn after_apply(sink: &mut dyn Sink, plan: &Plan, file: &str, format: Format,
     match format {
         Format::Json => show(sink, plan, file, format, Some(written)),
         Format::Text => sink.data(&applied_line(plan, written)),
-        Format::Markdown => sink.data(&format!("\n**{}**", applied_line(plan, written))),
+        Format::Markdown => sink.document(&format!("\n**{}**", applied_line(plan, written))),
     }
 }
 

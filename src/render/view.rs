@@ -9,6 +9,7 @@
 use crate::diff::{Action, FieldChange, SecretStatus, Value};
 use crate::plan::{Counts, Plan, Request};
 use crate::provider::{self, Provider};
+use crate::redact;
 
 /// How a sentence is written: for a terminal or a log (also JSON's messages), or for a Markdown comment.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -322,31 +323,30 @@ fn row(plan: &Plan, provider: Provider, action: Action, change: &FieldChange) ->
             Row::Secret { field: field.clone(), shown: SecretShown::of(action, *status, plan.sends(provider, field)) }
         }
         FieldChange::Value { field, before, after } => {
-            let label = |value: &Option<Value>| labelled(plan, field, value.clone());
+            let label = |value: &Option<Value>| value.as_ref().map(|v| labelled(plan, field, v));
             Row::Value { field: field.clone(), before: label(before), after: label(after) }
         }
     }
 }
 
-/// An agent list with each ID the file wrote by name shown as `ID (name)`.
-fn labelled(plan: &Plan, field: &str, value: Option<Value>) -> Option<Value> {
+/// A value as the plan shows it ([`crate::shown`]: a string holding a secret masked whole), an agent list with each
+/// ID the file wrote by name shown as `ID (name)`, each part masked on its own.
+fn labelled(plan: &Plan, field: &str, value: &Value) -> Value {
     match value {
-        Some(Value::List(ids)) if field == provider::AGENT_IDS && !plan.agent_names().is_empty() => Some(Value::List(
-            ids.into_iter()
+        Value::List(ids) if field == provider::AGENT_IDS && !plan.agent_names().is_empty() => Value::List(
+            ids.iter()
                 .map(|id| match plan.agent_names().get(id.as_str()) {
-                    Some(name) => format!("{id} ({name})"),
-                    None => id,
+                    Some(name) => format!("{} ({})", redact::shown(id), redact::shown(name)),
+                    None => redact::shown(id).into_owned(),
                 })
                 .collect(),
-        )),
-        other => other,
+        ),
+        other => crate::shown::value(other),
     }
 }
 
-/// Escapes text for an HTML context inside a Markdown table cell.
+/// Escapes text for an HTML context inside a Markdown table cell (a value placed here was checked for secrets before).
 pub fn esc(s: &str) -> String {
-    // Scrubbed before escaping: an escape inside a secret would hide it from the output path's scrubber.
-    let s = crate::redact::scrub(s);
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {

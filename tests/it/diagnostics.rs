@@ -34,6 +34,10 @@ const RESOLUTION: &[(&str, Setup)] = &[
     ("76-resolve-several-at-once", |f| {
         f.write("secrets/telnyx-application-sid", "12345678901234567890123456789012345678901\n");
     }),
+    ("77-resolve-short-secret", |f| {
+        f.env.insert("PLIVO_AUTH_TOKEN".into(), "FAKE1".into());
+        f.write("secrets/telnyx-api-key", "FAKE-k7\n");
+    }),
 ];
 
 /// Problems about the whole file, which have no line to point at.
@@ -92,6 +96,7 @@ const NEEDS_HINT: &[&str] = &[
     "74-resolve-secret-file-only-newline",
     "75-resolve-default-api-key-unset",
     "76-resolve-several-at-once",
+    "77-resolve-short-secret",
 ];
 
 /// KNOWN BUGS, reported to the owner of src/. Each entry is a fixture that currently breaks the invariant named; the

@@ -10,6 +10,7 @@ mod agents;
 mod annotations;
 mod common;
 mod completions;
+mod data_kept;
 mod diagnostic_codes;
 mod diagnostics;
 mod drift;
