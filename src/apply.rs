@@ -3,8 +3,15 @@
 //!
 //! [`apply`] sends exactly the plan's requests ([`crate::plan::Plan::requests`]), in order: on `account`, one write
 //! holding exactly the providers that change; otherwise one request per changed provider, creates and updates first,
-//! deletes last. A failed request stops the rest, and the error names what was written and what was not. A `POST`
-//! whose outcome is unknown is followed by a fresh read of that provider before anything else is sent.
+//! deletes last. A failed request stops the rest, and the error names, provider by provider, what was written, what
+//! failed (the server said it was not done), what is in doubt (it may or may not have landed: the answer was lost
+//! and could not be read back, or a signal stopped the run while it was in flight), and what was not written. Once a
+//! signal was received ([`crate::stop`]) no further request is sent.
+//!
+//! A create (`POST`) is at most [`crate::api::Attempts::max`] POSTs in all: after an ambiguous failure (502, 504, a lost
+//! connection, a timeout) the provider is read again before anything else is sent (present and matching is done,
+//! present and different gets a PATCH of the difference, absent gets the POST again, within the same allowance and
+//! time budget); 429 and 503 are retried by the client within that allowance; any other answer ends the create.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -31,41 +38,103 @@ pub enum ApplyError {
     Api(#[from] ApiError),
     #[error("the write was accepted, but the account does not match the file afterwards:{}", problems.iter().map(|p| format!("\n  {p}")).collect::<String>())]
     NotConverged { problems: Vec<String> },
-    #[error(
-        "{source}\n  written: {}; {}: {failed}; not written: {}",
-        names(written),
-        if source.outcome_unknown() { "in doubt (it may have landed)" } else { "failed" },
-        names(not_written)
-    )]
-    Partial { source: Box<ApplyError>, written: Vec<Provider>, failed: String, not_written: Vec<Provider> },
+    /// A request of a plan failed: what the plan's requests came to, provider by provider. With one request the
+    /// message is its failure alone; with several, a line follows naming each provider's fate.
+    #[error("{source}{}", if *several { fates_line(written, request, source.outcome_unknown(), not_written) } else { String::new() })]
+    Partial {
+        source: Box<ApplyError>,
+        /// Written (and checked) before the failure.
+        written: Vec<Provider>,
+        /// The providers of the request that failed (or was in flight); empty when the failure came before it was
+        /// sent (a signal).
+        request: Vec<Provider>,
+        /// Never sent.
+        not_written: Vec<Provider>,
+        /// Whether the plan had several requests.
+        several: bool,
+    },
     #[error("the plan's request {method} {path} names no provider the file declares; nothing more was sent")]
     Unplannable { method: String, path: String },
-    #[error(
-        "interrupted ({signal}) while the write of {} was in flight: it may or may not have landed",
-        names(providers)
-    )]
-    Interrupted { signal: &'static str, providers: Vec<Provider> },
+    /// A signal was received between two requests: the next one was not sent.
+    #[error("interrupted ({signal}) before {method} {path} was sent; nothing more was sent")]
+    Stopped { signal: crate::stop::Signal, method: String, path: String },
+    /// An ambiguous failure of a create, and the read that was to tell whether it landed failed too.
+    #[error("{write}; reading {provider} again to learn whether it landed failed too: {read}")]
+    InDoubt { write: ApiError, read: Box<ApiError>, provider: Provider },
+    /// A create that gave up, and the read after its last attempt found the provider absent: it did not land.
+    #[error("{source}; {provider} was read again after it and is absent: it was not created")]
+    NotCreated { source: ApiError, provider: Provider },
 }
 
 fn names(providers: &[Provider]) -> String {
     if providers.is_empty() { "none".into() } else { providers.iter().map(|p| p.key()).collect::<Vec<_>>().join(", ") }
 }
 
+/// `written: ...; in doubt (it may or may not have landed): ...; not written: ...`, on its own line.
+fn fates_line(written: &[Provider], request: &[Provider], in_doubt: bool, not_written: &[Provider]) -> String {
+    let mut line = format!("\n  written: {}", names(written));
+    if !request.is_empty() {
+        let fate = if in_doubt { IN_DOUBT } else { "failed" };
+        line.push_str(&format!("; {fate}: {}", names(request)));
+    }
+    line.push_str(&format!("; not written: {}", names(not_written)));
+    line
+}
+
+/// How a write whose outcome is unknown is named, everywhere.
+pub const IN_DOUBT: &str = "in doubt (it may or may not have landed)";
+
 impl ApplyError {
     /// Whether the failed write may have landed (an ambiguous answer, or an interruption while it was in flight).
     pub fn outcome_unknown(&self) -> bool {
         match self {
             ApplyError::Api(e) => e.write_outcome_unknown(),
-            ApplyError::Interrupted { .. } => true,
+            ApplyError::InDoubt { .. } => true,
+            ApplyError::Partial { source, .. } => source.outcome_unknown(),
             _ => false,
         }
     }
 
-    /// The providers written before the failure (only a partial failure of provider-scoped writes has any).
-    pub fn written(&self) -> &[Provider] {
+    /// The providers written before the failure (and checked), in send order. A write whose answer does not match
+    /// the file landed: it is counted as written.
+    pub fn written(&self) -> Vec<Provider> {
         match self {
-            ApplyError::Partial { written, .. } => written,
-            _ => &[],
+            ApplyError::Partial { source, written, request, .. } => {
+                let mut all = written.clone();
+                if matches!(**source, ApplyError::NotConverged { .. }) {
+                    all.extend(request);
+                }
+                all
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    /// The providers whose write may or may not have landed.
+    pub fn in_doubt(&self) -> Vec<Provider> {
+        match self {
+            ApplyError::Partial { source, request, .. } if source.outcome_unknown() => request.clone(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// The providers whose write failed: the server said it was not done.
+    pub fn failed(&self) -> Vec<Provider> {
+        match self {
+            ApplyError::Partial { source, request, .. }
+                if !source.outcome_unknown() && !matches!(**source, ApplyError::NotConverged { .. }) =>
+            {
+                request.clone()
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    /// The providers never sent.
+    pub fn not_written(&self) -> Vec<Provider> {
+        match self {
+            ApplyError::Partial { not_written, .. } => not_written.clone(),
+            _ => Vec::new(),
         }
     }
 
@@ -76,10 +145,11 @@ impl ApplyError {
                 "run `reconcile plan` to see the account as it is now; the API may have normalised or refused a value"
                     .to_string(),
             ),
-            ApplyError::Partial { source, .. } => {
+            ApplyError::Partial { source, several, .. } => {
                 const AGAIN: &str =
                     "running `reconcile apply` again is safe: it reads the account first and sends only what is left";
                 Some(match source.hint() {
+                    Some(hint) if !several => hint,
                     // An unknown outcome or an interruption already says to plan and apply again.
                     Some(hint) if hint.contains("sends only what is left") => hint,
                     Some(hint) => format!("{hint}; {AGAIN}"),
@@ -87,10 +157,16 @@ impl ApplyError {
                 })
             }
             ApplyError::Unplannable { .. } => Some("make a new plan and apply that one".into()),
-            ApplyError::Interrupted { .. } => Some(
+            ApplyError::Stopped { .. } => Some(
                 "run `reconcile plan` to see what the account holds now; `reconcile apply` again sends only what is left"
                     .to_string(),
             ),
+            ApplyError::InDoubt { .. } => Some(
+                "the create may or may not have landed: run `reconcile plan` to see the account as it is now; applying \
+                 again is safe (it reads the account first and sends only what is left)"
+                    .to_string(),
+            ),
+            ApplyError::NotCreated { source, .. } => source.hint(),
         }
     }
 }
@@ -142,36 +218,32 @@ fn account_writes<'a>(request: &Request, desired: &'a DesiredState) -> Vec<Provi
 }
 
 /// Sends the plan's requests in order and checks each answer. `desired` gives the values (the plan holds none); the
-/// plan alone decides what is sent.
+/// plan alone decides what is sent. Once a signal was received, nothing more is sent.
 pub async fn apply<A: TelephonyApi>(api: &A, plan: &Plan, desired: &DesiredState) -> Result<Applied, ApplyError> {
     let requests = plan.requests();
     let mut applied = Applied { written: Vec::new(), unverified: Vec::new() };
-    if requests.is_empty() {
-        return Ok(applied);
-    }
-    // Listened for from the first write to the last, so that a signal between two writes stops the next one too.
-    let mut signals = Interruptions::listen();
     for (i, request) in requests.iter().enumerate() {
-        // A signal during a write is answered honestly: the request may have reached the server. `biased`: one that
-        // arrived before this write began stops it before it is sent.
-        let result = tokio::select! {
-            biased;
-            signal = signals.next() => Err(ApplyError::Interrupted { signal, providers: request.providers() }),
-            result = apply_one(api, desired, request) => result,
+        let (result, sent) = match crate::stop::requested() {
+            Some(signal) => {
+                let stopped =
+                    ApplyError::Stopped { signal, method: request.method.as_str().to_string(), path: request.path() };
+                (Err(stopped), false)
+            }
+            None => (apply_one(api, desired, request).await, true),
         };
         match result {
             Ok((written, unverified)) => {
                 applied.written.extend(written);
                 applied.unverified.extend(unverified);
             }
-            Err(error) if requests.len() == 1 => return Err(error),
             Err(error) => {
-                let failed = request.providers().iter().map(|p| p.key()).collect::<Vec<_>>().join(", ");
+                let not_sent = if sent { i + 1 } else { i };
                 return Err(ApplyError::Partial {
                     source: Box::new(error),
                     written: applied.written,
-                    failed,
-                    not_written: requests[i + 1..].iter().flat_map(Request::providers).collect(),
+                    request: if sent { request.providers() } else { Vec::new() },
+                    not_written: requests[not_sent..].iter().flat_map(Request::providers).collect(),
+                    several: requests.len() > 1,
                 });
             }
         }
@@ -235,23 +307,31 @@ async fn apply_account_level<A: TelephonyApi>(
     Ok((written, check.unverified))
 }
 
-/// POSTs a declared provider. After an ambiguous failure (502, 504, a lost connection, a timeout: it may have
-/// landed) the provider is read again: present and matching is done, present and different gets a PATCH of the
-/// difference, absent gets the POST again. Returns the answer and the fields the landing write carried.
-async fn create<A: TelephonyApi>(api: &A, d: &DesiredProvider) -> Result<(RemoteProvider, Vec<String>), ApiError> {
-    const MAX_POSTS: usize = 3;
+/// POSTs a declared provider, at most [`crate::api::Attempts::max`] times in all (the client retries 429 and 503 within the
+/// same allowance and time budget). After an ambiguous failure (502, 504, a lost connection, a timeout: it may have
+/// landed) the provider is read again before anything else: present and matching is done, present and different gets
+/// a PATCH of the difference, absent gets the POST again while the allowance lasts. Any other failure ends it.
+/// Returns the answer and the fields the landing write carried.
+async fn create<A: TelephonyApi>(api: &A, d: &DesiredProvider) -> Result<(RemoteProvider, Vec<String>), ApplyError> {
     let every_field = || d.provider.known_keys().iter().map(|k| k.to_string()).collect::<Vec<_>>();
-    let mut posts = 1;
+    let mut attempts = api.attempts();
     loop {
-        let error = match api.create_provider(d).await {
+        let error = match api.create_provider(d, &mut attempts).await {
             Ok(answer) => return Ok((answer, every_field())),
-            Err(e) if e.write_outcome_unknown() && posts < MAX_POSTS => e,
-            Err(e) => return Err(e),
+            Err(e) if e.ambiguous() => e,
+            Err(e) => return Err(e.into()),
         };
         tracing::info!("{error}; reading {} again before deciding what to send", d.provider);
-        let Some(now) = api.fetch_provider(d.provider).await? else {
+        let now = match api.fetch_provider(d.provider).await {
+            Ok(now) => now,
+            Err(read) => return Err(ApplyError::InDoubt { write: error, read: Box::new(read), provider: d.provider }),
+        };
+        let Some(now) = now else {
+            if let Some(why) = attempts.exhausted() {
+                let source = error.gave_up_after(attempts.made, why);
+                return Err(ApplyError::NotCreated { source, provider: d.provider });
+            }
             tracing::info!("{} is absent: the POST did not land; sending it again", d.provider);
-            posts += 1;
             continue;
         };
         let mut only = DesiredState { providers: [Desired::Unmanaged, Desired::Unmanaged, Desired::Unmanaged] };
@@ -272,50 +352,10 @@ async fn create<A: TelephonyApi>(api: &A, d: &DesiredProvider) -> Result<(Remote
     }
 }
 
-/// SIGINT and SIGTERM, listened for while writes are in flight (never received where they cannot be listened for).
-struct Interruptions {
-    #[cfg(unix)]
-    streams: Option<(tokio::signal::unix::Signal, tokio::signal::unix::Signal)>,
-}
-
-impl Interruptions {
-    fn listen() -> Interruptions {
-        #[cfg(unix)]
-        {
-            use tokio::signal::unix::{SignalKind, signal};
-            Interruptions { streams: signal(SignalKind::interrupt()).ok().zip(signal(SignalKind::terminate()).ok()) }
-        }
-        #[cfg(not(unix))]
-        {
-            Interruptions {}
-        }
-    }
-
-    /// Waits for the next signal and names it.
-    async fn next(&mut self) -> &'static str {
-        #[cfg(unix)]
-        {
-            match &mut self.streams {
-                Some((int, term)) => tokio::select! {
-                    _ = int.recv() => "SIGINT",
-                    _ = term.recv() => "SIGTERM",
-                },
-                None => std::future::pending().await,
-            }
-        }
-        #[cfg(not(unix))]
-        {
-            match tokio::signal::ctrl_c().await {
-                Ok(()) => "Ctrl-C",
-                Err(_) => std::future::pending().await,
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::api::Attempts;
     use crate::state::{DesiredProvider, RemotePrefix, RemoteProvider, RemoteState, Settings};
     use secrecy::{ExposeSecret, SecretString};
     use std::cell::RefCell;
@@ -388,7 +428,12 @@ mod tests {
             self.log.borrow_mut().push(format!("GET {provider}"));
             Ok(self.state().providers[provider.index()].clone())
         }
-        async fn create_provider(&self, d: &DesiredProvider) -> Result<RemoteProvider, ApiError> {
+        async fn create_provider(
+            &self,
+            d: &DesiredProvider,
+            attempts: &mut Attempts,
+        ) -> Result<RemoteProvider, ApiError> {
+            attempts.made += 1;
             self.log.borrow_mut().push(format!("POST {}", d.provider));
             self.check_refused("POST")?;
             if self.stored.borrow()[d.provider.index()].is_some() {
@@ -400,6 +445,9 @@ mod tests {
                 return Err(status(502, "POST"));
             }
             Ok(self.state().providers[d.provider.index()].clone().unwrap())
+        }
+        fn attempts(&self) -> Attempts {
+            Attempts::new(4, std::time::Duration::from_secs(60))
         }
         async fn update_provider(&self, d: &DesiredProvider, fields: &[String]) -> Result<RemoteProvider, ApiError> {
             self.log.borrow_mut().push(format!("PATCH {} {}", d.provider, fields.join(",")));
@@ -455,7 +503,8 @@ mod tests {
             messages: Vec::new(),
             attempts: 1,
             gave_up: None,
-            framework_json: true,
+            detail_body: true,
+            earlier_unknown: false,
         }
     }
 

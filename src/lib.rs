@@ -25,3 +25,4 @@ pub mod selection;
 pub mod show;
 pub mod sops;
 pub mod state;
+pub mod stop;

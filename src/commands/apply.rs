@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use crate::batch;
 use crate::diff::PlanOptions;
 use crate::endpoints::Family;
-use crate::error::{Error, Outcome};
+use crate::error::{ApplyFailed, Error, Outcome};
 use crate::plan::Plan;
 use crate::planfile::{self, PlanFile, StaleError};
 use crate::render::json::PlanDocument;
@@ -82,7 +82,11 @@ async fn apply_files(settings: &Settings, s: &ApplySettings, out: Output, notice
     )
     .await;
     if ready.iter().any(|r| !r.plan.is_empty()) {
-        let answer = out.ask(&report::confirm_question(ready.len()));
+        // Nothing is in flight while the question waits: a signal ends the run there and then.
+        let answer = {
+            let _at_once = crate::stop::exit_at_once("apply cancelled; no write was sent");
+            out.ask(&report::confirm_question(ready.len()))
+        };
         if answer.as_deref() != Some("yes") {
             return Err(Error::Cancelled);
         }
@@ -145,13 +149,13 @@ async fn write(ready: Ready, shown: Shown, plan_on_screen: bool, sink: &mut dyn 
     }
     let applied = match crate::apply::apply(&session.client, &plan, &session.file.resolved.desired).await {
         Ok(applied) => applied,
-        Err(e) => {
-            // `--format json` still prints the plan's document, with the failure in it.
+        Err(error) => {
+            // `--format json` still prints the plan's document, with the failure in it (with several files, the
+            // reporter puts the same document in the run's).
             if shown == Some(Format::Json) {
-                let doc = PlanDocument::new(&plan, &name).with_failure(e.written().to_vec(), e.to_string(), e.hint());
-                sink.data(&render::json::render(&doc));
+                sink.data(&render::json::render(&PlanDocument::new(&plan, &name).with_failure(&error)));
             }
-            return Err(e.into());
+            return Err(Error::ApplyFailed(Box::new(ApplyFailed { plan, error })));
         }
     };
     report::warn_unverified(sink, &applied.unverified);
@@ -240,6 +244,7 @@ fn load_planned(saved: &PlanFile, endpoints: Option<Family>) -> Result<Loaded, E
 /// family, with its options) must be the plan saved, requests included.
 async fn check_saved(api: &Api, saved: PlanFile, file: Result<Loaded, Error>) -> Result<Ready, Error> {
     let file = file?;
+    super::run::not_interrupted()?;
     if api.shown != saved.api_url {
         return Err(StaleError::OtherApi { planned: saved.api_url.clone(), now: api.shown.clone() }.into());
     }

@@ -133,9 +133,20 @@ impl Api {
 
     /// One file's plan through the command line's family: its session, the account as read, and the plan.
     pub async fn plan(&self, file: Result<Loaded, Error>, options: PlanOptions) -> Result<Planned, Error> {
-        let mut session = self.session(file?);
+        let file = file?;
+        not_interrupted()?;
+        let mut session = self.session(file);
         let (remote, plan) = session.fetch_and_plan(options).await?;
         Ok(Planned { session, remote, plan })
+    }
+}
+
+/// Whether a file's work may start: not once a signal was received ([`crate::stop`]); the file is then reported as
+/// not started, and nothing is sent to its account.
+pub(super) fn not_interrupted() -> Result<(), Error> {
+    match crate::stop::requested() {
+        Some(signal) => Err(Error::NotStarted { signal }),
+        None => Ok(()),
     }
 }
 
