@@ -1,12 +1,63 @@
-//! The files the tool writes (`plan --out`, `import`) and the kinds of file it reads: one atomic writer, and one
-//! rule for what counts as a regular file.
+//! The files the tool writes (`plan --out`, `import`) and the files it reads (declarations, secret files, SOPS
+//! files, saved plans): one atomic writer, one reader of regular files, and one rule for what counts as a regular
+//! file.
 //!
 //! A write goes to a fresh temporary file created exclusively (random name, `O_EXCL`) in the target's folder, then
 //! renamed into place, so a reader never sees half a file and a link planted at a predictable name is never
 //! followed. Its text passes through the secret scrubber first, like everything else the tool shows or writes.
+//!
+//! A read ([`read_regular`]) takes only a regular file (or a link to one), and never more than a cap: what the path
+//! is and how large it is are checked before the file is opened, the open never waits (`O_NONBLOCK`, so a FIFO
+//! swapped in meanwhile cannot block it), the opened file is checked again, and reading stops one byte past the cap.
+//! A FIFO, a device, a socket or a folder is an error at once, never a wait nor an endless read.
 
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
+
+/// Why [`read_regular`] read nothing.
+#[derive(Debug)]
+pub enum ReadError {
+    /// The path is not a regular file (nor a link to one): what it is, in words. It was not read.
+    NotRegular(&'static str),
+    /// The file is larger than the cap, in bytes. It was not read past it.
+    TooLarge(u64),
+    /// The path could not be examined, opened or read.
+    Io(std::io::Error),
+}
+
+/// Reads a whole regular file (or the regular file a link points to) of at most `limit` bytes.
+pub fn read_regular(path: &Path, limit: u64) -> Result<Vec<u8>, ReadError> {
+    let check = |meta: &std::fs::Metadata| match not_regular(meta) {
+        Some(kind) => Err(ReadError::NotRegular(kind)),
+        None if meta.len() > limit => Err(ReadError::TooLarge(limit)),
+        None => Ok(()),
+    };
+    // Checked before opening: opening a FIFO waits for a writer, and opening a device may do anything.
+    check(&std::fs::metadata(path).map_err(ReadError::Io)?)?;
+    let file = open_without_waiting(path).map_err(ReadError::Io)?;
+    // The file opened is what is read: the same checks, in case the path was replaced in between.
+    let meta = file.metadata().map_err(ReadError::Io)?;
+    check(&meta)?;
+    let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
+    file.take(limit.saturating_add(1)).read_to_end(&mut bytes).map_err(ReadError::Io)?;
+    if bytes.len() as u64 > limit {
+        // It grew while it was read.
+        return Err(ReadError::TooLarge(limit));
+    }
+    Ok(bytes)
+}
+
+/// Opens a file for reading without waiting: a FIFO opened for reading would wait for a writer.
+fn open_without_waiting(path: &Path) -> std::io::Result<std::fs::File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NONBLOCK);
+    }
+    options.open(path)
+}
 
 /// What a path that is not a regular file is, in words (`None` for a regular file).
 pub fn not_regular(meta: &std::fs::Metadata) -> Option<&'static str> {

@@ -37,7 +37,7 @@ struct Ready {
 
 async fn apply_files(settings: &Settings, s: &ApplySettings, out: Output, notices: &Notices) -> Result<Outcome, Error> {
     let selection = selection::select(&settings.files)?;
-    let loaded = load_all(&selection.files)?;
+    let loaded = load_all(&selection)?;
     // Off a terminal, nothing is asked and nothing is sent; unless no file could be read at all, whose errors say
     // more than the refusal.
     if !s.auto_approve && !std::io::stdin().is_terminal() && loaded.iter().any(|(_, l)| l.is_ok()) {
@@ -227,8 +227,12 @@ async fn apply_saved(
 fn load_planned(saved: &PlanFile, endpoints: Option<Family>) -> Result<Loaded, Error> {
     let path = PathBuf::from(&saved.file);
     let changed = |text: &str| planfile::file_digest(text) != saved.file_sha256;
-    if std::fs::read_to_string(&path).is_ok_and(|text| changed(&text)) {
-        return Err(StaleError::FileChanged { file: saved.file.clone() }.into());
+    // Only a regular file, within the cap, is read here; anything else is left for `load` to report, located.
+    let text = crate::files::read_regular(&path, crate::config::MAX_FILE_BYTES).ok().map(String::from_utf8);
+    if let Some(Ok(text)) = text {
+        if changed(&text) {
+            return Err(StaleError::FileChanged { file: saved.file.clone() }.into());
+        }
     }
     if let Some(given) = endpoints.filter(|given| *given != saved.endpoints) {
         return Err(StaleError::OtherFamily { planned: saved.endpoints, given }.into());
