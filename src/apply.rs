@@ -166,7 +166,10 @@ impl ApplyError {
                  again is safe (it reads the account first and sends only what is left)"
                     .to_string(),
             ),
-            ApplyError::NotCreated { source, .. } => source.hint(),
+            ApplyError::NotCreated { provider, .. } => Some(format!(
+                "nothing was created: {provider} is still absent; the API kept failing, so try again later (running \
+                 `reconcile apply` again is safe: it reads the account first and sends only what is left)"
+            )),
         }
     }
 }

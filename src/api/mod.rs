@@ -141,8 +141,8 @@ pub enum ApiError {
         earlier_unknown: bool,
     },
     #[error(
-        "{method} {url} answered HTTP 404 without the API's {{\"detail\": ...}} body: this server has no such \
-         endpoint (not \"not configured\", which the API says with that body)"
+        "{method} {url} answered HTTP 404 with no API error body: this server has no such endpoint (not \"not \
+         configured\", which the API says with {{\"detail\": ...}})"
     )]
     NoSuchEndpoint { method: String, url: String },
     #[error(

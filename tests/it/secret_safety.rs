@@ -363,7 +363,7 @@ fn an_interruption_during_the_write_says_it_may_have_landed() {
         assert_eq!(output.status.code(), Some(1), "{family}, SIG{signal}: {err}");
         assert!(
             err.contains(&format!(
-                "interrupted (SIG{signal}) while the write of twilio was in flight: it may or may not have landed"
+                "was in flight when the run was interrupted (SIG{signal}): it may or may not have landed"
             )),
             "{err}"
         );
@@ -395,8 +395,18 @@ fn an_interruption_part_way_through_provider_writes_sends_nothing_more() {
     let output = child.wait_with_output().unwrap();
     let err = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(1), "{err}");
-    assert!(err.contains("interrupted (SIGINT) while the write of telnyx was in flight"), "{err}");
-    assert!(err.contains("written: twilio; in doubt (it may have landed): telnyx; not written: plivo"), "{err}");
+    assert!(
+        err.contains(&format!(
+            "POST {}/api/telephony_configs/telnyx was in flight when the run was interrupted (SIGINT): it may or may not \
+             have landed",
+            f.emu.url()
+        )),
+        "{err}"
+    );
+    assert!(
+        err.contains("written: twilio; in doubt (it may or may not have landed): telnyx; not written: plivo"),
+        "{err}"
+    );
     assert_eq!(
         f.write_lines(),
         vec![
