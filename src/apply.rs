@@ -374,6 +374,10 @@ mod tests {
         corrupt: bool,
         /// POSTs that land but whose answer is lost (a 502 after the write).
         lose_post_answers: RefCell<usize>,
+        /// POSTs answered 502 without landing.
+        fail_posts: RefCell<usize>,
+        /// The time budget of a create's attempts.
+        budget: std::time::Duration,
         /// Requests (by method) that fail with 400 before doing anything.
         refuse: Option<&'static str>,
     }
@@ -387,6 +391,8 @@ mod tests {
                 log: RefCell::new(Vec::new()),
                 corrupt: false,
                 lose_post_answers: RefCell::new(0),
+                fail_posts: RefCell::new(0),
+                budget: std::time::Duration::from_secs(60),
                 refuse: None,
             }
         }
@@ -437,8 +443,13 @@ mod tests {
             attempts: &mut Attempts,
         ) -> Result<RemoteProvider, ApiError> {
             attempts.made += 1;
+            attempts.started.get_or_insert_with(std::time::Instant::now);
             self.log.borrow_mut().push(format!("POST {}", d.provider));
             self.check_refused("POST")?;
+            if *self.fail_posts.borrow() > 0 {
+                *self.fail_posts.borrow_mut() -= 1;
+                return Err(status(502, "POST"));
+            }
             if self.stored.borrow()[d.provider.index()].is_some() {
                 return Err(status(400, "POST"));
             }
@@ -450,7 +461,7 @@ mod tests {
             Ok(self.state().providers[d.provider.index()].clone().unwrap())
         }
         fn attempts(&self) -> Attempts {
-            Attempts::new(4, std::time::Duration::from_secs(60))
+            Attempts::new(4, self.budget)
         }
         async fn update_provider(&self, d: &DesiredProvider, fields: &[String]) -> Result<RemoteProvider, ApiError> {
             self.log.borrow_mut().push(format!("PATCH {} {}", d.provider, fields.join(",")));
@@ -660,6 +671,44 @@ mod tests {
         let applied = run(apply(&api, &plan, &desired)).unwrap();
         assert_eq!(applied.written, vec![Provider::Plivo]);
         assert_eq!(*api.log.borrow(), ["POST plivo", "GET plivo"], "present and matching: done");
+    }
+
+    #[test]
+    fn a_create_is_at_most_four_posts_in_all_and_a_last_read_settles_it() {
+        // Every POST answered 502 without landing: a read before each new POST, and one after the fourth.
+        let api = FakeApi::new(4);
+        *api.fail_posts.borrow_mut() = 10;
+        let desired = desired_plivo("plivo-token-value");
+        let plan = plan_for(&api, &desired, Family::Provider, false);
+        api.log.borrow_mut().clear();
+        let err = run(apply(&api, &plan, &desired)).unwrap_err();
+        assert_eq!(*api.log.borrow(), ["POST plivo", "GET plivo"].repeat(4));
+        let text = err.to_string();
+        assert!(text.contains("(gave up after 4 attempts, the most reconcile makes)"), "{text}");
+        assert!(text.contains("plivo was read again after it and is absent: it was not created"), "{text}");
+        assert!(!err.outcome_unknown(), "absent: it did not land");
+
+        // Two lost answers, then one that lands: three POSTs in all, then done.
+        let api = FakeApi::new(4);
+        *api.fail_posts.borrow_mut() = 2;
+        api.log.borrow_mut().clear();
+        let applied = run(apply(&api, &plan, &desired)).unwrap();
+        assert_eq!(applied.written, vec![Provider::Plivo]);
+        assert_eq!(*api.log.borrow(), ["POST plivo", "GET plivo", "POST plivo", "GET plivo", "POST plivo"]);
+    }
+
+    #[test]
+    fn the_time_budget_of_a_create_holds_across_its_rounds() {
+        // No time left after the first round: no second POST, whatever the count allows.
+        let mut api = FakeApi::new(4);
+        api.budget = std::time::Duration::ZERO;
+        *api.fail_posts.borrow_mut() = 10;
+        let desired = desired_plivo("plivo-token-value");
+        let plan = plan_for(&api, &desired, Family::Provider, false);
+        api.log.borrow_mut().clear();
+        let err = run(apply(&api, &plan, &desired)).unwrap_err();
+        assert_eq!(*api.log.borrow(), ["POST plivo", "GET plivo"]);
+        assert!(err.to_string().contains("gave up after 1 attempt: another would pass the 0s retry budget"), "{err}");
     }
 
     #[test]

@@ -162,3 +162,54 @@ fn io_reason(err: &std::io::Error) -> String {
         kind => kind.to_string(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_regular_file_is_read_whole_within_its_cap_and_not_past_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        std::fs::write(&path, b"0123456789").unwrap();
+        assert_eq!(read_regular(&path, 10).unwrap(), b"0123456789");
+        assert!(matches!(read_regular(&path, 9), Err(ReadError::TooLarge(9))));
+        // A sparse file claims its size before any byte of it is read.
+        let huge = dir.path().join("huge");
+        std::fs::File::create(&huge).unwrap().set_len(1 << 40).unwrap();
+        assert!(matches!(read_regular(&huge, 1 << 20), Err(ReadError::TooLarge(_))));
+        assert!(
+            matches!(read_regular(&dir.path().join("missing"), 10), Err(ReadError::Io(e)) if e.kind() == std::io::ErrorKind::NotFound)
+        );
+        assert!(matches!(read_regular(dir.path(), 10), Err(ReadError::NotRegular("a directory"))));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_fifo_a_device_or_a_socket_is_refused_at_once_even_through_a_link() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("fifo");
+        assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+        let socket = dir.path().join("socket");
+        let _listener = std::os::unix::net::UnixListener::bind(&socket).unwrap();
+        let link = dir.path().join("link");
+        std::os::unix::fs::symlink(&fifo, &link).unwrap();
+        for (path, kind) in [
+            (fifo.as_path(), "a FIFO (named pipe)"),
+            (link.as_path(), "a FIFO (named pipe)"),
+            (Path::new("/dev/zero"), "a device"),
+            (socket.as_path(), "a socket"),
+        ] {
+            match read_regular(path, 1024) {
+                Err(ReadError::NotRegular(found)) => assert_eq!(found, kind, "{}", path.display()),
+                other => panic!("{}: {other:?}", path.display()),
+            }
+        }
+        // A link to a regular file is read.
+        let file = dir.path().join("file");
+        std::fs::write(&file, "x").unwrap();
+        let link = dir.path().join("link-to-file");
+        std::os::unix::fs::symlink(&file, &link).unwrap();
+        assert_eq!(read_regular(&link, 1).unwrap(), b"x");
+    }
+}
