@@ -60,10 +60,10 @@ pub enum ApplyError {
     Stopped { signal: crate::stop::Signal, method: String, path: String },
     /// An ambiguous failure of a create, and the read that was to tell whether it landed failed too.
     #[error("{write}; reading {provider} again to learn whether it landed failed too: {read}")]
-    InDoubt { write: ApiError, read: Box<ApiError>, provider: Provider },
+    InDoubt { write: Box<ApiError>, read: Box<ApiError>, provider: Provider },
     /// A create that gave up, and the read after its last attempt found the provider absent: it did not land.
     #[error("{source}; {provider} was read again after it and is absent: it was not created")]
-    NotCreated { source: ApiError, provider: Provider },
+    NotCreated { source: Box<ApiError>, provider: Provider },
 }
 
 fn names(providers: &[Provider]) -> String {
@@ -327,11 +327,13 @@ async fn create<A: TelephonyApi>(api: &A, d: &DesiredProvider) -> Result<(Remote
         tracing::info!("{error}; reading {} again before deciding what to send", d.provider);
         let now = match api.fetch_provider(d.provider).await {
             Ok(now) => now,
-            Err(read) => return Err(ApplyError::InDoubt { write: error, read: Box::new(read), provider: d.provider }),
+            Err(read) => {
+                return Err(ApplyError::InDoubt { write: Box::new(error), read: Box::new(read), provider: d.provider });
+            }
         };
         let Some(now) = now else {
             if let Some(why) = attempts.exhausted() {
-                let source = error.gave_up_after(attempts.made, why);
+                let source = Box::new(error.gave_up_after(attempts.made, why));
                 return Err(ApplyError::NotCreated { source, provider: d.provider });
             }
             tracing::info!("{} is absent: the POST did not land; sending it again", d.provider);

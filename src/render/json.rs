@@ -206,7 +206,7 @@ pub fn render(document: &PlanDocument) -> String {
 #[serde(untagged)]
 #[schemars(title = "reconcile plan")]
 pub enum JsonOutput {
-    One(PlanDocument),
+    One(Box<PlanDocument>),
     Several(SeveralDocument),
 }
 
