@@ -81,7 +81,8 @@ async fn apply_files(settings: &Settings, s: &ApplySettings, out: Output, notice
         },
     )
     .await;
-    if ready.iter().any(|r| !r.plan.is_empty()) {
+    // After a signal nothing is asked: each file's write reports that it was not sent.
+    if ready.iter().any(|r| !r.plan.is_empty()) && crate::stop::requested().is_none() {
         // Nothing is in flight while the question waits: a signal ends the run there and then.
         let answer = {
             let _at_once = crate::stop::exit_at_once("apply cancelled; no write was sent");

@@ -21,7 +21,8 @@ pub const MAX_FILE_BYTES: u64 = 1024 * 1024;
 /// A folder that a `-f` folder holds (or is) and that cannot be listed, as the problem of that path (code
 /// `unreadable-file`): the run goes on with the other files, and exits 1.
 pub fn unreadable_folder(path: &Path, reason: &str) -> ConfigError {
-    let hint = "make it readable (its telephony.yaml files were not read), or pass -f for each folder to read";
+    let hint = "make it readable (any telephony.yaml beneath it was not read), or give -f the folders to read \
+                instead of their parent";
     let diagnostic = Diagnostic::new(Code::UnreadableFile, None, "", reason.to_string()).with_hint(hint);
     ConfigError::new(path.to_path_buf(), String::new(), vec![diagnostic])
 }
