@@ -40,7 +40,7 @@ pub enum ApplyError {
     NotConverged { problems: Vec<String> },
     /// A request of a plan failed: what the plan's requests came to, provider by provider. With one request the
     /// message is its failure alone; with several, a line follows naming each provider's fate.
-    #[error("{source}{}", if *several { fates_line(written, request, source.outcome_unknown(), not_written) } else { String::new() })]
+    #[error("{source}{}", if *several { fates_line(source, written, request, not_written) } else { String::new() })]
     Partial {
         source: Box<ApplyError>,
         /// Written (and checked) before the failure.
@@ -70,11 +70,17 @@ fn names(providers: &[Provider]) -> String {
     if providers.is_empty() { "none".into() } else { providers.iter().map(|p| p.key()).collect::<Vec<_>>().join(", ") }
 }
 
-/// `written: ...; in doubt (it may or may not have landed): ...; not written: ...`, on its own line.
-fn fates_line(written: &[Provider], request: &[Provider], in_doubt: bool, not_written: &[Provider]) -> String {
-    let mut line = format!("\n  written: {}", names(written));
-    if !request.is_empty() {
-        let fate = if in_doubt { IN_DOUBT } else { "failed" };
+/// `written: ...; in doubt (it may or may not have landed): ...; not written: ...`, on its own line: the request
+/// that failed is in doubt, failed, or (when only its answer's check failed) written.
+fn fates_line(source: &ApplyError, written: &[Provider], request: &[Provider], not_written: &[Provider]) -> String {
+    let landed = matches!(source, ApplyError::NotConverged { .. });
+    let mut all_written = written.to_vec();
+    if landed {
+        all_written.extend(request);
+    }
+    let mut line = format!("\n  written: {}", names(&all_written));
+    if !request.is_empty() && !landed {
+        let fate = if source.outcome_unknown() { IN_DOUBT } else { "failed" };
         line.push_str(&format!("; {fate}: {}", names(request)));
     }
     line.push_str(&format!("; not written: {}", names(not_written)));
@@ -697,6 +703,20 @@ mod tests {
         let applied = run(apply(&api, &plan, &desired)).unwrap();
         assert_eq!(applied.written, vec![Provider::Plivo]);
         assert_eq!(*api.log.borrow(), ["POST plivo", "GET plivo", "POST plivo", "GET plivo", "POST plivo"]);
+    }
+
+    #[test]
+    fn a_write_whose_answer_does_not_match_landed_and_is_counted_written() {
+        let mut api = FakeApi::new(4);
+        api.corrupt = true;
+        let desired = desired_two("plivo-token-value", false);
+        let plan = plan_for(&api, &desired, Family::Provider, false);
+        let err = run(apply(&api, &plan, &desired)).unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("does not match the file afterwards"), "{text}");
+        assert!(text.ends_with("\n  written: twilio; not written: plivo"), "{text}");
+        assert_eq!((err.written(), err.failed(), err.in_doubt()), (vec![Provider::Twilio], vec![], vec![]));
+        assert_eq!(err.not_written(), vec![Provider::Plivo]);
     }
 
     #[test]
