@@ -203,13 +203,6 @@ impl Client {
                 signal = crate::stop::signalled() => return Err(interrupted(signal, true, earlier_unknown)),
                 outcome = exchange => match outcome {
                     Ok(answer) => return Ok(answer),
-                    Err(Failure::TooLarge) => {
-                        return Err(ApiError::BadAnswer {
-                            method: method.to_string(),
-                            url: shown,
-                            reason: format!("the answer is larger than {} bytes", MAX_ANSWER_BYTES),
-                        });
-                    }
                     Err(failure) => failure,
                 },
             };
@@ -330,7 +323,7 @@ impl Client {
                 sent: true,
                 earlier_unknown,
             },
-            // Answered before any retry decision (see `send_to`).
+            // Never retried: not transient.
             Failure::TooLarge => ApiError::BadAnswer {
                 method,
                 url,
