@@ -26,3 +26,4 @@ pub mod show;
 pub mod shown;
 pub mod sops;
 pub mod state;
+pub mod stop;

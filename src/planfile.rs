@@ -22,6 +22,7 @@ use sha2::{Digest, Sha256};
 
 use crate::diff::{FieldChange, ProviderPlan, SecretStatus};
 use crate::endpoints::Family;
+use crate::files::ReadError;
 use crate::plan::{Plan, Request};
 use crate::state::RemoteState;
 
@@ -215,14 +216,20 @@ pub fn write_all(
     write(path, &several, protected)
 }
 
+/// The largest plan file read: a file's plan takes a few kilobytes, so this holds thousands of files.
+pub const MAX_PLAN_FILE_BYTES: u64 = 64 * 1024 * 1024;
+
 /// Reads a plan file, refusing another format version before anything else: each file's plan, in file order.
 pub fn read(path: &Path) -> Result<Vec<PlanFile>, StaleError> {
     let shown = path.display().to_string();
-    if let Some(kind) = std::fs::metadata(path).ok().as_ref().and_then(crate::files::not_regular) {
-        return Err(StaleError::Unreadable { path: shown, reason: format!("it is {kind}, not a regular file") });
-    }
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| StaleError::Unreadable { path: shown.clone(), reason: e.kind().to_string() })?;
+    let unreadable = |reason: String| StaleError::Unreadable { path: shown.clone(), reason };
+    // A regular file only (a FIFO would make the run wait for a writer), never read past the cap.
+    let bytes = crate::files::read_regular(path, MAX_PLAN_FILE_BYTES).map_err(|e| match e {
+        ReadError::NotRegular(kind) => unreadable(format!("it is {kind}, not a regular file")),
+        ReadError::TooLarge(limit) => unreadable(format!("it is larger than {limit} bytes")),
+        ReadError::Io(e) => unreadable(e.kind().to_string()),
+    })?;
+    let text = String::from_utf8(bytes).map_err(|_| unreadable("it is not UTF-8 text".into()))?;
     let value: Value = serde_json::from_str(&text)
         .map_err(|e| StaleError::NotAPlan { path: shown.clone(), reason: format!("not JSON ({e})") })?;
     let version = value.get("planFileVersion");

@@ -123,6 +123,10 @@ fn markdown_of(document: &JsonOutput) -> String {
                 .files
                 .iter()
                 .map(|entry| match entry {
+                    // A file applied part-way failed: as the run's own Markdown, its error.
+                    FileEntry::Planned(doc) if doc.error.is_some() => {
+                        (doc.file.clone(), Err(error_of(doc).unwrap_or_default()))
+                    }
                     FileEntry::Planned(doc) => match plan_of(doc) {
                         Some(plan) => {
                             let line = applied_line(doc, &plan);
@@ -198,11 +202,11 @@ fn text_of(document: &JsonOutput, p: Palette) -> String {
                 let (file, part, result) = match entry {
                     FileEntry::Planned(doc) => {
                         let result = match plan_of(doc) {
-                            Some(plan) => {
+                            Some(plan) if doc.error.is_none() => {
                                 let line = applied_line(doc, &plan);
                                 Ok((plan, line))
                             }
-                            None => Err(String::new()),
+                            _ => Err(String::new()),
                         };
                         (doc.file.clone(), one(doc), result)
                     }

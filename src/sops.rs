@@ -28,6 +28,8 @@ use std::process::{Command, Stdio};
 use std::sync::{LazyLock, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
+use crate::files::ReadError;
+
 use secrecy::SecretString;
 use secrecy::zeroize::Zeroizing;
 use serde::de::{self, Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
@@ -204,17 +206,15 @@ struct TopLevel {
 /// SOPS file: it has the `sops` metadata entry sops writes at the top. Nothing of the file is ever shown.
 pub fn check_file(shown: &Path, full: &Path) -> Result<(), SopsError> {
     let file = shown.display().to_string();
-    regular(shown, full)?;
-    let unreadable = |err: std::io::Error| SopsError::Unreadable {
-        file: file.clone(),
-        path: full.display().to_string(),
-        reason: io_reason(&err),
+    let unreadable =
+        |reason: String| SopsError::Unreadable { file: file.clone(), path: full.display().to_string(), reason };
+    // A regular file only (a FIFO would make a reader wait forever), never read past the cap.
+    let bytes = match crate::files::read_regular(full, MAX_FILE_BYTES) {
+        Ok(bytes) => bytes,
+        Err(ReadError::NotRegular(kind)) => return Err(unreadable(format!("it is {kind}, not a regular file"))),
+        Err(ReadError::TooLarge(_)) => return Err(SopsError::TooLarge { file }),
+        Err(ReadError::Io(e)) => return Err(unreadable(io_reason(&e))),
     };
-    let mut bytes = Vec::new();
-    std::fs::File::open(full).and_then(|f| f.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes)).map_err(unreadable)?;
-    if bytes.len() as u64 > MAX_FILE_BYTES {
-        return Err(SopsError::TooLarge { file });
-    }
     let format = Format::of(full);
     let not_sops =
         |reason: &str| SopsError::NotSops { file: file.clone(), reason: reason.to_string(), format: format.name() };

@@ -292,6 +292,10 @@ fn init_logging(global: &GlobalArgs) {
 }
 
 fn dispatch(cli: &Cli, out: Output) -> Result<Outcome, Error> {
+    if matches!(cli.command, Command::Plan(_) | Command::Apply(_) | Command::Import(_)) {
+        // The commands that talk to the API stop gracefully on SIGINT or SIGTERM (see `crate::stop`).
+        crate::stop::listen();
+    }
     match &cli.command {
         Command::Validate(args) => commands::validate(&cli.global.settings(), args.format, out),
         Command::Plan(args) => block_on(commands::plan(&cli.global.settings(), &args.settings(), out)),

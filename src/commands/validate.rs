@@ -24,7 +24,11 @@ pub fn validate(settings: &Settings, format: ValidateFormat, out: Output) -> Res
     let mut files = Vec::new();
     for path in &selection.files {
         let file = path.display().to_string();
-        match config::load(path) {
+        let loaded = match selection.unreadable(path) {
+            Some(reason) => Err(config::unreadable_folder(path, reason)),
+            None => config::load(path),
+        };
+        match loaded {
             Ok(config) => {
                 let managed: Vec<Provider> =
                     Provider::ALL.into_iter().filter(|p| manages(&config.providers)[p.index()]).collect();

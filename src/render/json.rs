@@ -15,6 +15,7 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::apply::ApplyError;
 use crate::config::{Code, ConfigError};
 use crate::diff::ProviderPlan;
 use crate::endpoints::Family;
@@ -110,15 +111,27 @@ impl PlanNote {
     }
 }
 
-/// What `apply` did.
+/// What `apply` did. When it failed part-way, each provider of the plan's requests is in one of `written`,
+/// `inDoubt`, `failed` and `notWritten`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ApplyReport {
     /// `applied` when a write was sent and the account now matches; `nothingToDo` when there was nothing to send;
     /// `failed` when the write failed or could not be checked (see `error`).
     pub status: ApplyStatus,
-    /// The providers written, in send order.
+    /// The providers written (the API answered that the write was done), in send order.
     pub written: Vec<Provider>,
+    /// The providers whose write may or may not have landed: its answer was lost and could not be read back, or the
+    /// run was interrupted while it was in flight. `reconcile plan` shows the account as it is.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub in_doubt: Vec<Provider>,
+    /// The providers whose write failed: the API said it was not done.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub failed: Vec<Provider>,
+    /// The providers the plan was to write that were not sent, because an earlier request failed or the run was
+    /// interrupted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub not_written: Vec<Provider>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -166,17 +179,24 @@ impl PlanDocument {
         }
     }
 
-    /// The plan's document for an apply whose write failed: `written` lists the providers written (and checked)
-    /// before the failure, which only provider-scoped writes can have; `error` says why.
-    pub fn with_failure(mut self, written: Vec<Provider>, message: String, hint: Option<String>) -> PlanDocument {
-        self.apply = Some(ApplyReport { status: ApplyStatus::Failed, written });
-        self.error = Some(ErrorReport::new(message, hint));
+    /// The plan's document for an apply whose write failed: what was written (and checked) before the failure, what
+    /// is in doubt, what failed and what was not sent; `error` says why.
+    pub fn with_failure(mut self, error: &ApplyError) -> PlanDocument {
+        self.apply = Some(ApplyReport {
+            status: ApplyStatus::Failed,
+            written: error.written(),
+            in_doubt: error.in_doubt(),
+            failed: error.failed(),
+            not_written: error.not_written(),
+        });
+        self.error = Some(ErrorReport::new(error.to_string(), error.hint()));
         self
     }
 
     pub fn with_apply(mut self, written: Vec<Provider>) -> PlanDocument {
         let status = if written.is_empty() { ApplyStatus::NothingToDo } else { ApplyStatus::Applied };
-        self.apply = Some(ApplyReport { status, written });
+        let none = Vec::new;
+        self.apply = Some(ApplyReport { status, written, in_doubt: none(), failed: none(), not_written: none() });
         self
     }
 }
@@ -197,7 +217,7 @@ fn pretty<T: Serialize>(document: &T) -> String {
 #[serde(untagged)]
 #[schemars(title = "reconcile plan")]
 pub enum JsonOutput {
-    One(PlanDocument),
+    One(Box<PlanDocument>),
     Several(SeveralDocument),
 }
 
@@ -330,6 +350,10 @@ impl SeveralDocument {
         for entry in &files {
             match entry {
                 FileEntry::Planned(doc) => {
+                    // A file applied part-way carries its plan and its error: it failed.
+                    if doc.error.is_some() {
+                        summary.failed.push(doc.file.clone());
+                    }
                     let Some(planned) = &doc.summary else { continue };
                     if planned.has_changes {
                         summary.has_changes = true;
@@ -343,8 +367,10 @@ impl SeveralDocument {
             }
         }
         let drift_fingerprint = crate::drift::overall(files.iter().filter_map(|entry| match entry {
-            FileEntry::Planned(doc) => Some((doc.file.as_str(), doc.drift_fingerprint.as_deref())),
-            FileEntry::Failed(_) => None,
+            FileEntry::Planned(doc) if doc.error.is_none() => {
+                Some((doc.file.as_str(), doc.drift_fingerprint.as_deref()))
+            }
+            FileEntry::Planned(_) | FileEntry::Failed(_) => None,
         }));
         SeveralDocument { format_version: FORMAT_VERSION, summary, drift_fingerprint, files }
     }

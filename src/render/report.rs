@@ -197,6 +197,21 @@ pub fn failed_line(p: Palette) -> String {
     format!("{}\n", p.error("Failed: the error is on stderr."))
 }
 
+/// Under a file's heading: the run was stopped by a signal before this file was started.
+pub fn not_started_line(signal: crate::stop::Signal, p: Palette) -> String {
+    format!("{}\n", p.error(&format!("Not started: the run was interrupted ({signal}) before this file.")))
+}
+
+/// On stderr, once: the files a signal kept from starting.
+pub fn not_started(signal: crate::stop::Signal, files: &[&str]) -> String {
+    let (count, them) = if files.len() == 1 {
+        ("1 file was".to_string(), "its account")
+    } else {
+        (format!("{} files were", files.len()), "their accounts")
+    };
+    format!("interrupted ({signal}): {count} not started, and nothing was sent to {them}: {}", files.join(", "))
+}
+
 /// What a command did with each of several files, for the overall summary.
 #[derive(Debug, Default, Clone)]
 pub struct Tally {

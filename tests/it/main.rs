@@ -28,5 +28,6 @@ mod secret_safety;
 mod several;
 mod show;
 mod sops;
+mod stop;
 mod unverifiable;
 mod validate;

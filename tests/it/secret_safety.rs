@@ -271,6 +271,112 @@ fn a_fifo_or_device_as_a_secret_file_or_as_f_is_an_error_at_once() {
     assert!(f.request_lines().is_empty(), "{:?}", f.request_lines());
 }
 
+/// Runs the binary, killing it after [`WAIT_LIMIT`] (a hang becomes a failure, never a stuck suite).
+#[cfg(unix)]
+fn run_bounded(f: &Fixture, args: &[&str]) -> (i32, String, String) {
+    let output = f.cmd(args).timeout(WAIT_LIMIT).output().expect("run");
+    let code = output.status.code().unwrap_or(-1);
+    let (out, err) = (String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    assert_ne!(code, -1, "{args:?} did not end within {}s: {out}{err}", WAIT_LIMIT.as_secs());
+    (code, out.into_owned(), err.into_owned())
+}
+
+/// Every file the tool reads (a secret file, a `-f` file, a SOPS file, a saved plan, and the declaration a saved plan
+/// names) must be a regular file or a link to one: a FIFO, a device, a socket or a folder is an error at once, never
+/// a wait nor a read without end; and none is read past its cap, checked before reading.
+#[cfg(unix)]
+#[test]
+fn every_file_read_must_be_a_regular_file_within_a_cap() {
+    use std::os::unix::fs::symlink;
+    let f = Fixture::with_state(full_state());
+    mkfifo(&f.path("pipe"));
+    let _socket = std::os::unix::net::UnixListener::bind(f.path("socket")).unwrap();
+    std::fs::create_dir(f.path("folder")).unwrap();
+    symlink(f.path("pipe"), f.path("link-to-pipe")).unwrap();
+    symlink("/dev/zero", f.path("link-to-zero")).unwrap();
+    let oversized = |name: &str, len: u64| {
+        // Sparse: as large as it says, without the disk space.
+        std::fs::File::create(f.path(name)).unwrap().set_len(len).unwrap();
+    };
+    let kinds = [
+        ("pipe", "a FIFO (named pipe)"),
+        ("link-to-pipe", "a FIFO (named pipe)"),
+        ("link-to-zero", "a device"),
+        ("socket", "a socket"),
+        ("folder", "a directory"),
+    ];
+
+    // The secret file a reference reads.
+    let secret = f.path("secrets/telnyx-api-key");
+    for (name, kind) in kinds {
+        std::fs::remove_file(&secret).unwrap();
+        symlink(f.path(name), &secret).unwrap();
+        let (code, out, err) = run_bounded(&f, &["plan"]);
+        assert_eq!(code, 1, "{name}: {out}{err}");
+        assert!(
+            err.contains(&format!(
+                "cannot read file secrets/telnyx-api-key (./secrets/telnyx-api-key): it is {kind}, not a regular file"
+            )),
+            "{name}: {err}"
+        );
+    }
+    std::fs::remove_file(&secret).unwrap();
+    oversized("secrets/telnyx-api-key", 1 << 30);
+    let (code, out, err) = run_bounded(&f, &["plan"]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(err.contains("file secrets/telnyx-api-key is larger than 65536 bytes"), "{err}");
+    f.write("secrets/telnyx-api-key", &format!("{TELNYX_API_KEY}\n"));
+
+    // The file given to -f.
+    for (name, kind) in kinds.iter().filter(|(name, _)| *name != "folder") {
+        let (code, out, err) = run_bounded(&f, &["plan", "-f", name]);
+        assert_eq!(code, 1, "{name}: {out}{err}");
+        assert!(err.contains(&format!("the file is {kind}, not a regular file")), "{name}: {err}");
+    }
+    oversized("huge.yaml", 1 << 30);
+    let (code, out, err) = run_bounded(&f, &["plan", "-f", "huge.yaml"]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(err.contains("the file is larger than 1048576 bytes"), "{err}");
+
+    // A saved plan.
+    for (name, kind) in kinds {
+        let (code, out, err) = run_bounded(&f, &["apply", name]);
+        assert_eq!(code, 1, "{name}: {out}{err}");
+        assert!(
+            err.contains(&format!("cannot read plan file {name}: it is {kind}, not a regular file")),
+            "{name}: {err}"
+        );
+    }
+    oversized("huge-plan.json", 65 << 20);
+    let (code, out, err) = run_bounded(&f, &["apply", "huge-plan.json"]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(err.contains("cannot read plan file huge-plan.json: it is larger than 67108864 bytes"), "{err}");
+    assert!(f.request_lines().is_empty(), "{:?}", f.request_lines());
+
+    // The declaration a saved plan names, replaced since by something that is not a regular file: refused at once,
+    // before anything is sent (it used to wait forever on a FIFO, and read a device into memory without end).
+    f.write("plan-dir/telephony.yaml", FULL_FILE);
+    f.write("plan-dir/secrets/telnyx-api-key", &format!("{TELNYX_API_KEY}\n"));
+    let (code, out, err) = run_bounded(&f, &["plan", "-f", "plan-dir/telephony.yaml", "--out", "saved.json"]);
+    assert_eq!(code, 0, "{out}{err}");
+    f.emu.clear_requests();
+    for (name, kind) in kinds.iter().filter(|(name, _)| *name != "folder") {
+        std::fs::remove_file(f.path("plan-dir/telephony.yaml")).unwrap();
+        symlink(f.path(name), f.path("plan-dir/telephony.yaml")).unwrap();
+        let (code, out, err) = run_bounded(&f, &["apply", "saved.json"]);
+        assert_eq!(code, 1, "{name}: {out}{err}");
+        assert!(err.contains(&format!("the file is {kind}, not a regular file")), "{name}: {err}");
+        assert!(err.contains("--> plan-dir/telephony.yaml"), "{name}: {err}");
+    }
+    assert!(f.request_lines().is_empty(), "{:?}", f.request_lines());
+
+    // A SOPS file (checked by validate, which never decrypts).
+    f.write("sops.yaml", "twilio:\n  accountSid: AC1\n  authToken: { sops: pipe, key: twilio.authToken }\n");
+    let (code, out, err) = run_bounded(&f, &["validate", "-f", "sops.yaml"]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(err.contains("it is a FIFO (named pipe), not a regular file"), "{err}");
+}
+
 #[test]
 fn a_token_file_or_env_file_given_to_f_is_not_echoed() {
     let f = Fixture::new();
@@ -412,7 +518,7 @@ fn an_interruption_during_the_write_says_it_may_have_landed() {
         assert_eq!(output.status.code(), Some(1), "{family}, SIG{signal}: {err}");
         assert!(
             err.contains(&format!(
-                "interrupted (SIG{signal}) while the write of twilio was in flight: it may or may not have landed"
+                "was in flight when the run was interrupted (SIG{signal}): it may or may not have landed"
             )),
             "{err}"
         );
@@ -444,8 +550,18 @@ fn an_interruption_part_way_through_provider_writes_sends_nothing_more() {
     let output = child.wait_with_output().unwrap();
     let err = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(1), "{err}");
-    assert!(err.contains("interrupted (SIGINT) while the write of telnyx was in flight"), "{err}");
-    assert!(err.contains("written: twilio; in doubt (it may have landed): telnyx; not written: plivo"), "{err}");
+    assert!(
+        err.contains(&format!(
+            "POST {}/api/telephony_configs/telnyx was in flight when the run was interrupted (SIGINT): it may or may not \
+             have landed",
+            f.emu.url()
+        )),
+        "{err}"
+    );
+    assert!(
+        err.contains("written: twilio; in doubt (it may or may not have landed): telnyx; not written: plivo"),
+        "{err}"
+    );
     assert_eq!(
         f.write_lines(),
         vec![
