@@ -368,9 +368,10 @@ fn route_request(shared: &Shared, inner: &mut crate::Inner, route: Route, parts:
         Route::Agents => match *method {
             Method::GET | Method::HEAD => {
                 let host = parts.headers.get(header::HOST).and_then(|h| h.to_str().ok());
-                let base = match host {
-                    Some(host) => format!("http://{host}{AGENTS}"),
-                    None => format!("http://{}{AGENTS}", shared.addr),
+                let base = match (&inner.page_links_origin, host) {
+                    (Some(origin), _) => format!("{origin}{AGENTS}"),
+                    (None, Some(host)) => format!("http://{host}{AGENTS}"),
+                    (None, None) => format!("http://{}{AGENTS}", shared.addr),
                 };
                 agents_page(&account.agents, parts.uri.query(), inner.agents_page_size, &base)
             }

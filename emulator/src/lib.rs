@@ -396,6 +396,13 @@ impl Emulator {
         self.shared.lock().max_in_flight
     }
 
+    /// The origin (`scheme://host[:port]`) of the `next`/`previous` links of `GET /api/agents`, as a server behind a
+    /// proxy writes them (`http://` behind a TLS-terminating proxy, an internal host name); `None`, the default,
+    /// writes the origin the request was sent to (its `Host`).
+    pub fn set_page_links_origin(&self, origin: Option<&str>) {
+        self.shared.lock().page_links_origin = origin.map(|o| o.trim_end_matches('/').to_string());
+    }
+
     /// Default and largest page of `GET /api/agents`.
     pub fn set_agents_page_size(&self, size: usize) {
         self.shared.lock().agents_page_size = size.max(1);
@@ -458,6 +465,7 @@ impl Shared {
                 always_fail: None,
                 prefixes,
                 agents_page_size,
+                page_links_origin: None,
                 latency: config.latency,
                 latency_by_key: BTreeMap::new(),
                 write_latency: Duration::ZERO,
@@ -486,6 +494,8 @@ struct Inner {
     always_fail: Option<u16>,
     prefixes: Prefixes,
     agents_page_size: usize,
+    /// The origin of the agents listing's page links, when not the request's own.
+    page_links_origin: Option<String>,
     latency: Duration,
     latency_by_key: BTreeMap<String, Duration>,
     /// Added to every write, before it is carried out.

@@ -366,6 +366,27 @@ async fn agents_paginate_with_cursor_links_and_search() {
 }
 
 #[tokio::test]
+async fn page_links_can_name_another_origin_as_behind_a_proxy() {
+    let agents: Vec<Agent> = (1..=3).map(|n| Agent::numbered(n, format!("Support {n}"))).collect();
+    let emu = start(AccountState::empty().with_agents(agents));
+    emu.set_page_links_origin(Some("http://internal-api:8000/"));
+    let (_, page) = call(&emu, Method::GET, "/api/agents?pageSize=1", None).await;
+    let next = page["next"].as_str().expect("next");
+    assert!(next.starts_with("http://internal-api:8000/api/agents?cursor="), "{next}");
+    assert!(next.contains("pageSize=1"), "{next}");
+    // The link's query is the page's own: sent to the emulator's origin it gives the second page.
+    let query = next.split_once('?').expect("query").1;
+    let (_, second) = call(&emu, Method::GET, &format!("/api/agents?{query}"), None).await;
+    assert_eq!(second["results"][0]["name"], "Support 2");
+    assert!(second["previous"].as_str().expect("previous").starts_with("http://internal-api:8000/api/agents"));
+
+    emu.set_page_links_origin(None);
+    let (_, page) = call(&emu, Method::GET, "/api/agents?pageSize=1", None).await;
+    let next = page["next"].as_str().expect("next");
+    assert!(next.starts_with(&format!("{}/api/agents?cursor=", emu.url())), "{next}");
+}
+
+#[tokio::test]
 async fn the_request_log_records_every_api_request_in_order() {
     let emu = start(AccountState::empty());
     call(&emu, Method::GET, ACCOUNT_CONFIG, None).await;

@@ -242,6 +242,23 @@ impl Client {
         }
     }
 
+    /// Where the agents listing's `next` link leads: the link itself when it is on the API's origin; otherwise (a
+    /// server behind a proxy writes its own view of itself: `http://` behind TLS, an internal host name) the same
+    /// page of the listing on the API's origin, that is the link's query (its cursor) on our own `/api/agents` URL.
+    /// The API key never goes to another origin.
+    fn next_page(&self, next: Url) -> Url {
+        if next.origin() == self.base.origin() {
+            return next;
+        }
+        tracing::debug!(
+            link = %display_url(&next),
+            "the agents listing's next link names another origin: reading that page from the API's own"
+        );
+        let mut url = self.url(AGENTS_PATH);
+        url.set_query(next.query());
+        url
+    }
+
     /// Keeps the first `Deprecation`/`Sunset` notice: which endpoint, and the sunset date when one is given.
     fn note_deprecation(&self, method: &Method, url: &Url, headers: &HeaderMap) {
         let deprecated = headers.contains_key("deprecation");
@@ -453,19 +470,13 @@ impl TelephonyApi for Client {
         let mut seen = std::collections::HashSet::new();
         for _ in 0..MAX_AGENT_PAGES {
             let shown = display_url(&url);
-            let bad = |reason: String| ApiError::BadAnswer { method: "GET".into(), url: shown.clone(), reason };
+            let bad = |reason: String| ApiError::BadAgentsPage { url: shown.clone(), reason };
             let body = self.send_to(Method::GET, url.clone(), None, true, &mut self.attempts()).await?.body;
             let page = wire::parse_agents_page(&body).map_err(|e| bad(e.0))?;
             agents.extend(page.agents);
             let Some(next) = page.next else { return Ok(agents) };
             let next = self.base.join(&next).map_err(|_| bad("its `next` link is not a URL".into()))?;
-            if next.origin() != self.base.origin() {
-                // The API key would go along: never follow a link off the API's origin.
-                return Err(bad(format!(
-                    "its `next` link points at another origin ({}); not followed",
-                    display_url(&next)
-                )));
-            }
+            let next = self.next_page(next);
             if !seen.insert(next.to_string()) {
                 return Err(bad("its `next` links go round in a loop".into()));
             }

@@ -180,6 +180,9 @@ pub enum ApiError {
     },
     #[error("{method} {url} answered something that is not a telephony config: {reason}")]
     BadAnswer { method: String, url: String, reason: String },
+    /// A page of `GET /api/agents` that cannot be read or followed.
+    #[error("GET {url} answered something that is not a page of agents: {reason}")]
+    BadAgentsPage { url: String, reason: String },
     /// The agents listing for a name went on past the pages the client follows (see [`TelephonyApi::find_agents`]).
     #[error(
         "too many agents match the name {name:?}: after {pages} pages ({listed} agents) the API still listed more, \
@@ -334,7 +337,9 @@ impl ApiError {
             }
             ApiError::Timeout { .. } => "the server is slow or unreachable; try again, or raise --timeout",
             ApiError::Transport { .. } => "check the network and --api-url, then try again",
-            ApiError::BadAnswer { .. } => "check --api-url: it should point at the Ultravox API",
+            ApiError::BadAnswer { .. } | ApiError::BadAgentsPage { .. } => {
+                "check --api-url: it should point at the Ultravox API"
+            }
             ApiError::TooManyAgents { .. } => {
                 "write the agent's ID instead of its name (the Ultravox console shows it), or give the agent a name \
                  that fewer other agents' names contain"
