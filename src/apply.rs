@@ -273,30 +273,31 @@ async fn apply_one<A: TelephonyApi>(
         (Target::Account, _) => return Err(unplannable()),
     };
     tracing::info!("{} {} ({})", request.method.as_str(), request.path(), request.fields.join(", "));
-    let (answer, sent_secrets) = match (request.method, desired.get(provider)) {
+    let check = match (request.method, desired.get(provider)) {
         (Method::Delete, Desired::Absent) => {
             api.delete_provider(provider).await?;
             return Ok((vec![provider], Vec::new()));
         }
         (Method::Post, Desired::Present(d)) => create(api, d).await?,
         (Method::Patch, Desired::Present(d)) => {
-            (api.update_provider(d, &request.fields).await?, request.fields.clone())
+            let answer = api.update_provider(d, &request.fields).await?;
+            diff::check_patch(d, &request.fields, &answer.provider, &answer.carried)
         }
         _ => return Err(unplannable()),
     };
-    let mut state = RemoteState::default();
-    state.providers[provider.index()] = Some(answer);
-    let check = diff::check_write(desired, &[provider], &state);
     if !check.problems.is_empty() {
         return Err(ApplyError::NotConverged { problems: check.problems });
     }
-    // Only a secret that was sent can be reported as unverified; one left alone was not written.
-    let unverified = check
-        .unverified
-        .into_iter()
-        .filter(|f| f.split_once('.').is_some_and(|(_, field)| sent_secrets.iter().any(|s| s == field)))
-        .collect();
-    Ok((vec![provider], unverified))
+    Ok((vec![provider], check.unverified))
+}
+
+/// Checks a create's answer: the complete block was sent, so every field is compared.
+fn check_created(d: &DesiredProvider, answer: RemoteProvider) -> diff::WriteCheck {
+    let mut only = DesiredState { providers: [Desired::Unmanaged, Desired::Unmanaged, Desired::Unmanaged] };
+    only.providers[d.provider.index()] = Desired::Present(d.clone());
+    let mut state = RemoteState::default();
+    state.providers[d.provider.index()] = Some(answer);
+    diff::check_write(&only, &[d.provider], &state)
 }
 
 /// The account-level write: one PATCH holding every provider the request names, each as a complete block.
@@ -320,13 +321,12 @@ async fn apply_account_level<A: TelephonyApi>(
 /// same allowance and time budget). After an ambiguous failure (502, 504, a lost connection, a timeout: it may have
 /// landed) the provider is read again before anything else: present and matching is done, present and different gets
 /// a PATCH of the difference, absent gets the POST again while the allowance lasts. Any other failure ends it.
-/// Returns the answer and the fields the landing write carried.
-async fn create<A: TelephonyApi>(api: &A, d: &DesiredProvider) -> Result<(RemoteProvider, Vec<String>), ApplyError> {
-    let every_field = || d.provider.known_keys().iter().map(|k| k.to_string()).collect::<Vec<_>>();
+/// Returns the check of the landing write's answer against `d`.
+async fn create<A: TelephonyApi>(api: &A, d: &DesiredProvider) -> Result<diff::WriteCheck, ApplyError> {
     let mut attempts = api.attempts();
     loop {
         let error = match api.create_provider(d, &mut attempts).await {
-            Ok(answer) => return Ok((answer, every_field())),
+            Ok(answer) => return Ok(check_created(d, answer)),
             Err(e) if e.ambiguous() => e,
             Err(e) => return Err(e.into()),
         };
@@ -353,11 +353,12 @@ async fn create<A: TelephonyApi>(api: &A, d: &DesiredProvider) -> Result<(Remote
         return match plan.requests().first() {
             None => {
                 tracing::info!("{} is present and matches: the POST landed", d.provider);
-                Ok((now, every_field()))
+                Ok(check_created(d, now))
             }
             Some(patch) => {
                 tracing::info!("{} is present but differs: sending the difference", d.provider);
-                Ok((api.update_provider(d, &patch.fields).await?, patch.fields.clone()))
+                let answer = api.update_provider(d, &patch.fields).await?;
+                Ok(diff::check_patch(d, &patch.fields, &answer.provider, &answer.carried))
             }
         };
     }
@@ -471,7 +472,11 @@ mod tests {
         fn attempts(&self) -> Attempts {
             Attempts::new(4, self.budget)
         }
-        async fn update_provider(&self, d: &DesiredProvider, fields: &[String]) -> Result<RemoteProvider, ApiError> {
+        async fn update_provider(
+            &self,
+            d: &DesiredProvider,
+            fields: &[String],
+        ) -> Result<crate::api::PatchAnswer, ApiError> {
             self.log.borrow_mut().push(format!("PATCH {} {}", d.provider, fields.join(",")));
             self.check_refused("PATCH")?;
             // A field-level merge: only the named fields change.
@@ -498,7 +503,9 @@ mod tests {
                 current.settings.request_context_mapping = d.settings.request_context_mapping.clone();
             }
             drop(stored);
-            Ok(self.state().providers[d.provider.index()].clone().unwrap())
+            let provider = self.state().providers[d.provider.index()].clone().unwrap();
+            let carried = d.provider.known_keys().into_iter().map(str::to_string).collect();
+            Ok(crate::api::PatchAnswer { provider, carried })
         }
         async fn delete_provider(&self, provider: Provider) -> Result<(), ApiError> {
             self.log.borrow_mut().push(format!("DELETE {provider}"));

@@ -362,6 +362,7 @@ fn route_request(shared: &Shared, inner: &mut crate::Inner, route: Route, parts:
         Err(reply) => return reply,
     };
     let prefixes = &inner.prefixes;
+    let partial = inner.partial_patch_answers;
     let method = &parts.method;
     match route {
         Route::AccountConfig => unreachable!("answered above"),
@@ -377,9 +378,9 @@ fn route_request(shared: &Shared, inner: &mut crate::Inner, route: Route, parts:
             }
             _ => Reply::method_not_allowed(method, "GET, HEAD, OPTIONS"),
         },
-        Route::Twilio => provider_endpoint::<Twilio>(account, prefixes, parts, body),
-        Route::Telnyx => provider_endpoint::<Telnyx>(account, prefixes, parts, body),
-        Route::Plivo => provider_endpoint::<Plivo>(account, prefixes, parts, body),
+        Route::Twilio => provider_endpoint::<Twilio>(account, prefixes, partial, parts, body),
+        Route::Telnyx => provider_endpoint::<Telnyx>(account, prefixes, partial, parts, body),
+        Route::Plivo => provider_endpoint::<Plivo>(account, prefixes, partial, parts, body),
     }
 }
 
@@ -462,10 +463,13 @@ fn render_block<P: Provider>(provider: &P, prefixes: &Prefixes) -> Value {
     Value::Object(block)
 }
 
-/// `/api/telephony_configs/{provider}`: GET, POST (create, 201), PATCH (field-level merge), DELETE (204).
+/// `/api/telephony_configs/{provider}`: GET, POST (create, 201), PATCH (field-level merge), DELETE (204). With
+/// `partial`, a PATCH is answered with only the fields its body held (a secret as its `{name}Prefix`), as a server
+/// that answers a merge with what changed would.
 fn provider_endpoint<P: Provider>(
     account: &mut AccountState,
     prefixes: &Prefixes,
+    partial: bool,
     parts: &Parts,
     body: &Bytes,
 ) -> Reply {
@@ -501,7 +505,15 @@ fn provider_endpoint<P: Provider>(
                 Err(reply) => return reply,
             };
             match validate::provider_block::<P>(&body, Some(existing)) {
-                Ok(provider) => Reply::json(200, render_block(slot.insert(provider), prefixes)),
+                Ok(provider) => {
+                    let mut answer = render_block(slot.insert(provider), prefixes);
+                    if let (true, Value::Object(block), Value::Object(sent)) = (partial, &mut answer, &body) {
+                        block.retain(|key, _| {
+                            sent.contains_key(key) || key.strip_suffix("Prefix").is_some_and(|f| sent.contains_key(f))
+                        });
+                    }
+                    Reply::json(200, answer)
+                }
                 Err(errors) => Reply::json(400, errors),
             }
         }

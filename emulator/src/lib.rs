@@ -22,8 +22,10 @@
 //! The account-level pair can be taken away ([`Emulator::set_account_endpoint`]: 404 as after its removal, or 405,
 //! 410, an HTML 404, or a 404 with a JSON body that is not the API's), so can the provider-scoped endpoints (a server
 //! that lacks them), answers of the account-level pair can carry `Deprecation`/`Sunset` headers
-//! ([`Emulator::set_deprecation`]) or leave a provider out ([`Emulator::set_account_omits`]), and writes can be held
-//! in flight ([`Emulator::set_write_latency`]).
+//! ([`Emulator::set_deprecation`]) or leave a provider out ([`Emulator::set_account_omits`]), writes can be held
+//! in flight ([`Emulator::set_write_latency`]), the agents listing's page links can name another origin than the
+//! one the request was sent to ([`Emulator::set_page_links_origin`]), as a server behind a proxy writes them, and
+//! a provider-scoped PATCH can be answered with only the fields it sent ([`Emulator::set_partial_patch_answers`]).
 
 mod admin;
 mod api;
@@ -403,6 +405,13 @@ impl Emulator {
         self.shared.lock().page_links_origin = origin.map(|o| o.trim_end_matches('/').to_string());
     }
 
+    /// With `true`, a provider-scoped `PATCH` is answered with only the fields its body held (a secret as its
+    /// `{name}Prefix`), as a server answering a field-level merge with what changed would; `false` (the default)
+    /// answers the whole provider, as the API's schema says.
+    pub fn set_partial_patch_answers(&self, partial: bool) {
+        self.shared.lock().partial_patch_answers = partial;
+    }
+
     /// Default and largest page of `GET /api/agents`.
     pub fn set_agents_page_size(&self, size: usize) {
         self.shared.lock().agents_page_size = size.max(1);
@@ -466,6 +475,7 @@ impl Shared {
                 prefixes,
                 agents_page_size,
                 page_links_origin: None,
+                partial_patch_answers: false,
                 latency: config.latency,
                 latency_by_key: BTreeMap::new(),
                 write_latency: Duration::ZERO,
@@ -496,6 +506,8 @@ struct Inner {
     agents_page_size: usize,
     /// The origin of the agents listing's page links, when not the request's own.
     page_links_origin: Option<String>,
+    /// Provider-scoped PATCHes answered with only the fields they sent.
+    partial_patch_answers: bool,
     latency: Duration,
     latency_by_key: BTreeMap<String, Duration>,
     /// Added to every write, before it is carried out.

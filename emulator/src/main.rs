@@ -3,7 +3,7 @@
 //! ```text
 //! cargo run -p ultravox-emulator -- [--port 8787] [--host 127.0.0.1] [--api-key KEY ...] [--prefix-length N]
 //!     [--agents-page-size N] [--page-links-origin ORIGIN] [--latency-ms N] [--write-latency-ms N]
-//!     [--seed FILE.json]
+//!     [--partial-patch-answers] [--seed FILE.json]
 //!     [--account-endpoint served|404|405|410|html|json] [--provider-endpoints served|404|html|json]
 //!     [--account-omits PROVIDER ...] [--deprecation VALUE] [--sunset HTTP-DATE]
 //! ```
@@ -14,7 +14,8 @@
 //! account-level answers. `--write-latency-ms` holds every write that long before carrying it out (reads answer at
 //! once). `--deprecation`/`--sunset` add those headers to every answer of the account-level pair.
 //! `--page-links-origin` writes the agents listing's page links with another origin (an internal host name, or
-//! `http://` behind a TLS-terminating proxy).
+//! `http://` behind a TLS-terminating proxy). `--partial-patch-answers` answers a provider-scoped PATCH with only the
+//! fields it sent.
 //!
 //! Prints `Ultravox emulator listening on http://HOST:PORT` on stdout, then serves until killed. Every `--api-key`
 //! gets an empty account unless the seed file has it; with neither, the one account is `demo-key`. A seed file is
@@ -61,6 +62,10 @@ struct Args {
     /// behind a proxy writes them [default: the origin the request was sent to].
     #[arg(long, value_name = "ORIGIN")]
     page_links_origin: Option<String>,
+    /// Answer a provider-scoped PATCH with only the fields its body held (a secret as its `{name}Prefix`), as a
+    /// server answering a field-level merge with what changed would [default: the whole provider].
+    #[arg(long)]
+    partial_patch_answers: bool,
     /// Accounts to start with: `{"accounts": {"KEY": {...}}}`, secrets in clear.
     #[arg(long, value_name = "FILE.json")]
     seed: Option<PathBuf>,
@@ -127,6 +132,7 @@ fn run(args: Args) -> Result<(), String> {
     }
     emulator.set_write_latency(std::time::Duration::from_millis(args.write_latency_ms));
     emulator.set_page_links_origin(args.page_links_origin.as_deref());
+    emulator.set_partial_patch_answers(args.partial_patch_answers);
     emulator.set_account_omits(&args.account_omits.iter().map(String::as_str).collect::<Vec<_>>());
     emulator.set_account_endpoint(args.account_endpoint);
     emulator.set_provider_endpoints(args.provider_endpoints);

@@ -609,6 +609,26 @@ async fn provider_scoped_endpoints_create_merge_and_delete() {
 }
 
 #[tokio::test]
+async fn a_patch_can_be_answered_with_only_the_fields_it_sent() {
+    let emu = start(AccountState::empty());
+    let path = "/api/telephony_configs/twilio";
+    call(&emu, Method::POST, path, Some(twilio_body())).await;
+    emu.set_partial_patch_answers(true);
+    let (status, answer) = call(&emu, Method::PATCH, path, Some(json!({"callCreationAllowedAgentIds": []}))).await;
+    assert_eq!((status, answer), (StatusCode::OK, json!({"callCreationAllowedAgentIds": []})));
+    let (_, answer) =
+        call(&emu, Method::PATCH, path, Some(json!({"authToken": "rotated-token", "accountSid": "AC2"}))).await;
+    assert_eq!(answer, json!({"accountSid": "AC2", "authTokenPrefix": {"prefix": "rota"}}));
+    // The merge itself is whole, and so are every other answer.
+    let (_, full) = call(&emu, Method::GET, path, None).await;
+    assert_eq!(full["requestContextMapping"], json!({"From": "user.phone_number"}));
+    assert_eq!(full["accountSid"], "AC2");
+    emu.set_partial_patch_answers(false);
+    let (_, answer) = call(&emu, Method::PATCH, path, Some(json!({"accountSid": "AC3"}))).await;
+    assert_eq!(answer["requestContextMapping"], json!({"From": "user.phone_number"}));
+}
+
+#[tokio::test]
 async fn the_account_pair_can_be_removed_and_deprecated_and_the_provider_endpoints_removed() {
     let emu = start(AccountState::empty());
     for (mode, code) in [(EndpointMode::Gone(404), 404), (EndpointMode::Gone(405), 405), (EndpointMode::Gone(410), 410)]

@@ -14,7 +14,7 @@ use crate::api::retry::{self, Failure, is_retried};
 use crate::api::url::{is_loopback, join};
 use crate::api::wire::Agent;
 use crate::api::wire::{self, ProviderWrite};
-use crate::api::{ApiError, Deprecation, ServerMessage, TelephonyApi};
+use crate::api::{ApiError, Deprecation, PatchAnswer, ServerMessage, TelephonyApi};
 use crate::provider::Provider;
 use crate::redact::{self, Outside};
 use crate::state::{DesiredProvider, RemoteProvider, RemoteState};
@@ -441,14 +441,15 @@ impl TelephonyApi for Client {
         Attempts::new(self.options.max_attempts, self.options.retry_budget)
     }
 
-    async fn update_provider(&self, desired: &DesiredProvider, fields: &[String]) -> Result<RemoteProvider, ApiError> {
+    async fn update_provider(&self, desired: &DesiredProvider, fields: &[String]) -> Result<PatchAnswer, ApiError> {
         let body = wire::provider_body(desired, Some(fields));
         // Idempotent: a field-level merge of the same fields leaves the same account.
         let answer = self
             .send(Method::PATCH, &provider_path(desired.provider), Some(body), true)
             .await
             .map_err(no_such_endpoint)?;
-        self.read_provider(&Method::PATCH, desired.provider, &answer.body)
+        let provider = self.read_provider(&Method::PATCH, desired.provider, &answer.body)?;
+        Ok(PatchAnswer { provider, carried: wire::carried_fields(desired.provider, &answer.body) })
     }
 
     async fn delete_provider(&self, provider: Provider) -> Result<(), ApiError> {

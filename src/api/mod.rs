@@ -40,13 +40,24 @@ pub trait TelephonyApi {
     ) -> Result<RemoteProvider, ApiError>;
     /// A fresh allowance of attempts, within this API's limits, for a request made in several rounds (a create).
     fn attempts(&self) -> Attempts;
-    /// `PATCH` holding only `fields` of the desired block; answers the provider after the merge.
-    async fn update_provider(&self, desired: &DesiredProvider, fields: &[String]) -> Result<RemoteProvider, ApiError>;
+    /// `PATCH` holding only `fields` of the desired block; answers the provider after the merge, and which fields
+    /// the answer carried.
+    async fn update_provider(&self, desired: &DesiredProvider, fields: &[String]) -> Result<PatchAnswer, ApiError>;
     /// `DELETE`; a provider already absent (404) counts as deleted.
     async fn delete_provider(&self, provider: Provider) -> Result<(), ApiError>;
     /// Every agent the API lists for `search` (its name filter), across all pages; [`ApiError::TooManyAgents`]
     /// when there are more pages than the client follows.
     async fn find_agents(&self, search: &str) -> Result<Vec<wire::Agent>, ApiError>;
+}
+
+/// The answer to a provider-scoped `PATCH`: the provider as the answer shows it, and the fields the answer carried
+/// (a field is carried when its key, or for a secret its `{name}Prefix`, is present and not `null`). The API answers
+/// the whole provider, but a server that answers a field-level merge with only what changed is read the same way: a
+/// field the answer leaves out and the PATCH did not send was not touched by it (see [`crate::diff::check_patch`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PatchAnswer {
+    pub provider: RemoteProvider,
+    pub carried: std::collections::BTreeSet<String>,
 }
 
 /// How many attempts one logical request may make, and within how long: normally one call of the client, but a

@@ -57,6 +57,21 @@ pub fn parse_provider_config(provider: Provider, body: &[u8]) -> Result<RemotePr
     }
 }
 
+/// The fields of `provider` a provider-scoped answer carried: those whose key (for a secret, `{name}Prefix`) is
+/// present and not `null`. Empty when the body is not a JSON object (then [`parse_provider_config`] refuses it).
+pub fn carried_fields(provider: Provider, body: &[u8]) -> std::collections::BTreeSet<String> {
+    let Ok(Value::Object(block)) = serde_json::from_slice::<Value>(body) else { return Default::default() };
+    let present = |key: &str| block.get(key).is_some_and(|v| !v.is_null());
+    provider
+        .known_keys()
+        .into_iter()
+        .filter(|field| {
+            if provider.secret_fields().contains(field) { present(&format!("{field}Prefix")) } else { present(field) }
+        })
+        .map(str::to_string)
+        .collect()
+}
+
 /// Reads one provider block (the account-level answer's `twilio`, or a provider-scoped answer).
 pub fn parse_provider(provider: Provider, block: &Map<String, Value>) -> Result<RemoteProvider, ShapeError> {
     let at = |field: &str| format!("{}.{field}", provider.key());
@@ -347,6 +362,15 @@ mod tests {
             assert!(err.0.contains(&format!("it says nothing about `{silent}`")), "{err}");
         }
         assert!(parse_account_config(br#"{"twilio": null, "telnyx": null, "plivo": null}"#).is_ok());
+    }
+
+    #[test]
+    fn carried_fields_are_the_present_non_null_keys() {
+        let body = br#"{"callCreationAllowedAgentIds": [], "accountSid": null, "authTokenPrefix": {"prefix": "ab"},
+            "extra": 1}"#;
+        let carried: Vec<String> = carried_fields(Provider::Twilio, body).into_iter().collect();
+        assert_eq!(carried, ["authToken", "callCreationAllowedAgentIds"]);
+        assert!(carried_fields(Provider::Twilio, b"[]").is_empty());
     }
 
     #[test]
