@@ -333,6 +333,7 @@ fn account_config(inner: &mut crate::Inner, parts: &Parts, body: &Bytes) -> Repl
     };
     let prefixes = &inner.prefixes;
     let omits = &inner.account_omits;
+    let partial = inner.partial_patch_answers;
     let method = &parts.method;
     match *method {
         Method::GET | Method::HEAD => Reply::json(200, render_account(account, prefixes, omits)),
@@ -344,7 +345,11 @@ fn account_config(inner: &mut crate::Inner, parts: &Parts, body: &Bytes) -> Repl
             match validate::account_patch(&body, account) {
                 Ok(next) => {
                     *account = next;
-                    Reply::json(200, render_account(account, prefixes, omits))
+                    let mut answer = render_account(account, prefixes, omits);
+                    if let (true, Value::Object(providers), Value::Object(sent)) = (partial, &mut answer, &body) {
+                        providers.retain(|provider, _| sent.contains_key(provider));
+                    }
+                    Reply::json(200, answer)
                 }
                 Err(errors) => Reply::json(400, errors),
             }

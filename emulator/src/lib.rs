@@ -25,7 +25,8 @@
 //! ([`Emulator::set_deprecation`]) or leave a provider out ([`Emulator::set_account_omits`]), writes can be held
 //! in flight ([`Emulator::set_write_latency`]), the agents listing's page links can name another origin than the
 //! one the request was sent to ([`Emulator::set_page_links_origin`]), as a server behind a proxy writes them, and
-//! a provider-scoped PATCH can be answered with only the fields it sent ([`Emulator::set_partial_patch_answers`]).
+//! a PATCH can be answered with only the fields (or, account-level, the providers) it sent
+//! ([`Emulator::set_partial_patch_answers`]).
 
 mod admin;
 mod api;
@@ -406,8 +407,9 @@ impl Emulator {
     }
 
     /// With `true`, a provider-scoped `PATCH` is answered with only the fields its body held (a secret as its
-    /// `{name}Prefix`), as a server answering a field-level merge with what changed would; `false` (the default)
-    /// answers the whole provider, as the API's schema says.
+    /// `{name}Prefix`), and the account-level `PATCH` with only the providers it held, as a server answering a merge
+    /// with what changed would; `false` (the default) answers the whole provider or account, as the API's schema
+    /// says.
     pub fn set_partial_patch_answers(&self, partial: bool) {
         self.shared.lock().partial_patch_answers = partial;
     }

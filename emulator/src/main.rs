@@ -14,8 +14,8 @@
 //! account-level answers. `--write-latency-ms` holds every write that long before carrying it out (reads answer at
 //! once). `--deprecation`/`--sunset` add those headers to every answer of the account-level pair.
 //! `--page-links-origin` writes the agents listing's page links with another origin (an internal host name, or
-//! `http://` behind a TLS-terminating proxy). `--partial-patch-answers` answers a provider-scoped PATCH with only the
-//! fields it sent.
+//! `http://` behind a TLS-terminating proxy). `--partial-patch-answers` answers a PATCH with only the fields (or,
+//! account-level, the providers) it sent.
 //!
 //! Prints `Ultravox emulator listening on http://HOST:PORT` on stdout, then serves until killed. Every `--api-key`
 //! gets an empty account unless the seed file has it; with neither, the one account is `demo-key`. A seed file is
@@ -62,8 +62,9 @@ struct Args {
     /// behind a proxy writes them [default: the origin the request was sent to].
     #[arg(long, value_name = "ORIGIN")]
     page_links_origin: Option<String>,
-    /// Answer a provider-scoped PATCH with only the fields its body held (a secret as its `{name}Prefix`), as a
-    /// server answering a field-level merge with what changed would [default: the whole provider].
+    /// Answer a provider-scoped PATCH with only the fields its body held (a secret as its `{name}Prefix`), and the
+    /// account-level PATCH with only the providers it held, as a server answering a merge with what changed would
+    /// [default: the whole provider or account].
     #[arg(long)]
     partial_patch_answers: bool,
     /// Accounts to start with: `{"accounts": {"KEY": {...}}}`, secrets in clear.

@@ -623,9 +623,16 @@ async fn a_patch_can_be_answered_with_only_the_fields_it_sent() {
     let (_, full) = call(&emu, Method::GET, path, None).await;
     assert_eq!(full["requestContextMapping"], json!({"From": "user.phone_number"}));
     assert_eq!(full["accountSid"], "AC2");
+    // The account-level PATCH is answered with only the providers it held.
+    let (status, answer) = call(&emu, Method::PATCH, ACCOUNT_CONFIG, Some(json!({"plivo": null}))).await;
+    assert_eq!((status, answer), (StatusCode::OK, json!({"plivo": null})));
+    let (_, answer) = call(&emu, Method::GET, ACCOUNT_CONFIG, None).await;
+    assert_eq!(answer["twilio"]["accountSid"], "AC2");
     emu.set_partial_patch_answers(false);
     let (_, answer) = call(&emu, Method::PATCH, path, Some(json!({"accountSid": "AC3"}))).await;
     assert_eq!(answer["requestContextMapping"], json!({"From": "user.phone_number"}));
+    let (_, answer) = call(&emu, Method::PATCH, ACCOUNT_CONFIG, Some(json!({"plivo": null}))).await;
+    assert_eq!(answer["twilio"]["accountSid"], "AC3");
 }
 
 #[tokio::test]

@@ -93,9 +93,9 @@ impl Client {
         prefixes.extend(provider.prefixes.values().flatten().map(|p| p.expose().to_string()));
     }
 
-    /// Reads an account-level config answer and remembers its prefixes.
-    fn read_config(&self, method: &Method, body: &[u8]) -> Result<RemoteState, ApiError> {
-        let state = wire::parse_account_config(body).map_err(|e| ApiError::BadAnswer {
+    /// Reads an account-level config answer that must speak of each of `required`, and remembers its prefixes.
+    fn read_config(&self, method: &Method, body: &[u8], required: &[Provider]) -> Result<RemoteState, ApiError> {
+        let state = wire::parse_account_answer(body, required).map_err(|e| ApiError::BadAnswer {
             method: method.to_string(),
             url: display_url(&self.url(ACCOUNT_CONFIG_PATH)),
             reason: e.0,
@@ -405,14 +405,15 @@ const MAX_AGENT_PAGES: usize = 50;
 impl TelephonyApi for Client {
     async fn fetch_config(&self) -> Result<RemoteState, ApiError> {
         let answer = self.send(Method::GET, ACCOUNT_CONFIG_PATH, None, true).await?;
-        self.read_config(&Method::GET, &answer.body)
+        self.read_config(&Method::GET, &answer.body, &Provider::ALL)
     }
 
     async fn write_config(&self, writes: &[ProviderWrite<'_>]) -> Result<RemoteState, ApiError> {
         let body = wire::account_patch_body(writes);
         // Idempotent: every written provider is a complete block or `null`, so a repeat sets the same account.
         let answer = self.send(Method::PATCH, ACCOUNT_CONFIG_PATH, Some(body), true).await?;
-        self.read_config(&Method::PATCH, &answer.body)
+        let written: Vec<Provider> = writes.iter().map(|(provider, _)| *provider).collect();
+        self.read_config(&Method::PATCH, &answer.body, &written)
     }
 
     async fn fetch_provider(&self, provider: Provider) -> Result<Option<RemoteProvider>, ApiError> {

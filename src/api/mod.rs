@@ -27,7 +27,8 @@ use crate::state::{DesiredProvider, RemoteProvider, RemoteState};
 pub trait TelephonyApi {
     /// One `GET` of the account-level config.
     async fn fetch_config(&self) -> Result<RemoteState, ApiError>;
-    /// One account-level `PATCH` holding exactly `writes`; answers the account's config after it.
+    /// One account-level `PATCH` holding exactly `writes`; answers the account's config after it (the answer must
+    /// speak of every written provider; one it is silent about and that was not written reads as absent).
     async fn write_config(&self, writes: &[ProviderWrite<'_>]) -> Result<RemoteState, ApiError>;
     /// One provider-scoped `GET`: `None` when the provider is not configured (the framework's JSON 404).
     async fn fetch_provider(&self, provider: Provider) -> Result<Option<RemoteProvider>, ApiError>;

@@ -15,8 +15,15 @@ use crate::state::{DesiredProvider, RemotePrefix, RemoteProvider, RemoteState, S
 #[error("{0}")]
 pub struct ShapeError(pub String);
 
-/// Reads the body of `GET`/`PATCH /api/accounts/me/telephony_config`.
+/// Reads the body of `GET /api/accounts/me/telephony_config`: it must say something about every provider.
 pub fn parse_account_config(body: &[u8]) -> Result<RemoteState, ShapeError> {
+    parse_account_answer(body, &Provider::ALL)
+}
+
+/// Reads the body of an answer of `/api/accounts/me/telephony_config` that must say something (a block or `null`)
+/// about each of `required`: every provider for a `GET`; the providers it wrote for a `PATCH` (a server may answer a
+/// merge with only what it changed). A provider the answer is silent about, and need not speak of, reads as absent.
+pub fn parse_account_answer(body: &[u8], required: &[Provider]) -> Result<RemoteState, ShapeError> {
     let value: Value = serde_json::from_slice(body)
         .map_err(|e| ShapeError(format!("the answer is not valid JSON (line {}, column {})", e.line(), e.column())))?;
     let Value::Object(top) = value else {
@@ -25,6 +32,7 @@ pub fn parse_account_config(body: &[u8]) -> Result<RemoteState, ShapeError> {
     let mut state = RemoteState::default();
     for provider in Provider::ALL {
         state.providers[provider.index()] = match top.get(provider.key()) {
+            None if !required.contains(&provider) => None,
             // Silence is not "not configured": the API always answers each provider, with a block or null.
             None => {
                 return Err(ShapeError(format!(
@@ -362,6 +370,11 @@ mod tests {
             assert!(err.0.contains(&format!("it says nothing about `{silent}`")), "{err}");
         }
         assert!(parse_account_config(br#"{"twilio": null, "telnyx": null, "plivo": null}"#).is_ok());
+        // A PATCH's answer need only speak of the providers it wrote.
+        let patched = parse_account_answer(br#"{"plivo": null}"#, &[Provider::Plivo]).unwrap();
+        assert_eq!(patched, RemoteState::default());
+        let err = parse_account_answer(br#"{"twilio": null}"#, &[Provider::Plivo]).unwrap_err();
+        assert!(err.0.contains("it says nothing about `plivo`"), "{err}");
     }
 
     #[test]

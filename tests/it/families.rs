@@ -124,6 +124,20 @@ fn a_patch_answered_with_only_what_it_sent_is_checked_on_that() {
 }
 
 #[test]
+fn an_account_level_patch_answered_with_only_what_it_wrote_is_checked_on_that() {
+    let mut state = full_state();
+    state.twilio.as_mut().unwrap().allowed_agent_ids = vec![AGENT_A.into()];
+    let f = Fixture::with_state(state).family("account");
+    f.emu.set_partial_patch_answers(true);
+    let (code, out, err) = f.run(&["apply", "--auto-approve"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(f.write_lines(), ["PATCH /api/accounts/me/telephony_config twilio"]);
+    assert_eq!(f.account(), full_state());
+    let (code, out, _) = f.run(&["plan", "--detailed-exitcode"]);
+    assert_eq!(code, 0, "{out}");
+}
+
+#[test]
 fn provider_family_rotation_sends_every_declared_secret_and_nothing_else() {
     let f = Fixture::with_state(full_state()).family("provider");
     let (code, _, err) = f.run(&["apply", "--rotate", "--auto-approve"]);
