@@ -290,7 +290,7 @@ impl Client {
     ) -> ApiError {
         let method = method.to_string();
         match failure {
-            Failure::Status { status, body, location, .. } => {
+            Failure::Status { status, body, location, retry_after } => {
                 if status.is_redirection() {
                     let target = location
                         .as_deref()
@@ -326,6 +326,7 @@ impl Client {
                     gave_up,
                     detail_body,
                     earlier_unknown,
+                    retry_after,
                 }
             }
             Failure::Timeout(_) => {
@@ -440,6 +441,23 @@ impl TelephonyApi for Client {
 
     fn attempts(&self) -> Attempts {
         Attempts::new(self.options.max_attempts, self.options.retry_budget)
+    }
+
+    async fn pause(&self, after: &ApiError, attempts: &Attempts) -> Option<crate::stop::Signal> {
+        let asked = after.retry_after().map(|asked| asked.min(self.options.max_retry_after));
+        let left =
+            attempts.started.map_or(attempts.budget, |started| attempts.budget.saturating_sub(started.elapsed()));
+        let wait = asked.unwrap_or_else(|| retry::backoff(attempts.made)).min(left);
+        tracing::info!(
+            "waiting {:.1}s{} before reading again whether it landed",
+            wait.as_secs_f64(),
+            if asked.is_some() { ", as the server's Retry-After asks," } else { "" }
+        );
+        tokio::select! {
+            biased;
+            signal = crate::stop::signalled() => Some(signal),
+            () = tokio::time::sleep(wait) => None,
+        }
     }
 
     async fn update_provider(&self, desired: &DesiredProvider, fields: &[String]) -> Result<PatchAnswer, ApiError> {

@@ -41,6 +41,11 @@ pub trait TelephonyApi {
     ) -> Result<RemoteProvider, ApiError>;
     /// A fresh allowance of attempts, within this API's limits, for a request made in several rounds (a create).
     fn attempts(&self) -> Attempts;
+    /// Waits after a create's ambiguous failure `after`, before the provider is read again: the server's
+    /// `Retry-After`, or the backoff for the attempts made, never past the allowance's time budget. It gives a POST
+    /// still being processed time to land, and spaces a create's attempts as every retry is spaced. A signal ends the
+    /// wait at once and is returned.
+    async fn pause(&self, after: &ApiError, attempts: &Attempts) -> Option<crate::stop::Signal>;
     /// `PATCH` holding only `fields` of the desired block; answers the provider after the merge, and which fields
     /// the answer carried.
     async fn update_provider(&self, desired: &DesiredProvider, fields: &[String]) -> Result<PatchAnswer, ApiError>;
@@ -153,6 +158,8 @@ pub enum ApiError {
         detail_body: bool,
         /// Whether an earlier attempt of the same request may have been processed (its answer was lost).
         earlier_unknown: bool,
+        /// The wait the answer's `Retry-After` asked for, if any.
+        retry_after: Option<Duration>,
     },
     #[error(
         "{method} {url} answered HTTP 404 with no API error body: this server has no such endpoint (not \"not \
@@ -296,6 +303,27 @@ impl ApiError {
     /// Whether a signal stopped this request.
     pub fn interrupted(&self) -> bool {
         matches!(self, ApiError::Interrupted { .. })
+    }
+
+    /// The wait the server asked for with `Retry-After`, if it did.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            ApiError::Status { retry_after, .. } => *retry_after,
+            _ => None,
+        }
+    }
+
+    /// The request of this failure, not sent again because `signal` stopped the run, and whose earlier attempt (this
+    /// failure) may or may not have landed.
+    pub fn stopped_after(self, signal: crate::stop::Signal) -> ApiError {
+        match self {
+            ApiError::Status { method, url, .. }
+            | ApiError::Timeout { method, url, .. }
+            | ApiError::Transport { method, url, .. } => {
+                ApiError::Interrupted { method, url, signal, in_flight: false, may_have_landed: true }
+            }
+            other => other,
+        }
     }
 
     /// The same failure, saying the request gave up after `attempts` in all, and why.
