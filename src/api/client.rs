@@ -326,7 +326,9 @@ impl Client {
                     gave_up,
                     detail_body,
                     earlier_unknown,
-                    retry_after,
+                    retry_after: retry_after.map(|wait| {
+                        u32::try_from(wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).unwrap_or(u32::MAX)
+                    }),
                 }
             }
             Failure::Timeout(_) => {

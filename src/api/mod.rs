@@ -158,8 +158,8 @@ pub enum ApiError {
         detail_body: bool,
         /// Whether an earlier attempt of the same request may have been processed (its answer was lost).
         earlier_unknown: bool,
-        /// The wait the answer's `Retry-After` asked for, if any.
-        retry_after: Option<Duration>,
+        /// The wait the answer's `Retry-After` asked for, in whole seconds (rounded up), if any.
+        retry_after: Option<u32>,
     },
     #[error(
         "{method} {url} answered HTTP 404 with no API error body: this server has no such endpoint (not \"not \
@@ -308,7 +308,7 @@ impl ApiError {
     /// The wait the server asked for with `Retry-After`, if it did.
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
-            ApiError::Status { retry_after, .. } => *retry_after,
+            ApiError::Status { retry_after, .. } => retry_after.map(|secs| Duration::from_secs(secs.into())),
             _ => None,
         }
     }
