@@ -273,30 +273,31 @@ async fn apply_one<A: TelephonyApi>(
         (Target::Account, _) => return Err(unplannable()),
     };
     tracing::info!("{} {} ({})", request.method.as_str(), request.path(), request.fields.join(", "));
-    let (answer, sent_secrets) = match (request.method, desired.get(provider)) {
+    let check = match (request.method, desired.get(provider)) {
         (Method::Delete, Desired::Absent) => {
             api.delete_provider(provider).await?;
             return Ok((vec![provider], Vec::new()));
         }
         (Method::Post, Desired::Present(d)) => create(api, d).await?,
         (Method::Patch, Desired::Present(d)) => {
-            (api.update_provider(d, &request.fields).await?, request.fields.clone())
+            let answer = api.update_provider(d, &request.fields).await?;
+            diff::check_patch(d, &request.fields, &answer.provider, &answer.carried)
         }
         _ => return Err(unplannable()),
     };
-    let mut state = RemoteState::default();
-    state.providers[provider.index()] = Some(answer);
-    let check = diff::check_write(desired, &[provider], &state);
     if !check.problems.is_empty() {
         return Err(ApplyError::NotConverged { problems: check.problems });
     }
-    // Only a secret that was sent can be reported as unverified; one left alone was not written.
-    let unverified = check
-        .unverified
-        .into_iter()
-        .filter(|f| f.split_once('.').is_some_and(|(_, field)| sent_secrets.iter().any(|s| s == field)))
-        .collect();
-    Ok((vec![provider], unverified))
+    Ok((vec![provider], check.unverified))
+}
+
+/// Checks a create's answer: the complete block was sent, so every field is compared.
+fn check_created(d: &DesiredProvider, answer: RemoteProvider) -> diff::WriteCheck {
+    let mut only = DesiredState { providers: [Desired::Unmanaged, Desired::Unmanaged, Desired::Unmanaged] };
+    only.providers[d.provider.index()] = Desired::Present(d.clone());
+    let mut state = RemoteState::default();
+    state.providers[d.provider.index()] = Some(answer);
+    diff::check_write(&only, &[d.provider], &state)
 }
 
 /// The account-level write: one PATCH holding every provider the request names, each as a complete block.
@@ -318,18 +319,29 @@ async fn apply_account_level<A: TelephonyApi>(
 
 /// POSTs a declared provider, at most [`crate::api::Attempts::max`] times in all (the client retries 429 and 503 within the
 /// same allowance and time budget). After an ambiguous failure (502, 504, a lost connection, a timeout: it may have
-/// landed) the provider is read again before anything else: present and matching is done, present and different gets
-/// a PATCH of the difference, absent gets the POST again while the allowance lasts. Any other failure ends it.
-/// Returns the answer and the fields the landing write carried.
-async fn create<A: TelephonyApi>(api: &A, d: &DesiredProvider) -> Result<(RemoteProvider, Vec<String>), ApplyError> {
-    let every_field = || d.provider.known_keys().iter().map(|k| k.to_string()).collect::<Vec<_>>();
+/// landed) the create waits ([`TelephonyApi::pause`]: the server's `Retry-After` or the backoff) and reads the
+/// provider again before anything else: present and matching is done, present and different gets a PATCH of the
+/// difference, absent gets the POST again while the allowance lasts. Any other failure ends it; after an earlier
+/// ambiguous round (a 400 "already exists" to a POST repeated over one that landed late) the provider is read once
+/// more to say which: present is settled as above, absent is the failure.
+/// Returns the check of the landing write's answer against `d`.
+async fn create<A: TelephonyApi>(api: &A, d: &DesiredProvider) -> Result<diff::WriteCheck, ApplyError> {
     let mut attempts = api.attempts();
+    // Whether an earlier POST of this create may have landed.
+    let mut unsure = false;
     loop {
         let error = match api.create_provider(d, &mut attempts).await {
-            Ok(answer) => return Ok((answer, every_field())),
-            Err(e) if e.ambiguous() => e,
+            Ok(answer) => return Ok(check_created(d, answer)),
+            Err(e) if e.ambiguous() || (unsure && !e.interrupted()) => e,
             Err(e) => return Err(e.into()),
         };
+        let ambiguous = error.ambiguous();
+        if ambiguous {
+            if let Some(signal) = api.pause(&error, &attempts).await {
+                return Err(error.stopped_after(signal).into());
+            }
+        }
+        unsure = true;
         tracing::info!("{error}; reading {} again before deciding what to send", d.provider);
         let now = match api.fetch_provider(d.provider).await {
             Ok(now) => now,
@@ -338,6 +350,10 @@ async fn create<A: TelephonyApi>(api: &A, d: &DesiredProvider) -> Result<(Remote
             }
         };
         let Some(now) = now else {
+            if !ambiguous {
+                // The server said this POST was not done, and none before it landed.
+                return Err(error.into());
+            }
             if let Some(why) = attempts.exhausted() {
                 let source = Box::new(error.gave_up_after(attempts.made, why));
                 return Err(ApplyError::NotCreated { source, provider: d.provider });
@@ -353,11 +369,12 @@ async fn create<A: TelephonyApi>(api: &A, d: &DesiredProvider) -> Result<(Remote
         return match plan.requests().first() {
             None => {
                 tracing::info!("{} is present and matches: the POST landed", d.provider);
-                Ok((now, every_field()))
+                Ok(check_created(d, now))
             }
             Some(patch) => {
                 tracing::info!("{} is present but differs: sending the difference", d.provider);
-                Ok((api.update_provider(d, &patch.fields).await?, patch.fields.clone()))
+                let answer = api.update_provider(d, &patch.fields).await?;
+                Ok(diff::check_patch(d, &patch.fields, &answer.provider, &answer.carried))
             }
         };
     }
@@ -388,6 +405,12 @@ mod tests {
         budget: std::time::Duration,
         /// Requests (by method) that fail with 400 before doing anything.
         refuse: Option<&'static str>,
+        /// A POST answered 502 by `fail_posts` lands late: after the next read.
+        land_late: RefCell<bool>,
+        /// Held by a POST that lands late, until that read.
+        landing: RefCell<Option<DesiredProvider>>,
+        /// Every POST after the first is refused with 400.
+        refuse_after_first_post: std::cell::Cell<bool>,
     }
 
     impl FakeApi {
@@ -402,6 +425,9 @@ mod tests {
                 fail_posts: RefCell::new(0),
                 budget: std::time::Duration::from_secs(60),
                 refuse: None,
+                land_late: RefCell::new(false),
+                landing: RefCell::new(None),
+                refuse_after_first_post: std::cell::Cell::new(false),
             }
         }
         fn state(&self) -> RemoteState {
@@ -443,7 +469,12 @@ mod tests {
         }
         async fn fetch_provider(&self, provider: Provider) -> Result<Option<RemoteProvider>, ApiError> {
             self.log.borrow_mut().push(format!("GET {provider}"));
-            Ok(self.state().providers[provider.index()].clone())
+            let now = self.state().providers[provider.index()].clone();
+            if let Some(late) = self.landing.borrow_mut().take() {
+                let index = late.provider.index();
+                self.stored.borrow_mut()[index] = Some((late, self.corrupt));
+            }
+            Ok(now)
         }
         async fn create_provider(
             &self,
@@ -454,8 +485,14 @@ mod tests {
             attempts.started.get_or_insert_with(std::time::Instant::now);
             self.log.borrow_mut().push(format!("POST {}", d.provider));
             self.check_refused("POST")?;
+            if attempts.made > 1 && self.refuse_after_first_post.get() {
+                return Err(status(400, "POST"));
+            }
             if *self.fail_posts.borrow() > 0 {
                 *self.fail_posts.borrow_mut() -= 1;
+                if *self.land_late.borrow() {
+                    *self.landing.borrow_mut() = Some(d.clone());
+                }
                 return Err(status(502, "POST"));
             }
             if self.stored.borrow()[d.provider.index()].is_some() {
@@ -471,7 +508,15 @@ mod tests {
         fn attempts(&self) -> Attempts {
             Attempts::new(4, self.budget)
         }
-        async fn update_provider(&self, d: &DesiredProvider, fields: &[String]) -> Result<RemoteProvider, ApiError> {
+        async fn pause(&self, _after: &ApiError, _attempts: &Attempts) -> Option<crate::stop::Signal> {
+            self.log.borrow_mut().push("wait".into());
+            None
+        }
+        async fn update_provider(
+            &self,
+            d: &DesiredProvider,
+            fields: &[String],
+        ) -> Result<crate::api::PatchAnswer, ApiError> {
             self.log.borrow_mut().push(format!("PATCH {} {}", d.provider, fields.join(",")));
             self.check_refused("PATCH")?;
             // A field-level merge: only the named fields change.
@@ -498,7 +543,9 @@ mod tests {
                 current.settings.request_context_mapping = d.settings.request_context_mapping.clone();
             }
             drop(stored);
-            Ok(self.state().providers[d.provider.index()].clone().unwrap())
+            let provider = self.state().providers[d.provider.index()].clone().unwrap();
+            let carried = d.provider.known_keys().into_iter().map(str::to_string).collect();
+            Ok(crate::api::PatchAnswer { provider, carried })
         }
         async fn delete_provider(&self, provider: Provider) -> Result<(), ApiError> {
             self.log.borrow_mut().push(format!("DELETE {provider}"));
@@ -527,6 +574,7 @@ mod tests {
             gave_up: None,
             detail_body: true,
             earlier_unknown: false,
+            retry_after: None,
         }
     }
 
@@ -678,19 +726,19 @@ mod tests {
         api.log.borrow_mut().clear();
         let applied = run(apply(&api, &plan, &desired)).unwrap();
         assert_eq!(applied.written, vec![Provider::Plivo]);
-        assert_eq!(*api.log.borrow(), ["POST plivo", "GET plivo"], "present and matching: done");
+        assert_eq!(*api.log.borrow(), ["POST plivo", "wait", "GET plivo"], "present and matching: done");
     }
 
     #[test]
     fn a_create_is_at_most_four_posts_in_all_and_a_last_read_settles_it() {
-        // Every POST answered 502 without landing: a read before each new POST, and one after the fourth.
+        // Every POST answered 502 without landing: a wait and a read before each new POST, and after the fourth.
         let api = FakeApi::new(4);
         *api.fail_posts.borrow_mut() = 10;
         let desired = desired_plivo("plivo-token-value");
         let plan = plan_for(&api, &desired, Family::Provider, false);
         api.log.borrow_mut().clear();
         let err = run(apply(&api, &plan, &desired)).unwrap_err();
-        assert_eq!(*api.log.borrow(), ["POST plivo", "GET plivo"].repeat(4));
+        assert_eq!(*api.log.borrow(), ["POST plivo", "wait", "GET plivo"].repeat(4));
         let text = err.to_string();
         assert!(text.contains("(gave up after 4 attempts, the most reconcile makes)"), "{text}");
         assert!(text.contains("plivo was read again after it and is absent: it was not created"), "{text}");
@@ -702,7 +750,10 @@ mod tests {
         api.log.borrow_mut().clear();
         let applied = run(apply(&api, &plan, &desired)).unwrap();
         assert_eq!(applied.written, vec![Provider::Plivo]);
-        assert_eq!(*api.log.borrow(), ["POST plivo", "GET plivo", "POST plivo", "GET plivo", "POST plivo"]);
+        assert_eq!(
+            *api.log.borrow(),
+            ["POST plivo", "wait", "GET plivo", "POST plivo", "wait", "GET plivo", "POST plivo"]
+        );
     }
 
     #[test]
@@ -729,8 +780,33 @@ mod tests {
         let plan = plan_for(&api, &desired, Family::Provider, false);
         api.log.borrow_mut().clear();
         let err = run(apply(&api, &plan, &desired)).unwrap_err();
-        assert_eq!(*api.log.borrow(), ["POST plivo", "GET plivo"]);
+        assert_eq!(*api.log.borrow(), ["POST plivo", "wait", "GET plivo"]);
         assert!(err.to_string().contains("gave up after 1 attempt: another would pass the 0s retry budget"), "{err}");
+    }
+
+    #[test]
+    fn a_refusal_after_an_ambiguous_round_is_read_back_before_it_is_called_failed() {
+        // The first POST's answer is lost; the read comes before it lands (absent), so the POST is sent again and
+        // refused as a duplicate (400): read once more, the provider is there and matches: the create is done.
+        let api = FakeApi::new(4);
+        *api.fail_posts.borrow_mut() = 1;
+        *api.land_late.borrow_mut() = true;
+        let desired = desired_plivo("plivo-token-value");
+        let plan = plan_for(&api, &desired, Family::Provider, false);
+        api.log.borrow_mut().clear();
+        let applied = run(apply(&api, &plan, &desired)).unwrap();
+        assert_eq!(applied.written, vec![Provider::Plivo]);
+        assert_eq!(*api.log.borrow(), ["POST plivo", "wait", "GET plivo", "POST plivo", "GET plivo"]);
+
+        // A refusal with nothing landed before it is the failure it says, after that one read.
+        let api = FakeApi::new(4);
+        *api.fail_posts.borrow_mut() = 1;
+        api.refuse_after_first_post.set(true);
+        api.log.borrow_mut().clear();
+        let err = run(apply(&api, &plan, &desired)).unwrap_err();
+        assert_eq!(*api.log.borrow(), ["POST plivo", "wait", "GET plivo", "POST plivo", "GET plivo"]);
+        assert_eq!(err.failed(), vec![Provider::Plivo]);
+        assert!(err.to_string().contains("answered HTTP 400"), "{err}");
     }
 
     #[test]

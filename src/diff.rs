@@ -281,24 +281,54 @@ pub fn check_write(desired: &DesiredState, written: &[Provider], answer: &Remote
             (Desired::Present(_), None) => check.problems.push(format!("{provider}: absent after the write")),
             (Desired::Present(d), Some(r)) => {
                 for change in update(d, r, PlanOptions::default()) {
-                    match change {
-                        FieldChange::Value { field, .. } => {
-                            check.problems.push(format!("{provider}.{field}: differs from what was sent"))
-                        }
-                        FieldChange::Secret { field, status: SecretStatus::Changed } => check
-                            .problems
-                            .push(format!("{provider}.{field}: the returned prefix does not match what was sent")),
-                        FieldChange::Secret { field, status: SecretStatus::Unverifiable } => {
-                            check.unverified.push(format!("{provider}.{field}"))
-                        }
-                        FieldChange::Secret { .. } => {}
-                    }
+                    note(&mut check, provider, change);
                 }
             }
             _ => {}
         }
     }
     check
+}
+
+/// Compares the answer to a provider-scoped `PATCH` that sent `sent` with the desired provider. A field the answer
+/// did not carry (`carried`, see [`crate::api::PatchAnswer`]) and the PATCH did not send was left alone by it: it is
+/// not compared (a server may answer a field-level merge with only what changed). A field that was sent is always
+/// compared, an absent one as the API's default. A secret's missing prefix is reported only for a secret that was
+/// sent.
+pub fn check_patch(
+    desired: &DesiredProvider,
+    sent: &[String],
+    answer: &RemoteProvider,
+    carried: &BTreeSet<String>,
+) -> WriteCheck {
+    let was_sent = |field: &str| sent.iter().any(|s| s == field);
+    let mut check = WriteCheck::default();
+    for change in update(desired, answer, PlanOptions::default()) {
+        let field = change.field();
+        let unverified_unsent =
+            matches!(change, FieldChange::Secret { status: SecretStatus::Unverifiable, .. }) && !was_sent(field);
+        if unverified_unsent || !(was_sent(field) || carried.contains(field)) {
+            continue;
+        }
+        note(&mut check, desired.provider, change);
+    }
+    check
+}
+
+/// Notes one difference between a write's answer and the desired state.
+fn note(check: &mut WriteCheck, provider: Provider, change: FieldChange) {
+    match change {
+        FieldChange::Value { field, .. } => {
+            check.problems.push(format!("{provider}.{field}: differs from what was sent"))
+        }
+        FieldChange::Secret { field, status: SecretStatus::Changed } => {
+            check.problems.push(format!("{provider}.{field}: the returned prefix does not match what was sent"))
+        }
+        FieldChange::Secret { field, status: SecretStatus::Unverifiable } => {
+            check.unverified.push(format!("{provider}.{field}"))
+        }
+        FieldChange::Secret { .. } => {}
+    }
 }
 
 #[cfg(test)]
@@ -466,6 +496,42 @@ mod tests {
         assert_eq!(
             check_write(&d, &[Provider::Twilio], &remote(None)).problems,
             vec!["twilio: absent after the write"]
+        );
+    }
+
+    #[test]
+    fn a_patch_answer_is_compared_on_what_was_sent_and_what_it_carried() {
+        const A: &str = "3c90c3cc-0d44-4b50-8888-8dd25736052a";
+        let d = twilio("tok", &[A]);
+        let sent = ["callCreationAllowedAgentIds".to_string()];
+        let carried = |fields: &[&str]| fields.iter().map(|f| f.to_string()).collect::<BTreeSet<_>>();
+        // Only the sent list came back: the identifier and the secret it left out were not touched.
+        let mut only_the_list = remote_twilio(None, &[A]);
+        only_the_list.identifiers.clear();
+        assert_eq!(
+            check_patch(&d, &sent, &only_the_list, &carried(&["callCreationAllowedAgentIds"])),
+            WriteCheck::default()
+        );
+        // The sent field is always compared, an absent one as the default ([]).
+        let problems = check_patch(&d, &sent, &remote_twilio(None, &[]), &carried(&[])).problems;
+        assert_eq!(problems, vec!["twilio.callCreationAllowedAgentIds: differs from what was sent"]);
+        // A field it carried is compared though it was not sent; a missing prefix counts only for a sent secret.
+        let mut other_sid = remote_twilio(Some("xx"), &[A]);
+        other_sid.identifiers.insert("accountSid".into(), "AC2".into());
+        let check = check_patch(&d, &sent, &other_sid, &carried(&["accountSid", "authToken"]));
+        assert_eq!(
+            check.problems,
+            vec![
+                "twilio.accountSid: differs from what was sent",
+                "twilio.authToken: the returned prefix does not match what was sent"
+            ]
+        );
+        let rotated = ["authToken".to_string()];
+        let check = check_patch(&d, &rotated, &remote_twilio(None, &[A]), &carried(&["accountSid"]));
+        assert_eq!(check, WriteCheck { problems: vec![], unverified: vec!["twilio.authToken".into()] });
+        assert_eq!(
+            check_patch(&d, &sent, &remote_twilio(None, &[A]), &carried(&["accountSid"])),
+            WriteCheck::default()
         );
     }
 }

@@ -333,6 +333,7 @@ fn account_config(inner: &mut crate::Inner, parts: &Parts, body: &Bytes) -> Repl
     };
     let prefixes = &inner.prefixes;
     let omits = &inner.account_omits;
+    let partial = inner.partial_patch_answers;
     let method = &parts.method;
     match *method {
         Method::GET | Method::HEAD => Reply::json(200, render_account(account, prefixes, omits)),
@@ -344,7 +345,11 @@ fn account_config(inner: &mut crate::Inner, parts: &Parts, body: &Bytes) -> Repl
             match validate::account_patch(&body, account) {
                 Ok(next) => {
                     *account = next;
-                    Reply::json(200, render_account(account, prefixes, omits))
+                    let mut answer = render_account(account, prefixes, omits);
+                    if let (true, Value::Object(providers), Value::Object(sent)) = (partial, &mut answer, &body) {
+                        providers.retain(|provider, _| sent.contains_key(provider));
+                    }
+                    Reply::json(200, answer)
                 }
                 Err(errors) => Reply::json(400, errors),
             }
@@ -362,23 +367,25 @@ fn route_request(shared: &Shared, inner: &mut crate::Inner, route: Route, parts:
         Err(reply) => return reply,
     };
     let prefixes = &inner.prefixes;
+    let partial = inner.partial_patch_answers;
     let method = &parts.method;
     match route {
         Route::AccountConfig => unreachable!("answered above"),
         Route::Agents => match *method {
             Method::GET | Method::HEAD => {
                 let host = parts.headers.get(header::HOST).and_then(|h| h.to_str().ok());
-                let base = match host {
-                    Some(host) => format!("http://{host}{AGENTS}"),
-                    None => format!("http://{}{AGENTS}", shared.addr),
+                let base = match (&inner.page_links_origin, host) {
+                    (Some(origin), _) => format!("{origin}{AGENTS}"),
+                    (None, Some(host)) => format!("http://{host}{AGENTS}"),
+                    (None, None) => format!("http://{}{AGENTS}", shared.addr),
                 };
                 agents_page(&account.agents, parts.uri.query(), inner.agents_page_size, &base)
             }
             _ => Reply::method_not_allowed(method, "GET, HEAD, OPTIONS"),
         },
-        Route::Twilio => provider_endpoint::<Twilio>(account, prefixes, parts, body),
-        Route::Telnyx => provider_endpoint::<Telnyx>(account, prefixes, parts, body),
-        Route::Plivo => provider_endpoint::<Plivo>(account, prefixes, parts, body),
+        Route::Twilio => provider_endpoint::<Twilio>(account, prefixes, partial, parts, body),
+        Route::Telnyx => provider_endpoint::<Telnyx>(account, prefixes, partial, parts, body),
+        Route::Plivo => provider_endpoint::<Plivo>(account, prefixes, partial, parts, body),
     }
 }
 
@@ -461,10 +468,13 @@ fn render_block<P: Provider>(provider: &P, prefixes: &Prefixes) -> Value {
     Value::Object(block)
 }
 
-/// `/api/telephony_configs/{provider}`: GET, POST (create, 201), PATCH (field-level merge), DELETE (204).
+/// `/api/telephony_configs/{provider}`: GET, POST (create, 201), PATCH (field-level merge), DELETE (204). With
+/// `partial`, a PATCH is answered with only the fields its body held (a secret as its `{name}Prefix`), as a server
+/// that answers a merge with what changed would.
 fn provider_endpoint<P: Provider>(
     account: &mut AccountState,
     prefixes: &Prefixes,
+    partial: bool,
     parts: &Parts,
     body: &Bytes,
 ) -> Reply {
@@ -500,7 +510,15 @@ fn provider_endpoint<P: Provider>(
                 Err(reply) => return reply,
             };
             match validate::provider_block::<P>(&body, Some(existing)) {
-                Ok(provider) => Reply::json(200, render_block(slot.insert(provider), prefixes)),
+                Ok(provider) => {
+                    let mut answer = render_block(slot.insert(provider), prefixes);
+                    if let (true, Value::Object(block), Value::Object(sent)) = (partial, &mut answer, &body) {
+                        block.retain(|key, _| {
+                            sent.contains_key(key) || key.strip_suffix("Prefix").is_some_and(|f| sent.contains_key(f))
+                        });
+                    }
+                    Reply::json(200, answer)
+                }
                 Err(errors) => Reply::json(400, errors),
             }
         }

@@ -22,8 +22,11 @@
 //! The account-level pair can be taken away ([`Emulator::set_account_endpoint`]: 404 as after its removal, or 405,
 //! 410, an HTML 404, or a 404 with a JSON body that is not the API's), so can the provider-scoped endpoints (a server
 //! that lacks them), answers of the account-level pair can carry `Deprecation`/`Sunset` headers
-//! ([`Emulator::set_deprecation`]) or leave a provider out ([`Emulator::set_account_omits`]), and writes can be held
-//! in flight ([`Emulator::set_write_latency`]).
+//! ([`Emulator::set_deprecation`]) or leave a provider out ([`Emulator::set_account_omits`]), writes can be held
+//! in flight ([`Emulator::set_write_latency`]), the agents listing's page links can name another origin than the
+//! one the request was sent to ([`Emulator::set_page_links_origin`]), as a server behind a proxy writes them, and
+//! a PATCH can be answered with only the fields (or, account-level, the providers) it sent
+//! ([`Emulator::set_partial_patch_answers`]).
 
 mod admin;
 mod api;
@@ -396,6 +399,21 @@ impl Emulator {
         self.shared.lock().max_in_flight
     }
 
+    /// The origin (`scheme://host[:port]`) of the `next`/`previous` links of `GET /api/agents`, as a server behind a
+    /// proxy writes them (`http://` behind a TLS-terminating proxy, an internal host name); `None`, the default,
+    /// writes the origin the request was sent to (its `Host`).
+    pub fn set_page_links_origin(&self, origin: Option<&str>) {
+        self.shared.lock().page_links_origin = origin.map(|o| o.trim_end_matches('/').to_string());
+    }
+
+    /// With `true`, a provider-scoped `PATCH` is answered with only the fields its body held (a secret as its
+    /// `{name}Prefix`), and the account-level `PATCH` with only the providers it held, as a server answering a merge
+    /// with what changed would; `false` (the default) answers the whole provider or account, as the API's schema
+    /// says.
+    pub fn set_partial_patch_answers(&self, partial: bool) {
+        self.shared.lock().partial_patch_answers = partial;
+    }
+
     /// Default and largest page of `GET /api/agents`.
     pub fn set_agents_page_size(&self, size: usize) {
         self.shared.lock().agents_page_size = size.max(1);
@@ -458,6 +476,8 @@ impl Shared {
                 always_fail: None,
                 prefixes,
                 agents_page_size,
+                page_links_origin: None,
+                partial_patch_answers: false,
                 latency: config.latency,
                 latency_by_key: BTreeMap::new(),
                 write_latency: Duration::ZERO,
@@ -486,6 +506,10 @@ struct Inner {
     always_fail: Option<u16>,
     prefixes: Prefixes,
     agents_page_size: usize,
+    /// The origin of the agents listing's page links, when not the request's own.
+    page_links_origin: Option<String>,
+    /// Provider-scoped PATCHes answered with only the fields they sent.
+    partial_patch_answers: bool,
     latency: Duration,
     latency_by_key: BTreeMap<String, Duration>,
     /// Added to every write, before it is carried out.

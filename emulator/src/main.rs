@@ -2,7 +2,8 @@
 //!
 //! ```text
 //! cargo run -p ultravox-emulator -- [--port 8787] [--host 127.0.0.1] [--api-key KEY ...] [--prefix-length N]
-//!     [--agents-page-size N] [--latency-ms N] [--write-latency-ms N] [--seed FILE.json]
+//!     [--agents-page-size N] [--page-links-origin ORIGIN] [--latency-ms N] [--write-latency-ms N]
+//!     [--partial-patch-answers] [--seed FILE.json]
 //!     [--account-endpoint served|404|405|410|html|json] [--provider-endpoints served|404|html|json]
 //!     [--account-omits PROVIDER ...] [--deprecation VALUE] [--sunset HTTP-DATE]
 //! ```
@@ -12,6 +13,9 @@
 //! `json`) plays a server without the provider-scoped endpoints. `--account-omits plivo` leaves plivo out of the
 //! account-level answers. `--write-latency-ms` holds every write that long before carrying it out (reads answer at
 //! once). `--deprecation`/`--sunset` add those headers to every answer of the account-level pair.
+//! `--page-links-origin` writes the agents listing's page links with another origin (an internal host name, or
+//! `http://` behind a TLS-terminating proxy). `--partial-patch-answers` answers a PATCH with only the fields (or,
+//! account-level, the providers) it sent.
 //!
 //! Prints `Ultravox emulator listening on http://HOST:PORT` on stdout, then serves until killed. Every `--api-key`
 //! gets an empty account unless the seed file has it; with neither, the one account is `demo-key`. A seed file is
@@ -54,6 +58,15 @@ struct Args {
     /// --latency-ms: reads answer at once while writes stay in flight.
     #[arg(long, value_name = "N", default_value_t = 0)]
     write_latency_ms: u64,
+    /// The origin of the agents listing's `next`/`previous` links, e.g. `http://internal-api:8000`, as a server
+    /// behind a proxy writes them [default: the origin the request was sent to].
+    #[arg(long, value_name = "ORIGIN")]
+    page_links_origin: Option<String>,
+    /// Answer a provider-scoped PATCH with only the fields its body held (a secret as its `{name}Prefix`), and the
+    /// account-level PATCH with only the providers it held, as a server answering a merge with what changed would
+    /// [default: the whole provider or account].
+    #[arg(long)]
+    partial_patch_answers: bool,
     /// Accounts to start with: `{"accounts": {"KEY": {...}}}`, secrets in clear.
     #[arg(long, value_name = "FILE.json")]
     seed: Option<PathBuf>,
@@ -119,6 +132,8 @@ fn run(args: Args) -> Result<(), String> {
         emulator.set_prefix_length(0);
     }
     emulator.set_write_latency(std::time::Duration::from_millis(args.write_latency_ms));
+    emulator.set_page_links_origin(args.page_links_origin.as_deref());
+    emulator.set_partial_patch_answers(args.partial_patch_answers);
     emulator.set_account_omits(&args.account_omits.iter().map(String::as_str).collect::<Vec<_>>());
     emulator.set_account_endpoint(args.account_endpoint);
     emulator.set_provider_endpoints(args.provider_endpoints);

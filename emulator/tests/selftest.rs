@@ -366,6 +366,27 @@ async fn agents_paginate_with_cursor_links_and_search() {
 }
 
 #[tokio::test]
+async fn page_links_can_name_another_origin_as_behind_a_proxy() {
+    let agents: Vec<Agent> = (1..=3).map(|n| Agent::numbered(n, format!("Support {n}"))).collect();
+    let emu = start(AccountState::empty().with_agents(agents));
+    emu.set_page_links_origin(Some("http://internal-api:8000/"));
+    let (_, page) = call(&emu, Method::GET, "/api/agents?pageSize=1", None).await;
+    let next = page["next"].as_str().expect("next");
+    assert!(next.starts_with("http://internal-api:8000/api/agents?cursor="), "{next}");
+    assert!(next.contains("pageSize=1"), "{next}");
+    // The link's query is the page's own: sent to the emulator's origin it gives the second page.
+    let query = next.split_once('?').expect("query").1;
+    let (_, second) = call(&emu, Method::GET, &format!("/api/agents?{query}"), None).await;
+    assert_eq!(second["results"][0]["name"], "Support 2");
+    assert!(second["previous"].as_str().expect("previous").starts_with("http://internal-api:8000/api/agents"));
+
+    emu.set_page_links_origin(None);
+    let (_, page) = call(&emu, Method::GET, "/api/agents?pageSize=1", None).await;
+    let next = page["next"].as_str().expect("next");
+    assert!(next.starts_with(&format!("{}/api/agents?cursor=", emu.url())), "{next}");
+}
+
+#[tokio::test]
 async fn the_request_log_records_every_api_request_in_order() {
     let emu = start(AccountState::empty());
     call(&emu, Method::GET, ACCOUNT_CONFIG, None).await;
@@ -585,6 +606,33 @@ async fn provider_scoped_endpoints_create_merge_and_delete() {
     assert_eq!(created["publicKeyPrefix"], json!({"prefix": "PUBt"}));
     let (status, _) = call(&emu, Method::PUT, "/api/telephony_configs/plivo", Some(json!({}))).await;
     assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+}
+
+#[tokio::test]
+async fn a_patch_can_be_answered_with_only_the_fields_it_sent() {
+    let emu = start(AccountState::empty());
+    let path = "/api/telephony_configs/twilio";
+    call(&emu, Method::POST, path, Some(twilio_body())).await;
+    emu.set_partial_patch_answers(true);
+    let (status, answer) = call(&emu, Method::PATCH, path, Some(json!({"callCreationAllowedAgentIds": []}))).await;
+    assert_eq!((status, answer), (StatusCode::OK, json!({"callCreationAllowedAgentIds": []})));
+    let (_, answer) =
+        call(&emu, Method::PATCH, path, Some(json!({"authToken": "rotated-token", "accountSid": "AC2"}))).await;
+    assert_eq!(answer, json!({"accountSid": "AC2", "authTokenPrefix": {"prefix": "rota"}}));
+    // The merge itself is whole, and so are every other answer.
+    let (_, full) = call(&emu, Method::GET, path, None).await;
+    assert_eq!(full["requestContextMapping"], json!({"From": "user.phone_number"}));
+    assert_eq!(full["accountSid"], "AC2");
+    // The account-level PATCH is answered with only the providers it held.
+    let (status, answer) = call(&emu, Method::PATCH, ACCOUNT_CONFIG, Some(json!({"plivo": null}))).await;
+    assert_eq!((status, answer), (StatusCode::OK, json!({"plivo": null})));
+    let (_, answer) = call(&emu, Method::GET, ACCOUNT_CONFIG, None).await;
+    assert_eq!(answer["twilio"]["accountSid"], "AC2");
+    emu.set_partial_patch_answers(false);
+    let (_, answer) = call(&emu, Method::PATCH, path, Some(json!({"accountSid": "AC3"}))).await;
+    assert_eq!(answer["requestContextMapping"], json!({"From": "user.phone_number"}));
+    let (_, answer) = call(&emu, Method::PATCH, ACCOUNT_CONFIG, Some(json!({"plivo": null}))).await;
+    assert_eq!(answer["twilio"]["accountSid"], "AC3");
 }
 
 #[tokio::test]

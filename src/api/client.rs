@@ -14,7 +14,7 @@ use crate::api::retry::{self, Failure, is_retried};
 use crate::api::url::{is_loopback, join};
 use crate::api::wire::Agent;
 use crate::api::wire::{self, ProviderWrite};
-use crate::api::{ApiError, Deprecation, ServerMessage, TelephonyApi};
+use crate::api::{ApiError, Deprecation, PatchAnswer, ServerMessage, TelephonyApi};
 use crate::provider::Provider;
 use crate::redact::{self, Outside};
 use crate::state::{DesiredProvider, RemoteProvider, RemoteState};
@@ -93,9 +93,9 @@ impl Client {
         prefixes.extend(provider.prefixes.values().flatten().map(|p| p.expose().to_string()));
     }
 
-    /// Reads an account-level config answer and remembers its prefixes.
-    fn read_config(&self, method: &Method, body: &[u8]) -> Result<RemoteState, ApiError> {
-        let state = wire::parse_account_config(body).map_err(|e| ApiError::BadAnswer {
+    /// Reads an account-level config answer that must speak of each of `required`, and remembers its prefixes.
+    fn read_config(&self, method: &Method, body: &[u8], required: &[Provider]) -> Result<RemoteState, ApiError> {
+        let state = wire::parse_account_answer(body, required).map_err(|e| ApiError::BadAnswer {
             method: method.to_string(),
             url: display_url(&self.url(ACCOUNT_CONFIG_PATH)),
             reason: e.0,
@@ -242,6 +242,23 @@ impl Client {
         }
     }
 
+    /// Where the agents listing's `next` link leads: the link itself when it is on the API's origin; otherwise (a
+    /// server behind a proxy writes its own view of itself: `http://` behind TLS, an internal host name) the same
+    /// page of the listing on the API's origin, that is the link's query (its cursor) on our own `/api/agents` URL.
+    /// The API key never goes to another origin.
+    fn next_page(&self, next: Url) -> Url {
+        if next.origin() == self.base.origin() {
+            return next;
+        }
+        tracing::debug!(
+            link = %display_url(&next),
+            "the agents listing's next link names another origin: reading that page from the API's own"
+        );
+        let mut url = self.url(AGENTS_PATH);
+        url.set_query(next.query());
+        url
+    }
+
     /// Keeps the first `Deprecation`/`Sunset` notice: which endpoint, and the sunset date when one is given.
     fn note_deprecation(&self, method: &Method, url: &Url, headers: &HeaderMap) {
         let deprecated = headers.contains_key("deprecation");
@@ -273,7 +290,7 @@ impl Client {
     ) -> ApiError {
         let method = method.to_string();
         match failure {
-            Failure::Status { status, body, location, .. } => {
+            Failure::Status { status, body, location, retry_after } => {
                 if status.is_redirection() {
                     let target = location
                         .as_deref()
@@ -309,6 +326,9 @@ impl Client {
                     gave_up,
                     detail_body,
                     earlier_unknown,
+                    retry_after: retry_after.map(|wait| {
+                        u32::try_from(wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).unwrap_or(u32::MAX)
+                    }),
                 }
             }
             Failure::Timeout(_) => {
@@ -388,14 +408,15 @@ const MAX_AGENT_PAGES: usize = 50;
 impl TelephonyApi for Client {
     async fn fetch_config(&self) -> Result<RemoteState, ApiError> {
         let answer = self.send(Method::GET, ACCOUNT_CONFIG_PATH, None, true).await?;
-        self.read_config(&Method::GET, &answer.body)
+        self.read_config(&Method::GET, &answer.body, &Provider::ALL)
     }
 
     async fn write_config(&self, writes: &[ProviderWrite<'_>]) -> Result<RemoteState, ApiError> {
         let body = wire::account_patch_body(writes);
         // Idempotent: every written provider is a complete block or `null`, so a repeat sets the same account.
         let answer = self.send(Method::PATCH, ACCOUNT_CONFIG_PATH, Some(body), true).await?;
-        self.read_config(&Method::PATCH, &answer.body)
+        let written: Vec<Provider> = writes.iter().map(|(provider, _)| *provider).collect();
+        self.read_config(&Method::PATCH, &answer.body, &written)
     }
 
     async fn fetch_provider(&self, provider: Provider) -> Result<Option<RemoteProvider>, ApiError> {
@@ -424,14 +445,32 @@ impl TelephonyApi for Client {
         Attempts::new(self.options.max_attempts, self.options.retry_budget)
     }
 
-    async fn update_provider(&self, desired: &DesiredProvider, fields: &[String]) -> Result<RemoteProvider, ApiError> {
+    async fn pause(&self, after: &ApiError, attempts: &Attempts) -> Option<crate::stop::Signal> {
+        let asked = after.retry_after().map(|asked| asked.min(self.options.max_retry_after));
+        let left =
+            attempts.started.map_or(attempts.budget, |started| attempts.budget.saturating_sub(started.elapsed()));
+        let wait = asked.unwrap_or_else(|| retry::backoff(attempts.made)).min(left);
+        tracing::info!(
+            "waiting {:.1}s{} before reading again whether it landed",
+            wait.as_secs_f64(),
+            if asked.is_some() { ", as the server's Retry-After asks," } else { "" }
+        );
+        tokio::select! {
+            biased;
+            signal = crate::stop::signalled() => Some(signal),
+            () = tokio::time::sleep(wait) => None,
+        }
+    }
+
+    async fn update_provider(&self, desired: &DesiredProvider, fields: &[String]) -> Result<PatchAnswer, ApiError> {
         let body = wire::provider_body(desired, Some(fields));
         // Idempotent: a field-level merge of the same fields leaves the same account.
         let answer = self
             .send(Method::PATCH, &provider_path(desired.provider), Some(body), true)
             .await
             .map_err(no_such_endpoint)?;
-        self.read_provider(&Method::PATCH, desired.provider, &answer.body)
+        let provider = self.read_provider(&Method::PATCH, desired.provider, &answer.body)?;
+        Ok(PatchAnswer { provider, carried: wire::carried_fields(desired.provider, &answer.body) })
     }
 
     async fn delete_provider(&self, provider: Provider) -> Result<(), ApiError> {
@@ -453,19 +492,13 @@ impl TelephonyApi for Client {
         let mut seen = std::collections::HashSet::new();
         for _ in 0..MAX_AGENT_PAGES {
             let shown = display_url(&url);
-            let bad = |reason: String| ApiError::BadAnswer { method: "GET".into(), url: shown.clone(), reason };
+            let bad = |reason: String| ApiError::BadAgentsPage { url: shown.clone(), reason };
             let body = self.send_to(Method::GET, url.clone(), None, true, &mut self.attempts()).await?.body;
             let page = wire::parse_agents_page(&body).map_err(|e| bad(e.0))?;
             agents.extend(page.agents);
             let Some(next) = page.next else { return Ok(agents) };
             let next = self.base.join(&next).map_err(|_| bad("its `next` link is not a URL".into()))?;
-            if next.origin() != self.base.origin() {
-                // The API key would go along: never follow a link off the API's origin.
-                return Err(bad(format!(
-                    "its `next` link points at another origin ({}); not followed",
-                    display_url(&next)
-                )));
-            }
+            let next = self.next_page(next);
             if !seen.insert(next.to_string()) {
                 return Err(bad("its `next` links go round in a loop".into()));
             }

@@ -27,7 +27,8 @@ use crate::state::{DesiredProvider, RemoteProvider, RemoteState};
 pub trait TelephonyApi {
     /// One `GET` of the account-level config.
     async fn fetch_config(&self) -> Result<RemoteState, ApiError>;
-    /// One account-level `PATCH` holding exactly `writes`; answers the account's config after it.
+    /// One account-level `PATCH` holding exactly `writes`; answers the account's config after it (the answer must
+    /// speak of every written provider; one it is silent about and that was not written reads as absent).
     async fn write_config(&self, writes: &[ProviderWrite<'_>]) -> Result<RemoteState, ApiError>;
     /// One provider-scoped `GET`: `None` when the provider is not configured (the framework's JSON 404).
     async fn fetch_provider(&self, provider: Provider) -> Result<Option<RemoteProvider>, ApiError>;
@@ -40,13 +41,29 @@ pub trait TelephonyApi {
     ) -> Result<RemoteProvider, ApiError>;
     /// A fresh allowance of attempts, within this API's limits, for a request made in several rounds (a create).
     fn attempts(&self) -> Attempts;
-    /// `PATCH` holding only `fields` of the desired block; answers the provider after the merge.
-    async fn update_provider(&self, desired: &DesiredProvider, fields: &[String]) -> Result<RemoteProvider, ApiError>;
+    /// Waits after a create's ambiguous failure `after`, before the provider is read again: the server's
+    /// `Retry-After`, or the backoff for the attempts made, never past the allowance's time budget. It gives a POST
+    /// still being processed time to land, and spaces a create's attempts as every retry is spaced. A signal ends the
+    /// wait at once and is returned.
+    async fn pause(&self, after: &ApiError, attempts: &Attempts) -> Option<crate::stop::Signal>;
+    /// `PATCH` holding only `fields` of the desired block; answers the provider after the merge, and which fields
+    /// the answer carried.
+    async fn update_provider(&self, desired: &DesiredProvider, fields: &[String]) -> Result<PatchAnswer, ApiError>;
     /// `DELETE`; a provider already absent (404) counts as deleted.
     async fn delete_provider(&self, provider: Provider) -> Result<(), ApiError>;
     /// Every agent the API lists for `search` (its name filter), across all pages; [`ApiError::TooManyAgents`]
     /// when there are more pages than the client follows.
     async fn find_agents(&self, search: &str) -> Result<Vec<wire::Agent>, ApiError>;
+}
+
+/// The answer to a provider-scoped `PATCH`: the provider as the answer shows it, and the fields the answer carried
+/// (a field is carried when its key, or for a secret its `{name}Prefix`, is present and not `null`). The API answers
+/// the whole provider, but a server that answers a field-level merge with only what changed is read the same way: a
+/// field the answer leaves out and the PATCH did not send was not touched by it (see [`crate::diff::check_patch`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PatchAnswer {
+    pub provider: RemoteProvider,
+    pub carried: std::collections::BTreeSet<String>,
 }
 
 /// How many attempts one logical request may make, and within how long: normally one call of the client, but a
@@ -141,6 +158,8 @@ pub enum ApiError {
         detail_body: bool,
         /// Whether an earlier attempt of the same request may have been processed (its answer was lost).
         earlier_unknown: bool,
+        /// The wait the answer's `Retry-After` asked for, in whole seconds (rounded up), if any.
+        retry_after: Option<u32>,
     },
     #[error(
         "{method} {url} answered HTTP 404 with no API error body: this server has no such endpoint (not \"not \
@@ -180,6 +199,9 @@ pub enum ApiError {
     },
     #[error("{method} {url} answered something that is not a telephony config: {reason}")]
     BadAnswer { method: String, url: String, reason: String },
+    /// A page of `GET /api/agents` that cannot be read or followed.
+    #[error("GET {url} answered something that is not a page of agents: {reason}")]
+    BadAgentsPage { url: String, reason: String },
     /// The agents listing for a name went on past the pages the client follows (see [`TelephonyApi::find_agents`]).
     #[error(
         "too many agents match the name {name:?}: after {pages} pages ({listed} agents) the API still listed more, \
@@ -283,6 +305,27 @@ impl ApiError {
         matches!(self, ApiError::Interrupted { .. })
     }
 
+    /// The wait the server asked for with `Retry-After`, if it did.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            ApiError::Status { retry_after, .. } => retry_after.map(|secs| Duration::from_secs(secs.into())),
+            _ => None,
+        }
+    }
+
+    /// The request of this failure, not sent again because `signal` stopped the run, and whose earlier attempt (this
+    /// failure) may or may not have landed.
+    pub fn stopped_after(self, signal: crate::stop::Signal) -> ApiError {
+        match self {
+            ApiError::Status { method, url, .. }
+            | ApiError::Timeout { method, url, .. }
+            | ApiError::Transport { method, url, .. } => {
+                ApiError::Interrupted { method, url, signal, in_flight: false, may_have_landed: true }
+            }
+            other => other,
+        }
+    }
+
     /// The same failure, saying the request gave up after `attempts` in all, and why.
     pub fn gave_up_after(mut self, total: u32, why: GaveUp) -> ApiError {
         match &mut self {
@@ -334,7 +377,9 @@ impl ApiError {
             }
             ApiError::Timeout { .. } => "the server is slow or unreachable; try again, or raise --timeout",
             ApiError::Transport { .. } => "check the network and --api-url, then try again",
-            ApiError::BadAnswer { .. } => "check --api-url: it should point at the Ultravox API",
+            ApiError::BadAnswer { .. } | ApiError::BadAgentsPage { .. } => {
+                "check --api-url: it should point at the Ultravox API"
+            }
             ApiError::TooManyAgents { .. } => {
                 "write the agent's ID instead of its name (the Ultravox console shows it), or give the agent a name \
                  that fewer other agents' names contain"

@@ -15,8 +15,15 @@ use crate::state::{DesiredProvider, RemotePrefix, RemoteProvider, RemoteState, S
 #[error("{0}")]
 pub struct ShapeError(pub String);
 
-/// Reads the body of `GET`/`PATCH /api/accounts/me/telephony_config`.
+/// Reads the body of `GET /api/accounts/me/telephony_config`: it must say something about every provider.
 pub fn parse_account_config(body: &[u8]) -> Result<RemoteState, ShapeError> {
+    parse_account_answer(body, &Provider::ALL)
+}
+
+/// Reads the body of an answer of `/api/accounts/me/telephony_config` that must say something (a block or `null`)
+/// about each of `required`: every provider for a `GET`; the providers it wrote for a `PATCH` (a server may answer a
+/// merge with only what it changed). A provider the answer is silent about, and need not speak of, reads as absent.
+pub fn parse_account_answer(body: &[u8], required: &[Provider]) -> Result<RemoteState, ShapeError> {
     let value: Value = serde_json::from_slice(body)
         .map_err(|e| ShapeError(format!("the answer is not valid JSON (line {}, column {})", e.line(), e.column())))?;
     let Value::Object(top) = value else {
@@ -25,6 +32,7 @@ pub fn parse_account_config(body: &[u8]) -> Result<RemoteState, ShapeError> {
     let mut state = RemoteState::default();
     for provider in Provider::ALL {
         state.providers[provider.index()] = match top.get(provider.key()) {
+            None if !required.contains(&provider) => None,
             // Silence is not "not configured": the API always answers each provider, with a block or null.
             None => {
                 return Err(ShapeError(format!(
@@ -55,6 +63,21 @@ pub fn parse_provider_config(provider: Provider, body: &[u8]) -> Result<RemotePr
         Value::Object(block) => parse_provider(provider, &block),
         other => Err(ShapeError(format!("expected a JSON object, found {}", kind(&other)))),
     }
+}
+
+/// The fields of `provider` a provider-scoped answer carried: those whose key (for a secret, `{name}Prefix`) is
+/// present and not `null`. Empty when the body is not a JSON object (then [`parse_provider_config`] refuses it).
+pub fn carried_fields(provider: Provider, body: &[u8]) -> std::collections::BTreeSet<String> {
+    let Ok(Value::Object(block)) = serde_json::from_slice::<Value>(body) else { return Default::default() };
+    let present = |key: &str| block.get(key).is_some_and(|v| !v.is_null());
+    provider
+        .known_keys()
+        .into_iter()
+        .filter(|field| {
+            if provider.secret_fields().contains(field) { present(&format!("{field}Prefix")) } else { present(field) }
+        })
+        .map(str::to_string)
+        .collect()
 }
 
 /// Reads one provider block (the account-level answer's `twilio`, or a provider-scoped answer).
@@ -347,6 +370,20 @@ mod tests {
             assert!(err.0.contains(&format!("it says nothing about `{silent}`")), "{err}");
         }
         assert!(parse_account_config(br#"{"twilio": null, "telnyx": null, "plivo": null}"#).is_ok());
+        // A PATCH's answer need only speak of the providers it wrote.
+        let patched = parse_account_answer(br#"{"plivo": null}"#, &[Provider::Plivo]).unwrap();
+        assert_eq!(patched, RemoteState::default());
+        let err = parse_account_answer(br#"{"twilio": null}"#, &[Provider::Plivo]).unwrap_err();
+        assert!(err.0.contains("it says nothing about `plivo`"), "{err}");
+    }
+
+    #[test]
+    fn carried_fields_are_the_present_non_null_keys() {
+        let body = br#"{"callCreationAllowedAgentIds": [], "accountSid": null, "authTokenPrefix": {"prefix": "ab"},
+            "extra": 1}"#;
+        let carried: Vec<String> = carried_fields(Provider::Twilio, body).into_iter().collect();
+        assert_eq!(carried, ["authToken", "callCreationAllowedAgentIds"]);
+        assert!(carried_fields(Provider::Twilio, b"[]").is_empty());
     }
 
     #[test]

@@ -65,6 +65,25 @@ fn names_resolve_across_pages_once_per_name_and_show_beside_the_id() {
 }
 
 #[test]
+fn next_links_naming_another_origin_are_read_from_the_apis_own() {
+    // A server behind a proxy writes its page links with its own view of itself (an internal host name, `http://`
+    // behind TLS): the listing goes on with the link's query, on the API's origin, where the key belongs.
+    for origin in ["http://internal-api:8000", "https://127.0.0.1:1", "http://gateway.example/ultravox"] {
+        let f = Fixture::with_state(account(many_agents()));
+        f.emu.set_agents_page_size(3);
+        f.emu.set_page_links_origin(Some(origin));
+        f.write("telephony.yaml", FILE);
+        let (code, out, err) = f.run(&["plan"]);
+        assert_eq!(code, 0, "{origin}: {out}{err}");
+        assert!(out.contains(&format!("{} (Sales)", ultravox_emulator::numbered_uuid(100))), "{out}");
+        let queries = agents_requests(&f);
+        let sales: Vec<&String> = queries.iter().filter(|q| q.contains("search=Sales")).collect();
+        assert_eq!(sales.len(), 3, "{origin}: {queries:?}");
+        assert!(sales[1].contains("cursor=") && sales[2].contains("cursor="), "{queries:?}");
+    }
+}
+
+#[test]
 fn one_page_is_one_request() {
     let f = Fixture::with_state(account(vec![Agent::new(ultravox_emulator::numbered_uuid(1), "Solo")]));
     f.write("telephony.yaml", "plivo:\n  authId: MA1\n  authToken: { env: PLIVO_AUTH_TOKEN }\n  callCreationAllowedAgentIds: [{ agent: Solo }]\n");

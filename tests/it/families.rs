@@ -98,6 +98,46 @@ fn provider_family_update_sends_only_the_changed_field_and_never_an_unchanged_se
 }
 
 #[test]
+fn a_patch_answered_with_only_what_it_sent_is_checked_on_that() {
+    // A server may answer a field-level merge with only the fields it changed: what the PATCH did not send and the
+    // answer leaves out was not touched, and is not "differs from what was sent".
+    let mut state = full_state();
+    state.twilio.as_mut().unwrap().allowed_agent_ids = vec![AGENT_A.into()];
+    state.plivo.as_mut().unwrap().auth_token = "old-plivo-token-zzzz".into();
+    let f = Fixture::with_state(state);
+    f.emu.set_partial_patch_answers(true);
+    let (code, out, err) = f.run(&["apply", "--auto-approve"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(
+        f.write_lines(),
+        [
+            "PATCH /api/telephony_configs/twilio callCreationAllowedAgentIds",
+            "PATCH /api/telephony_configs/plivo authToken"
+        ]
+    );
+    assert!(!err.contains("prefix"), "the sent secret's prefix came back: {err}");
+    assert_eq!(f.account(), full_state());
+    let (code, _, err) = f.run(&["apply", "--rotate", "--auto-approve"]);
+    assert_eq!(code, 0, "{err}");
+    let (code, out, _) = f.run(&["plan", "--detailed-exitcode"]);
+    assert_eq!(code, 0, "{out}");
+}
+
+#[test]
+fn an_account_level_patch_answered_with_only_what_it_wrote_is_checked_on_that() {
+    let mut state = full_state();
+    state.twilio.as_mut().unwrap().allowed_agent_ids = vec![AGENT_A.into()];
+    let f = Fixture::with_state(state).family("account");
+    f.emu.set_partial_patch_answers(true);
+    let (code, out, err) = f.run(&["apply", "--auto-approve"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(f.write_lines(), ["PATCH /api/accounts/me/telephony_config twilio"]);
+    assert_eq!(f.account(), full_state());
+    let (code, out, _) = f.run(&["plan", "--detailed-exitcode"]);
+    assert_eq!(code, 0, "{out}");
+}
+
+#[test]
 fn provider_family_rotation_sends_every_declared_secret_and_nothing_else() {
     let f = Fixture::with_state(full_state()).family("provider");
     let (code, _, err) = f.run(&["apply", "--rotate", "--auto-approve"]);

@@ -329,6 +329,29 @@ fn a_lost_answer_whose_read_back_fails_is_in_doubt_not_failed() {
     }
 }
 
+/// A create's rounds are spaced like every retry: after an ambiguous failure it waits (the server's `Retry-After`,
+/// here on a 502, or the backoff) before it reads the provider again, giving a POST still being processed time to
+/// land.
+#[test]
+fn a_creates_rounds_wait_before_reading_again() {
+    let f = Fixture::new().family("provider");
+    f.write("telephony.yaml", "plivo:\n  authId: MA1\n  authToken: { env: PLIVO_AUTH_TOKEN }\n");
+    f.emu.push_fault_for("POST", retry_after(502, "2"));
+    f.emu.push_fault_for("POST", Fault::status(504));
+    let (code, out, err, elapsed) = timed(&f, &["apply", "--auto-approve", "-v"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        err.contains("waiting 2.0s, as the server's Retry-After asks, before reading again whether it landed"),
+        "{err}"
+    );
+    assert!(err.contains("s before reading again whether it landed"), "{err}");
+    assert_eq!(err.matches("before reading again whether it landed").count(), 2, "{err}");
+    assert!(elapsed >= Duration::from_secs(2), "the server's Retry-After was honoured: {elapsed:?}");
+    let post = "POST /api/telephony_configs/plivo".to_string();
+    let get = GET_PLIVO.to_string();
+    assert_eq!(f.request_lines()[3..], [post.clone(), get.clone(), post.clone(), get, post]);
+}
+
 /// The number of reads a plan makes on `family`.
 fn reads_len(family: &str) -> usize {
     reads(family).len()
@@ -336,8 +359,9 @@ fn reads_len(family: &str) -> usize {
 
 /// The 60 s budget holds across a create's rounds: a round after a read starts no POST that the budget does not
 /// allow. Here 503 asks for 30 s, the repeat's answer is lost (502) and twilio is absent, and the next POST's 503
-/// would need 30 s more: the create stops at 60 s, after 3 POSTs in all. (About 30 s: the budget is the product's,
-/// and no option shortens it.)
+/// would need 30 s more: the create stops at 60 s, after 3 POSTs in all, and reads twilio once more (the lost answer's
+/// POST may have landed since) before it says the create failed. (About 30 s: the budget is the product's, and no
+/// option shortens it.)
 #[test]
 fn the_time_budget_holds_across_a_creates_rounds() {
     let f = Fixture::new().family("provider");
@@ -352,7 +376,10 @@ fn the_time_budget_holds_across_a_creates_rounds() {
         "{err}"
     );
     let post = "POST /api/telephony_configs/twilio".to_string();
-    assert_eq!(f.request_lines()[3..], [post.clone(), post.clone(), GET_TWILIO.to_string(), post]);
+    assert_eq!(
+        f.request_lines()[3..],
+        [post.clone(), post.clone(), GET_TWILIO.to_string(), post, GET_TWILIO.to_string()]
+    );
     assert!(elapsed >= Duration::from_secs(30), "the server's Retry-After was honoured: {elapsed:?}");
 }
 

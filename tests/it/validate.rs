@@ -180,6 +180,26 @@ fn several_problems_are_reported_at_once_in_file_order() {
 }
 
 #[test]
+fn allow_all_with_a_list_is_reported_beside_the_lists_own_problems() {
+    let f = Fixture::new();
+    f.write(
+        "telephony.yaml",
+        &format!(
+            "plivo:\n  authId: MA1\n  authToken: {{ env: P }}\n  callCreationAllowAllAgents: true\n  callCreationAllowedAgentIds: [{AGENT_A}, {}]\n",
+            AGENT_A.to_uppercase()
+        ),
+    );
+    let (code, _, err) = f.run(&["validate"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("2 problems found"), "{err}");
+    assert!(
+        err.contains("plivo.callCreationAllowedAgentIds: must be empty when callCreationAllowAllAgents is true"),
+        "{err}"
+    );
+    assert!(err.contains("plivo.callCreationAllowedAgentIds[1]: duplicate agent ID"), "{err}");
+}
+
+#[test]
 fn the_source_line_and_a_caret_are_shown() {
     let f = Fixture::new();
     f.write("telephony.yaml", "plivo:\n  authId: MA1\n  authToken: { env: T }\n  callCreationAllowAllAgentz: true\n");

@@ -66,8 +66,12 @@ impl Validator {
             Some((_, node)) => self.agents(&join(path, provider::AGENT_IDS), node),
             None => Some(Vec::new()),
         };
-        if let (Some(true), Some(list)) = (allow_all, &agents) {
-            if let Some((_, node)) = entries.get(provider::AGENT_IDS).filter(|_| !list.is_empty()) {
+        // Said whether or not the list's entries are valid themselves: every problem at once.
+        if allow_all == Some(true) {
+            let listed = entries
+                .get(provider::AGENT_IDS)
+                .filter(|(_, node)| matches!(&node.kind, NodeKind::Seq(items) if !items.is_empty()));
+            if let Some((_, node)) = listed {
                 self.report(
                     Code::AllowAllWithAgents,
                     node.loc,
