@@ -23,5 +23,6 @@ pub mod render;
 pub mod secret;
 pub mod selection;
 pub mod show;
+pub mod sip;
 pub mod sops;
 pub mod state;

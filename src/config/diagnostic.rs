@@ -76,11 +76,21 @@ pub enum Code {
     SopsDecryptFailed,
     /// The decrypted document has no string at the reference's `key` (`plan`, `apply`).
     SopsKey,
+    /// `sip: null` (or `sip:` with no value): the account's SIP config cannot be deleted.
+    SipNotDeletable,
+    /// A `sip.allowedCidrRanges` entry that is not an IPv4 network: not `ADDRESS/BITS`, or with host bits set.
+    InvalidCidr,
+    /// The same network listed twice in `sip.allowedCidrRanges`.
+    DuplicateCidr,
+    /// A fallback handler URL that is not `https://` (or `http://` to a loopback host).
+    InvalidUrl,
+    /// Two `sipRegistrations` entries with the same `username` and `proxy`.
+    DuplicateRegistration,
 }
 
 impl Code {
     /// Every code, in the order the README lists them.
-    pub const ALL: [Code; 29] = [
+    pub const ALL: [Code; 34] = [
         Code::MissingFile,
         Code::UnreadableFile,
         Code::InvalidYaml,
@@ -110,6 +120,11 @@ impl Code {
         Code::SopsUnavailable,
         Code::SopsDecryptFailed,
         Code::SopsKey,
+        Code::SipNotDeletable,
+        Code::InvalidCidr,
+        Code::DuplicateCidr,
+        Code::InvalidUrl,
+        Code::DuplicateRegistration,
     ];
 
     /// The code as shown: `unknown-key`.
@@ -144,6 +159,11 @@ impl Code {
             Code::SopsUnavailable => "sops-unavailable",
             Code::SopsDecryptFailed => "sops-decrypt-failed",
             Code::SopsKey => "sops-key",
+            Code::SipNotDeletable => "sip-not-deletable",
+            Code::InvalidCidr => "invalid-cidr",
+            Code::DuplicateCidr => "duplicate-cidr",
+            Code::InvalidUrl => "invalid-url",
+            Code::DuplicateRegistration => "duplicate-registration",
         }
     }
 }
