@@ -5,6 +5,11 @@
 //! holding exactly the providers that change; otherwise one request per changed provider, creates and updates first,
 //! deletes last. A failed request stops the rest, and the error names what was written and what was not. A `POST`
 //! whose outcome is unknown is followed by a fresh read of that provider before anything else is sent.
+//!
+//! The SIP config and registrations the file manages are read beside the providers ([`read_state`]), and written in
+//! the plan's order: after the providers' creates and updates, the SIP config's one PATCH (its fallback handler with
+//! the file's secrets, or the account's kept ones), the registrations' POSTs and PATCHes, then the deletes. A
+//! registration's POST whose outcome is unknown is followed by a fresh read of the registrations, as a provider's.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -12,15 +17,18 @@ use crate::api::wire::ProviderWrite;
 use crate::api::{ApiError, TelephonyApi};
 use crate::diff::{self, PlanOptions};
 use crate::endpoints::{Family, Method, Target};
-use crate::plan::{Plan, Request};
+use crate::plan::{Plan, Request, Subject};
 use crate::provider::Provider;
-use crate::state::{Desired, DesiredProvider, DesiredState, RemoteProvider, RemoteState};
+use crate::state::{
+    Desired, DesiredProvider, DesiredRegistration, DesiredState, RemoteProvider, RemoteRegistration, RemoteSip,
+    RemoteState,
+};
 
 /// What a successful apply did.
 #[derive(Debug)]
 pub struct Applied {
-    /// The providers written, in send order; empty when there was nothing to do (and nothing was sent).
-    pub written: Vec<Provider>,
+    /// What was written, in send order; empty when there was nothing to do (and nothing was sent).
+    pub written: Vec<Subject>,
     /// Secrets that were sent but that the answer gave no prefix for: they could not be checked.
     pub unverified: Vec<String>,
 }
@@ -37,18 +45,22 @@ pub enum ApplyError {
         if source.outcome_unknown() { "in doubt (it may have landed)" } else { "failed" },
         names(not_written)
     )]
-    Partial { source: Box<ApplyError>, written: Vec<Provider>, failed: String, not_written: Vec<Provider> },
-    #[error("the plan's request {method} {path} names no provider the file declares; nothing more was sent")]
+    Partial { source: Box<ApplyError>, written: Vec<Subject>, failed: String, not_written: Vec<Subject> },
+    #[error("the plan's request {method} {path} names nothing the file declares; nothing more was sent")]
     Unplannable { method: String, path: String },
     #[error(
         "interrupted ({signal}) while the write of {} was in flight: it may or may not have landed",
-        names(providers)
+        names(subjects)
     )]
-    Interrupted { signal: &'static str, providers: Vec<Provider> },
+    Interrupted { signal: &'static str, subjects: Vec<Subject> },
 }
 
-fn names(providers: &[Provider]) -> String {
-    if providers.is_empty() { "none".into() } else { providers.iter().map(|p| p.key()).collect::<Vec<_>>().join(", ") }
+fn names(subjects: &[Subject]) -> String {
+    if subjects.is_empty() {
+        "none".into()
+    } else {
+        subjects.iter().map(Subject::to_string).collect::<Vec<_>>().join(", ")
+    }
 }
 
 impl ApplyError {
@@ -61,8 +73,8 @@ impl ApplyError {
         }
     }
 
-    /// The providers written before the failure (only a partial failure of provider-scoped writes has any).
-    pub fn written(&self) -> &[Provider] {
+    /// What was written before the failure (only a partial failure of a plan of several requests has any).
+    pub fn written(&self) -> &[Subject] {
         match self {
             ApplyError::Partial { written, .. } => written,
             _ => &[],
@@ -119,13 +131,50 @@ pub async fn read<A: TelephonyApi>(api: &A, family: Family) -> Result<RemoteStat
     }
 }
 
+/// Reads everything a plan of `desired` compares, concurrently: the providers through `family`, and the SIP config
+/// and registrations the file manages (those it leaves unmanaged are not read).
+pub async fn read_state<A: TelephonyApi>(
+    api: &A,
+    family: Family,
+    desired: &DesiredState,
+) -> Result<RemoteState, ApiError> {
+    let (telephony, (sip, registrations)) =
+        tokio::join!(read(api, family), read_sip(api, desired.sip.is_some(), desired.registrations.is_some()));
+    let mut remote = telephony?;
+    remote.sip = sip?;
+    remote.registrations = registrations?;
+    Ok(remote)
+}
+
+/// Reads the SIP config (`config`) and every registration (`registrations`), concurrently; `None` for what is not
+/// asked for.
+pub async fn read_sip<A: TelephonyApi>(
+    api: &A,
+    config: bool,
+    registrations: bool,
+) -> (Result<Option<RemoteSip>, ApiError>, Result<Option<Vec<RemoteRegistration>>, ApiError>) {
+    let sip = async {
+        match config {
+            true => api.fetch_sip().await.map(Some),
+            false => Ok(None),
+        }
+    };
+    let list = async {
+        match registrations {
+            true => api.list_registrations().await.map(Some),
+            false => Ok(None),
+        }
+    };
+    tokio::join!(sip, list)
+}
+
 async fn read_providers<A: TelephonyApi>(api: &A) -> Result<RemoteState, ApiError> {
     let (twilio, telnyx, plivo) = tokio::join!(
         api.fetch_provider(Provider::Twilio),
         api.fetch_provider(Provider::Telnyx),
         api.fetch_provider(Provider::Plivo)
     );
-    Ok(RemoteState { providers: [twilio?, telnyx?, plivo?] })
+    Ok(RemoteState { providers: [twilio?, telnyx?, plivo?], ..RemoteState::default() })
 }
 
 /// The providers the account-level PATCH names, each with its complete desired block, or `None` to delete it.
@@ -151,13 +200,15 @@ pub async fn apply<A: TelephonyApi>(api: &A, plan: &Plan, desired: &DesiredState
     }
     // Listened for from the first write to the last, so that a signal between two writes stops the next one too.
     let mut signals = Interruptions::listen();
+    let subjects = plan.subjects();
     for (i, request) in requests.iter().enumerate() {
+        let subject = subjects.get(i).cloned().unwrap_or_default();
         // A signal during a write is answered honestly: the request may have reached the server. `biased`: one that
         // arrived before this write began stops it before it is sent.
         let result = tokio::select! {
             biased;
-            signal = signals.next() => Err(ApplyError::Interrupted { signal, providers: request.providers() }),
-            result = apply_one(api, desired, request) => result,
+            signal = signals.next() => Err(ApplyError::Interrupted { signal, subjects: subject.clone() }),
+            result = apply_one(api, plan, desired, request, &subject) => result,
         };
         match result {
             Ok((written, unverified)) => {
@@ -166,12 +217,11 @@ pub async fn apply<A: TelephonyApi>(api: &A, plan: &Plan, desired: &DesiredState
             }
             Err(error) if requests.len() == 1 => return Err(error),
             Err(error) => {
-                let failed = request.providers().iter().map(|p| p.key()).collect::<Vec<_>>().join(", ");
                 return Err(ApplyError::Partial {
                     source: Box::new(error),
                     written: applied.written,
-                    failed,
-                    not_written: requests[i + 1..].iter().flat_map(Request::providers).collect(),
+                    failed: names(&subject),
+                    not_written: subjects.iter().skip(i + 1).flatten().cloned().collect(),
                 });
             }
         }
@@ -179,23 +229,62 @@ pub async fn apply<A: TelephonyApi>(api: &A, plan: &Plan, desired: &DesiredState
     Ok(applied)
 }
 
-/// Sends one request and checks its answer; returns the providers written and their unverified secrets.
+/// Sends one request and checks its answer; returns what it wrote and the secrets whose landing it could not check.
 async fn apply_one<A: TelephonyApi>(
     api: &A,
+    plan: &Plan,
     desired: &DesiredState,
     request: &Request,
-) -> Result<(Vec<Provider>, Vec<String>), ApplyError> {
+    subjects: &[Subject],
+) -> Result<(Vec<Subject>, Vec<String>), ApplyError> {
     let unplannable = || ApplyError::Unplannable { method: request.method.as_str().to_string(), path: request.path() };
     let provider = match (&request.target, request.method) {
-        (Target::Account, Method::Patch) => return apply_account_level(api, desired, request).await,
+        (Target::Account, Method::Patch) => {
+            let (written, unverified) = apply_account_level(api, desired, request).await?;
+            return Ok((written.into_iter().map(Subject::Provider).collect(), unverified));
+        }
         (Target::Provider(provider), _) => *provider,
-        (Target::Account, _) => return Err(unplannable()),
+        (Target::Sip, Method::Patch) => {
+            let Some(sip) = &desired.sip else { return Err(unplannable()) };
+            tracing::info!("PATCH {} ({})", request.path(), request.fields.join(", "));
+            let answer = api.update_sip(sip, &request.fields, plan.kept_secrets()).await?;
+            let problems = diff::check_sip(sip, &answer);
+            if !problems.is_empty() {
+                return Err(ApplyError::NotConverged { problems });
+            }
+            return Ok((vec![Subject::Sip], Vec::new()));
+        }
+        (Target::Registrations | Target::Registration(_), _) => {
+            let key = match subjects {
+                [Subject::Registration(key)] => key,
+                _ => return Err(unplannable()),
+            };
+            tracing::info!("{} {} ({})", request.method.as_str(), request.path(), request.fields.join(", "));
+            let listed = desired.registrations.iter().flatten().find(|r| &r.key == key);
+            let answer = match (&request.target, request.method, listed) {
+                (Target::Registration(id), Method::Delete, None) => {
+                    api.delete_registration(id).await?;
+                    return Ok((subjects.to_vec(), Vec::new()));
+                }
+                (Target::Registrations, Method::Post, Some(d)) => create_registration(api, d).await?,
+                (Target::Registration(id), Method::Patch, Some(d)) => {
+                    api.update_registration(id, d, &request.fields).await?
+                }
+                _ => return Err(unplannable()),
+            };
+            let problems = listed.map(|d| diff::check_registration(d, &answer)).unwrap_or_default();
+            if !problems.is_empty() {
+                return Err(ApplyError::NotConverged { problems });
+            }
+            return Ok((subjects.to_vec(), Vec::new()));
+        }
+        (Target::Account | Target::Sip, _) => return Err(unplannable()),
     };
     tracing::info!("{} {} ({})", request.method.as_str(), request.path(), request.fields.join(", "));
     let (answer, sent_secrets) = match (request.method, desired.get(provider)) {
         (Method::Delete, Desired::Absent) => {
             api.delete_provider(provider).await?;
-            return Ok((vec![provider], Vec::new()));
+            return Ok((vec![Subject::Provider(provider)], Vec::new()));
         }
         (Method::Post, Desired::Present(d)) => create(api, d).await?,
         (Method::Patch, Desired::Present(d)) => {
@@ -215,7 +304,7 @@ async fn apply_one<A: TelephonyApi>(
         .into_iter()
         .filter(|f| f.split_once('.').is_some_and(|(_, field)| sent_secrets.iter().any(|s| s == field)))
         .collect();
-    Ok((vec![provider], unverified))
+    Ok((vec![Subject::Provider(provider)], unverified))
 }
 
 /// The account-level write: one PATCH holding every provider the request names, each as a complete block.
@@ -254,7 +343,7 @@ async fn create<A: TelephonyApi>(api: &A, d: &DesiredProvider) -> Result<(Remote
             posts += 1;
             continue;
         };
-        let mut only = DesiredState { providers: [Desired::Unmanaged, Desired::Unmanaged, Desired::Unmanaged] };
+        let mut only = DesiredState::default();
         only.providers[d.provider.index()] = Desired::Present(d.clone());
         let mut remote = RemoteState::default();
         remote.providers[d.provider.index()] = Some(now.clone());
@@ -269,6 +358,37 @@ async fn create<A: TelephonyApi>(api: &A, d: &DesiredProvider) -> Result<(Remote
                 Ok((api.update_provider(d, &patch.fields).await?, patch.fields.clone()))
             }
         };
+    }
+}
+
+/// POSTs a declared registration. After an ambiguous failure (it may have landed) the registrations are read again:
+/// present (the POST landed, with every field) and matching is done, present and different gets a PATCH of the
+/// difference, absent gets the POST again.
+async fn create_registration<A: TelephonyApi>(
+    api: &A,
+    d: &DesiredRegistration,
+) -> Result<RemoteRegistration, ApiError> {
+    const MAX_POSTS: usize = 3;
+    let mut posts = 1;
+    loop {
+        let error = match api.create_registration(d).await {
+            Ok(answer) => return Ok(answer),
+            Err(e) if e.write_outcome_unknown() && posts < MAX_POSTS => e,
+            Err(e) => return Err(e),
+        };
+        tracing::info!("{error}; reading the registrations again before deciding what to send");
+        let Some(now) = api.list_registrations().await?.into_iter().find(|r| r.key == d.key) else {
+            tracing::info!("{} is absent: the POST did not land; sending it again", d.key);
+            posts += 1;
+            continue;
+        };
+        let fields = diff::differing_fields(d, &now);
+        if fields.is_empty() {
+            tracing::info!("{} is present and matches: the POST landed", d.key);
+            return Ok(now);
+        }
+        tracing::info!("{} is present but differs: sending the difference", d.key);
+        return api.update_registration(&now.id, d, &fields).await;
     }
 }
 
@@ -471,6 +591,7 @@ mod tests {
                     settings: Settings::default(),
                 }),
             ],
+            ..Default::default()
         }
     }
 
@@ -486,7 +607,7 @@ mod tests {
             let first = plan_for(&api, &desired, Family::Account, false);
             assert_eq!(first.counts().create, 1);
             let applied = run(apply(&api, &first, &desired)).unwrap();
-            assert_eq!(applied.written, vec![Provider::Plivo]);
+            assert_eq!(applied.written, vec![Subject::Provider(Provider::Plivo)]);
             let second = plan_for(&api, &desired, Family::Account, false);
             assert!(second.is_empty(), "prefix length {prefix_len}: {second:?}");
             run(apply(&api, &second, &desired)).unwrap();
@@ -581,7 +702,7 @@ mod tests {
         let desired = desired_two("plivo-token-value", false);
         let first = plan_for(&api, &desired, Family::Provider, false);
         let applied = run(apply(&api, &first, &desired)).unwrap();
-        assert_eq!(applied.written, vec![Provider::Twilio, Provider::Plivo]);
+        assert_eq!(applied.written, [Provider::Twilio, Provider::Plivo].map(Subject::Provider));
         assert!(api.writes.borrow().is_empty(), "no account-level write");
 
         let changed = desired_two("plivo-token-value", true);
@@ -606,7 +727,7 @@ mod tests {
         let plan = plan_for(&api, &desired, Family::Provider, false);
         api.log.borrow_mut().clear();
         let applied = run(apply(&api, &plan, &desired)).unwrap();
-        assert_eq!(applied.written, vec![Provider::Plivo]);
+        assert_eq!(applied.written, vec![Subject::Provider(Provider::Plivo)]);
         assert_eq!(*api.log.borrow(), ["POST plivo", "GET plivo"], "present and matching: done");
     }
 

@@ -38,7 +38,7 @@ fn findings(plan: &Plan) -> Vec<String> {
                 FieldChange::Value { before: Some(_), after: None, .. } => "unset",
                 FieldChange::Value { .. } => "changed",
                 FieldChange::Secret { status, .. } => match status {
-                    SecretStatus::Unchanged | SecretStatus::Unverifiable => continue,
+                    SecretStatus::Unchanged | SecretStatus::Unverifiable | SecretStatus::WriteOnly => continue,
                     SecretStatus::Changed => "changed",
                     SecretStatus::New => "new",
                     SecretStatus::RotationRequested => "rotationRequested",

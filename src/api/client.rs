@@ -11,13 +11,18 @@ use secrecy::{ExposeSecret, SecretString};
 use url::Url;
 
 use crate::api::retry::{self, Failure, is_retried};
+use crate::api::sip;
 use crate::api::url::{is_loopback, join};
 use crate::api::wire::Agent;
-use crate::api::wire::{self, ProviderWrite};
+use crate::api::wire::{self, ProviderWrite, ShapeError};
 use crate::api::{ApiError, Deprecation, TelephonyApi};
 use crate::clean::{printable, truncate};
+use crate::endpoints::{REGISTRATIONS_PATH, SIP_PATH};
 use crate::provider::Provider;
-use crate::state::{DesiredProvider, RemoteProvider, RemoteState};
+use crate::state::{
+    DesiredProvider, DesiredRegistration, DesiredSip, RemoteProvider, RemoteRegistration, RemoteSecret, RemoteSip,
+    RemoteState,
+};
 
 /// The options [`Client::new`] takes, where its callers look for them (they live in [`options`](super::options)).
 pub use crate::api::options::ClientOptions;
@@ -116,6 +121,61 @@ impl Client {
 
     fn url(&self, path: &str) -> Url {
         join(&self.base, path)
+    }
+
+    /// Reads a SIP config answer; its fallback handler's secrets become secrets of the run before anything else.
+    fn read_sip(&self, method: &Method, body: &[u8]) -> Result<RemoteSip, ApiError> {
+        let sip = sip::parse_sip(body).map_err(|e| ApiError::BadAnswer {
+            method: method.to_string(),
+            url: display_url(&self.url(SIP_PATH)),
+            reason: e.0,
+        })?;
+        for secret in sip.fallback.iter().flat_map(|f| &f.secrets) {
+            crate::redact::register_secret(secret.secret());
+        }
+        Ok(sip)
+    }
+
+    /// Reads a registration answer.
+    fn read_registration(&self, method: &Method, path: &str, body: &[u8]) -> Result<RemoteRegistration, ApiError> {
+        sip::parse_registration_body(body).map_err(|e| ApiError::BadAnswer {
+            method: method.to_string(),
+            url: display_url(&self.url(path)),
+            reason: e.0,
+        })
+    }
+
+    /// Every item of a paginated listing, following each page's `next` (a full URL, on the API's own origin only)
+    /// for at most `max_pages` pages; `Ok((items, false))` when there were more.
+    async fn pages<T>(
+        &self,
+        mut url: Url,
+        max_pages: usize,
+        parse: impl Fn(&[u8]) -> Result<(Vec<T>, Option<String>), ShapeError>,
+    ) -> Result<(Vec<T>, bool), ApiError> {
+        let mut items = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        for _ in 0..max_pages {
+            let shown = display_url(&url);
+            let bad = |reason: String| ApiError::BadAnswer { method: "GET".into(), url: shown.clone(), reason };
+            let body = self.send_to(Method::GET, url.clone(), None, true).await?.body;
+            let (page, next) = parse(&body).map_err(|e| bad(e.0))?;
+            items.extend(page);
+            let Some(next) = next else { return Ok((items, true)) };
+            let next = self.base.join(&next).map_err(|_| bad("its `next` link is not a URL".into()))?;
+            if next.origin() != self.base.origin() {
+                // The API key would go along: never follow a link off the API's origin.
+                return Err(bad(format!(
+                    "its `next` link points at another origin ({}); not followed",
+                    display_url(&next)
+                )));
+            }
+            if !seen.insert(next.to_string()) {
+                return Err(bad("its `next` links go round in a loop".into()));
+            }
+            url = next;
+        }
+        Ok((items, false))
     }
 
     /// Sends a request and returns a 2xx answer, retrying transient failures within the limits of
@@ -363,28 +423,93 @@ impl TelephonyApi for Client {
     async fn find_agents(&self, search: &str) -> Result<Vec<Agent>, ApiError> {
         let mut url = self.url(AGENTS_PATH);
         url.query_pairs_mut().append_pair("search", search).append_pair("pageSize", "100");
-        let mut agents = Vec::new();
-        let mut seen = std::collections::HashSet::new();
-        for _ in 0..MAX_AGENT_PAGES {
-            let shown = display_url(&url);
-            let bad = |reason: String| ApiError::BadAnswer { method: "GET".into(), url: shown.clone(), reason };
-            let body = self.send_to(Method::GET, url.clone(), None, true).await?.body;
-            let page = wire::parse_agents_page(&body).map_err(|e| bad(e.0))?;
-            agents.extend(page.agents);
-            let Some(next) = page.next else { return Ok(agents) };
-            let next = self.base.join(&next).map_err(|_| bad("its `next` link is not a URL".into()))?;
-            if next.origin() != self.base.origin() {
-                // The API key would go along: never follow a link off the API's origin.
-                return Err(bad(format!(
-                    "its `next` link points at another origin ({}); not followed",
-                    display_url(&next)
-                )));
+        let parse = |body: &[u8]| wire::parse_agents_page(body).map(|page| (page.agents, page.next));
+        match self.pages(url, MAX_AGENT_PAGES, parse).await? {
+            (agents, true) => Ok(agents),
+            (agents, false) => {
+                Err(ApiError::TooManyAgents { name: search.to_string(), pages: MAX_AGENT_PAGES, listed: agents.len() })
             }
-            if !seen.insert(next.to_string()) {
-                return Err(bad("its `next` links go round in a loop".into()));
-            }
-            url = next;
         }
-        Err(ApiError::TooManyAgents { name: search.to_string(), pages: MAX_AGENT_PAGES, listed: agents.len() })
+    }
+
+    async fn fetch_sip(&self) -> Result<RemoteSip, ApiError> {
+        match self.send(Method::GET, SIP_PATH, None, true).await {
+            Ok(answer) => self.read_sip(&Method::GET, &answer.body),
+            // Not the API's JSON: the path itself does not exist on this server.
+            Err(ApiError::Status { status: 404, framework_json: false, method, url, .. }) => {
+                Err(ApiError::NoSuchEndpoint { method, url })
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn update_sip(
+        &self,
+        desired: &DesiredSip,
+        fields: &[String],
+        kept: &[RemoteSecret],
+    ) -> Result<RemoteSip, ApiError> {
+        let body = sip::sip_patch_body(desired, fields, kept);
+        // Idempotent: a repeat sets the same fields to the same values.
+        let answer = self.send(Method::PATCH, SIP_PATH, Some(body), true).await?;
+        self.read_sip(&Method::PATCH, &answer.body)
+    }
+
+    async fn list_registrations(&self) -> Result<Vec<RemoteRegistration>, ApiError> {
+        let mut url = self.url(REGISTRATIONS_PATH);
+        url.query_pairs_mut().append_pair("pageSize", "100");
+        let shown = display_url(&url);
+        let parse = |body: &[u8]| sip::parse_registrations_page(body).map(|page| (page.registrations, page.next));
+        match self.pages(url, MAX_REGISTRATION_PAGES, parse).await {
+            Ok((registrations, true)) => Ok(registrations),
+            Ok((registrations, false)) => Err(ApiError::BadAnswer {
+                method: "GET".into(),
+                url: shown,
+                reason: format!(
+                    "after {MAX_REGISTRATION_PAGES} pages ({} registrations) it still listed more; reconcile reads no \
+                     further",
+                    registrations.len()
+                ),
+            }),
+            Err(ApiError::Status { status: 404, framework_json: false, method, url, .. }) => {
+                Err(ApiError::NoSuchEndpoint { method, url })
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn create_registration(&self, desired: &DesiredRegistration) -> Result<RemoteRegistration, ApiError> {
+        let body = sip::registration_body(desired, None);
+        // Not idempotent: a second POST would create a second registration, or be refused as a duplicate.
+        let answer = self.send(Method::POST, REGISTRATIONS_PATH, Some(body), false).await?;
+        self.read_registration(&Method::POST, REGISTRATIONS_PATH, &answer.body)
+    }
+
+    async fn update_registration(
+        &self,
+        id: &str,
+        desired: &DesiredRegistration,
+        fields: &[String],
+    ) -> Result<RemoteRegistration, ApiError> {
+        let path = format!("{REGISTRATIONS_PATH}/{id}");
+        let body = sip::registration_body(desired, Some(fields));
+        // Idempotent: a field-level merge of the same fields leaves the same registration.
+        let answer = self.send(Method::PATCH, &path, Some(body), true).await?;
+        self.read_registration(&Method::PATCH, &path, &answer.body)
+    }
+
+    async fn delete_registration(&self, id: &str) -> Result<(), ApiError> {
+        let path = format!("{REGISTRATIONS_PATH}/{id}");
+        match self.send(Method::DELETE, &path, None, true).await {
+            Ok(_) => Ok(()),
+            // Already gone (a repeated DELETE whose first answer was lost, or someone else's): done. 410 is how
+            // some servers say it.
+            Err(ApiError::Status { status: 404 | 410, framework_json: true, .. }) => Ok(()),
+            Err(ApiError::Status { status: 404, method, url, .. }) => Err(ApiError::NoSuchEndpoint { method, url }),
+            Err(e) => Err(e),
+        }
     }
 }
+
+/// Pages of `GET /api/sip/registrations` followed before giving up (100 registrations a page).
+const MAX_REGISTRATION_PAGES: usize = 50;

@@ -166,13 +166,14 @@ impl Session {
         self.file.path.display().to_string()
     }
 
-    /// Looks up agents written by name, fetches the account's config and makes the plan.
+    /// Looks up agents written by name, fetches the account's config (and the SIP settings the file manages) and
+    /// makes the plan.
     pub async fn fetch_and_plan(&mut self, options: PlanOptions) -> Result<(RemoteState, Plan), Error> {
         agents::resolve_names(&self.client, &self.file.config, &mut self.file.resolved).await.map_err(|e| match e {
             NameError::Api(e) => Error::Api(e),
             NameError::Config(e) => Error::Config(e),
         })?;
-        let remote = apply::read(&self.client, self.family).await?;
+        let remote = apply::read_state(&self.client, self.family, &self.file.resolved.desired).await?;
         let plan = Plan::new(&self.file.resolved.desired, &remote, self.family, options)
             .with_agent_names(self.file.resolved.names_by_id.clone());
         Ok((remote, plan))

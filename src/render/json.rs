@@ -13,9 +13,9 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::config::{Code, ConfigError};
-use crate::diff::ProviderPlan;
+use crate::diff::{ProviderPlan, RegistrationPlan, SipPlan};
 use crate::endpoints::Family;
-use crate::plan::{Counts, Plan, Request};
+use crate::plan::{Counts, Plan, Request, Subject};
 use crate::provider::Provider;
 use crate::render::view::{self, Note, View};
 
@@ -48,6 +48,13 @@ pub struct PlanDocument {
     /// before the plan was made.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub providers: Option<Vec<ProviderPlan>>,
+    /// The account's SIP config: present when the file manages it (`sip:`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sip: Option<SipPlan>,
+    /// The account's SIP registrations: present when the file manages them (`sipRegistrations:`), the declared ones
+    /// in file order, then those to delete.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sip_registrations: Option<Vec<RegistrationPlan>>,
     /// The requests apply sends, in send order: method, path (under the API root) and the body's top-level field
     /// names, never values. Empty when there is nothing to do; absent only in a failure document printed before the
     /// plan was made.
@@ -93,12 +100,16 @@ pub struct PlanNote {
 pub enum NoteKind {
     /// Secrets the API gave no prefix for (`summary.unverifiable`): the message says when such a secret is sent.
     Unverifiable,
+    /// SIP registrations the API reports as not active (`successful: false`): a warning; it changes nothing the plan
+    /// does.
+    InactiveRegistration,
 }
 
 impl PlanNote {
     fn of(note: &Note) -> PlanNote {
         let kind = match note {
             Note::Unverifiable { .. } => NoteKind::Unverifiable,
+            Note::Inactive { .. } => NoteKind::InactiveRegistration,
         };
         PlanNote { kind, message: note.words(view::Style::Text) }
     }
@@ -113,6 +124,30 @@ pub struct ApplyReport {
     pub status: ApplyStatus,
     /// The providers written, in send order.
     pub written: Vec<Provider>,
+    /// The SIP config and registrations written, in send order (`sip`, `registration USERNAME@PROXY`); absent when
+    /// none was.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub written_sip: Vec<Subject>,
+}
+
+impl ApplyReport {
+    fn new(status: ApplyStatus, written: Vec<Subject>) -> ApplyReport {
+        let (providers, sip): (Vec<Subject>, Vec<Subject>) =
+            written.into_iter().partition(|s| matches!(s, Subject::Provider(_)));
+        let written = providers
+            .into_iter()
+            .filter_map(|s| match s {
+                Subject::Provider(p) => Some(p),
+                _ => None,
+            })
+            .collect();
+        ApplyReport { status, written, written_sip: sip }
+    }
+
+    /// Everything written, in send order within each kind: the providers, then the SIP config and registrations.
+    pub fn subjects(&self) -> Vec<Subject> {
+        self.written.iter().copied().map(Subject::Provider).chain(self.written_sip.iter().cloned()).collect()
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -135,6 +170,8 @@ impl PlanDocument {
             drift_fingerprint: crate::drift::fingerprint(plan),
             endpoints: Some(plan.family()),
             providers: Some(plan.providers().to_vec()),
+            sip: plan.sip().cloned(),
+            sip_registrations: plan.registrations().map(<[RegistrationPlan]>::to_vec),
             requests: Some(view.requests().to_vec()),
             agent_names: plan.agent_names().clone(),
             notes: view.notes.iter().map(PlanNote::of).collect(),
@@ -152,6 +189,8 @@ impl PlanDocument {
             drift_fingerprint: None,
             endpoints: None,
             providers: None,
+            sip: None,
+            sip_registrations: None,
             requests: None,
             agent_names: BTreeMap::new(),
             notes: Vec::new(),
@@ -160,17 +199,17 @@ impl PlanDocument {
         }
     }
 
-    /// The plan's document for an apply whose write failed: `written` lists the providers written (and checked)
-    /// before the failure, which only provider-scoped writes can have; `error` says why.
-    pub fn with_failure(mut self, written: Vec<Provider>, message: String, hint: Option<String>) -> PlanDocument {
-        self.apply = Some(ApplyReport { status: ApplyStatus::Failed, written });
+    /// The plan's document for an apply whose write failed: `written` lists what was written (and checked) before
+    /// the failure, which only a plan of several requests can have; `error` says why.
+    pub fn with_failure(mut self, written: Vec<Subject>, message: String, hint: Option<String>) -> PlanDocument {
+        self.apply = Some(ApplyReport::new(ApplyStatus::Failed, written));
         self.error = Some(ErrorReport::new(message, hint));
         self
     }
 
-    pub fn with_apply(mut self, written: Vec<Provider>) -> PlanDocument {
+    pub fn with_apply(mut self, written: Vec<Subject>) -> PlanDocument {
         let status = if written.is_empty() { ApplyStatus::NothingToDo } else { ApplyStatus::Applied };
-        self.apply = Some(ApplyReport { status, written });
+        self.apply = Some(ApplyReport::new(status, written));
         self
     }
 }
@@ -186,7 +225,7 @@ pub fn render(document: &PlanDocument) -> String {
 #[serde(untagged)]
 #[schemars(title = "reconcile plan")]
 pub enum JsonOutput {
-    One(PlanDocument),
+    One(Box<PlanDocument>),
     Several(SeveralDocument),
 }
 

@@ -8,7 +8,7 @@ use std::path::Path;
 use crate::config::model::DEFAULT_API_KEY_ENV;
 use crate::error::Error;
 use crate::import::Imported;
-use crate::plan::{Counts, Plan};
+use crate::plan::{Counts, Plan, Subject};
 use crate::provider::Provider;
 use crate::render::json::{DiagnosticReport, ErrorReport, PlanDocument};
 use crate::render::{self, Format, Palette, Sink, view};
@@ -42,7 +42,7 @@ pub fn error_report(error: &Error) -> ErrorReport {
 }
 
 /// Prints a plan in the chosen format; `applied` adds apply's report.
-pub fn show(sink: &mut dyn Sink, plan: &Plan, file: &str, format: Format, applied: Option<&[Provider]>) {
+pub fn show(sink: &mut dyn Sink, plan: &Plan, file: &str, format: Format, applied: Option<&[Subject]>) {
     match format {
         Format::Text => {
             let text = render::text::render(plan, file, sink.output().stdout);
@@ -77,7 +77,7 @@ pub fn before_apply(sink: &mut dyn Sink, plan: &Plan, file: &str, format: Format
 }
 
 /// What follows the write: the report line, or (JSON) the whole document.
-pub fn after_apply(sink: &mut dyn Sink, plan: &Plan, file: &str, format: Format, written: &[Provider]) {
+pub fn after_apply(sink: &mut dyn Sink, plan: &Plan, file: &str, format: Format, written: &[Subject]) {
     match format {
         Format::Json => show(sink, plan, file, format, Some(written)),
         Format::Text => sink.data(&applied_line(plan, written)),
