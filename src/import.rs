@@ -6,6 +6,11 @@
 //! conventional name as the key), with the keys to put in the encrypted file listed in the header. Neither a secret
 //! nor a prefix ever reaches the file or the terminal. Providers the account does not have are left out of
 //! the file (unmanaged), so that importing changes nothing about how they are treated.
+//!
+//! The SIP config is written as `sip:` when it holds anything but the API's defaults (its read-only domain as a
+//! comment), and the registrations as `sipRegistrations:` when there is one. The fallback handler's secrets, which the
+//! API returns whole, and the registrations' passwords, which it never returns, are written as references too
+//! (`SIP_FALLBACK_SECRET`, `SIP_<USERNAME>_PASSWORD`, ...), and the header names each variable to set.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -16,7 +21,8 @@ use crate::config;
 use crate::config::model::DEFAULT_API_KEY_ENV;
 use crate::provider::{self, Provider};
 use crate::secret::{self, Reference, ResolveError};
-use crate::state::{RemoteProvider, RemoteState};
+use crate::sip;
+use crate::state::{RemoteProvider, RemoteRegistration, RemoteSip, RemoteState};
 
 /// The schema reference written on the first line, relative to the written file's folder (as in the examples).
 pub const SCHEMA_PATH: &str = "schema/telephony.schema.json";
@@ -27,8 +33,8 @@ pub enum ImportError {
     #[error("refusing to overwrite {path}: the file already exists; nothing was written")]
     Exists { path: String },
     #[error(
-        "the account has no telephony provider configured (twilio, telnyx and plivo are all absent): nothing to \
-         import; no file was written"
+        "the account has no telephony provider configured (twilio, telnyx and plivo are all absent), its SIP config \
+         holds the API's defaults and it has no SIP registration: nothing to import; no file was written"
     )]
     NothingToImport,
     #[error("cannot read the Ultravox API key: {0}")]
@@ -92,6 +98,21 @@ impl SecretSource {
             }
         }
     }
+
+    /// The reference written for a SIP secret whose variable is `env`.
+    fn sip_reference(&self, env: &str) -> String {
+        match self {
+            SecretSource::Env => format!("{{ env: {env} }}"),
+            SecretSource::Sops(file) => {
+                format!("{{ sops: {}, key: {} }}", quote(&file.display().to_string()), sip_sops_key(file, env))
+            }
+        }
+    }
+}
+
+/// The key a SIP secret is read from in a SOPS file: `sip.<VARIABLE>`, or, in a dotenv file, the variable's name.
+fn sip_sops_key(file: &Path, env: &str) -> String {
+    if is_dotenv(file) { env.to_string() } else { format!("{}.{env}", sip::SIP) }
 }
 
 /// The key a field is read from in a SOPS file: `provider.field`, or, in a dotenv file (flat `NAME=value` lines),
@@ -121,6 +142,10 @@ pub struct Imported {
     pub text: String,
     /// The providers the account has, written as blocks.
     pub present: Vec<Provider>,
+    /// Whether `sip:` is written (the account's SIP config is not the API's defaults).
+    pub sip: bool,
+    /// How many registrations `sipRegistrations:` lists (`None`: the key is left out, the account has none).
+    pub registrations: Option<usize>,
     /// The providers the account does not have, left out of the file.
     pub absent: Vec<Provider>,
     /// The environment variables the file needs, the API key's first.
@@ -141,8 +166,25 @@ pub fn api_key() -> Result<SecretString, ImportError> {
 pub fn starting_file(remote: &RemoteState, source: &SecretSource) -> Result<Imported, ImportError> {
     let present: Vec<Provider> = Provider::ALL.into_iter().filter(|p| remote.get(*p).is_some()).collect();
     let absent: Vec<Provider> = Provider::ALL.into_iter().filter(|p| remote.get(*p).is_none()).collect();
-    if present.is_empty() {
+    let sip_config = remote.sip.as_ref().filter(|s| !is_default_sip(s));
+    let registrations = remote.registrations.as_deref().filter(|r| !r.is_empty());
+    if present.is_empty() && sip_config.is_none() && registrations.is_none() {
         return Err(ImportError::NothingToImport);
+    }
+    // The SIP secrets' variables: the fallback handler's, then each registration's password (named after its
+    // username, with its proxy when two registrations share a username).
+    let fallback_envs: Vec<String> = sip_config
+        .and_then(|s| s.fallback.as_ref())
+        .map(|f| (0..f.secrets.len()).map(sip::fallback_secret_env).collect())
+        .unwrap_or_default();
+    let password_envs = password_variables(registrations.unwrap_or_default());
+    let mut sip_secrets: Vec<(String, String)> = fallback_envs
+        .iter()
+        .enumerate()
+        .map(|(i, env)| (env.clone(), format!("{}.{}[{i}]", sip::SIP, sip::FALLBACK_SECRETS)))
+        .collect();
+    for (r, env) in registrations.unwrap_or_default().iter().zip(&password_envs) {
+        sip_secrets.push((env.clone(), format!("the password of {}", r.key)));
     }
     let mut variables = vec![DEFAULT_API_KEY_ENV.to_string()];
     let mut described =
@@ -157,10 +199,15 @@ pub fn starting_file(remote: &RemoteState, source: &SecretSource) -> Result<Impo
                     variables.push(name);
                 }
             }
+            for (name, what) in &sip_secrets {
+                described.push((name.clone(), what.clone()));
+                variables.push(name.clone());
+            }
         }
         SecretSource::Sops(file) => {
-            let keys =
+            let mut keys: Vec<String> =
                 present.iter().flat_map(|&p| p.secret_fields().iter().map(move |f| sops_key(file, p, f))).collect();
+            keys.extend(sip_secrets.iter().map(|(env, _)| sip_sops_key(file, env)));
             sops = Some(SopsKeys { file: file.display().to_string(), keys });
         }
     }
@@ -191,6 +238,8 @@ pub fn starting_file(remote: &RemoteState, source: &SecretSource) -> Result<Impo
             ));
             line("# the recipients of your .sops.yaml):");
             sops_layout(&mut line, &file, &present);
+            let names: Vec<&str> = sip_secrets.iter().map(|(env, _)| env.as_str()).collect();
+            sip_sops_layout(&mut line, &file, &names);
             line("# and before `reconcile plan`, set this environment variable (in CI, from its secrets):");
             line(&format!("#   {DEFAULT_API_KEY_ENV}  the Ultravox API key (the default account.apiKey)"));
         }
@@ -227,7 +276,153 @@ pub fn starting_file(remote: &RemoteState, source: &SecretSource) -> Result<Impo
             provider_block(&mut text, &mut notes, block, source);
         }
     }
-    Ok(Imported { text, present, absent, variables, sops, notes })
+    if let Some(config) = sip_config {
+        sip_block(&mut text, &mut notes, config, &fallback_envs, source);
+    }
+    if let Some(list) = registrations {
+        registrations_block(&mut text, &mut notes, list, &password_envs, source);
+    }
+    Ok(Imported {
+        text,
+        present,
+        sip: sip_config.is_some(),
+        registrations: registrations.map(<[RemoteRegistration]>::len),
+        absent,
+        variables,
+        sops,
+        notes,
+    })
+}
+
+/// Whether the SIP config holds only the API's defaults (its domain aside).
+fn is_default_sip(sip: &RemoteSip) -> bool {
+    sip.allowed_cidr_ranges.is_empty()
+        && !sip.allow_all_agents
+        && sip.allowed_agents.is_empty()
+        && sip.fallback.is_none()
+}
+
+/// Each registration's password variable, `SIP_<USERNAME>_PASSWORD`, or with its proxy (`SIP_<USERNAME>_<PROXY>_
+/// PASSWORD`) when another registration's name is the same, numbered if even that is taken.
+fn password_variables(registrations: &[RemoteRegistration]) -> Vec<String> {
+    let plain: Vec<String> = registrations.iter().map(|r| sip::password_env(&r.key.username)).collect();
+    let mut taken = std::collections::HashSet::new();
+    let mut out = Vec::new();
+    for (r, name) in registrations.iter().zip(&plain) {
+        let shared = plain.iter().filter(|n| *n == name).count() > 1;
+        let mut candidate = if shared {
+            format!("SIP_{}_{}_PASSWORD", sip::env_word(&r.key.username), sip::env_word(&r.key.proxy))
+        } else {
+            name.clone()
+        };
+        let mut n = 2;
+        while !taken.insert(candidate.clone()) {
+            candidate = format!("{}_{n}", candidate.trim_end_matches(char::is_numeric).trim_end_matches('_'));
+            n += 1;
+        }
+        out.push(candidate);
+    }
+    out
+}
+
+/// The SIP keys the SOPS file must hold, as they are written in it.
+fn sip_sops_layout(line: &mut impl FnMut(&str), file: &str, envs: &[&str]) {
+    if envs.is_empty() {
+        return;
+    }
+    let yaml = file.ends_with(".yaml") || file.ends_with(".yml");
+    if yaml {
+        line(&format!("#   {}:", sip::SIP));
+    }
+    for env in envs {
+        line(&if yaml {
+            format!("#     {env}: ...")
+        } else if is_dotenv(Path::new(file)) {
+            format!("#   {env}=...")
+        } else {
+            format!("#   {}.{env}", sip::SIP)
+        });
+    }
+}
+
+/// `sip:` as the account has it: its domain as a comment, defaults left out, the fallback secrets as references.
+fn sip_block(
+    text: &mut String,
+    notes: &mut Vec<String>,
+    config: &RemoteSip,
+    fallback_envs: &[String],
+    source: &SecretSource,
+) {
+    let _ = writeln!(text, "{}:", sip::SIP);
+    if let Some(domain) = &config.domain {
+        // In a comment a line break would end it: shown escaped.
+        let shown = crate::clean::printable(domain).into_owned();
+        let _ = writeln!(text, "  # domain: {shown} (read-only: the SIP domain trunks send calls to; never written)");
+    }
+    if !config.allowed_cidr_ranges.is_empty() {
+        let _ = writeln!(text, "  {}:", sip::CIDR_RANGES);
+        for range in &config.allowed_cidr_ranges {
+            let _ = writeln!(text, "    - {}", quote(range));
+        }
+    }
+    if config.allow_all_agents {
+        let _ = writeln!(text, "  {}: true", sip::ALLOW_ALL_AGENTS);
+    }
+    if !config.allowed_agents.is_empty() {
+        let _ = writeln!(text, "  {}:", sip::ALLOWED_AGENTS);
+        for allowance in &config.allowed_agents {
+            let _ = writeln!(text, "    - {}: {}", sip::AGENT_ID, quote(&allowance.agent_id));
+            if let Some(pattern) = &allowance.to_user_pattern {
+                let _ = writeln!(text, "      {}: {}", sip::TO_USER_PATTERN, quote(pattern));
+            }
+        }
+    }
+    if let Some(handler) = &config.fallback {
+        let _ = writeln!(text, "  {}:", sip::FALLBACK);
+        let _ = writeln!(text, "    {}: {}", sip::URL, quote(&handler.url));
+        if fallback_envs.is_empty() {
+            notes.push(format!(
+                "sip.{}: the account returned no secret for it, so the file leaves `secrets` out: the handler keeps \
+                 whatever the account has",
+                sip::FALLBACK
+            ));
+        } else {
+            let _ = writeln!(text, "    {}:", sip::SECRETS);
+            for env in fallback_envs {
+                let _ = writeln!(text, "      - {}", source.sip_reference(env));
+            }
+        }
+    }
+}
+
+/// `sipRegistrations:` as the account has them, each password as a reference.
+fn registrations_block(
+    text: &mut String,
+    notes: &mut Vec<String>,
+    registrations: &[RemoteRegistration],
+    password_envs: &[String],
+    source: &SecretSource,
+) {
+    let _ = writeln!(text, "{}:", sip::REGISTRATIONS);
+    for (r, env) in registrations.iter().zip(password_envs) {
+        let _ = writeln!(text, "  - {}: {}", sip::USERNAME, quote(&r.key.username));
+        let _ = writeln!(text, "    {}: {}", sip::PROXY, quote(&r.key.proxy));
+        let _ = writeln!(text, "    {}: {}", sip::PASSWORD, source.sip_reference(env));
+        for (field, value) in [(sip::OUTBOUND_PROXY, &r.outbound_proxy), (sip::AUTH_USER, &r.auth_user)] {
+            if let Some(value) = value {
+                let _ = writeln!(text, "    {field}: {}", quote(value));
+            }
+        }
+        if r.successful == Some(false) {
+            notes.push(format!("registration {}: the API reports it as not active", r.key));
+        }
+    }
+    notes.push(format!(
+        "{}: the API never shows a registration's password, so `reconcile plan` cannot compare it (it reports it \
+         as unverifiable); set each password variable to the registration's password, and `reconcile apply --rotate` \
+         sends them",
+        sip::REGISTRATIONS
+    ));
 }
 
 /// The keys the SOPS file must hold, as they are written in it: nested for YAML, `NAME=...` lines for dotenv, dotted

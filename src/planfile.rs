@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::diff::{FieldChange, ProviderPlan, SecretStatus};
+use crate::diff::{FieldChange, ProviderPlan, RegistrationPlan, SecretStatus, SipPlan};
 use crate::endpoints::Family;
 use crate::plan::{Plan, Request};
 use crate::state::RemoteState;
@@ -46,6 +46,12 @@ pub struct PlanFile {
     pub endpoints: Family,
     /// The exact requests apply sends (method, path, field names), in order.
     pub requests: Vec<Request>,
+    /// The SIP config's plan as reviewed, when the file manages it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sip: Option<SipPlan>,
+    /// The registrations' plans as reviewed, when the file manages them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sip_registrations: Option<Vec<RegistrationPlan>>,
 }
 
 impl PlanFile {
@@ -70,6 +76,8 @@ impl PlanFile {
             providers: plan.providers().to_vec(),
             endpoints: plan.family(),
             requests: plan.requests().to_vec(),
+            sip: plan.sip().cloned(),
+            sip_registrations: plan.registrations().map(<[RegistrationPlan]>::to_vec),
         }
     }
 }
@@ -157,6 +165,37 @@ fn canonical_remote(remote: &RemoteState) -> String {
             }),
         };
         top.insert(key, value);
+    }
+    // Only what the file manages was read; a config that was not read adds nothing (and so a plan of a file without
+    // SIP pins exactly what it always did).
+    if let Some(sip) = &remote.sip {
+        let set = |items: Vec<String>| items.into_iter().collect::<std::collections::BTreeSet<_>>();
+        top.insert(
+            crate::sip::SIP.into(),
+            json!({
+                "ranges": set(sip.allowed_cidr_ranges.clone()),
+                "allowAll": sip.allow_all_agents,
+                "agents": set(sip.allowed_agents.iter().map(crate::sip::Allowance::shown).collect()),
+                // The secrets whole, under the HMAC keyed with the API key: a secret rotated by hand moves it.
+                "fallback": sip.fallback.as_ref().map(|f| json!({
+                    "url": f.url,
+                    "secrets": set(f.secrets.iter().map(|s| s.expose().to_string()).collect()),
+                })),
+                "domain": sip.domain,
+            }),
+        );
+    }
+    if let Some(registrations) = &remote.registrations {
+        // Not `successful`: the API updates it on its own, and apply changes nothing about it.
+        let mut listed: Vec<Value> = registrations
+            .iter()
+            .map(|r| {
+                json!({"id": r.id, "username": r.key.username, "proxy": r.key.proxy,
+                    "outboundProxy": r.outbound_proxy, "authUser": r.auth_user})
+            })
+            .collect();
+        listed.sort_by_key(Value::to_string);
+        top.insert(crate::sip::REGISTRATIONS.into(), Value::Array(listed));
     }
     Value::Object(top).to_string()
 }
@@ -267,7 +306,12 @@ pub fn compare_plans(saved: &[ProviderPlan], now: &Plan) -> Result<(), StaleErro
 /// to the next.
 fn normalized(providers: &[ProviderPlan]) -> Vec<ProviderPlan> {
     let mut providers = providers.to_vec();
-    for change in providers.iter_mut().flat_map(|p| p.changes.iter_mut()) {
+    providers.iter_mut().for_each(|p| sort_lists(&mut p.changes));
+    providers
+}
+
+fn sort_lists(changes: &mut [FieldChange]) {
+    for change in changes {
         if let FieldChange::Value { before, after, .. } = change {
             for list in [before, after].into_iter().flatten() {
                 if let crate::diff::Value::List(items) = list {
@@ -276,7 +320,49 @@ fn normalized(providers: &[ProviderPlan]) -> Vec<ProviderPlan> {
             }
         }
     }
-    providers
+}
+
+/// Compares the saved plan's SIP config and registrations with the ones made now from the same file and account
+/// (its lists as sets, and without a registration's `successful`, which the API updates on its own): a difference
+/// can only come from a secret whose resolved value moved (a fallback handler's secret), named with its statuses.
+pub fn compare_sip_plans(saved: &PlanFile, now: &Plan) -> Result<(), StaleError> {
+    let sip = |plan: Option<&SipPlan>| {
+        plan.cloned().map(|mut p| {
+            sort_lists(&mut p.changes);
+            p
+        })
+    };
+    let registrations = |plans: Option<&[RegistrationPlan]>| {
+        plans.map(|plans| {
+            plans
+                .iter()
+                .cloned()
+                .map(|mut p| {
+                    p.successful = None;
+                    p
+                })
+                .collect::<Vec<_>>()
+        })
+    };
+    let same_sip = sip(saved.sip.as_ref()) == sip(now.sip());
+    if same_sip && registrations(saved.sip_registrations.as_deref()) == registrations(now.registrations()) {
+        return Ok(());
+    }
+    let status = |plan: Option<&SipPlan>| {
+        plan.and_then(|p| {
+            p.changes.iter().find_map(|c| match c {
+                FieldChange::Secret { field, status } if field == crate::sip::FALLBACK_SECRETS => Some(*status),
+                _ => None,
+            })
+        })
+    };
+    let (then, current) = (status(saved.sip.as_ref()), status(now.sip()));
+    let change = if !same_sip && then != current {
+        format!("sip.{} went from {} to {}", crate::sip::FALLBACK_SECRETS, status_word(then), status_word(current))
+    } else {
+        "the plan for the SIP settings is different".to_string()
+    };
+    Err(StaleError::SecretsChanged { changes: vec![change] })
 }
 
 fn status_word(status: Option<SecretStatus>) -> String {

@@ -249,6 +249,7 @@ async fn check_saved(api: &Api, saved: PlanFile, file: Result<Loaded, Error>) ->
         return Err(StaleError::AccountChanged.into());
     }
     planfile::compare_plans(&saved.providers, &plan)?;
+    planfile::compare_sip_plans(&saved, &plan)?;
     if plan.requests() != saved.requests.as_slice() {
         return Err(StaleError::RequestsChanged.into());
     }

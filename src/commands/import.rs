@@ -1,5 +1,5 @@
-//! `import`: one GET of the account's config, written as a starting `telephony.yaml` (secrets only as references),
-//! from one account to one file.
+//! `import`: the account's config read (its telephony config, its SIP config and every page of its SIP
+//! registrations), written as a starting `telephony.yaml` (secrets only as references), from one account to one file.
 
 use std::path::{Path, PathBuf};
 
@@ -44,9 +44,12 @@ async fn import_file(
     crate::redact::register_secret(&api_key);
     let api = Api::new(settings, notices)?;
     let client = api.client(api_key);
-    let remote = crate::apply::read(&client, api.family).await;
+    let (telephony, (sip, registrations)) =
+        tokio::join!(crate::apply::read(&client, api.family), crate::apply::read_sip(&client, true, true));
     notices.note(&client);
-    let remote = remote?;
+    let mut remote = telephony?;
+    remote.sip = sip?;
+    remote.registrations = registrations?;
     let imported = import::starting_file(&remote, &s.secrets)?;
     match &dest {
         Some(path) => import::write_file(path, &imported.text, s.force)?,

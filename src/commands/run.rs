@@ -39,7 +39,8 @@ pub(super) fn load(path: &Path) -> Result<Loaded, Error> {
 /// A file as given, and what loading it gave.
 pub(super) type LoadedFile = (PathBuf, Result<Loaded, Error>);
 
-/// Loads every file, then refuses the run if two of them manage the same provider of one account.
+/// Loads every file, then refuses the run if two of them manage the same provider (or the SIP config, or the
+/// registrations) of one account.
 pub(super) fn load_all(files: &[PathBuf]) -> Result<Vec<LoadedFile>, Error> {
     let loaded: Vec<LoadedFile> = files.iter().map(|path| (path.clone(), load(path))).collect();
     check_accounts(loaded.iter().filter_map(|(_, l)| l.as_ref().ok()))?;
@@ -64,6 +65,8 @@ pub(super) fn check_accounts<'a>(loaded: impl Iterator<Item = &'a Loaded>) -> Re
             file: l.path.display().to_string(),
             account: tagger.tag(&l.resolved.api_key),
             manages: manages(&l.config.providers),
+            manages_sip: l.config.sip.is_some(),
+            manages_registrations: l.config.registrations.is_some(),
         })
         .collect();
     batch::check_accounts(&accounts)

@@ -410,6 +410,9 @@ pub struct ValidatedFile {
     /// The providers the file manages (declares as a block or `null`), when it is valid.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub managed: Option<Vec<Provider>>,
+    /// The SIP settings the file manages (`sip`, `sipRegistrations`), when it is valid; absent when none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub managed_sip: Vec<String>,
     /// The file's problems, in file order; absent when it is valid.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub diagnostics: Vec<DiagnosticReport>,

@@ -104,9 +104,13 @@ pub fn deprecated(sink: &mut dyn Sink, notice: &crate::api::Deprecation) {
     sink.warning(&notice.to_string());
 }
 
-/// `validate`'s line for a valid file.
-pub fn valid(file: &Path, managed: usize) -> String {
-    format!("{} is valid ({managed} provider{} declared).", file.display(), if managed == 1 { "" } else { "s" })
+/// `validate`'s line for a valid file: how many providers it declares, and the SIP settings it manages.
+pub fn valid(file: &Path, managed: usize, sip: &[String]) -> String {
+    let providers = format!("{managed} provider{}", if managed == 1 { "" } else { "s" });
+    if sip.is_empty() {
+        return format!("{} is valid ({providers} declared).", file.display());
+    }
+    format!("{} is valid ({providers} declared, and {}).", file.display(), sip.join(" and "))
 }
 
 /// `plan --out`'s line once the plan is saved.
@@ -141,7 +145,14 @@ pub fn import_next_steps(imported: &Imported, dest: Option<&Path>, default_file:
         Some(path) => format!("Wrote {}", path.display()),
         None => "Printed the file on stdout".to_string(),
     };
-    let _ = writeln!(s, "{what}: {} (identifiers and settings; secrets only as references).", join(&imported.present));
+    let mut written: Vec<String> = imported.present.iter().map(|p| p.key().to_string()).collect();
+    if imported.sip {
+        written.push(crate::sip::SIP.to_string());
+    }
+    if let Some(n) = imported.registrations {
+        written.push(format!("{} ({n})", crate::sip::REGISTRATIONS));
+    }
+    let _ = writeln!(s, "{what}: {} (identifiers and settings; secrets only as references).", written.join(", "));
     if !imported.absent.is_empty() {
         let _ = writeln!(s, "Left out, so unmanaged: {} (not configured on the account).", join(&imported.absent));
     }
