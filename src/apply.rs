@@ -262,7 +262,8 @@ async fn apply_one<A: TelephonyApi>(
             tracing::info!("{} {} ({})", request.method.as_str(), request.path(), request.fields.join(", "));
             let listed = desired.registrations.iter().flatten().find(|r| &r.key == key);
             let answer = match (&request.target, request.method, listed) {
-                (Target::Registration(id), Method::Delete, None) => {
+                // Not listed, or a second registration of a listed identity: the plan deletes it by its ID.
+                (Target::Registration(id), Method::Delete, _) => {
                     api.delete_registration(id).await?;
                     return Ok((subjects.to_vec(), Vec::new()));
                 }

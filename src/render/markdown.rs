@@ -95,7 +95,8 @@ fn file_section(plan: &Plan, file: &str, style: &Style, budget: usize) -> String
         ));
     }
     for note in &view.notes {
-        head.push_str(&format!("\n> [!NOTE]\n> {}\n", note.words(md)));
+        let kind = if note.label() == "Warning:" { "WARNING" } else { "NOTE" };
+        head.push_str(&format!("\n> [!{kind}]\n> {}\n", note.words(md)));
     }
 
     let mut out = head;

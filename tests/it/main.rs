@@ -26,6 +26,7 @@ mod schema;
 mod secret_safety;
 mod several;
 mod show;
+mod sip;
 mod sops;
 mod unverifiable;
 mod validate;
