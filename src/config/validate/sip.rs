@@ -399,8 +399,9 @@ impl Validator {
         let mut out = Vec::new();
         for (i, item) in items.iter().enumerate() {
             let item_path = format!("{path}[{i}]");
-            let Some(registration) = self.registration(&item_path, item) else { continue };
-            let key = registration.key();
+            // The identity is checked even when another field of the entry has a problem.
+            let (key, registration) = self.registration(&item_path, item);
+            let Some(key) = key else { continue };
             if let Some(first) = seen.get(&key) {
                 let shown = crate::clean::printable(&key.to_string()).into_owned();
                 let hint = format!(
@@ -418,13 +419,16 @@ impl Validator {
                 continue;
             }
             seen.insert(key, item.loc);
-            out.push(Located { value: registration, loc: Some(item.loc), path: item_path });
+            if let Some(registration) = registration {
+                out.push(Located { value: registration, loc: Some(item.loc), path: item_path });
+            }
         }
         if self.invalid.diagnostics.len() > before { None } else { Some(out) }
     }
 
-    /// One registration: `username`, `proxy` and `password` required, `outboundProxy` and `authUser` optional.
-    fn registration(&mut self, path: &str, item: &Node) -> Option<RegistrationSpec> {
+    /// One registration: `username`, `proxy` and `password` required, `outboundProxy` and `authUser` optional. Its
+    /// identity when `username` and `proxy` are valid, and the registration when all of it is.
+    fn registration(&mut self, path: &str, item: &Node) -> (Option<RegistrationKey>, Option<RegistrationSpec>) {
         let NodeKind::Map(entries) = &item.kind else {
             self.sensitive_all(item);
             self.report(
@@ -434,7 +438,7 @@ impl Validator {
                 format!("expected a registration (a mapping), found {}", item.kind.describe()),
                 "write `- username: alice` with `proxy` and `password: { env: SIP_ALICE_PASSWORD }` beneath",
             );
-            return None;
+            return (None, None);
         };
         let before = self.invalid.diagnostics.len();
         let found = self.entries(entries, path, &sip::REGISTRATION_FIELDS);
@@ -496,16 +500,20 @@ impl Validator {
         };
         let outbound_proxy = optional(self, sip::OUTBOUND_PROXY);
         let auth_user = optional(self, sip::AUTH_USER);
+        let key = username.clone().zip(proxy.clone()).map(|(u, p)| RegistrationKey::new(u, p));
         if self.invalid.diagnostics.len() > before {
-            return None;
+            return (key, None);
         }
-        Some(RegistrationSpec {
-            username: username?,
-            proxy: proxy?,
-            password: password?,
-            outbound_proxy: outbound_proxy?,
-            auth_user: auth_user?,
-        })
+        let spec = (|| {
+            Some(RegistrationSpec {
+                username: username?,
+                proxy: proxy?,
+                password: password?,
+                outbound_proxy: outbound_proxy?,
+                auth_user: auth_user?,
+            })
+        })();
+        (key, spec)
     }
 
     /// A text value written as the API keeps it: a non-blank string, no surrounding whitespace (the API trims it),
@@ -539,7 +547,7 @@ impl Validator {
                         node.loc,
                         path,
                         format!("is {} characters long; the API accepts at most {max}", s.chars().count()),
-                        what,
+                        format!("shorten it to at most {max} characters ({what})"),
                     );
                     None
                 }
