@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::api::ApiError;
 use crate::error::{Error, Outcome};
 use crate::import;
 use crate::render::{Output, report};
@@ -48,8 +49,10 @@ async fn import_file(
         tokio::join!(crate::apply::read(&client, api.family), crate::apply::read_sip(&client, true, true));
     notices.note(&client);
     let mut remote = telephony?;
-    remote.sip = sip?;
-    remote.registrations = registrations?;
+    // A server without the SIP endpoints (a 404 that is not the API's JSON) has no SIP settings to import: the file
+    // leaves them out (unmanaged), and says so.
+    remote.sip = without_sip(sip, crate::sip::SIP, out)?;
+    remote.registrations = without_sip(registrations, crate::sip::REGISTRATIONS, out)?;
     let imported = import::starting_file(&remote, &s.secrets)?;
     match &dest {
         Some(path) => import::write_file(path, &imported.text, s.force)?,
@@ -66,4 +69,15 @@ async fn import_file(
     let default_file = dest.as_deref().is_some_and(|p| p == Path::new(DEFAULT_FILE));
     out.status(&report::import_next_steps(&imported, dest.as_deref(), default_file));
     Ok(Outcome::Success)
+}
+
+/// A SIP read's result, with a server that has no such endpoint read as nothing to import (warned about).
+fn without_sip<T>(result: Result<Option<T>, ApiError>, what: &str, out: Output) -> Result<Option<T>, ApiError> {
+    match result {
+        Err(ApiError::NoSuchEndpoint { url, .. }) => {
+            out.warning(&report::import_without_sip(what, &url));
+            Ok(None)
+        }
+        other => other,
+    }
 }

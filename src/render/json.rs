@@ -4,7 +4,8 @@
 //! json`'s document (`schema/validate.schema.json`), and every problem of a file as a [`DiagnosticReport`]: its
 //! stable code and its place, for scripts and CI annotations.
 //!
-//! Non-secret fields carry `before`/`after`; secret fields carry only a `status`. Never a value or a prefix.
+//! Non-secret fields carry `before`/`after`; secret fields carry only a `status`. Never a value or a prefix. A file
+//! that manages the SIP settings adds `sip` and `sipRegistrations`, in the same shape.
 //! `driftFingerprint` (per file, and over several files) comes from [`crate::drift`].
 
 use std::collections::BTreeMap;
@@ -34,8 +35,8 @@ pub struct PlanDocument {
     /// Absent only in a failure document printed before the plan was made.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub summary: Option<Summary>,
-    /// A stable digest of what differs: per provider to be written, its action and each field's kind of change
-    /// (never a value, a prefix or a secret). The same differences give the same fingerprint on every run; other
+    /// A stable digest of what differs: per provider (SIP config, SIP registration) to be written, its action and each
+    /// field's kind of change (never a value, a prefix or a secret). The same differences give the same fingerprint on every run; other
     /// differences another. 64 hexadecimal characters; present only when the plan has changes. CI uses it to tell a
     /// drift already reported from a new one.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -612,6 +612,19 @@ fn a_server_without_the_sip_endpoints_is_an_error_naming_the_url() {
 }
 
 #[test]
+fn import_leaves_the_sip_settings_out_on_a_server_without_them_and_says_so() {
+    let mut f = Fixture::with_state(full_state());
+    std::fs::remove_file(f.path("telephony.yaml")).unwrap();
+    f.env.retain(|k, _| k == "ULTRAVOX_API_KEY");
+    f.emu.set_sip_endpoints(EndpointMode::GoneHtml);
+    let (code, out, err) = f.run(&["import", "--out", "-"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(!out.contains("sip"), "{out}");
+    assert!(err.contains("/api/sip answered HTTP 404 with no API error body: this server has no such endpoint, so the file leaves `sip` out (unmanaged)"), "{err}");
+    assert!(err.contains("leaves `sipRegistrations` out"), "{err}");
+}
+
+#[test]
 fn sip_null_is_refused_where_it_stands_and_nothing_is_sent() {
     let f = fixture(account());
     sip_only(&f, "plivo: null\nsip: null\n");
