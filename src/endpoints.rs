@@ -117,11 +117,14 @@ impl Target {
     }
 }
 
-/// Whether `id` can be a registration's ID in a path: one non-empty segment of printable characters.
+/// Whether `id` can be a registration's ID in a path: one segment of letters, digits, `-`, `_`, `.` and `:` (a UUID
+/// is one), never `.` or `..` alone, and nothing a URL would escape or decode (`%`, `/`): an ID an answer holds can
+/// never point a write at another path.
 pub fn is_registration_id(id: &str) -> bool {
     !id.is_empty()
         && id.len() <= 200
-        && !id.chars().any(|c| c == '/' || c == '?' || c == '#' || c.is_whitespace() || crate::clean::is_hidden(c))
+        && id.chars().any(|c| c != '.')
+        && id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':'))
 }
 
 #[cfg(test)]
@@ -140,7 +143,13 @@ mod tests {
             assert_eq!(Target::from_path(&target.path()), Some(target));
         }
         assert_eq!(Target::Registration("r1".into()).path(), "/api/sip/registrations/r1");
-        for bad in ["/api/sip/registrations/", "/api/sip/registrations/a/b", "/api/sip/registrations/a b"] {
+        for bad in [
+            "/api/sip/registrations/",
+            "/api/sip/registrations/a/b",
+            "/api/sip/registrations/a b",
+            "/api/sip/registrations/..",
+            "/api/sip/registrations/a%2Fb",
+        ] {
             assert_eq!(Target::from_path(bad), None, "{bad}");
         }
     }

@@ -252,7 +252,8 @@ pub fn starting_file(remote: &RemoteState, source: &SecretSource) -> Result<Impo
             );
             let width = described.iter().map(|(name, _)| name.len()).max().unwrap_or(0);
             for (name, what) in &described {
-                line(&format!("#   {name:width$}  {what}"));
+                // In a comment a line break would end it (a registration's username comes from the account).
+                line(&format!("#   {name:width$}  {}", crate::clean::printable(what)));
             }
             line("# A `{ file: PATH }` reference works too, with PATH relative to this file's folder.");
         }
@@ -638,6 +639,63 @@ mod tests {
         assert!(imported.notes[0].starts_with("plivo.authId: the account returned no value"));
         assert!(imported.notes[1].starts_with("plivo.authToken: the account returned no prefix"));
         assert!(problems(&imported, Path::new("telephony.yaml")) >= 2);
+    }
+
+    #[test]
+    fn sip_settings_are_written_with_their_secrets_as_named_references() {
+        use crate::sip::{Allowance, RegistrationKey};
+        use crate::state::{RemoteFallback, RemoteRegistration, RemoteSecret, RemoteSip};
+        let registration = |id: &str, user: &str, proxy: &str| RemoteRegistration {
+            id: id.into(),
+            key: RegistrationKey::new(user, proxy),
+            outbound_proxy: None,
+            auth_user: None,
+            successful: Some(true),
+        };
+        let state = RemoteState {
+            sip: Some(RemoteSip {
+                allowed_cidr_ranges: vec!["10.0.0.0/8".into()],
+                allowed_agents: vec![Allowance::new("3c90c3cc-0d44-4b50-8888-8dd25736052a", None)],
+                fallback: Some(RemoteFallback {
+                    url: "https://h.example.com".into(),
+                    secrets: vec![RemoteSecret::new(SecretString::from("SECRETvalue1".to_string())); 2],
+                }),
+                domain: Some("d.sip.example.com".into()),
+                ..RemoteSip::default()
+            }),
+            // The same username on two proxies, and a username with a line break (the account can hold anything).
+            registrations: Some(vec![
+                registration("r1", "alice", "a.example.com"),
+                registration("r2", "alice", "b.example.com"),
+                registration("r3", "evil\nsip: null", "c.example.com"),
+            ]),
+            ..RemoteState::default()
+        };
+        let imported = starting_file(&state, &SecretSource::Env).unwrap();
+        assert_eq!(
+            imported.variables,
+            [
+                "ULTRAVOX_API_KEY",
+                "SIP_FALLBACK_SECRET",
+                "SIP_FALLBACK_SECRET_2",
+                "SIP_ALICE_A_EXAMPLE_COM_PASSWORD",
+                "SIP_ALICE_B_EXAMPLE_COM_PASSWORD",
+                "SIP_EVIL_SIP__NULL_PASSWORD"
+            ]
+        );
+        assert!(!imported.text.contains("SECRETvalue1"));
+        assert!(imported.text.contains("  # domain: d.sip.example.com (read-only"), "{}", imported.text);
+        // The value is written exactly (the file's rules then refuse its line break, and import says so), and the
+        // header's comment stays a comment.
+        let read: serde_json::Value = serde_saphyr::from_str(&imported.text).unwrap();
+        assert_eq!(read["sipRegistrations"][2]["username"], "evil\nsip: null", "read back exactly");
+        assert_eq!(read["sip"]["fallbackHandler"]["secrets"].as_array().unwrap().len(), 2);
+        assert!(read.get("sip").is_some_and(|sip| !sip.is_null()), "no line of the header became a key");
+        let err = config::from_source(Path::new("telephony.yaml"), imported.text.clone()).unwrap_err();
+        assert_eq!(err.diagnostics.len(), 1, "{err}");
+        assert_eq!(err.diagnostics[0].path, "sipRegistrations[2].username");
+        assert_eq!(problems(&imported, Path::new("telephony.yaml")), 1);
+        assert_eq!(imported.present, Vec::<Provider>::new());
     }
 
     #[test]
