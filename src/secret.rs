@@ -4,8 +4,11 @@
 //! `{ sops: FILE, key: DOTTED.PATH }`, decrypted by [`crate::sops`]). Resolving it yields a [`SecretString`]. A provider secret is exposed only to build a request body (`api::wire`), to compare it
 //! with a remote prefix (`diff`), to check it for surrounding whitespace and control characters (`config::resolve`)
 //! and to register it with the process-wide scrubber ([`crate::redact`]); the API key only to the `X-API-Key`
-//! header (`api::client`), as the key of a saved plan's HMAC (`planfile`), and to the scrubber. Identifiers read
-//! through a reference are not secrets and become plain strings. Errors name the reference, never the value.
+//! header (`api::client`), as the key of a saved plan's HMAC (`planfile`), and to the scrubber. The SIP secrets (a
+//! fallback handler's, a registration's password) likewise: to build a body (`api::sip`), to compare a fallback
+//! secret with the account's, which the API returns whole (`diff`), for their length (`config::resolve`), and, the
+//! account's fallback secrets, inside a saved plan's keyed HMAC (`planfile`). Identifiers read through a reference
+//! are not secrets and become plain strings. Errors name the reference, never the value.
 
 use std::fmt;
 use std::io::Read;
