@@ -15,6 +15,7 @@ use crate::api::wire::Agent;
 use crate::api::{ApiError, TelephonyApi};
 use crate::config::resolve::{AgentList, Resolved};
 use crate::config::{Code, Config, ConfigError, Diagnostic};
+use crate::redact;
 use crate::sip::Allowance;
 use crate::state::Desired;
 
@@ -103,7 +104,7 @@ pub async fn resolve_names<A: TelephonyApi>(
                     Code::DuplicateAgent,
                     entry.name.loc,
                     &entry.name.path,
-                    format!("the agent named {name:?} is {id}, which is {what}"),
+                    format!("the agent named {name:?} is {}, which is {what}", redact::shown(&id)),
                 )
                 .with_hint("list each agent once, by ID or by name"),
             );
@@ -142,7 +143,7 @@ fn pick(name: &str, listed: &[Agent]) -> Result<String, (Code, String, String)> 
                 .iter()
                 .filter(|a| a.name.to_lowercase().contains(&lower) || lower.contains(&a.name.to_lowercase()))
                 .take(MAX_CANDIDATES)
-                .map(|a| format!("{:?} ({})", a.name, a.id))
+                .map(|a| format!("{} ({})", quoted(&a.name), redact::shown(&a.id)))
                 .collect();
             let hint = if close.is_empty() {
                 "check the name in the Ultravox console (names are matched exactly, case included), or write the agent's ID".to_string()
@@ -156,11 +157,17 @@ fn pick(name: &str, listed: &[Agent]) -> Result<String, (Code, String, String)> 
             format!(
                 "{} agents are named {name:?}: {}",
                 several.len(),
-                several.iter().map(|a| a.id.as_str()).collect::<Vec<_>>().join(", ")
+                several.iter().map(|a| redact::shown(&a.id)).collect::<Vec<_>>().join(", ")
             ),
             "agent names are not unique: write the ID of the one you mean".to_string(),
         )),
     }
+}
+
+/// An agent's name from the account, quoted as Rust quotes it (control characters escaped), or masked whole when it
+/// holds a secret of the run: anyone with console access may write one.
+fn quoted(name: &str) -> String {
+    if redact::holds_secret(name) { redact::HIDDEN.to_string() } else { format!("{name:?}") }
 }
 
 #[cfg(test)]

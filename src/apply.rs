@@ -3,13 +3,21 @@
 //!
 //! [`apply`] sends exactly the plan's requests ([`crate::plan::Plan::requests`]), in order: on `account`, one write
 //! holding exactly the providers that change; otherwise one request per changed provider, creates and updates first,
-//! deletes last. A failed request stops the rest, and the error names what was written and what was not. A `POST`
-//! whose outcome is unknown is followed by a fresh read of that provider before anything else is sent.
+//! deletes last. A failed request stops the rest, and the error names, subject by subject (a provider, `sip`, a
+//! registration), what was written, what failed (the server said it was not done), what is in doubt (it may or may
+//! not have landed: the answer was lost and could not be read back, or a signal stopped the run while it was in
+//! flight), and what was not written. Once a signal was received ([`crate::stop`]) no further request is sent.
+//!
+//! A create (`POST`) is at most [`crate::api::Attempts::max`] POSTs in all: after an ambiguous failure (502, 504, a lost
+//! connection, a timeout) the provider is read again before anything else is sent (present and matching is done,
+//! present and different gets a PATCH of the difference, absent gets the POST again, within the same allowance and
+//! time budget); 429 and 503 are retried by the client within that allowance; any other answer ends the create.
 //!
 //! The SIP config and registrations the file manages are read beside the providers ([`read_state`]), and written in
 //! the plan's order: after the providers' creates and updates, the SIP config's one PATCH (its fallback handler with
 //! the file's secrets, or the account's kept ones), the registrations' POSTs and PATCHes, then the deletes. A
-//! registration's POST whose outcome is unknown is followed by a fresh read of the registrations, as a provider's.
+//! registration's POST is a create like a provider's: at most four POSTs in all, and after an ambiguous failure the
+//! registrations are read again before any new POST.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -39,20 +47,32 @@ pub enum ApplyError {
     Api(#[from] ApiError),
     #[error("the write was accepted, but the account does not match the file afterwards:{}", problems.iter().map(|p| format!("\n  {p}")).collect::<String>())]
     NotConverged { problems: Vec<String> },
-    #[error(
-        "{source}\n  written: {}; {}: {failed}; not written: {}",
-        names(written),
-        if source.outcome_unknown() { "in doubt (it may have landed)" } else { "failed" },
-        names(not_written)
-    )]
-    Partial { source: Box<ApplyError>, written: Vec<Subject>, failed: String, not_written: Vec<Subject> },
+    /// A request of a plan failed: what the plan's requests came to, subject by subject. With one request the
+    /// message is its failure alone; with several, a line follows naming each subject's fate.
+    #[error("{source}{}", if *several { fates_line(source, written, request, not_written) } else { String::new() })]
+    Partial {
+        source: Box<ApplyError>,
+        /// Written (and checked) before the failure.
+        written: Vec<Subject>,
+        /// What the request that failed (or was in flight) writes; empty when the failure came before it was sent
+        /// (a signal).
+        request: Vec<Subject>,
+        /// Never sent.
+        not_written: Vec<Subject>,
+        /// Whether the plan had several requests.
+        several: bool,
+    },
     #[error("the plan's request {method} {path} names nothing the file declares; nothing more was sent")]
     Unplannable { method: String, path: String },
-    #[error(
-        "interrupted ({signal}) while the write of {} was in flight: it may or may not have landed",
-        names(subjects)
-    )]
-    Interrupted { signal: &'static str, subjects: Vec<Subject> },
+    /// A signal was received between two requests: the next one was not sent.
+    #[error("interrupted ({signal}) before {method} {path} was sent; nothing more was sent")]
+    Stopped { signal: crate::stop::Signal, method: String, path: String },
+    /// An ambiguous failure of a create, and the read that was to tell whether it landed failed too.
+    #[error("{write}; reading {subject} again to learn whether it landed failed too: {read}")]
+    InDoubt { write: Box<ApiError>, read: Box<ApiError>, subject: Subject },
+    /// A create that gave up, and the read after its last attempt found it absent: it did not land.
+    #[error("{source}; {subject} was read again after it and is absent: it was not created")]
+    NotCreated { source: Box<ApiError>, subject: Subject },
 }
 
 fn names(subjects: &[Subject]) -> String {
@@ -63,21 +83,77 @@ fn names(subjects: &[Subject]) -> String {
     }
 }
 
+/// `written: ...; in doubt (it may or may not have landed): ...; not written: ...`, on its own line: the request
+/// that failed is in doubt, failed, or (when only its answer's check failed) written.
+fn fates_line(source: &ApplyError, written: &[Subject], request: &[Subject], not_written: &[Subject]) -> String {
+    let landed = matches!(source, ApplyError::NotConverged { .. });
+    let mut all_written = written.to_vec();
+    if landed {
+        all_written.extend_from_slice(request);
+    }
+    let mut line = format!("\n  written: {}", names(&all_written));
+    if !request.is_empty() && !landed {
+        let fate = if source.outcome_unknown() { IN_DOUBT } else { "failed" };
+        line.push_str(&format!("; {fate}: {}", names(request)));
+    }
+    line.push_str(&format!("; not written: {}", names(not_written)));
+    line
+}
+
+/// How a write whose outcome is unknown is named, everywhere.
+pub const IN_DOUBT: &str = "in doubt (it may or may not have landed)";
+
 impl ApplyError {
     /// Whether the failed write may have landed (an ambiguous answer, or an interruption while it was in flight).
     pub fn outcome_unknown(&self) -> bool {
         match self {
             ApplyError::Api(e) => e.write_outcome_unknown(),
-            ApplyError::Interrupted { .. } => true,
+            ApplyError::InDoubt { .. } => true,
+            ApplyError::Partial { source, .. } => source.outcome_unknown(),
             _ => false,
         }
     }
 
-    /// What was written before the failure (only a partial failure of a plan of several requests has any).
-    pub fn written(&self) -> &[Subject] {
+    /// What was written before the failure (and checked), in send order. A write whose answer does not match the
+    /// file landed: it is counted as written.
+    pub fn written(&self) -> Vec<Subject> {
         match self {
-            ApplyError::Partial { written, .. } => written,
-            _ => &[],
+            ApplyError::Partial { source, written, request, .. } => {
+                let mut all = written.clone();
+                if matches!(**source, ApplyError::NotConverged { .. }) {
+                    all.extend_from_slice(request);
+                }
+                all
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    /// What the write that may or may not have landed writes.
+    pub fn in_doubt(&self) -> Vec<Subject> {
+        match self {
+            ApplyError::Partial { source, request, .. } if source.outcome_unknown() => request.clone(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// What the write that failed writes: the server said it was not done.
+    pub fn failed(&self) -> Vec<Subject> {
+        match self {
+            ApplyError::Partial { source, request, .. }
+                if !source.outcome_unknown() && !matches!(**source, ApplyError::NotConverged { .. }) =>
+            {
+                request.clone()
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    /// What was never sent.
+    pub fn not_written(&self) -> Vec<Subject> {
+        match self {
+            ApplyError::Partial { not_written, .. } => not_written.clone(),
+            _ => Vec::new(),
         }
     }
 
@@ -88,10 +164,11 @@ impl ApplyError {
                 "run `reconcile plan` to see the account as it is now; the API may have normalised or refused a value"
                     .to_string(),
             ),
-            ApplyError::Partial { source, .. } => {
+            ApplyError::Partial { source, several, .. } => {
                 const AGAIN: &str =
                     "running `reconcile apply` again is safe: it reads the account first and sends only what is left";
                 Some(match source.hint() {
+                    Some(hint) if !several => hint,
                     // An unknown outcome or an interruption already says to plan and apply again.
                     Some(hint) if hint.contains("sends only what is left") => hint,
                     Some(hint) => format!("{hint}; {AGAIN}"),
@@ -99,10 +176,19 @@ impl ApplyError {
                 })
             }
             ApplyError::Unplannable { .. } => Some("make a new plan and apply that one".into()),
-            ApplyError::Interrupted { .. } => Some(
+            ApplyError::Stopped { .. } => Some(
                 "run `reconcile plan` to see what the account holds now; `reconcile apply` again sends only what is left"
                     .to_string(),
             ),
+            ApplyError::InDoubt { .. } => Some(
+                "the create may or may not have landed: run `reconcile plan` to see the account as it is now; applying \
+                 again is safe (it reads the account first and sends only what is left)"
+                    .to_string(),
+            ),
+            ApplyError::NotCreated { subject, .. } => Some(format!(
+                "nothing was created: {subject} is still absent; the API kept failing, so try again later (running \
+                 `reconcile apply` again is safe: it reads the account first and sends only what is left)"
+            )),
         }
     }
 }
@@ -191,37 +277,34 @@ fn account_writes<'a>(request: &Request, desired: &'a DesiredState) -> Vec<Provi
 }
 
 /// Sends the plan's requests in order and checks each answer. `desired` gives the values (the plan holds none); the
-/// plan alone decides what is sent.
+/// plan alone decides what is sent. Once a signal was received, nothing more is sent.
 pub async fn apply<A: TelephonyApi>(api: &A, plan: &Plan, desired: &DesiredState) -> Result<Applied, ApplyError> {
     let requests = plan.requests();
-    let mut applied = Applied { written: Vec::new(), unverified: Vec::new() };
-    if requests.is_empty() {
-        return Ok(applied);
-    }
-    // Listened for from the first write to the last, so that a signal between two writes stops the next one too.
-    let mut signals = Interruptions::listen();
     let subjects = plan.subjects();
+    let mut applied = Applied { written: Vec::new(), unverified: Vec::new() };
     for (i, request) in requests.iter().enumerate() {
         let subject = subjects.get(i).cloned().unwrap_or_default();
-        // A signal during a write is answered honestly: the request may have reached the server. `biased`: one that
-        // arrived before this write began stops it before it is sent.
-        let result = tokio::select! {
-            biased;
-            signal = signals.next() => Err(ApplyError::Interrupted { signal, subjects: subject.clone() }),
-            result = apply_one(api, plan, desired, request, &subject) => result,
+        let (result, sent) = match crate::stop::requested() {
+            Some(signal) => {
+                let stopped =
+                    ApplyError::Stopped { signal, method: request.method.as_str().to_string(), path: request.path() };
+                (Err(stopped), false)
+            }
+            None => (apply_one(api, plan, desired, request, &subject).await, true),
         };
         match result {
             Ok((written, unverified)) => {
                 applied.written.extend(written);
                 applied.unverified.extend(unverified);
             }
-            Err(error) if requests.len() == 1 => return Err(error),
             Err(error) => {
+                let not_sent = if sent { i + 1 } else { i };
                 return Err(ApplyError::Partial {
                     source: Box::new(error),
                     written: applied.written,
-                    failed: names(&subject),
-                    not_written: subjects.iter().skip(i + 1).flatten().cloned().collect(),
+                    request: if sent { subject } else { Vec::new() },
+                    not_written: subjects.iter().skip(not_sent).flatten().cloned().collect(),
+                    several: requests.len() > 1,
                 });
             }
         }
@@ -325,23 +408,34 @@ async fn apply_account_level<A: TelephonyApi>(
     Ok((written, check.unverified))
 }
 
-/// POSTs a declared provider. After an ambiguous failure (502, 504, a lost connection, a timeout: it may have
-/// landed) the provider is read again: present and matching is done, present and different gets a PATCH of the
-/// difference, absent gets the POST again. Returns the answer and the fields the landing write carried.
-async fn create<A: TelephonyApi>(api: &A, d: &DesiredProvider) -> Result<(RemoteProvider, Vec<String>), ApiError> {
-    const MAX_POSTS: usize = 3;
+/// POSTs a declared provider, at most [`crate::api::Attempts::max`] times in all (the client retries 429 and 503 within the
+/// same allowance and time budget). After an ambiguous failure (502, 504, a lost connection, a timeout: it may have
+/// landed) the provider is read again before anything else: present and matching is done, present and different gets
+/// a PATCH of the difference, absent gets the POST again while the allowance lasts. Any other failure ends it.
+/// Returns the answer and the fields the landing write carried.
+async fn create<A: TelephonyApi>(api: &A, d: &DesiredProvider) -> Result<(RemoteProvider, Vec<String>), ApplyError> {
     let every_field = || d.provider.known_keys().iter().map(|k| k.to_string()).collect::<Vec<_>>();
-    let mut posts = 1;
+    let subject = Subject::Provider(d.provider);
+    let mut attempts = api.attempts();
     loop {
-        let error = match api.create_provider(d).await {
+        let error = match api.create_provider(d, &mut attempts).await {
             Ok(answer) => return Ok((answer, every_field())),
-            Err(e) if e.write_outcome_unknown() && posts < MAX_POSTS => e,
-            Err(e) => return Err(e),
+            Err(e) if e.ambiguous() => e,
+            Err(e) => return Err(e.into()),
         };
         tracing::info!("{error}; reading {} again before deciding what to send", d.provider);
-        let Some(now) = api.fetch_provider(d.provider).await? else {
+        let now = match api.fetch_provider(d.provider).await {
+            Ok(now) => now,
+            Err(read) => {
+                return Err(ApplyError::InDoubt { write: Box::new(error), read: Box::new(read), subject });
+            }
+        };
+        let Some(now) = now else {
+            if let Some(why) = attempts.exhausted() {
+                let source = Box::new(error.gave_up_after(attempts.made, why));
+                return Err(ApplyError::NotCreated { source, subject });
+            }
             tracing::info!("{} is absent: the POST did not land; sending it again", d.provider);
-            posts += 1;
             continue;
         };
         let mut only = DesiredState::default();
@@ -362,81 +456,51 @@ async fn create<A: TelephonyApi>(api: &A, d: &DesiredProvider) -> Result<(Remote
     }
 }
 
-/// POSTs a declared registration. After an ambiguous failure (it may have landed) the registrations are read again:
-/// present (the POST landed, with every field) and matching is done, present and different gets a PATCH of the
-/// difference, absent gets the POST again.
+/// POSTs a declared registration: a create like a provider's, at most [`crate::api::Attempts::max`] POSTs in all.
+/// After an ambiguous failure (it may have landed) the registrations are read again before anything else: present
+/// (the POST landed) and matching is done, present and different gets a PATCH of the difference, absent gets the
+/// POST again while the allowance lasts. Any other failure ends it.
 async fn create_registration<A: TelephonyApi>(
     api: &A,
     d: &DesiredRegistration,
-) -> Result<RemoteRegistration, ApiError> {
-    const MAX_POSTS: usize = 3;
-    let mut posts = 1;
+) -> Result<RemoteRegistration, ApplyError> {
+    let subject = Subject::Registration(d.key.clone());
+    let mut attempts = api.attempts();
     loop {
-        let error = match api.create_registration(d).await {
+        let error = match api.create_registration(d, &mut attempts).await {
             Ok(answer) => return Ok(answer),
-            Err(e) if e.write_outcome_unknown() && posts < MAX_POSTS => e,
-            Err(e) => return Err(e),
+            Err(e) if e.ambiguous() => e,
+            Err(e) => return Err(e.into()),
         };
         tracing::info!("{error}; reading the registrations again before deciding what to send");
-        let Some(now) = api.list_registrations().await?.into_iter().find(|r| r.key == d.key) else {
-            tracing::info!("{} is absent: the POST did not land; sending it again", d.key);
-            posts += 1;
+        let listed = match api.list_registrations().await {
+            Ok(listed) => listed,
+            Err(read) => {
+                return Err(ApplyError::InDoubt { write: Box::new(error), read: Box::new(read), subject });
+            }
+        };
+        let Some(now) = listed.into_iter().find(|r| r.key == d.key) else {
+            if let Some(why) = attempts.exhausted() {
+                let source = Box::new(error.gave_up_after(attempts.made, why));
+                return Err(ApplyError::NotCreated { source, subject });
+            }
+            tracing::info!("{subject} is absent: the POST did not land; sending it again");
             continue;
         };
         let fields = diff::differing_fields(d, &now);
         if fields.is_empty() {
-            tracing::info!("{} is present and matches: the POST landed", d.key);
+            tracing::info!("{subject} is present and matches: the POST landed");
             return Ok(now);
         }
-        tracing::info!("{} is present but differs: sending the difference", d.key);
-        return api.update_registration(&now.id, d, &fields).await;
-    }
-}
-
-/// SIGINT and SIGTERM, listened for while writes are in flight (never received where they cannot be listened for).
-struct Interruptions {
-    #[cfg(unix)]
-    streams: Option<(tokio::signal::unix::Signal, tokio::signal::unix::Signal)>,
-}
-
-impl Interruptions {
-    fn listen() -> Interruptions {
-        #[cfg(unix)]
-        {
-            use tokio::signal::unix::{SignalKind, signal};
-            Interruptions { streams: signal(SignalKind::interrupt()).ok().zip(signal(SignalKind::terminate()).ok()) }
-        }
-        #[cfg(not(unix))]
-        {
-            Interruptions {}
-        }
-    }
-
-    /// Waits for the next signal and names it.
-    async fn next(&mut self) -> &'static str {
-        #[cfg(unix)]
-        {
-            match &mut self.streams {
-                Some((int, term)) => tokio::select! {
-                    _ = int.recv() => "SIGINT",
-                    _ = term.recv() => "SIGTERM",
-                },
-                None => std::future::pending().await,
-            }
-        }
-        #[cfg(not(unix))]
-        {
-            match tokio::signal::ctrl_c().await {
-                Ok(()) => "Ctrl-C",
-                Err(_) => std::future::pending().await,
-            }
-        }
+        tracing::info!("{subject} is present but differs: sending the difference");
+        return Ok(api.update_registration(&now.id, d, &fields).await?);
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::api::Attempts;
     use crate::state::{DesiredProvider, RemotePrefix, RemoteProvider, RemoteState, Settings};
     use secrecy::{ExposeSecret, SecretString};
     use std::cell::RefCell;
@@ -452,6 +516,10 @@ mod tests {
         corrupt: bool,
         /// POSTs that land but whose answer is lost (a 502 after the write).
         lose_post_answers: RefCell<usize>,
+        /// POSTs answered 502 without landing.
+        fail_posts: RefCell<usize>,
+        /// The time budget of a create's attempts.
+        budget: std::time::Duration,
         /// Requests (by method) that fail with 400 before doing anything.
         refuse: Option<&'static str>,
     }
@@ -465,6 +533,8 @@ mod tests {
                 log: RefCell::new(Vec::new()),
                 corrupt: false,
                 lose_post_answers: RefCell::new(0),
+                fail_posts: RefCell::new(0),
+                budget: std::time::Duration::from_secs(60),
                 refuse: None,
             }
         }
@@ -509,9 +579,19 @@ mod tests {
             self.log.borrow_mut().push(format!("GET {provider}"));
             Ok(self.state().providers[provider.index()].clone())
         }
-        async fn create_provider(&self, d: &DesiredProvider) -> Result<RemoteProvider, ApiError> {
+        async fn create_provider(
+            &self,
+            d: &DesiredProvider,
+            attempts: &mut Attempts,
+        ) -> Result<RemoteProvider, ApiError> {
+            attempts.made += 1;
+            attempts.started.get_or_insert_with(std::time::Instant::now);
             self.log.borrow_mut().push(format!("POST {}", d.provider));
             self.check_refused("POST")?;
+            if *self.fail_posts.borrow() > 0 {
+                *self.fail_posts.borrow_mut() -= 1;
+                return Err(status(502, "POST"));
+            }
             if self.stored.borrow()[d.provider.index()].is_some() {
                 return Err(status(400, "POST"));
             }
@@ -521,6 +601,9 @@ mod tests {
                 return Err(status(502, "POST"));
             }
             Ok(self.state().providers[d.provider.index()].clone().unwrap())
+        }
+        fn attempts(&self) -> Attempts {
+            Attempts::new(4, self.budget)
         }
         async fn update_provider(&self, d: &DesiredProvider, fields: &[String]) -> Result<RemoteProvider, ApiError> {
             self.log.borrow_mut().push(format!("PATCH {} {}", d.provider, fields.join(",")));
@@ -576,7 +659,8 @@ mod tests {
             messages: Vec::new(),
             attempts: 1,
             gave_up: None,
-            framework_json: true,
+            detail_body: true,
+            earlier_unknown: false,
         }
     }
 
@@ -730,6 +814,61 @@ mod tests {
         let applied = run(apply(&api, &plan, &desired)).unwrap();
         assert_eq!(applied.written, vec![Subject::Provider(Provider::Plivo)]);
         assert_eq!(*api.log.borrow(), ["POST plivo", "GET plivo"], "present and matching: done");
+    }
+
+    #[test]
+    fn a_create_is_at_most_four_posts_in_all_and_a_last_read_settles_it() {
+        // Every POST answered 502 without landing: a read before each new POST, and one after the fourth.
+        let api = FakeApi::new(4);
+        *api.fail_posts.borrow_mut() = 10;
+        let desired = desired_plivo("plivo-token-value");
+        let plan = plan_for(&api, &desired, Family::Provider, false);
+        api.log.borrow_mut().clear();
+        let err = run(apply(&api, &plan, &desired)).unwrap_err();
+        assert_eq!(*api.log.borrow(), ["POST plivo", "GET plivo"].repeat(4));
+        let text = err.to_string();
+        assert!(text.contains("(gave up after 4 attempts, the most reconcile makes)"), "{text}");
+        assert!(text.contains("plivo was read again after it and is absent: it was not created"), "{text}");
+        assert!(!err.outcome_unknown(), "absent: it did not land");
+
+        // Two lost answers, then one that lands: three POSTs in all, then done.
+        let api = FakeApi::new(4);
+        *api.fail_posts.borrow_mut() = 2;
+        api.log.borrow_mut().clear();
+        let applied = run(apply(&api, &plan, &desired)).unwrap();
+        assert_eq!(applied.written, vec![Subject::Provider(Provider::Plivo)]);
+        assert_eq!(*api.log.borrow(), ["POST plivo", "GET plivo", "POST plivo", "GET plivo", "POST plivo"]);
+    }
+
+    #[test]
+    fn a_write_whose_answer_does_not_match_landed_and_is_counted_written() {
+        let mut api = FakeApi::new(4);
+        api.corrupt = true;
+        let desired = desired_two("plivo-token-value", false);
+        let plan = plan_for(&api, &desired, Family::Provider, false);
+        let err = run(apply(&api, &plan, &desired)).unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("does not match the file afterwards"), "{text}");
+        assert!(text.ends_with("\n  written: twilio; not written: plivo"), "{text}");
+        assert_eq!(
+            (err.written(), err.failed(), err.in_doubt()),
+            (vec![Subject::Provider(Provider::Twilio)], vec![], vec![])
+        );
+        assert_eq!(err.not_written(), vec![Subject::Provider(Provider::Plivo)]);
+    }
+
+    #[test]
+    fn the_time_budget_of_a_create_holds_across_its_rounds() {
+        // No time left after the first round: no second POST, whatever the count allows.
+        let mut api = FakeApi::new(4);
+        api.budget = std::time::Duration::ZERO;
+        *api.fail_posts.borrow_mut() = 10;
+        let desired = desired_plivo("plivo-token-value");
+        let plan = plan_for(&api, &desired, Family::Provider, false);
+        api.log.borrow_mut().clear();
+        let err = run(apply(&api, &plan, &desired)).unwrap_err();
+        assert_eq!(*api.log.borrow(), ["POST plivo", "GET plivo"]);
+        assert!(err.to_string().contains("gave up after 1 attempt: another would pass the 0s retry budget"), "{err}");
     }
 
     #[test]

@@ -1,8 +1,8 @@
-//! The one terminal cleaner: what the tool prints is scrubbed of secrets first ([`crate::redact::scrub`]), then its
-//! control characters and invisible formatting characters (bidirectional overrides, zero-width) are written as
-//! `\u{...}`, so that no value, file line or server message can rewrite the line it is printed on, recolour the
-//! terminal or hide what it is. Diagnostics, plans, server messages and the output streams all use it. Pure text:
-//! the output path (`render`) says which colour sequences of its own may pass.
+//! The one terminal cleaner: in text meant for a terminal (text plans, messages, logs), control characters and
+//! invisible formatting characters (bidirectional overrides, zero-width) are written as `\u{...}`, so that no value,
+//! file line or server message can rewrite the line it is printed on, recolour the terminal or hide what it is. Pure
+//! text, and never applied to a finished document (JSON escapes them in its serialiser, `import` quotes them in YAML,
+//! Markdown escapes them in its values): the output path (`render`) says which colour sequences of its own may pass.
 
 use std::borrow::Cow;
 
@@ -18,22 +18,21 @@ pub enum Keep {
     LinesAndColours(&'static [String]),
 }
 
-/// Whether a character is written as `\u{...}`.
+/// Whether a character is written as `\u{...}` in text for a terminal (and escaped in every document).
 pub fn is_hidden(c: char) -> bool {
     c.is_control()
         || matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2060}'..='\u{2069}' | '\u{feff}')
 }
 
-/// Scrubs `text`, then escapes what `keep` does not let through.
+/// Escapes what `keep` does not let through.
 pub fn clean(text: &str, keep: Keep) -> Cow<'_, str> {
-    let scrubbed = crate::redact::scrub(text);
     let needs = |c: char| is_hidden(c) && !(c == '\n' && keep != Keep::Nothing);
-    if !scrubbed.chars().any(needs) {
-        return scrubbed;
+    if !text.chars().any(needs) {
+        return Cow::Borrowed(text);
     }
     let colours = if let Keep::LinesAndColours(sequences) = keep { sequences } else { &[] };
-    let mut out = String::with_capacity(scrubbed.len() + 16);
-    let mut rest: &str = &scrubbed;
+    let mut out = String::with_capacity(text.len() + 16);
+    let mut rest: &str = text;
     while let Some(c) = rest.chars().next() {
         if c == '\u{1b}' {
             if let Some(seq) = colours.iter().find(|s| rest.starts_with(s.as_str())) {
@@ -55,6 +54,69 @@ pub fn clean(text: &str, keep: Keep) -> Cow<'_, str> {
 /// A value for one line: [`clean`] with nothing kept.
 pub fn printable(text: &str) -> Cow<'_, str> {
     clean(text, Keep::Nothing)
+}
+
+/// A value as pretty-printed JSON, every control or invisible character in its strings written as a `\uXXXX` escape
+/// (the serialiser escapes only those below U+0020): a JSON document or saved plan holds none, reads back to the same
+/// values, and can be printed on a terminal as it is.
+pub fn to_json_pretty<T: serde::Serialize + ?Sized>(value: &T) -> Result<String, serde_json::Error> {
+    let mut out = Vec::with_capacity(256);
+    let mut serializer =
+        serde_json::Serializer::with_formatter(&mut out, Escaping(serde_json::ser::PrettyFormatter::new()));
+    value.serialize(&mut serializer)?;
+    // The serialiser writes only what it was given, as UTF-8.
+    Ok(String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()))
+}
+
+/// serde_json's pretty formatter, with [`is_hidden`] characters escaped in strings.
+struct Escaping<'a>(serde_json::ser::PrettyFormatter<'a>);
+
+impl serde_json::ser::Formatter for Escaping<'_> {
+    fn write_string_fragment<W: ?Sized + std::io::Write>(
+        &mut self,
+        writer: &mut W,
+        fragment: &str,
+    ) -> std::io::Result<()> {
+        let mut rest = fragment;
+        while let Some(at) = rest.find(is_hidden) {
+            writer.write_all(&rest.as_bytes()[..at])?;
+            let c = rest[at..].chars().next().unwrap_or(' ');
+            // Every hidden character is in the Basic Multilingual Plane: one `\uXXXX` each.
+            write!(writer, "\\u{:04x}", c as u32)?;
+            rest = &rest[at + c.len_utf8()..];
+        }
+        writer.write_all(rest.as_bytes())
+    }
+    fn begin_array<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.begin_array(w)
+    }
+    fn end_array<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.end_array(w)
+    }
+    fn begin_array_value<W: ?Sized + std::io::Write>(&mut self, w: &mut W, first: bool) -> std::io::Result<()> {
+        self.0.begin_array_value(w, first)
+    }
+    fn end_array_value<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.end_array_value(w)
+    }
+    fn begin_object<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.begin_object(w)
+    }
+    fn end_object<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.end_object(w)
+    }
+    fn begin_object_key<W: ?Sized + std::io::Write>(&mut self, w: &mut W, first: bool) -> std::io::Result<()> {
+        self.0.begin_object_key(w, first)
+    }
+    fn end_object_key<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.end_object_key(w)
+    }
+    fn begin_object_value<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.begin_object_value(w)
+    }
+    fn end_object_value<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.end_object_value(w)
+    }
 }
 
 /// Cuts a text to at most `max` characters, marking the cut with `…`.
@@ -87,9 +149,17 @@ mod tests {
     }
 
     #[test]
-    fn secrets_are_scrubbed_before_cleaning() {
-        crate::redact::register("tab\tinside-a-secret");
-        assert_eq!(printable("echo: tab\tinside-a-secret"), "echo: [redacted]");
+    fn json_escapes_every_hidden_character_and_reads_back() {
+        let value = serde_json::json!({"k\u{85}": ["a\u{200b}b\u{202e}c\u{7f}\u{1b}\n\"\\é🎉"]});
+        let text = to_json_pretty(&value).unwrap();
+        assert!(!text.chars().any(|c| is_hidden(c) && c != '\n'), "{text}");
+        assert!(text.contains(r#""a\u200bb\u202ec\u007f\u001b\n\"\\é🎉""#), "{text}");
+        assert!(text.contains(r#""k\u0085""#), "{text}");
+        assert_eq!(serde_json::from_str::<serde_json::Value>(&text).unwrap(), value);
+        assert_eq!(
+            to_json_pretty(&serde_json::json!({"a": [1]})).unwrap(),
+            serde_json::to_string_pretty(&serde_json::json!({"a": [1]})).unwrap()
+        );
     }
 
     #[test]

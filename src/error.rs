@@ -17,6 +17,14 @@ pub enum Outcome {
     SomeFailed,
 }
 
+/// An apply whose write failed, with the plan it was applying.
+#[derive(Debug, thiserror::Error)]
+#[error("{error}")]
+pub struct ApplyFailed {
+    pub plan: crate::plan::Plan,
+    pub error: ApplyError,
+}
+
 /// Why a run (or, with several files, one file's part of it) failed. Every variant is exit code 1.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -26,6 +34,12 @@ pub enum Error {
     Api(#[from] ApiError),
     #[error(transparent)]
     Apply(#[from] ApplyError),
+    /// A write of a file's plan failed: the error, and the plan it was applying (its JSON document reports what was
+    /// written, in doubt and not written).
+    #[error(transparent)]
+    ApplyFailed(Box<ApplyFailed>),
+    #[error("interrupted ({signal}) before this file was started; nothing was sent to its account")]
+    NotStarted { signal: crate::stop::Signal },
     #[error(transparent)]
     Import(#[from] ImportError),
     #[error("refusing to apply without confirmation: standard input is not a terminal; nothing was sent")]
@@ -67,6 +81,8 @@ impl Error {
             Error::Config(_) | Error::Runtime(_) => None,
             Error::Api(e) => e.hint(),
             Error::Apply(e) => e.hint(),
+            Error::ApplyFailed(failed) => failed.error.hint(),
+            Error::NotStarted { .. } => Some("run the command again when you are ready".into()),
             Error::Import(e) => Some(e.hint()),
             Error::NotATerminal => Some(
                 "pass --auto-approve to apply unattended (as in CI), or a plan saved with `reconcile plan --out`"

@@ -11,6 +11,10 @@
 //! comment), and the registrations as `sipRegistrations:` when there is one. The fallback handler's secrets, which the
 //! API returns whole, and the registrations' passwords, which it never returns, are written as references too
 //! (`SIP_FALLBACK_SECRET`, `SIP_<USERNAME>_PASSWORD`, ...), and the header names each variable to set.
+//!
+//! Every value is written exactly as the account holds it (quoted, so that control and invisible characters read
+//! back as they are), never masked: where a value holds a secret of the run (the API key import reads), nothing is
+//! written, and the error names the fields. A placeholder never reaches a declaration file.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -41,6 +45,19 @@ pub enum ImportError {
     ApiKey(ResolveError),
     #[error("cannot write {path}: {reason}; nothing was written")]
     Write { path: String, reason: String },
+    #[error(
+        "the Ultravox API key is {chars} character{} long; no API key is shorter than {}, so it is refused",
+        if *chars == 1 { "" } else { "s" },
+        crate::redact::PIECE_CHARS
+    )]
+    ShortApiKey { chars: usize },
+    #[error(
+        "the account's {} {} part of the Ultravox API key this run read; the file would put it in git, so nothing was \
+         written",
+        fields.join(", "),
+        if fields.len() == 1 { "holds" } else { "hold" }
+    )]
+    HoldsSecret { fields: Vec<String> },
 }
 
 impl ImportError {
@@ -61,6 +78,14 @@ impl ImportError {
                 format!("{} (import has no file yet, so it reads the default account.apiKey reference)", e.hint())
             }
             ImportError::Write { .. } => "check that the folder exists and is writable".into(),
+            ImportError::ShortApiKey { .. } => format!(
+                "set {DEFAULT_API_KEY_ENV} to the whole API key, as the Ultravox console gives it (import has no file \
+                 yet, so it reads the default account.apiKey reference)"
+            ),
+            ImportError::HoldsSecret { .. } => "change the value on the account (in the Ultravox console) so that it \
+                 holds no secret, then import again; or write telephony.yaml by hand, with secrets only as references \
+                 (`{ env: NAME }`)"
+                .into(),
         }
     }
 }
@@ -158,7 +183,37 @@ pub struct Imported {
 
 /// Reads the API key for import: the default `account.apiKey` reference, since there is no file to name another.
 pub fn api_key() -> Result<SecretString, ImportError> {
-    secret::resolve(&Reference::Env(DEFAULT_API_KEY_ENV.to_string()), Path::new(".")).map_err(ImportError::ApiKey)
+    use secrecy::ExposeSecret;
+    let key = secret::resolve(&Reference::Env(DEFAULT_API_KEY_ENV.to_string()), Path::new("."))
+        .map_err(ImportError::ApiKey)?;
+    let chars = key.expose_secret().chars().count();
+    if chars < crate::redact::PIECE_CHARS {
+        return Err(ImportError::ShortApiKey { chars });
+    }
+    Ok(key)
+}
+
+/// The fields (`provider.field`) whose value on the account holds a secret of the run, in file order: none of them
+/// may be written into a declaration file.
+fn fields_holding_secrets(remote: &RemoteState) -> Vec<String> {
+    use crate::redact::holds_secret;
+    let mut found = Vec::new();
+    for block in remote.providers.iter().flatten() {
+        let provider = block.provider;
+        for &field in provider.identifier_fields() {
+            if block.identifier(field).is_some_and(holds_secret) {
+                found.push(format!("{provider}.{field}"));
+            }
+        }
+        let settings = &block.settings;
+        if settings.allowed_agent_ids.iter().any(|id| holds_secret(id)) {
+            found.push(format!("{provider}.{}", provider::AGENT_IDS));
+        }
+        if settings.request_context_mapping.iter().any(|(k, v)| holds_secret(k) || holds_secret(v)) {
+            found.push(format!("{provider}.{}", provider::CONTEXT_MAPPING));
+        }
+    }
+    found
 }
 
 /// Renders the file for an account. Refuses an account with no provider: a file must declare at least one, and
@@ -170,6 +225,10 @@ pub fn starting_file(remote: &RemoteState, source: &SecretSource) -> Result<Impo
     let registrations = remote.registrations.as_deref().filter(|r| !r.is_empty());
     if present.is_empty() && sip_config.is_none() && registrations.is_none() {
         return Err(ImportError::NothingToImport);
+    }
+    let holding = fields_holding_secrets(remote);
+    if !holding.is_empty() {
+        return Err(ImportError::HoldsSecret { fields: holding });
     }
     // The SIP secrets' variables: the fallback handler's, then each registration's password (named after its
     // username, with its proxy when two registrations share a username).
@@ -501,7 +560,8 @@ pub fn problems(imported: &Imported, path: &Path) -> usize {
 }
 
 /// A YAML double-quoted scalar holding exactly `s`. Characters YAML does not allow as they are (controls, DEL, C1,
-/// the Unicode line separators, BOM, non-characters) are escaped, so that no parser can read another value.
+/// the Unicode line separators, BOM, non-characters), and the invisible ones a terminal would hide (zero-width,
+/// bidirectional controls), are escaped, so that no parser can read another value and a reader sees every character.
 pub fn quote(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     out.push('"');
@@ -512,7 +572,7 @@ pub fn quote(s: &str) -> String {
             '\n' => out.push_str("\\n"),
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
-            c if plain_in_quotes(c) => out.push(c),
+            c if plain_in_quotes(c) && !crate::clean::is_hidden(c) => out.push(c),
             c if (c as u32) <= 0xFFFF => {
                 let _ = write!(out, "\\u{:04X}", c as u32);
             }
@@ -699,10 +759,42 @@ mod tests {
     }
 
     #[test]
+    fn a_value_holding_a_secret_of_the_run_stops_the_import_and_names_the_field() {
+        crate::redact::register_secret(&SecretString::from("imp0rt-api-key-77".to_string()));
+        let mut state = RemoteState::default();
+        let mapping = BTreeMap::from([("From".to_string(), "user.phone_number".to_string())]);
+        state.providers[0] = Some(remote(
+            Provider::Twilio,
+            &[("accountSid", "AC1")],
+            Settings { request_context_mapping: mapping.clone(), ..Settings::default() },
+        ));
+        state.providers[1] = Some(remote(
+            Provider::Telnyx,
+            &[("accountSid", "a"), ("applicationSid", "x-imp0rt-api-key")],
+            Settings::default(),
+        ));
+        match starting_file(&state, &SecretSource::Env) {
+            Err(e @ ImportError::HoldsSecret { .. }) => {
+                assert_eq!(
+                    e.to_string(),
+                    "the account's telnyx.applicationSid holds part of the Ultravox API key this run read; the file \
+                     would put it in git, so nothing was written"
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        // Values that only look like prefixes (`user`, groups of agent IDs) are data: written exactly.
+        state.providers[1] = None;
+        let imported = starting_file(&state, &SecretSource::Env).unwrap();
+        assert!(imported.text.contains("\"From\": \"user.phone_number\""), "{}", imported.text);
+    }
+
+    #[test]
     fn quoting_escapes_what_yaml_does_not_allow_bare() {
         assert_eq!(quote("a\"b\\c"), r#""a\"b\\c""#);
         assert_eq!(quote("x\ny\t\u{7f}\u{85}\u{2028}\u{feff}"), r#""x\ny\t\u007F\u0085\u2028\uFEFF""#);
         assert_eq!(quote("é 🎉 #: - [x]"), "\"é 🎉 #: - [x]\"");
+        assert_eq!(quote("a\u{200b}b\u{202e}c\u{2066}"), r#""a\u200Bb\u202Ec\u2066""#);
     }
 
     proptest! {

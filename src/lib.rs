@@ -23,6 +23,8 @@ pub mod render;
 pub mod secret;
 pub mod selection;
 pub mod show;
+pub mod shown;
 pub mod sip;
 pub mod sops;
 pub mod state;
+pub mod stop;

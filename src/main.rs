@@ -17,6 +17,8 @@ fn main() -> ExitCode {
     };
     let (out, result) = cli::run(cli);
     let code = match result {
+        // A run stopped by a signal ends with exit code 1, whatever it had done (each file said what).
+        Ok(_) if reconcile::stop::requested().is_some() => ExitCode::from(1),
         Ok(Outcome::Success) => ExitCode::SUCCESS,
         Ok(Outcome::ChangesPresent) => ExitCode::from(2),
         // Each failure was reported under its file.

@@ -6,6 +6,11 @@
 //! API key: without the key it cannot be brute-forced back into short prefixes; with the key, the prefixes could be
 //! read from the API anyway. The declaration file is pinned by its SHA-256 (it holds no secrets: literals are
 //! refused). Secret values are pinned by their statuses in the plan itself.
+//!
+//! The plan as reviewed is saved as every document shows it: a value that holds a secret of the run is masked whole
+//! ([`crate::shown`]). The plan's true values are pinned by `planFingerprint`, an HMAC-SHA256 of them keyed with the
+//! API key as well, so a plan with a masked value applies exactly like any other, and one whose hidden value moved
+//! is refused. The text is written as it was serialised, never rewritten.
 
 use std::path::{Path, PathBuf};
 
@@ -17,12 +22,14 @@ use sha2::{Digest, Sha256};
 
 use crate::diff::{FieldChange, ProviderPlan, RegistrationPlan, SecretStatus, SipPlan};
 use crate::endpoints::Family;
+use crate::files::ReadError;
 use crate::plan::{Plan, Request};
 use crate::state::RemoteState;
 
 /// The version of the plan file format; a file of another version is refused.
-/// Version 2 added the endpoint family and the exact requests.
-pub const PLAN_FILE_VERSION: u32 = 2;
+/// Version 2 added the endpoint family and the exact requests; version 3 masks values that hold a secret and pins the
+/// plan's true values by `planFingerprint`.
+pub const PLAN_FILE_VERSION: u32 = 3;
 
 /// The content of a plan file.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -40,8 +47,10 @@ pub struct PlanFile {
     pub rotate: bool,
     /// HMAC-SHA256 of the account's whole telephony config, keyed with the API key.
     pub account_fingerprint: String,
-    /// The plan as reviewed: statuses for secrets, before/after for the rest.
+    /// The plan as reviewed: statuses for secrets, before/after for the rest (a value holding a secret masked).
     pub providers: Vec<ProviderPlan>,
+    /// HMAC-SHA256 of the plan's true values (agent lists as sets), keyed with the API key.
+    pub plan_fingerprint: String,
     /// The endpoint family the plan was made for.
     pub endpoints: Family,
     /// The exact requests apply sends (method, path, field names), in order.
@@ -73,7 +82,8 @@ impl PlanFile {
             api_url: api_url.to_string(),
             rotate: plan.options().rotate,
             account_fingerprint: account_fingerprint(remote, api_key),
-            providers: plan.providers().to_vec(),
+            providers: crate::shown::providers(plan.providers()),
+            plan_fingerprint: plan_fingerprint(plan.providers(), api_key),
             endpoints: plan.family(),
             requests: plan.requests().to_vec(),
             sip: plan.sip().cloned(),
@@ -142,10 +152,21 @@ pub fn file_digest(text: &str) -> String {
 
 /// HMAC-SHA256 of the whole remote state keyed with the API key, in hex. The key is exposed only to the MAC.
 pub fn account_fingerprint(remote: &RemoteState, api_key: &SecretString) -> String {
-    let canonical = canonical_remote(remote);
+    keyed(api_key, b"", &canonical_remote(remote))
+}
+
+/// HMAC-SHA256 of a plan's true values (agent lists sorted: they are sets), keyed with the API key, in hex: it pins
+/// what the saved plan shows masked without holding anything it could be read back from.
+pub fn plan_fingerprint(providers: &[ProviderPlan], api_key: &SecretString) -> String {
+    let canonical = serde_json::to_string(&normalized(providers)).expect("a plan is plain data");
+    keyed(api_key, b"reconcile plan\0", &canonical)
+}
+
+fn keyed(api_key: &SecretString, domain: &[u8], text: &str) -> String {
     let mut mac = Hmac::<Sha256>::new_from_slice(api_key.expose_secret().as_bytes())
         .expect("HMAC-SHA256 takes a key of any length");
-    mac.update(canonical.as_bytes());
+    mac.update(domain);
+    mac.update(text.as_bytes());
     hex(&mac.finalize().into_bytes())
 }
 
@@ -212,7 +233,7 @@ pub fn write(
     plan: &impl Serialize,
     protected: &[(PathBuf, String)],
 ) -> Result<(), crate::files::WriteError> {
-    let text = serde_json::to_string_pretty(plan).expect("a plan file is plain data") + "\n";
+    let text = crate::clean::to_json_pretty(plan).expect("a plan file is plain data") + "\n";
     crate::files::write_atomic(path, &text, true, protected)
 }
 
@@ -234,14 +255,20 @@ pub fn write_all(
     write(path, &several, protected)
 }
 
+/// The largest plan file read: a file's plan takes a few kilobytes, so this holds thousands of files.
+pub const MAX_PLAN_FILE_BYTES: u64 = 64 * 1024 * 1024;
+
 /// Reads a plan file, refusing another format version before anything else: each file's plan, in file order.
 pub fn read(path: &Path) -> Result<Vec<PlanFile>, StaleError> {
     let shown = path.display().to_string();
-    if let Some(kind) = std::fs::metadata(path).ok().as_ref().and_then(crate::files::not_regular) {
-        return Err(StaleError::Unreadable { path: shown, reason: format!("it is {kind}, not a regular file") });
-    }
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| StaleError::Unreadable { path: shown.clone(), reason: e.kind().to_string() })?;
+    let unreadable = |reason: String| StaleError::Unreadable { path: shown.clone(), reason };
+    // A regular file only (a FIFO would make the run wait for a writer), never read past the cap.
+    let bytes = crate::files::read_regular(path, MAX_PLAN_FILE_BYTES).map_err(|e| match e {
+        ReadError::NotRegular(kind) => unreadable(format!("it is {kind}, not a regular file")),
+        ReadError::TooLarge(limit) => unreadable(format!("it is larger than {limit} bytes")),
+        ReadError::Io(e) => unreadable(e.kind().to_string()),
+    })?;
+    let text = String::from_utf8(bytes).map_err(|_| unreadable("it is not UTF-8 text".into()))?;
     let value: Value = serde_json::from_str(&text)
         .map_err(|e| StaleError::NotAPlan { path: shown.clone(), reason: format!("not JSON ({e})") })?;
     let version = value.get("planFileVersion");
@@ -269,14 +296,18 @@ pub fn read(path: &Path) -> Result<Vec<PlanFile>, StaleError> {
     Ok(vec![serde_json::from_value(value).map_err(not_a_plan)?])
 }
 
-/// Compares the saved plan with the one made now from the same file and account: any difference can only come from a
-/// secret whose resolved value moved, so the message names those fields and their statuses then and now.
-pub fn compare_plans(saved: &[ProviderPlan], now: &Plan) -> Result<(), StaleError> {
-    if normalized(saved) == normalized(now.providers()) {
+/// Compares the saved plan with the one made now from the same file and account (pinned by its fingerprint, so that a
+/// masked value counts exactly): a difference comes from a secret whose resolved value moved, or from a value a
+/// reference or an agent's name gave, so the message names the secrets and their statuses then and now, or says what
+/// else differs.
+pub fn compare_plans(saved: &PlanFile, now: &Plan, api_key: &SecretString) -> Result<(), StaleError> {
+    if plan_fingerprint(now.providers(), api_key) == saved.plan_fingerprint {
         return Ok(());
     }
+    let saved = &saved.providers;
+    let now_shown = crate::shown::providers(now.providers());
     let mut changes = Vec::new();
-    for (then, current) in saved.iter().zip(now.providers()) {
+    for (then, current) in saved.iter().zip(&now_shown) {
         let status_of = |pp: &ProviderPlan, field: &str| {
             pp.changes.iter().find_map(|c| match c {
                 FieldChange::Secret { field: f, status } if f == field => Some(*status),
@@ -292,12 +323,14 @@ pub fn compare_plans(saved: &[ProviderPlan], now: &Plan) -> Result<(), StaleErro
                 }
             }
         }
-        if changes.is_empty() && then != current {
+        if changes.is_empty() && normalized(std::slice::from_ref(then)) != normalized(std::slice::from_ref(current)) {
             changes.push(format!("the plan for {} is different", current.provider));
         }
     }
-    if changes.is_empty() || saved.len() != now.providers().len() {
+    if saved.len() != now_shown.len() {
         changes.push("the plan is different".into());
+    } else if changes.is_empty() {
+        changes.push("a value the plan shows hidden (it holds part of a secret) is not the same".into());
     }
     Err(StaleError::SecretsChanged { changes })
 }
@@ -411,6 +444,53 @@ mod tests {
             p.settings.allowed_agent_ids = vec!["y".into(), "x".into()];
         }
         assert_eq!(account_fingerprint(&a, &key), account_fingerprint(&b, &key));
+    }
+
+    fn plan_with_sid(sid: &str, agents: &[&str]) -> Plan {
+        use crate::state::{Desired, DesiredProvider, DesiredState};
+        let desired = DesiredState {
+            providers: [
+                Desired::Present(DesiredProvider {
+                    provider: Provider::Twilio,
+                    identifiers: vec![("accountSid", sid.to_string())],
+                    secrets: vec![("authToken", SecretString::from("abcd-token-value".to_string()))],
+                    settings: Settings {
+                        allowed_agent_ids: agents.iter().map(|a| a.to_string()).collect(),
+                        ..Settings::default()
+                    },
+                }),
+                Desired::Unmanaged,
+                Desired::Unmanaged,
+            ],
+            ..DesiredState::default()
+        };
+        Plan::new(&desired, &remote("abcd"), Family::Auto, crate::diff::PlanOptions::default())
+    }
+
+    #[test]
+    fn a_masked_value_is_saved_masked_and_pinned_by_the_plan_fingerprint() {
+        crate::redact::register_secret(&SecretString::from("pl4nf1le-secret-X".to_string()));
+        let key = SecretString::from("api-key-1".to_string());
+        let plan = plan_with_sid("AC-pl4nf1le-secret-X", &["b", "a"]);
+        let saved = PlanFile::new(&plan, "telephony.yaml", "text", "http://x", &remote("abcd"), &key);
+        let text = crate::clean::to_json_pretty(&saved).unwrap();
+        assert!(text.contains(&format!("\"after\": \"{}\"", crate::redact::HIDDEN)), "{text}");
+        assert!(!text.contains("pl4nf1le"), "{text}");
+        let read: PlanFile = serde_json::from_str(&text).unwrap();
+        // The same plan (its agents listed in another order) is the plan saved; another value behind the mask is not.
+        assert_eq!(compare_plans(&read, &plan_with_sid("AC-pl4nf1le-secret-X", &["a", "b"]), &key), Ok(()));
+        let moved = compare_plans(&read, &plan_with_sid("AC-pl4nf1le-secret-XY", &["a", "b"]), &key).unwrap_err();
+        assert_eq!(
+            moved.to_string(),
+            "since the plan was made, a value the plan shows hidden (it holds part of a secret) is not the same"
+        );
+        let shown = compare_plans(&read, &plan_with_sid("AC-other", &["a", "b"]), &key).unwrap_err();
+        assert_eq!(shown.to_string(), "since the plan was made, the plan for twilio is different");
+        // Keyed: another API key gives another fingerprint.
+        assert_ne!(
+            plan_fingerprint(plan.providers(), &key),
+            plan_fingerprint(plan.providers(), &SecretString::from("k2".to_string()))
+        );
     }
 
     #[test]

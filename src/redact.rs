@@ -1,213 +1,232 @@
-//! The process-wide registry of every secret value resolved and every remote prefix read, and the scrubber that
-//! checks every byte the tool prints or writes against it ([`scrub`], used by the one output path in `render`, by
-//! the terminal cleaner in `clean`, and by `files`). It keeps the pieces it looks for (8-character windows) as plain
-//! strings in memory, for the life of the process, and never gives them out.
+//! Secret safety by construction: which values of the run are secret, and how a value is checked before it is placed
+//! in anything the tool prints or writes. Nothing here rewrites a finished document: a value is checked on its own,
+//! and shown as it is or masked as a whole.
+//!
+//! - The registry ([`register_secret`]) holds every secret the run resolved (provider secrets, API keys), for the life
+//!   of the process, as its [`PIECE_CHARS`]-character pieces. A resolved secret shorter than that is refused where it
+//!   is resolved (`config::resolve`), so a piece of that length is always enough to recognise one.
+//! - [`holds_secret`]: whether a value holds a secret of the run, whole or a piece of [`PIECE_CHARS`] or more
+//!   characters. [`shown`] gives a value as a document may show it: itself, or [`HIDDEN`] in its place. The values a
+//!   run compares and sends are never the shown ones.
+//! - [`Outside`]: text from outside the tool (a server's message, `sops`'s, a redirect's target) kept as it came and
+//!   checked only when it is shown, against every secret known by then; control characters neutralised.
+//! - [`without_words`]: server free text cleaned of one account's remote prefixes where they stand as words of their
+//!   own. A prefix is never searched for inside data: four characters match groups of agent IDs and words like
+//!   `user` or `true`.
 
-use std::collections::HashSet;
+use std::borrow::Cow;
+use std::collections::{BTreeSet, HashSet};
+use std::fmt;
 
 use secrecy::{ExposeSecret, SecretString};
 
-/// Prefixes and secrets shorter than this are too common to scrub without mangling ordinary words; the rules that
-/// keep prefixes out of output never print them in the first place.
-const MIN_SCRUB_LEN: usize = 3;
+/// A run of this many characters of a secret, found anywhere in a value, is taken for a piece of that secret; a
+/// resolved secret shorter than this is refused (no credential is that short).
+pub const PIECE_CHARS: usize = 8;
 
-/// A run of this many characters of a secret, found anywhere in a text, is taken for a piece of that secret.
-/// Shorter runs would redact ordinary words that happen to occur in a secret.
-pub const MIN_FRAGMENT_CHARS: usize = 8;
+/// What a value holding a secret of the run is shown as, in place of the whole value.
+pub const HIDDEN: &str = "[hidden: holds part of a secret]";
 
-/// What a scrubbed piece is replaced with.
-pub const REDACTED: &str = "[redacted]";
+/// What a remote prefix standing as a word of its own in server free text is shown as.
+pub const HIDDEN_PREFIX: &str = "[hidden: a secret's prefix]";
 
-/// Every secret value resolved and every remote prefix read in this process, as the pieces to look for: each
-/// [`MIN_FRAGMENT_CHARS`]-character window of a long value, or a short value whole. Process-wide and thread-safe, so
-/// that every output path (stdout, stderr, logs, written files) scrubs against everything any task has read.
-///
-/// Scrubbing costs a few set look-ups per character of the text, whatever the number of secrets: registering adds
-/// its windows to hash sets, nothing is rebuilt.
-#[derive(Default)]
-struct Registry {
-    /// Windows of exactly [`MIN_FRAGMENT_CHARS`] characters.
-    windows: HashSet<String>,
-    /// Values shorter than a window (short remote prefixes), kept whole, matched as words of their own.
-    short: HashSet<String>,
-    short_lengths: std::collections::BTreeSet<usize>,
-    /// Secret values shorter than a window, kept whole, matched anywhere: a whole secret is never ordinary text,
-    /// even inside a word (`tokXy7Qz9x` still shows the secret `Xy7Qz9`).
-    short_secrets: HashSet<String>,
-    short_secret_lengths: std::collections::BTreeSet<usize>,
-}
+/// Prefixes shorter than this are not looked for even in server free text: one or two characters say nothing of a
+/// secret, and hiding them would garble every message.
+const MIN_PREFIX_CHARS: usize = 3;
 
-/// How a value shorter than a window is matched.
-#[derive(Clone, Copy)]
-enum Short {
-    /// As a word of its own (a remote prefix: `pliv` inside `plivo` is ordinary text).
-    Word,
-    /// Anywhere (a resolved secret value).
-    Anywhere,
-}
+/// Every [`PIECE_CHARS`]-character piece of every secret the process resolved. Process-wide and thread-safe, so that
+/// every value shown is checked against everything any task has read; registering adds pieces to a hash set, and a
+/// check costs one look-up per character of the value, whatever the number of secrets.
+static PIECES: std::sync::LazyLock<std::sync::RwLock<HashSet<String>>> = std::sync::LazyLock::new(Default::default);
 
-static REGISTRY: std::sync::LazyLock<std::sync::RwLock<Registry>> = std::sync::LazyLock::new(Default::default);
-
-fn registry() -> std::sync::RwLockReadGuard<'static, Registry> {
-    REGISTRY.read().unwrap_or_else(|e| e.into_inner())
-}
-
-/// Remembers a secret value (or a remote prefix) so that no output ever shows it or a piece of it, also as JSON
-/// writes it (quotes, backslashes and control characters escaped), for the JSON documents and saved plans.
-pub fn register(value: &str) {
-    register_as(value, Short::Word);
-}
-
-fn register_as(value: &str, short: Short) {
-    if let Ok(quoted) = serde_json::to_string(value) {
-        let escaped = &quoted[1..quoted.len() - 1];
-        if escaped != value {
-            register_raw(escaped, short);
-        }
-    }
-    register_raw(value, short);
-}
-
-fn register_raw(value: &str, short: Short) {
-    let chars: Vec<(usize, char)> = value.char_indices().collect();
-    if chars.len() < MIN_SCRUB_LEN {
-        return;
-    }
-    let mut reg = REGISTRY.write().unwrap_or_else(|e| e.into_inner());
-    if chars.len() < MIN_FRAGMENT_CHARS {
-        match short {
-            Short::Word => {
-                reg.short_lengths.insert(chars.len());
-                reg.short.insert(value.to_string());
-            }
-            Short::Anywhere => {
-                reg.short_secret_lengths.insert(chars.len());
-                reg.short_secrets.insert(value.to_string());
-            }
-        }
-        return;
-    }
-    for start in 0..=chars.len() - MIN_FRAGMENT_CHARS {
-        let from = chars[start].0;
-        let to = chars.get(start + MIN_FRAGMENT_CHARS).map_or(value.len(), |c| c.0);
-        reg.windows.insert(value[from..to].to_string());
-    }
-}
-
-/// [`register`] for a secret held in a [`SecretString`]; a secret shorter than a window is scrubbed wherever it
-/// occurs, not only as a word of its own.
+/// Remembers a resolved secret (or an API key), so that no value holding it, or a piece of it, is ever shown. A value
+/// shorter than [`PIECE_CHARS`] is not remembered: it is refused before it is used.
 pub fn register_secret(value: &SecretString) {
-    register_as(value.expose_secret(), Short::Anywhere);
+    let value = value.expose_secret();
+    let chars: Vec<usize> = value.char_indices().map(|(i, _)| i).chain([value.len()]).collect();
+    if chars.len() <= PIECE_CHARS {
+        return;
+    }
+    let mut pieces = PIECES.write().unwrap_or_else(|e| e.into_inner());
+    for start in 0..chars.len() - PIECE_CHARS {
+        pieces.insert(value[chars[start]..chars[start + PIECE_CHARS]].to_string());
+    }
 }
 
-/// The text with every registered secret, every piece of [`MIN_FRAGMENT_CHARS`]+ characters of one, and every
-/// registered prefix replaced by [`REDACTED`] (a run of hidden characters becomes one marker).
-pub fn scrub(text: &str) -> std::borrow::Cow<'_, str> {
-    let reg = registry();
-    if reg.windows.is_empty() && reg.short.is_empty() && reg.short_secrets.is_empty() {
-        return std::borrow::Cow::Borrowed(text);
+/// Whether `value` holds a secret of the run: the whole of one, or any piece of [`PIECE_CHARS`] characters.
+pub fn holds_secret(value: &str) -> bool {
+    let pieces = PIECES.read().unwrap_or_else(|e| e.into_inner());
+    if pieces.is_empty() {
+        return false;
     }
-    // Byte offsets of every character, and the end.
-    let bounds: Vec<usize> = text.char_indices().map(|(i, _)| i).chain([text.len()]).collect();
-    let n = bounds.len() - 1;
-    let mut hidden = vec![false; n];
-    let mut any = false;
-    for start in 0..n {
-        if start + MIN_FRAGMENT_CHARS <= n
-            && reg.windows.contains(&text[bounds[start]..bounds[start + MIN_FRAGMENT_CHARS]])
-        {
-            hidden[start..start + MIN_FRAGMENT_CHARS].iter_mut().for_each(|h| *h = true);
-            any = true;
-        }
-        // A short value (a 4-character prefix) is scrubbed only as a word of its own: inside a word ("pliv" in
-        // "plivo") it is ordinary text, and hiding it would garble every plan.
-        let alnum_at = |i: usize| text[bounds[i]..bounds[i + 1]].chars().all(char::is_alphanumeric);
-        for &len in &reg.short_lengths {
-            if start + len <= n
-                && !(start > 0 && alnum_at(start - 1))
-                && !(start + len < n && alnum_at(start + len))
-                && reg.short.contains(&text[bounds[start]..bounds[start + len]])
-            {
-                hidden[start..start + len].iter_mut().for_each(|h| *h = true);
-                any = true;
-            }
-        }
-        for &len in &reg.short_secret_lengths {
-            if start + len <= n && reg.short_secrets.contains(&text[bounds[start]..bounds[start + len]]) {
-                hidden[start..start + len].iter_mut().for_each(|h| *h = true);
-                any = true;
-            }
-        }
+    let bounds: Vec<usize> = value.char_indices().map(|(i, _)| i).chain([value.len()]).collect();
+    bounds.windows(PIECE_CHARS + 1).any(|w| pieces.contains(&value[w[0]..w[PIECE_CHARS]]))
+}
+
+/// A value as a document may show it: the value itself, or [`HIDDEN`] when it holds a secret of the run.
+pub fn shown(value: &str) -> Cow<'_, str> {
+    if holds_secret(value) { Cow::Borrowed(HIDDEN) } else { Cow::Borrowed(value) }
+}
+
+/// Whether a value as shown is a mask ([`HIDDEN`], or [`HIDDEN`] numbered, as the keys of one mapping are), not a
+/// value: a plan read back from its JSON document shows it as a mask again.
+pub fn is_mask(shown: &str) -> bool {
+    shown.strip_prefix(HIDDEN).is_some_and(|rest| {
+        rest.is_empty()
+            || rest
+                .strip_prefix(" (")
+                .and_then(|n| n.strip_suffix(')'))
+                .is_some_and(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()))
+    })
+}
+
+/// The `n`th mask of one mapping's keys (counted from 1): keys must stay distinct.
+pub fn numbered_mask(n: usize) -> String {
+    if n <= 1 { HIDDEN.to_string() } else { format!("{HIDDEN} ({n})") }
+}
+
+/// Text from outside the tool (a server's message, `sops`'s first line, a redirect's target), kept as it came. It is
+/// checked only when it is shown ([`fmt::Display`], [`fmt::Debug`]), against every secret the run knows by then:
+/// shown as [`HIDDEN`] when it holds one, otherwise with its control characters neutralised and cut to its limit.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Outside {
+    text: String,
+    max_chars: usize,
+}
+
+impl Outside {
+    /// A line of outside text, shown at most `max_chars` characters long.
+    pub fn line(text: impl Into<String>, max_chars: usize) -> Outside {
+        Outside { text: text.into(), max_chars }
     }
-    if !any {
-        return std::borrow::Cow::Borrowed(text);
+}
+
+impl fmt::Display for Outside {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Checked whole, before it is cut: a cut could leave less than a piece of a secret.
+        if holds_secret(&self.text) {
+            return f.write_str(HIDDEN);
+        }
+        f.write_str(&crate::clean::truncate(&crate::clean::printable(&self.text), self.max_chars))
     }
+}
+
+impl fmt::Debug for Outside {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Outside({:?})", self.to_string())
+    }
+}
+
+/// `text` with each of `words` (one account's remote prefixes) that stands as a word of its own (no letter or digit
+/// on either side) replaced by [`HIDDEN_PREFIX`]. For server free text only: inside data, a prefix is never looked
+/// for. Prefixes shorter than three characters are left alone.
+pub fn without_words<'a>(text: &'a str, words: &BTreeSet<String>) -> Cow<'a, str> {
+    let words: Vec<Vec<char>> =
+        words.iter().map(|w| w.chars().collect::<Vec<char>>()).filter(|w| w.len() >= MIN_PREFIX_CHARS).collect();
+    if words.is_empty() {
+        return Cow::Borrowed(text);
+    }
+    let chars: Vec<char> = text.chars().collect();
+    let alnum_at = |i: usize| chars.get(i).is_some_and(|c| c.is_alphanumeric());
     let mut out = String::with_capacity(text.len());
-    let mut in_run = false;
-    for (i, hide) in hidden.iter().enumerate() {
-        match (hide, in_run) {
-            (true, false) => {
-                out.push_str(REDACTED);
-                in_run = true;
+    let mut changed = false;
+    let mut i = 0;
+    while i < chars.len() {
+        let at_start = i == 0 || !alnum_at(i - 1);
+        let word = words
+            .iter()
+            .filter(|w| at_start && chars[i..].starts_with(w) && !alnum_at(i + w.len()))
+            .max_by_key(|w| w.len());
+        match word {
+            Some(w) => {
+                out.push_str(HIDDEN_PREFIX);
+                i += w.len();
+                changed = true;
             }
-            (true, true) => {}
-            (false, _) => {
-                out.push_str(&text[bounds[i]..bounds[i + 1]]);
-                in_run = false;
+            None => {
+                out.push(chars[i]);
+                i += 1;
             }
         }
     }
-    std::borrow::Cow::Owned(out)
+    if changed { Cow::Owned(out) } else { Cow::Borrowed(text) }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn scrubber_hides_fragments_of_eight_characters_or_more() {
-        register("twtok-secret-123");
-        assert_eq!(scrub("a token starting twtok-se was refused"), "a token starting [redacted] was refused");
-        assert_eq!(scrub("ends ecret-123."), "ends [redacted].");
-        assert_eq!(scrub("twtok-s is short enough to stay"), "twtok-s is short enough to stay");
+    fn secret(s: &str) -> SecretString {
+        SecretString::from(s.to_string())
     }
 
     #[test]
-    fn short_values_are_scrubbed_whole_and_runs_merge() {
-        register("qzv");
-        register("Ωmega-unicode-secret");
-        assert_eq!(scrub("token qzv and Ωmega-unicode-secretqzv x"), "token [redacted] and [redacted]qzv x");
-        assert_eq!(scrub("(qzv)"), "([redacted])");
-        assert_eq!(scrub("qz qzvw"), "qz qzvw");
+    fn a_value_holding_a_secret_or_a_piece_of_eight_is_hidden_whole() {
+        register_secret(&secret("twtok-secret-123"));
+        assert!(holds_secret("twtok-secret-123"));
+        assert!(holds_secret("a token starting twtok-se was refused"));
+        assert!(holds_secret("ends ecret-123."));
+        assert!(!holds_secret("twtok-s is short enough to stay"));
+        assert_eq!(shown("user.twtok-secret-123.x"), HIDDEN);
+        assert_eq!(shown("user.phone_number"), "user.phone_number");
     }
 
     #[test]
-    fn a_short_secret_is_scrubbed_inside_a_word_but_a_short_prefix_is_not() {
-        register_secret(&SecretString::from("Jq5Wv2"));
-        register("Pk7z");
-        assert_eq!(scrub("token=Jq5Wv2; tokJq5Wv2x"), "token=[redacted]; tok[redacted]x");
-        assert_eq!(scrub("Pk7z and xPk7zy"), "[redacted] and xPk7zy");
+    fn a_value_shorter_than_a_piece_is_not_remembered() {
+        register_secret(&secret("Jq5Wv2x"));
+        assert!(!holds_secret("token=Jq5Wv2x; and more text around it"));
+    }
+
+    #[test]
+    fn multibyte_secrets_are_recognised() {
+        register_secret(&secret("Ωmega-unicode-secret"));
+        assert!(holds_secret("xΩmega-unx"));
+        assert!(!holds_secret("Ωmega-u"));
     }
 
     #[test]
     fn thousands_of_secrets_are_all_recognised() {
-        // As with 1,000 files of four secrets each: registering adds windows, scrubbing stays a few set look-ups
-        // per character of the text.
+        // As with 1,000 files of four secrets each: registering adds pieces, checking stays one look-up per character.
         let secrets: Vec<String> = (0..4000).map(|i| format!("bulkZ{i:05}Qv7wXk")).collect();
         std::thread::scope(|scope| {
             for chunk in secrets.chunks(1000) {
-                scope.spawn(move || chunk.iter().for_each(|s| register(s)));
+                scope.spawn(move || chunk.iter().for_each(|s| register_secret(&secret(s))));
             }
         });
-        let text: String = secrets.iter().step_by(397).map(|s| format!("<{s}> ")).collect();
-        let scrubbed = scrub(&text);
-        assert_eq!(scrubbed.matches("[redacted]").count(), secrets.iter().step_by(397).count(), "{scrubbed}");
-        assert!(!scrubbed.contains("bulkZ"), "{scrubbed}");
+        assert!(secrets.iter().step_by(397).all(|s| holds_secret(&format!("<{s}>"))));
+        assert!(!holds_secret("3c90c3cc-0d44-4b50-8888-8dd25736052a"));
     }
 
     #[test]
-    fn a_secret_with_a_newline_is_recognised_raw() {
-        register("line-one\nline-two-rest");
-        assert_eq!(scrub("got line-one\nline-two-rest!"), "got [redacted]!");
+    fn outside_text_is_checked_when_shown_and_cut_after() {
+        let said = Outside::line("no key for LaTeR-kq9-4411 here", 12);
+        assert_eq!(said.to_string(), "no key for L…");
+        register_secret(&secret("LaTeR-kq9-4411"));
+        assert_eq!(said.to_string(), HIDDEN, "checked against what is known when it is shown");
+        assert_eq!(format!("{said:?}"), format!("Outside({HIDDEN:?})"));
+        assert_eq!(Outside::line("a\u{1b}[2Jb", 50).to_string(), "a\\u{001b}[2Jb");
+    }
+
+    #[test]
+    fn prefixes_are_hidden_only_as_words_of_their_own() {
+        let words: BTreeSet<String> = ["Pk7z", "ab", "Zx\tQw"].map(str::to_string).into();
+        assert_eq!(
+            without_words("Pk7z and xPk7zy (Pk7z)", &words),
+            format!("{HIDDEN_PREFIX} and xPk7zy ({HIDDEN_PREFIX})")
+        );
+        assert_eq!(
+            without_words("prefix Zx\tQw- does not match", &words),
+            format!("prefix {HIDDEN_PREFIX}- does not match")
+        );
+        assert_eq!(without_words("ab is too short to look for", &words), "ab is too short to look for");
+    }
+
+    #[test]
+    fn masks_are_recognised_and_numbered() {
+        assert!(is_mask(HIDDEN));
+        assert!(is_mask(&numbered_mask(2)));
+        assert_eq!(numbered_mask(1), HIDDEN);
+        assert!(!is_mask(&format!("{HIDDEN} (x)")));
+        assert!(!is_mask("user.phone_number"));
     }
 }

@@ -3,18 +3,20 @@
 //! A secret is written in `telephony.yaml` only as a reference (`{ env: NAME }`, `{ file: PATH }`, or
 //! `{ sops: FILE, key: DOTTED.PATH }`, decrypted by [`crate::sops`]). Resolving it yields a [`SecretString`]. A provider secret is exposed only to build a request body (`api::wire`), to compare it
 //! with a remote prefix (`diff`), to check it for surrounding whitespace and control characters (`config::resolve`)
-//! and to register it with the process-wide scrubber ([`crate::redact`]); the API key only to the `X-API-Key`
-//! header (`api::client`), as the key of a saved plan's HMAC (`planfile`), and to the scrubber. The SIP secrets (a
-//! fallback handler's, a registration's password) likewise: to build a body (`api::sip`), to compare a fallback
-//! secret with the account's, which the API returns whole (`diff`), for their length (`config::resolve`), and, the
-//! account's fallback secrets, inside a saved plan's keyed HMAC (`planfile`). Identifiers read through a reference
-//! are not secrets and become plain strings. Errors name the reference, never the value.
+//! and to register it with the process-wide registry of secrets ([`crate::redact`], which checks every value shown);
+//! the API key only to the `X-API-Key` header (`api::client`), as the key of a saved plan's HMACs (`planfile`), and to
+//! the registry. The SIP secrets (a fallback handler's, a registration's password) likewise: to build a body
+//! (`api::sip`), to compare a fallback secret with the account's, which the API returns whole (`diff`), for their
+//! length (`config::resolve`), to the registry, and, the account's fallback secrets, inside a saved plan's keyed HMACs
+//! (`planfile`). Identifiers read through a reference are not secrets and become plain strings (a plan still shows one
+//! that holds a secret masked). Errors name the reference, never the value.
 
 use std::fmt;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use secrecy::{ExposeSecret, SecretString};
+
+use crate::files::ReadError;
 
 /// The largest secret file we read. Real credentials are a few hundred bytes at most; anything bigger is a mistake
 /// (a key store, a binary) and is refused before it is read whole.
@@ -144,21 +146,19 @@ fn read_secret_file(shown: &Path, full: &Path) -> Result<SecretString, ResolveEr
         path: full.display().to_string(),
         reason: io_reason(&err),
     };
-    // Checked before opening: opening a FIFO waits for a writer, forever.
-    let meta = std::fs::metadata(full).map_err(unreadable)?;
-    if let Some(kind) = crate::files::not_regular(&meta) {
-        return Err(ResolveError::FileUnreadable {
-            shown: shown_text.clone(),
-            path: full.display().to_string(),
-            reason: format!("it is {kind}, not a regular file"),
-        });
-    }
-    let file = std::fs::File::open(full).map_err(unreadable)?;
-    let mut bytes = Vec::new();
-    file.take(MAX_SECRET_FILE_BYTES + 1).read_to_end(&mut bytes).map_err(unreadable)?;
-    if bytes.len() as u64 > MAX_SECRET_FILE_BYTES {
-        return Err(ResolveError::FileTooLarge { shown: shown_text, limit: MAX_SECRET_FILE_BYTES });
-    }
+    // A regular file only, never read past the cap: a FIFO would make the run wait for a writer, forever.
+    let bytes = match crate::files::read_regular(full, MAX_SECRET_FILE_BYTES) {
+        Ok(bytes) => bytes,
+        Err(ReadError::NotRegular(kind)) => {
+            return Err(ResolveError::FileUnreadable {
+                shown: shown_text.clone(),
+                path: full.display().to_string(),
+                reason: format!("it is {kind}, not a regular file"),
+            });
+        }
+        Err(ReadError::TooLarge(limit)) => return Err(ResolveError::FileTooLarge { shown: shown_text, limit }),
+        Err(ReadError::Io(e)) => return Err(unreadable(e)),
+    };
     let Ok(mut text) = String::from_utf8(bytes) else {
         return Err(ResolveError::FileNotText { shown: shown_text });
     };

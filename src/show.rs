@@ -48,12 +48,11 @@ pub fn show(path: &Path, format: ShowFormat, out: Output) -> Result<(), Error> {
             render::json::FORMAT_VERSION
         ),
     })?;
-    let text = match format {
-        ShowFormat::Gitlab => gitlab(&document, &shown)?,
-        ShowFormat::Markdown => markdown_of(&document),
-        ShowFormat::Text => text_of(&document, out.stdout),
-    };
-    out.data(&text);
+    match format {
+        ShowFormat::Gitlab => out.document(&gitlab(&document, &shown)?),
+        ShowFormat::Markdown => out.document(&markdown_of(&document)),
+        ShowFormat::Text => out.data(&text_of(&document, out.stdout)),
+    }
     Ok(())
 }
 
@@ -127,6 +126,10 @@ fn markdown_of(document: &JsonOutput) -> String {
                 .files
                 .iter()
                 .map(|entry| match entry {
+                    // A file applied part-way failed: as the run's own Markdown, its error.
+                    FileEntry::Planned(doc) if doc.error.is_some() => {
+                        (doc.file.clone(), Err(error_of(doc).unwrap_or_default()))
+                    }
                     FileEntry::Planned(doc) => match plan_of(doc) {
                         Some(plan) => {
                             let line = applied_line(doc, &plan);
@@ -202,11 +205,11 @@ fn text_of(document: &JsonOutput, p: Palette) -> String {
                 let (file, part, result) = match entry {
                     FileEntry::Planned(doc) => {
                         let result = match plan_of(doc) {
-                            Some(plan) => {
+                            Some(plan) if doc.error.is_none() => {
                                 let line = applied_line(doc, &plan);
                                 Ok((plan, line))
                             }
-                            None => Err(String::new()),
+                            _ => Err(String::new()),
                         };
                         (doc.file.clone(), one(doc), result)
                     }

@@ -4,7 +4,8 @@
 //! the renderers share: what a CIDR range is, which URL a fallback handler may have, what an omitted `toUserPattern`
 //! means, and how a registration is identified.
 //!
-//! Pure and free of I/O.
+//! Pure and free of I/O (a registration's identity is shown through [`crate::redact`], which holds the run's
+//! secrets).
 
 use std::fmt;
 use std::net::Ipv4Addr;
@@ -119,10 +120,22 @@ impl Allowance {
     pub fn shown(&self) -> String {
         match &self.to_user_pattern {
             None => self.agent_id.clone(),
-            Some(pattern) => format!("{} {TO_USER_PATTERN}={pattern}", self.agent_id),
+            Some(pattern) => format!("{}{PATTERN_SEPARATOR}{pattern}", self.agent_id),
         }
     }
 }
+
+/// An allowance as [`Allowance::shown`] writes it, split back into the agent's ID and its pattern (`None`: the
+/// default).
+pub fn split_shown(entry: &str) -> (&str, Option<&str>) {
+    match entry.split_once(PATTERN_SEPARATOR) {
+        Some((id, pattern)) => (id, Some(pattern)),
+        None => (entry, None),
+    }
+}
+
+/// What stands between an allowance's agent ID and its pattern as plans show it.
+const PATTERN_SEPARATOR: &str = " toUserPattern=";
 
 /// What identifies a registration: its username and proxy together. Shown as `username@proxy`.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
@@ -137,9 +150,11 @@ impl RegistrationKey {
     }
 }
 
+/// As every document and message shows it: `username@proxy`, each part checked as a value and masked whole when it
+/// holds a secret of the run ([`crate::redact::shown`]).
 impl fmt::Display for RegistrationKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}@{}", self.username, self.proxy)
+        write!(f, "{}@{}", crate::redact::shown(&self.username), crate::redact::shown(&self.proxy))
     }
 }
 

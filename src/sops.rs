@@ -11,8 +11,8 @@
 //! The decrypted document lives only in memory: its structure (key names are not secret) with every string held as a
 //! [`SecretString`]; other scalars keep only their kind (a number, a boolean), never their value. sops's output is
 //! read into a buffer of fixed capacity that is zeroed once parsed. Nothing here logs or puts into an error a value, or sops's output;
-//! of sops's error output, only the first line is kept, and it is printed through the scrubbed output path like any
-//! text from outside.
+//! of sops's error output, only the first line is kept, as text from outside ([`crate::redact::Outside`]): masked whole
+//! when it holds a secret of the run.
 //!
 //! `validate` never decrypts: [`check_file`] reads the encrypted file only to see that it is a SOPS file (a
 //! top-level `sops` metadata entry), in the format sops itself reads it in, chosen as sops does by the name's ending:
@@ -27,6 +27,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::{LazyLock, Mutex, mpsc};
 use std::time::{Duration, Instant};
+
+use crate::files::ReadError;
 
 use secrecy::SecretString;
 use secrecy::zeroize::Zeroizing;
@@ -76,7 +78,7 @@ pub enum SopsError {
     #[error("{file} is not a SOPS file: {reason}")]
     NotSops { file: String, reason: String, format: &'static str },
     #[error("sops could not decrypt {file}: {message}")]
-    Refused { file: String, message: String },
+    Refused { file: String, message: crate::redact::Outside },
     #[error("sops did not finish decrypting {file} within {seconds}s; it was stopped")]
     Timeout { file: String, seconds: u64 },
     #[error("sops printed more than {MAX_OUTPUT_BYTES} bytes decrypting {file}")]
@@ -204,17 +206,15 @@ struct TopLevel {
 /// SOPS file: it has the `sops` metadata entry sops writes at the top. Nothing of the file is ever shown.
 pub fn check_file(shown: &Path, full: &Path) -> Result<(), SopsError> {
     let file = shown.display().to_string();
-    regular(shown, full)?;
-    let unreadable = |err: std::io::Error| SopsError::Unreadable {
-        file: file.clone(),
-        path: full.display().to_string(),
-        reason: io_reason(&err),
+    let unreadable =
+        |reason: String| SopsError::Unreadable { file: file.clone(), path: full.display().to_string(), reason };
+    // A regular file only (a FIFO would make a reader wait forever), never read past the cap.
+    let bytes = match crate::files::read_regular(full, MAX_FILE_BYTES) {
+        Ok(bytes) => bytes,
+        Err(ReadError::NotRegular(kind)) => return Err(unreadable(format!("it is {kind}, not a regular file"))),
+        Err(ReadError::TooLarge(_)) => return Err(SopsError::TooLarge { file }),
+        Err(ReadError::Io(e)) => return Err(unreadable(io_reason(&e))),
     };
-    let mut bytes = Vec::new();
-    std::fs::File::open(full).and_then(|f| f.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes)).map_err(unreadable)?;
-    if bytes.len() as u64 > MAX_FILE_BYTES {
-        return Err(SopsError::TooLarge { file });
-    }
     let format = Format::of(full);
     let not_sops =
         |reason: &str| SopsError::NotSops { file: file.clone(), reason: reason.to_string(), format: format.name() };
@@ -576,10 +576,13 @@ fn decrypt(file: &str, full: &Path) -> Decrypted {
     if !status.success() {
         let message = match first_line(&errors.unwrap_or_default()) {
             Some(line) => line,
-            None => match status.code() {
-                Some(code) => format!("it exited with status {code} and said nothing"),
-                None => "it was ended by a signal".to_string(),
-            },
+            None => crate::redact::Outside::line(
+                match status.code() {
+                    Some(code) => format!("it exited with status {code} and said nothing"),
+                    None => "it was ended by a signal".to_string(),
+                },
+                MAX_MESSAGE_CHARS,
+            ),
         };
         return Err(SopsError::Refused { file: file.to_string(), message });
     }
@@ -595,12 +598,13 @@ fn decrypt(file: &str, full: &Path) -> Decrypted {
     }
 }
 
-/// The first line of sops's error output that says something, cut to [`MAX_MESSAGE_CHARS`]. It is text from outside:
-/// the output path scrubs it of the run's secrets and neutralises its control characters, as for a server's message.
-fn first_line(bytes: &[u8]) -> Option<String> {
+/// The first line of sops's error output that says something, shown at most [`MAX_MESSAGE_CHARS`] long. It is text
+/// from outside: checked for the run's secrets when it is shown (masked whole if it holds one), its control
+/// characters neutralised, as for a server's message.
+fn first_line(bytes: &[u8]) -> Option<crate::redact::Outside> {
     let text = String::from_utf8_lossy(bytes);
     let line = text.lines().map(str::trim).find(|l| !l.is_empty())?;
-    Some(crate::clean::truncate(line, MAX_MESSAGE_CHARS))
+    Some(crate::redact::Outside::line(line, MAX_MESSAGE_CHARS))
 }
 
 #[cfg(test)]
@@ -719,12 +723,12 @@ mod tests {
     #[test]
     fn the_first_line_of_sops_message_is_kept_and_cut() {
         assert_eq!(
-            first_line(b"\n  Failed to get the data key.\n\nGroup 0: FAILED\n").as_deref(),
+            first_line(b"\n  Failed to get the data key.\n\nGroup 0: FAILED\n").map(|l| l.to_string()).as_deref(),
             Some("Failed to get the data key.")
         );
         assert_eq!(first_line(b" \n\n"), None);
         assert_eq!(
-            first_line(&vec![b'x'; 1000]).unwrap().chars().count(),
+            first_line(&vec![b'x'; 1000]).unwrap().to_string().chars().count(),
             MAX_MESSAGE_CHARS + 1,
             "and the mark of the cut"
         );

@@ -118,7 +118,8 @@ impl RemotePrefix {
     pub fn new(prefix: String) -> RemotePrefix {
         RemotePrefix(prefix)
     }
-    /// The prefix itself, for the comparison in `diff` and the scrubber; never for output.
+    /// The prefix itself, for the comparison in `diff`, the account's fingerprint (`planfile`) and cleaning the server's
+    /// messages of it (`api::client`); never for output.
     pub fn expose(&self) -> &str {
         &self.0
     }

@@ -9,13 +9,16 @@ use serde_json::json;
 use crate::api::Reply;
 use crate::{FaultSpec, QueuedFault, Seed, Shared};
 
-/// `PUT /_emulator/latency`: milliseconds added to every answer, or to one API key's.
+/// `PUT /_emulator/latency`: milliseconds added to every answer, to one API key's, or to every write.
 #[derive(serde::Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct LatencySpec {
     ms: u64,
     #[serde(default)]
     api_key: Option<String>,
+    /// Added to every write (any method but GET and HEAD), on top of the other latencies.
+    #[serde(default)]
+    writes: bool,
 }
 
 pub(crate) fn handle(shared: &Shared, parts: &Parts, body: &Bytes) -> Reply {
@@ -68,17 +71,24 @@ pub(crate) fn handle(shared: &Shared, parts: &Parts, body: &Bytes) -> Reply {
                 Ok(spec) => {
                     let latency = std::time::Duration::from_millis(spec.ms);
                     let mut inner = shared.lock();
-                    match spec.api_key {
-                        Some(key) => {
+                    match (spec.api_key, spec.writes) {
+                        (Some(_), true) => {
+                            return Reply::detail(400, "`writes` applies to every account: leave `apiKey` out");
+                        }
+                        (Some(key), false) => {
                             inner.latency_by_key.insert(key, latency);
                         }
-                        None => inner.latency = latency,
+                        (None, true) => inner.write_latency = latency,
+                        (None, false) => inner.latency = latency,
                     }
                     Reply::empty(204)
                 }
-                Err(error) => {
-                    Reply::detail(400, format!("Expected {{\"ms\": N}} or {{\"ms\": N, \"apiKey\": KEY}}: {error}"))
-                }
+                Err(error) => Reply::detail(
+                    400,
+                    format!(
+                        "Expected {{\"ms\": N}}, {{\"ms\": N, \"apiKey\": KEY}} or {{\"ms\": N, \"writes\": true}}: {error}"
+                    ),
+                ),
             },
             _ => Reply::method_not_allowed(method, "PUT"),
         },

@@ -135,7 +135,7 @@ pub(crate) async fn handle(
         let violations = crate::schemas::violations(parts.method.as_str(), path, &body);
         inner.schema_violations.extend(violations);
         let key = parts.headers.get("x-api-key").and_then(|v| v.to_str().ok());
-        (inner.take_fault(parts.method.as_str()), inner.latency_for(key))
+        (inner.take_fault(parts.method.as_str()), inner.latency_for(parts.method.as_str(), key))
     };
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
@@ -153,6 +153,14 @@ pub(crate) async fn handle(
             drop_connection.notify_one();
             return std::future::pending().await;
         }
+        Some(Fault::DropAfterApplyThenFailReads { status, reads }) => {
+            let _applied = respond(&shared, &parts, &body);
+            if reads > 0 {
+                shared.lock().failing_reads = Some((status, reads));
+            }
+            drop_connection.notify_one();
+            return std::future::pending().await;
+        }
         Some(Fault::DropAfterApplyThenSet(state)) => {
             let _applied = respond(&shared, &parts, &body);
             if let Some(key) = parts.headers.get("x-api-key").and_then(|k| k.to_str().ok()) {
@@ -163,8 +171,11 @@ pub(crate) async fn handle(
         }
         Some(fault) => return fault_reply(fault, path).into_response(),
     }
-    let always_fail = shared.lock().always_fail;
-    if let Some(code) = always_fail {
+    let (always_fail, failing_read) = {
+        let mut inner = shared.lock();
+        (inner.always_fail, inner.failing_read(parts.method.as_str()))
+    };
+    if let Some(code) = failing_read.or(always_fail) {
         return status_reply(code, None, None).into_response();
     }
 
@@ -219,9 +230,11 @@ fn fault_reply(fault: Fault, path: &str) -> Reply {
         Fault::WrongShape => Reply::json(200, json!([])),
         Fault::Redirect { status, location } => Reply::empty(status).with_header(header::LOCATION, location),
         // Handled before any answer is made.
-        Fault::Delay(_) | Fault::Drop | Fault::DropAfterApply | Fault::DropAfterApplyThenSet(_) => {
-            Reply::detail(500, "A server error occurred.")
-        }
+        Fault::Delay(_)
+        | Fault::Drop
+        | Fault::DropAfterApply
+        | Fault::DropAfterApplyThenSet(_)
+        | Fault::DropAfterApplyThenFailReads { .. } => Reply::detail(500, "A server error occurred."),
     }
 }
 
@@ -310,6 +323,7 @@ fn respond(shared: &Shared, parts: &Parts, body: &Bytes) -> Reply {
         EndpointMode::Gone(410) => return Reply::detail(410, "This endpoint has been removed."),
         EndpointMode::Gone(_) => return Reply::not_found(),
         EndpointMode::GoneHtml => return Reply::no_route(),
+        EndpointMode::GoneForeignJson => return Reply::json(404, json!({ "error": "no such route" })),
     }
     if let (Route::AccountConfig, Some(headers)) = (&route, inner.deprecation.clone()) {
         let mut reply = account_config(inner, parts, body);
@@ -330,9 +344,10 @@ fn account_config(inner: &mut crate::Inner, parts: &Parts, body: &Bytes) -> Repl
         Err(reply) => return reply,
     };
     let prefixes = &inner.prefixes;
+    let omits = &inner.account_omits;
     let method = &parts.method;
     match *method {
-        Method::GET | Method::HEAD => Reply::json(200, render_account(account, prefixes)),
+        Method::GET | Method::HEAD => Reply::json(200, render_account(account, prefixes, omits)),
         Method::PATCH => {
             let body = match json_body(&parts.headers, body) {
                 Ok(body) => body,
@@ -341,7 +356,7 @@ fn account_config(inner: &mut crate::Inner, parts: &Parts, body: &Bytes) -> Repl
             match validate::account_patch(&body, account) {
                 Ok(next) => {
                     *account = next;
-                    Reply::json(200, render_account(account, prefixes))
+                    Reply::json(200, render_account(account, prefixes, omits))
                 }
                 Err(errors) => Reply::json(400, errors),
             }
@@ -424,16 +439,20 @@ pub(crate) fn json_body(headers: &HeaderMap, body: &Bytes) -> Result<Value, Repl
     serde_json::from_slice(body).map_err(|error| Reply::detail(400, format!("JSON parse error - {error}")))
 }
 
-/// `{"twilio": ..., "telnyx": ..., "plivo": ...}`, each `null` or a block.
-fn render_account(account: &AccountState, prefixes: &Prefixes) -> Value {
+/// `{"twilio": ..., "telnyx": ..., "plivo": ...}`, each `null` or a block; the providers in `omits` left out.
+fn render_account(account: &AccountState, prefixes: &Prefixes, omits: &[String]) -> Value {
     fn slot<P: Provider>(provider: &Option<P>, prefixes: &Prefixes) -> Value {
         provider.as_ref().map_or(Value::Null, |provider| render_block(provider, prefixes))
     }
-    json!({
+    let mut answer = json!({
         "twilio": slot(&account.twilio, prefixes),
         "telnyx": slot(&account.telnyx, prefixes),
         "plivo": slot(&account.plivo, prefixes),
-    })
+    });
+    if let Value::Object(map) = &mut answer {
+        map.retain(|provider, _| !omits.contains(provider));
+    }
+    answer
 }
 
 /// A provider block as the API shows it: every non-secret field, and `{name}Prefix` for each secret.

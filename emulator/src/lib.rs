@@ -16,13 +16,16 @@
 //! An admin surface under `/_emulator/` (no auth, not recorded, never faulted) serves debugging and the standalone
 //! server: `GET`/`DELETE /_emulator/requests`, `POST`/`DELETE /_emulator/faults` (a JSON list, see [`FaultSpec`]),
 //! `PUT /_emulator/always-fail` (a status or `null`), `GET`/`PUT /_emulator/state` (a [`Seed`], secrets included),
-//! `PUT /_emulator/latency` (`{"ms": 50}` for every answer, `{"ms": 500, "apiKey": "KEY"}` for one account's).
+//! `PUT /_emulator/latency` (`{"ms": 50}` for every answer, `{"ms": 500, "apiKey": "KEY"}` for one account's,
+//! `{"ms": 5000, "writes": true}` for every write on top).
 //!
 //! Many accounts are served at once: a latency is an asynchronous wait, so slow answers do not hold up others.
 //!
 //! The account-level pair can be taken away ([`Emulator::set_account_endpoint`]: 404 as after its removal, or 405,
-//! 410, or an HTML 404), so can the provider-scoped endpoints (a server that lacks them), and answers of the
-//! account-level pair can carry `Deprecation`/`Sunset` headers ([`Emulator::set_deprecation`]).
+//! 410, an HTML 404, or a 404 with a JSON body that is not the API's), so can the provider-scoped endpoints (a server
+//! that lacks them), answers of the account-level pair can carry `Deprecation`/`Sunset` headers
+//! ([`Emulator::set_deprecation`]) or leave a provider out ([`Emulator::set_account_omits`]), and writes can be held
+//! in flight ([`Emulator::set_write_latency`]).
 
 mod admin;
 mod api;
@@ -98,17 +101,21 @@ pub enum EndpointMode {
     Gone(u16),
     /// A 404 HTML page, as a proxy or Django's non-API 404 sends.
     GoneHtml,
+    /// A 404 with a JSON body that is not the API's `{"detail": ...}`: `{"error": "no such route"}`, as a gateway
+    /// in front of a server without the path sends.
+    GoneForeignJson,
 }
 
 impl EndpointMode {
-    /// `served`, `404`, `405`, `410` or `html`.
+    /// `served`, `404`, `405`, `410`, `html` or `json`.
     pub fn parse(text: &str) -> Result<EndpointMode, String> {
         match text {
             "served" => Ok(EndpointMode::Served),
             "html" => Ok(EndpointMode::GoneHtml),
+            "json" => Ok(EndpointMode::GoneForeignJson),
             code => match code.parse::<u16>() {
                 Ok(code @ (404 | 405 | 410)) => Ok(EndpointMode::Gone(code)),
-                _ => Err(format!("`{text}`: expected served, 404, 405, 410 or html")),
+                _ => Err(format!("`{text}`: expected served, 404, 405, 410, html or json")),
             },
         }
     }
@@ -265,6 +272,9 @@ pub enum Fault {
     /// Like [`Fault::DropAfterApply`], and then the request's account becomes this state, as if someone else wrote
     /// to it before the client could read it again.
     DropAfterApplyThenSet(Box<AccountState>),
+    /// Like [`Fault::DropAfterApply`], and then the next `reads` GET requests (any path, any account) answer
+    /// `status` with its usual body: the write landed, its answer was lost, and reading it back fails too.
+    DropAfterApplyThenFailReads { status: u16, reads: usize },
     /// 200 with truncated JSON: `{"twilio": `.
     Malformed,
     /// 200 with valid JSON of the wrong shape: `{"twilio": 5}` on the account config, `[]` elsewhere.
@@ -291,8 +301,10 @@ impl Fault {
 }
 
 /// A fault as the admin surface takes it: `{"kind": "status", "code": 503, "retryAfter": "1", "method": "PATCH"}`,
-/// `{"kind": "delay", "ms": 500}`, `{"kind": "drop"}`, `{"kind": "malformed"}`, `{"kind": "wrongShape"}`,
-/// `{"kind": "redirect", "code": 307, "location": "http://..."}`; `method` is optional for every kind.
+/// `{"kind": "delay", "ms": 500}`, `{"kind": "drop"}`, `{"kind": "dropAfterApply"}`,
+/// `{"kind": "dropAfterApplyThenFailReads", "code": 503, "count": 4}`, `{"kind": "malformed"}`,
+/// `{"kind": "wrongShape"}`, `{"kind": "redirect", "code": 307, "location": "http://..."}`; `method` is optional for
+/// every kind.
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct FaultSpec {
@@ -309,6 +321,8 @@ pub struct FaultSpec {
     pub ms: Option<u64>,
     #[serde(default)]
     pub location: Option<String>,
+    #[serde(default)]
+    pub count: Option<usize>,
 }
 
 impl FaultSpec {
@@ -323,6 +337,10 @@ impl FaultSpec {
             "delay" => Fault::Delay(Duration::from_millis(self.ms.ok_or("a `delay` fault needs `ms`")?)),
             "drop" => Fault::Drop,
             "dropAfterApply" => Fault::DropAfterApply,
+            "dropAfterApplyThenFailReads" => Fault::DropAfterApplyThenFailReads {
+                status: self.code.ok_or("a `dropAfterApplyThenFailReads` fault needs `code`")?,
+                reads: self.count.ok_or("a `dropAfterApplyThenFailReads` fault needs `count`")?,
+            },
             "malformed" => Fault::Malformed,
             "wrongShape" => Fault::WrongShape,
             "redirect" => Fault::Redirect {
@@ -331,7 +349,8 @@ impl FaultSpec {
             },
             other => {
                 return Err(format!(
-                    "unknown fault kind `{other}` (status, delay, drop, malformed, wrongShape, redirect)"
+                    "unknown fault kind `{other}` (status, delay, drop, dropAfterApply, dropAfterApplyThenFailReads, \
+                     malformed, wrongShape, redirect)"
                 ));
             }
         };
@@ -453,6 +472,18 @@ impl Emulator {
         self.shared.lock().latency_by_key.insert(api_key.to_string(), latency);
     }
 
+    /// The time added, on top of any other latency, to every write (any method but GET and HEAD) before it is
+    /// carried out: reads answer at once while writes stay in flight.
+    pub fn set_write_latency(&self, latency: Duration) {
+        self.shared.lock().write_latency = latency;
+    }
+
+    /// The providers (`"twilio"`, `"telnyx"`, `"plivo"`) the account-level pair's answers leave out altogether, as
+    /// a server that says nothing about them would.
+    pub fn set_account_omits(&self, providers: &[&str]) {
+        self.shared.lock().account_omits = providers.iter().map(|p| p.to_string()).collect();
+    }
+
     /// The API requests being answered right now.
     pub fn in_flight(&self) -> usize {
         self.shared.lock().in_flight
@@ -559,6 +590,9 @@ impl Shared {
                 agents_page_size,
                 latency: config.latency,
                 latency_by_key: BTreeMap::new(),
+                write_latency: Duration::ZERO,
+                failing_reads: None,
+                account_omits: Vec::new(),
                 in_flight: 0,
                 max_in_flight: 0,
                 account_endpoint: EndpointMode::Served,
@@ -586,6 +620,12 @@ struct Inner {
     agents_page_size: usize,
     latency: Duration,
     latency_by_key: BTreeMap<String, Duration>,
+    /// Added to every write, before it is carried out.
+    write_latency: Duration,
+    /// The next GETs fail: with this status, this many more times.
+    failing_reads: Option<(u16, usize)>,
+    /// Providers the account-level answers leave out.
+    account_omits: Vec<String>,
     /// API requests being answered now, and the most at once so far.
     in_flight: usize,
     max_in_flight: usize,
@@ -598,9 +638,24 @@ struct Inner {
 }
 
 impl Inner {
-    /// The latency of an answer to a request with this API key.
-    fn latency_for(&self, api_key: Option<&str>) -> Duration {
-        api_key.and_then(|key| self.latency_by_key.get(key)).copied().unwrap_or(self.latency)
+    /// The latency of an answer to a request with this method and API key.
+    fn latency_for(&self, method: &str, api_key: Option<&str>) -> Duration {
+        let base = api_key.and_then(|key| self.latency_by_key.get(key)).copied().unwrap_or(self.latency);
+        if matches!(method, "GET" | "HEAD") { base } else { base + self.write_latency }
+    }
+
+    /// Whether this request is one of the reads set to fail, and with which status.
+    fn failing_read(&mut self, method: &str) -> Option<u16> {
+        if method != "GET" {
+            return None;
+        }
+        let (status, left) = self.failing_reads.as_mut()?;
+        let status = *status;
+        *left -= 1;
+        if *left == 0 {
+            self.failing_reads = None;
+        }
+        Some(status)
     }
 
     /// Takes the first queued fault that applies to a request with this method.

@@ -2,17 +2,19 @@
 //!
 //! ```text
 //! cargo run -p ultravox-emulator -- [--port 8787] [--host 127.0.0.1] [--api-key KEY ...] [--prefix-length N]
-//!     [--agents-page-size N] [--latency-ms N] [--seed FILE.json]
-//!     [--account-endpoint served|404|405|410|html] [--provider-endpoints served|404|html]
-//!     [--deprecation VALUE] [--sunset HTTP-DATE]
+//!     [--agents-page-size N] [--latency-ms N] [--write-latency-ms N] [--seed FILE.json]
+//!     [--account-endpoint served|404|405|410|html|json] [--provider-endpoints served|404|html|json]
+//!     [--account-omits PROVIDER ...] [--deprecation VALUE] [--sunset HTTP-DATE]
 //!     [--sip-endpoints served|404|html] [--registrations-page-size N]
 //!     [--registration-status active|inactive|unknown] [--duplicate-registration 400|409|accept]
 //!     [--missing-registration 404|410|html] [--omitted-pattern filled|null|omitted]
 //! ```
 //!
-//! `--account-endpoint 404` answers the deprecated account-level pair as after its removal (405, 410 and an HTML 404
-//! are the alternatives a server might give); `--provider-endpoints html` plays a server without the provider-scoped
-//! endpoints. `--deprecation`/`--sunset` add those headers to every answer of the account-level pair. The SIP options
+//! `--account-endpoint 404` answers the deprecated account-level pair as after its removal (405, 410, an HTML 404
+//! and a 404 whose JSON is not the API's are the alternatives a server might give); `--provider-endpoints html` (or
+//! `json`) plays a server without the provider-scoped endpoints. `--account-omits plivo` leaves plivo out of the
+//! account-level answers. `--write-latency-ms` holds every write that long before carrying it out (reads answer at
+//! once). `--deprecation`/`--sunset` add those headers to every answer of the account-level pair. The SIP options
 //! play the answers the reference leaves to inference (see the library's `sip` module).
 //!
 //! Prints `Ultravox emulator listening on http://HOST:PORT` on stdout, then serves until killed. Every `--api-key`
@@ -55,16 +57,24 @@ struct Args {
     /// Milliseconds added to every API answer (served concurrently: a wait, not a busy server).
     #[arg(long, value_name = "N", default_value_t = 0)]
     latency_ms: u64,
+    /// Milliseconds every write (any method but GET and HEAD) waits before it is carried out, on top of
+    /// --latency-ms: reads answer at once while writes stay in flight.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    write_latency_ms: u64,
     /// Accounts to start with: `{"accounts": {"KEY": {...}}}`, secrets in clear.
     #[arg(long, value_name = "FILE.json")]
     seed: Option<PathBuf>,
     /// The account-level pair (`/api/accounts/me/telephony_config`): `served`, or answered as removed with 404 (the
-    /// API's JSON), 405, 410, or `html` (a 404 page).
+    /// API's JSON), 405, 410, `html` (a 404 page) or `json` (a 404 with `{"error": "no such route"}`).
     #[arg(long, value_name = "MODE", default_value = "served", value_parser = EndpointMode::parse)]
     account_endpoint: EndpointMode,
-    /// The provider-scoped endpoints (`/api/telephony_configs/{provider}`): `served`, or missing (404, `html`).
+    /// The provider-scoped endpoints (`/api/telephony_configs/{provider}`): `served`, or missing (404, `html`, or
+    /// `json`: a 404 whose JSON is not the API's).
     #[arg(long, value_name = "MODE", default_value = "served", value_parser = EndpointMode::parse)]
     provider_endpoints: EndpointMode,
+    /// A provider (twilio, telnyx, plivo) the account-level answers leave out altogether. Repeatable.
+    #[arg(long = "account-omits", value_name = "PROVIDER", value_parser = ["twilio", "telnyx", "plivo"])]
+    account_omits: Vec<String>,
     /// A `Deprecation` header on every answer of the account-level pair, e.g. `@1772323200` (2026-03-01).
     #[arg(long, value_name = "VALUE")]
     deprecation: Option<String>,
@@ -134,6 +144,8 @@ fn run(args: Args) -> Result<(), String> {
     if args.prefix_length == Some(0) {
         emulator.set_prefix_length(0);
     }
+    emulator.set_write_latency(std::time::Duration::from_millis(args.write_latency_ms));
+    emulator.set_account_omits(&args.account_omits.iter().map(String::as_str).collect::<Vec<_>>());
     emulator.set_account_endpoint(args.account_endpoint);
     emulator.set_provider_endpoints(args.provider_endpoints);
     emulator.set_sip_endpoints(args.sip_endpoints);

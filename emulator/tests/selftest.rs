@@ -935,3 +935,86 @@ fn seeds_carry_the_sip_settings_with_their_secrets() {
     assert_eq!(account.sip_registrations[0].successful, Some(false));
     assert_eq!(Seed::from_json(&serde_json::to_string(&seed).unwrap()).unwrap(), seed);
 }
+
+/// Write latency holds every write in flight (before it is carried out) while reads answer at once; set through the
+/// library or the admin surface.
+#[tokio::test]
+async fn write_latency_holds_writes_while_reads_answer() {
+    let emu = start(AccountState::empty());
+    emu.set_write_latency(Duration::from_secs(600));
+    let post = tokio::spawn({
+        let url = format!("{}/api/telephony_configs/twilio", emu.url());
+        async move { client().post(url).header("X-API-Key", KEY).json(&twilio_body()).send().await.map(|r| r.status()) }
+    });
+    let held = tokio::time::timeout(Duration::from_secs(60), async {
+        while emu.in_flight() == 0 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    });
+    held.await.expect("gave up after 60s waiting for the POST to reach the emulator");
+    let (status, body) = call(&emu, Method::GET, ACCOUNT_CONFIG, None).await;
+    assert_eq!(status, StatusCode::OK, "a read is answered while the write waits");
+    assert_eq!(body["twilio"], Value::Null, "the held write is not carried out yet");
+    assert_eq!(emu.in_flight(), 1);
+    post.abort();
+
+    let admin = client();
+    let put = |body: Value| admin.put(format!("{}/_emulator/latency", emu.url())).json(&body).send();
+    assert_eq!(put(json!({"ms": 0, "writes": true})).await.unwrap().status(), StatusCode::NO_CONTENT);
+    let (status, _) = call(&emu, Method::POST, "/api/telephony_configs/twilio", Some(twilio_body())).await;
+    assert_eq!(status, StatusCode::CREATED, "no write latency left");
+    assert_eq!(put(json!({"ms": 5, "writes": true, "apiKey": KEY})).await.unwrap().status(), StatusCode::BAD_REQUEST);
+}
+
+/// A write that lands, its connection dropped, and the next reads failing: the client can learn neither outcome.
+#[tokio::test]
+async fn a_lost_answer_followed_by_failing_reads() {
+    let emu = start(AccountState::empty());
+    emu.push_fault_for("POST", Fault::DropAfterApplyThenFailReads { status: 503, reads: 2 });
+    let error = client()
+        .post(format!("{}/api/telephony_configs/twilio", emu.url()))
+        .header("X-API-Key", KEY)
+        .json(&twilio_body())
+        .send()
+        .await
+        .expect_err("the connection is dropped");
+    assert!(!error.is_status(), "{error:?}");
+    for _ in 0..2 {
+        let (status, body) = call(&emu, Method::GET, "/api/telephony_configs/twilio", None).await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+        assert!(body["detail"].is_string(), "{body}");
+    }
+    let (status, body) = call(&emu, Method::GET, "/api/telephony_configs/twilio", None).await;
+    assert_eq!(status, StatusCode::OK, "the write landed: {body}");
+    assert_eq!(body["accountSid"], "AC0123456789abcdef0123456789abcdef");
+
+    // Through the admin surface too.
+    let faults = json!([{"kind": "dropAfterApplyThenFailReads", "code": 500, "count": 1, "method": "PATCH"}]);
+    let response = client().post(format!("{}/_emulator/faults", emu.url())).json(&faults).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    let bad = json!([{"kind": "dropAfterApplyThenFailReads", "code": 500}]);
+    let response = client().post(format!("{}/_emulator/faults", emu.url())).json(&bad).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST, "`count` is required");
+}
+
+/// A 404 with JSON that is not the API's `{"detail": ...}`, as a gateway in front of a server without the path
+/// answers; and account-level answers that leave a provider out.
+#[tokio::test]
+async fn a_foreign_json_404_and_account_answers_missing_a_provider() {
+    let emu = start(AccountState::empty().with_plivo(Plivo::new("MA1", "plivo-token")));
+    emu.set_provider_endpoints(EndpointMode::GoneForeignJson);
+    let (status, body) = call(&emu, Method::GET, "/api/telephony_configs/plivo", None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(body, json!({"error": "no such route"}));
+    assert_eq!(EndpointMode::parse("json"), Ok(EndpointMode::GoneForeignJson));
+
+    emu.set_account_omits(&["plivo"]);
+    let (status, body) = call(&emu, Method::GET, ACCOUNT_CONFIG, None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body, json!({"twilio": null, "telnyx": null}), "plivo exists but is left out");
+    let (_, body) = call(&emu, Method::PATCH, ACCOUNT_CONFIG, Some(json!({"twilio": null}))).await;
+    assert_eq!(body, json!({"twilio": null, "telnyx": null}), "the PATCH's answer too");
+    emu.set_account_omits(&[]);
+    let (_, body) = call(&emu, Method::GET, ACCOUNT_CONFIG, None).await;
+    assert!(body["plivo"].is_object(), "{body}");
+}

@@ -15,10 +15,10 @@ use crate::api::sip;
 use crate::api::url::{is_loopback, join};
 use crate::api::wire::Agent;
 use crate::api::wire::{self, ProviderWrite, ShapeError};
-use crate::api::{ApiError, Deprecation, TelephonyApi};
-use crate::clean::{printable, truncate};
+use crate::api::{ApiError, Deprecation, ServerMessage, TelephonyApi};
 use crate::endpoints::{REGISTRATIONS_PATH, SIP_PATH};
 use crate::provider::Provider;
+use crate::redact::{self, Outside};
 use crate::state::{
     DesiredProvider, DesiredRegistration, DesiredSip, RemoteProvider, RemoteRegistration, RemoteSecret, RemoteSip,
     RemoteState,
@@ -35,8 +35,9 @@ pub struct Client {
     http: reqwest::Client,
     base: Url,
     api_key: SecretString,
-    /// Knows every secret the run resolved, and learns the remote prefixes from each answer.
     options: ClientOptions,
+    /// The remote prefixes this account's answers held: the server's free text is cleaned of them.
+    prefixes: Mutex<std::collections::BTreeSet<String>>,
     /// The first answer that carried a `Deprecation` or `Sunset` header.
     deprecation: Mutex<Option<Deprecation>>,
 }
@@ -76,7 +77,7 @@ impl Client {
     /// A client for one account over a shared HTTP client (from [`http_client`] with the same `base` and `options`):
     /// its own API key, retry state and deprecation notice.
     pub fn with_http(http: reqwest::Client, base: Url, api_key: SecretString, options: ClientOptions) -> Client {
-        Client { http, base, api_key, options, deprecation: Mutex::new(None) }
+        Client { http, base, api_key, options, prefixes: Mutex::default(), deprecation: Mutex::new(None) }
     }
 
     /// The first `Deprecation`/`Sunset` notice an answer carried, if any.
@@ -84,15 +85,17 @@ impl Client {
         self.deprecation.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
-    fn scrub(&self, text: &str) -> String {
-        crate::redact::scrub(text).into_owned()
+    /// Outside text this account's server said: one line, cleaned of the prefixes its answers held where they stand as
+    /// words, checked for secrets when it is shown.
+    fn said(&self, text: &str) -> Outside {
+        let prefixes = self.prefixes.lock().unwrap_or_else(|e| e.into_inner());
+        Outside::line(redact::without_words(text, &prefixes), MAX_MESSAGE_CHARS)
     }
 
     /// Remembers a provider's prefixes, so that no later server message can show them.
     fn learn_prefixes(&self, provider: &RemoteProvider) {
-        for prefix in provider.prefixes.values().flatten() {
-            crate::redact::register(prefix.expose());
-        }
+        let mut prefixes = self.prefixes.lock().unwrap_or_else(|e| e.into_inner());
+        prefixes.extend(provider.prefixes.values().flatten().map(|p| p.expose().to_string()));
     }
 
     /// Reads an account-level config answer and remembers its prefixes.
@@ -158,7 +161,7 @@ impl Client {
         for _ in 0..max_pages {
             let shown = display_url(&url);
             let bad = |reason: String| ApiError::BadAnswer { method: "GET".into(), url: shown.clone(), reason };
-            let body = self.send_to(Method::GET, url.clone(), None, true).await?.body;
+            let body = self.send_to(Method::GET, url.clone(), None, true, &mut self.attempts()).await?.body;
             let (page, next) = parse(&body).map_err(|e| bad(e.0))?;
             items.extend(page);
             let Some(next) = next else { return Ok((items, true)) };
@@ -188,21 +191,37 @@ impl Client {
         body: Option<Vec<u8>>,
         idempotent: bool,
     ) -> Result<Answer, ApiError> {
-        self.send_to(method, self.url(path), body, idempotent).await
+        self.send_to(method, self.url(path), body, idempotent, &mut self.attempts()).await
     }
 
-    /// [`Client::send`] to a full URL of the API's origin (a pagination link).
+    /// [`Client::send`] to a full URL of the API's origin (a pagination link), within `attempts` (which it counts
+    /// its attempts against). Once a signal was received ([`crate::stop`]) it sends nothing more: the attempt in
+    /// flight is abandoned, and no other starts.
     async fn send_to(
         &self,
         method: Method,
         url: Url,
         body: Option<Vec<u8>>,
         idempotent: bool,
+        attempts: &mut Attempts,
     ) -> Result<Answer, ApiError> {
         let shown = display_url(&url);
-        let started = Instant::now();
-        let mut attempt = 1;
+        let started = *attempts.started.get_or_insert_with(Instant::now);
+        // Whether an earlier attempt may have been processed: then a later failure still leaves the outcome unknown.
+        let mut earlier_unknown = false;
+        let interrupted = |signal, in_flight: bool, earlier_unknown: bool| ApiError::Interrupted {
+            method: method.to_string(),
+            url: shown.clone(),
+            signal,
+            in_flight,
+            may_have_landed: earlier_unknown || (in_flight && method != Method::GET),
+        };
         loop {
+            if let Some(signal) = crate::stop::requested() {
+                return Err(interrupted(signal, false, earlier_unknown));
+            }
+            attempts.made += 1;
+            let attempt = attempts.made;
             let mut request = self.http.request(method.clone(), url.clone());
             let mut key = HeaderValue::from_str(self.api_key.expose_secret()).map_err(|_| ApiError::BadApiKey)?;
             key.set_sensitive(true);
@@ -211,56 +230,67 @@ impl Client {
                 request = request.header(reqwest::header::CONTENT_TYPE, "application/json").body(body.clone());
             }
             tracing::debug!(%method, url = %shown, attempt, "sending request");
-            let failure = match request.send().await {
-                Ok(response) => {
-                    let status = response.status();
-                    self.note_deprecation(&method, &url, response.headers());
-                    let retry_after = retry::retry_after(response.headers());
-                    let location = response
-                        .headers()
-                        .get(reqwest::header::LOCATION)
-                        .and_then(|v| v.to_str().ok())
-                        .map(str::to_string);
-                    let read = read_body(response).await;
-                    tracing::debug!(
-                        %method, url = %shown, status = status.as_u16(),
-                        elapsed_ms = started.elapsed().as_millis() as u64, "answer"
-                    );
-                    match read {
-                        Ok(body) if status.is_success() => return Ok(Answer { status, body }),
-                        Ok(body) => Failure::Status { status, retry_after, body, location },
-                        // An error status decides on its own; its body only adds a message.
-                        Err(_) if !status.is_success() => {
-                            Failure::Status { status, retry_after, body: Vec::new(), location }
+            let exchange = async {
+                match request.send().await {
+                    Ok(response) => {
+                        let status = response.status();
+                        self.note_deprecation(&method, &url, response.headers());
+                        let retry_after = retry::retry_after(response.headers());
+                        let location = response
+                            .headers()
+                            .get(reqwest::header::LOCATION)
+                            .and_then(|v| v.to_str().ok())
+                            .map(str::to_string);
+                        let read = read_body(response).await;
+                        tracing::debug!(
+                            %method, url = %shown, status = status.as_u16(),
+                            elapsed_ms = started.elapsed().as_millis() as u64, "answer"
+                        );
+                        match read {
+                            Ok(body) if status.is_success() => Ok(Answer { status, body }),
+                            Ok(body) => Err(Failure::Status { status, retry_after, body, location }),
+                            // An error status decides on its own; its body only adds a message.
+                            Err(_) if !status.is_success() => {
+                                Err(Failure::Status { status, retry_after, body: Vec::new(), location })
+                            }
+                            Err(BodyError::TooLarge) => Err(Failure::TooLarge),
+                            Err(BodyError::Read(e)) => Err(Failure::from_transport(e)),
                         }
-                        Err(BodyError::TooLarge) => {
-                            return Err(ApiError::BadAnswer {
-                                method: method.to_string(),
-                                url: shown,
-                                reason: format!("the answer is larger than {} bytes", MAX_ANSWER_BYTES),
-                            });
-                        }
-                        Err(BodyError::Read(e)) => Failure::from_transport(e),
                     }
+                    Err(e) => Err(Failure::from_transport(e)),
                 }
-                Err(e) => Failure::from_transport(e),
+            };
+            // A signal abandons the attempt: the request may have reached the server.
+            let failure = tokio::select! {
+                biased;
+                signal = crate::stop::signalled() => return Err(interrupted(signal, true, earlier_unknown)),
+                outcome = exchange => match outcome {
+                    Ok(answer) => return Ok(answer),
+                    Err(failure) => failure,
+                },
             };
             let gave_up = if is_retried(&failure, idempotent) {
                 let (wait, asked_by_server) = match failure.retry_after() {
                     Some(asked) => (asked, true),
                     None => (retry::backoff(attempt), false),
                 };
-                match retry::next_attempt(&self.options, attempt, started, wait, asked_by_server) {
+                match retry::next_attempt(attempts, started, wait, asked_by_server, self.options.max_retry_after) {
                     Ok(()) => {
                         tracing::info!(
                             "{method} {shown}: {} (attempt {attempt} of {}); retrying in {:.1}s{}",
                             failure.reason(),
-                            self.options.max_attempts,
+                            attempts.max,
                             wait.as_secs_f64(),
                             if asked_by_server { ", as the server's Retry-After asks" } else { "" },
                         );
-                        tokio::time::sleep(wait).await;
-                        attempt += 1;
+                        earlier_unknown |= failure.may_have_been_processed();
+                        tokio::select! {
+                            biased;
+                            signal = crate::stop::signalled() => {
+                                return Err(interrupted(signal, false, earlier_unknown));
+                            }
+                            () = tokio::time::sleep(wait) => {}
+                        }
                         continue;
                     }
                     Err(gave_up) => Some(gave_up),
@@ -268,7 +298,7 @@ impl Client {
             } else {
                 None
             };
-            return Err(self.failure(method, shown, failure, attempt, gave_up));
+            return Err(self.failure(method, shown, failure, attempt, gave_up, earlier_unknown));
         }
     }
 
@@ -299,6 +329,7 @@ impl Client {
         failure: Failure,
         attempts: u32,
         gave_up: Option<GaveUp>,
+        earlier_unknown: bool,
     ) -> ApiError {
         let method = method.to_string();
         match failure {
@@ -307,36 +338,82 @@ impl Client {
                     let target = location
                         .as_deref()
                         .and_then(|l| Url::parse(&url).ok().and_then(|base| base.join(l).ok()))
-                        .map(|u| printable(&self.scrub(&display_url(&u))).into_owned())
-                        .unwrap_or_else(|| "no valid location".into());
+                        .map(|u| self.said(&display_url(&u)))
+                        .unwrap_or_else(|| Outside::line("no valid location", MAX_MESSAGE_CHARS));
                     return ApiError::Redirect { method, url, status: status.as_u16(), target };
                 }
+                let detail_body = wire::is_detail_body(&body);
                 let drf = wire::drf_messages(&body);
-                let framework_json = drf.is_some();
-                let mut messages: Vec<String> = drf
+                let mut messages: Vec<ServerMessage> = drf
                     .unwrap_or_default()
                     .into_iter()
-                    .map(|line| truncate(&printable(&self.scrub(&line)), MAX_MESSAGE_CHARS))
+                    .map(|m| ServerMessage {
+                        field: (!m.field.is_empty()).then(|| self.said(&m.field)),
+                        text: self.said(&m.text),
+                    })
                     .collect();
                 if messages.len() > MAX_MESSAGES {
                     let more = messages.len() - (MAX_MESSAGES - 1);
                     messages.truncate(MAX_MESSAGES - 1);
-                    messages.push(format!("… and {more} more"));
+                    messages.push(ServerMessage {
+                        field: None,
+                        text: Outside::line(format!("… and {more} more"), MAX_MESSAGE_CHARS),
+                    });
                 }
-                ApiError::Status { method, url, status: status.as_u16(), messages, attempts, gave_up, framework_json }
+                ApiError::Status {
+                    method,
+                    url,
+                    status: status.as_u16(),
+                    messages,
+                    attempts,
+                    gave_up,
+                    detail_body,
+                    earlier_unknown,
+                }
             }
-            Failure::Timeout(_) => ApiError::Timeout { method, url, after: self.options.request_timeout, attempts },
-            Failure::Connect(e) => {
-                ApiError::Transport { method, url, reason: retry::transport_reason(&e), attempts, gave_up, sent: false }
+            Failure::Timeout(_) => {
+                ApiError::Timeout { method, url, after: self.options.request_timeout, attempts, gave_up: None }
             }
-            Failure::Closed(e) | Failure::Other(e) => {
-                ApiError::Transport { method, url, reason: retry::transport_reason(&e), attempts, gave_up, sent: true }
-            }
+            Failure::Connect(e) => ApiError::Transport {
+                method,
+                url,
+                reason: retry::transport_reason(&e),
+                attempts,
+                gave_up,
+                sent: false,
+                earlier_unknown,
+            },
+            Failure::Closed(e) | Failure::Other(e) => ApiError::Transport {
+                method,
+                url,
+                reason: retry::transport_reason(&e),
+                attempts,
+                gave_up,
+                sent: true,
+                earlier_unknown,
+            },
+            // Never retried: not transient.
+            Failure::TooLarge => ApiError::BadAnswer {
+                method,
+                url,
+                reason: format!("the answer is larger than {MAX_ANSWER_BYTES} bytes"),
+            },
         }
     }
 }
 
-use crate::api::GaveUp;
+use crate::api::{Attempts, GaveUp};
+
+/// A provider-scoped request answered 404 without the API's `{"detail": ...}` body: the path itself does not exist
+/// on this server (a wrong `--api-url`, or a server without the provider-scoped endpoints). Other errors pass.
+fn no_such_endpoint(error: ApiError) -> ApiError {
+    match error {
+        ApiError::Status { status: 404, detail_body: false, method, url, .. } => {
+            ApiError::NoSuchEndpoint { method, url }
+        }
+        other => other,
+    }
+}
 
 /// The largest answer read; a telephony config is a few kilobytes.
 const MAX_ANSWER_BYTES: usize = 4 * 1024 * 1024;
@@ -385,25 +462,35 @@ impl TelephonyApi for Client {
         let path = provider_path(provider);
         match self.send(Method::GET, &path, None, true).await {
             Ok(answer) => self.read_provider(&Method::GET, provider, &answer.body).map(Some),
-            // The framework's JSON 404: this provider is not configured.
-            Err(ApiError::Status { status: 404, framework_json: true, .. }) => Ok(None),
-            // Any other 404 (an HTML page, an empty body): the path itself does not exist here.
-            Err(ApiError::Status { status: 404, method, url, .. }) => Err(ApiError::NoSuchEndpoint { method, url }),
-            Err(e) => Err(e),
+            // The API's JSON 404, `{"detail": "..."}`: this provider is not configured.
+            Err(ApiError::Status { status: 404, detail_body: true, .. }) => Ok(None),
+            Err(e) => Err(no_such_endpoint(e)),
         }
     }
 
-    async fn create_provider(&self, desired: &DesiredProvider) -> Result<RemoteProvider, ApiError> {
+    async fn create_provider(
+        &self,
+        desired: &DesiredProvider,
+        attempts: &mut Attempts,
+    ) -> Result<RemoteProvider, ApiError> {
         let body = wire::provider_body(desired, None);
+        let url = self.url(&provider_path(desired.provider));
         // Not idempotent: a second POST over a created provider is refused (400).
-        let answer = self.send(Method::POST, &provider_path(desired.provider), Some(body), false).await?;
+        let answer = self.send_to(Method::POST, url, Some(body), false, attempts).await.map_err(no_such_endpoint)?;
         self.read_provider(&Method::POST, desired.provider, &answer.body)
+    }
+
+    fn attempts(&self) -> Attempts {
+        Attempts::new(self.options.max_attempts, self.options.retry_budget)
     }
 
     async fn update_provider(&self, desired: &DesiredProvider, fields: &[String]) -> Result<RemoteProvider, ApiError> {
         let body = wire::provider_body(desired, Some(fields));
         // Idempotent: a field-level merge of the same fields leaves the same account.
-        let answer = self.send(Method::PATCH, &provider_path(desired.provider), Some(body), true).await?;
+        let answer = self
+            .send(Method::PATCH, &provider_path(desired.provider), Some(body), true)
+            .await
+            .map_err(no_such_endpoint)?;
         self.read_provider(&Method::PATCH, desired.provider, &answer.body)
     }
 
@@ -414,9 +501,8 @@ impl TelephonyApi for Client {
                 Ok(())
             }
             // Already absent (a repeated DELETE whose first answer was lost, or someone else's): done.
-            Err(ApiError::Status { status: 404, framework_json: true, .. }) => Ok(()),
-            Err(ApiError::Status { status: 404, method, url, .. }) => Err(ApiError::NoSuchEndpoint { method, url }),
-            Err(e) => Err(e),
+            Err(ApiError::Status { status: 404, detail_body: true, .. }) => Ok(()),
+            Err(e) => Err(no_such_endpoint(e)),
         }
     }
 
@@ -433,14 +519,8 @@ impl TelephonyApi for Client {
     }
 
     async fn fetch_sip(&self) -> Result<RemoteSip, ApiError> {
-        match self.send(Method::GET, SIP_PATH, None, true).await {
-            Ok(answer) => self.read_sip(&Method::GET, &answer.body),
-            // Not the API's JSON: the path itself does not exist on this server.
-            Err(ApiError::Status { status: 404, framework_json: false, method, url, .. }) => {
-                Err(ApiError::NoSuchEndpoint { method, url })
-            }
-            Err(e) => Err(e),
-        }
+        let answer = self.send(Method::GET, SIP_PATH, None, true).await.map_err(no_such_endpoint)?;
+        self.read_sip(&Method::GET, &answer.body)
     }
 
     async fn update_sip(
@@ -451,7 +531,7 @@ impl TelephonyApi for Client {
     ) -> Result<RemoteSip, ApiError> {
         let body = sip::sip_patch_body(desired, fields, kept);
         // Idempotent: a repeat sets the same fields to the same values.
-        let answer = self.send(Method::PATCH, SIP_PATH, Some(body), true).await?;
+        let answer = self.send(Method::PATCH, SIP_PATH, Some(body), true).await.map_err(no_such_endpoint)?;
         self.read_sip(&Method::PATCH, &answer.body)
     }
 
@@ -460,9 +540,9 @@ impl TelephonyApi for Client {
         url.query_pairs_mut().append_pair("pageSize", "100");
         let shown = display_url(&url);
         let parse = |body: &[u8]| sip::parse_registrations_page(body).map(|page| (page.registrations, page.next));
-        match self.pages(url, MAX_REGISTRATION_PAGES, parse).await {
-            Ok((registrations, true)) => Ok(registrations),
-            Ok((registrations, false)) => Err(ApiError::BadAnswer {
+        match self.pages(url, MAX_REGISTRATION_PAGES, parse).await.map_err(no_such_endpoint)? {
+            (registrations, true) => Ok(registrations),
+            (registrations, false) => Err(ApiError::BadAnswer {
                 method: "GET".into(),
                 url: shown,
                 reason: format!(
@@ -471,17 +551,18 @@ impl TelephonyApi for Client {
                     registrations.len()
                 ),
             }),
-            Err(ApiError::Status { status: 404, framework_json: false, method, url, .. }) => {
-                Err(ApiError::NoSuchEndpoint { method, url })
-            }
-            Err(e) => Err(e),
         }
     }
 
-    async fn create_registration(&self, desired: &DesiredRegistration) -> Result<RemoteRegistration, ApiError> {
+    async fn create_registration(
+        &self,
+        desired: &DesiredRegistration,
+        attempts: &mut Attempts,
+    ) -> Result<RemoteRegistration, ApiError> {
         let body = sip::registration_body(desired, None);
+        let url = self.url(REGISTRATIONS_PATH);
         // Not idempotent: a second POST would create a second registration, or be refused as a duplicate.
-        let answer = self.send(Method::POST, REGISTRATIONS_PATH, Some(body), false).await?;
+        let answer = self.send_to(Method::POST, url, Some(body), false, attempts).await.map_err(no_such_endpoint)?;
         self.read_registration(&Method::POST, REGISTRATIONS_PATH, &answer.body)
     }
 
@@ -494,7 +575,7 @@ impl TelephonyApi for Client {
         let path = format!("{REGISTRATIONS_PATH}/{id}");
         let body = sip::registration_body(desired, Some(fields));
         // Idempotent: a field-level merge of the same fields leaves the same registration.
-        let answer = self.send(Method::PATCH, &path, Some(body), true).await?;
+        let answer = self.send(Method::PATCH, &path, Some(body), true).await.map_err(no_such_endpoint)?;
         self.read_registration(&Method::PATCH, &path, &answer.body)
     }
 
@@ -502,11 +583,10 @@ impl TelephonyApi for Client {
         let path = format!("{REGISTRATIONS_PATH}/{id}");
         match self.send(Method::DELETE, &path, None, true).await {
             Ok(_) => Ok(()),
-            // Already gone (a repeated DELETE whose first answer was lost, or someone else's): done. 410 is how
-            // some servers say it.
-            Err(ApiError::Status { status: 404 | 410, framework_json: true, .. }) => Ok(()),
-            Err(ApiError::Status { status: 404, method, url, .. }) => Err(ApiError::NoSuchEndpoint { method, url }),
-            Err(e) => Err(e),
+            // The API's JSON 404 (`{"detail": "..."}`): already gone (a repeated DELETE whose first answer was lost,
+            // or someone else's), so done. 410 is how some servers say it.
+            Err(ApiError::Status { status: 404 | 410, detail_body: true, .. }) => Ok(()),
+            Err(e) => Err(no_such_endpoint(e)),
         }
     }
 }

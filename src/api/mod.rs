@@ -21,6 +21,7 @@ pub use options::ClientOptions;
 use wire::ProviderWrite;
 
 use crate::provider::Provider;
+use crate::redact::Outside;
 use crate::state::{
     DesiredProvider, DesiredRegistration, DesiredSip, RemoteProvider, RemoteRegistration, RemoteSecret, RemoteSip,
     RemoteState,
@@ -36,8 +37,15 @@ pub trait TelephonyApi {
     async fn write_config(&self, writes: &[ProviderWrite<'_>]) -> Result<RemoteState, ApiError>;
     /// One provider-scoped `GET`: `None` when the provider is not configured (the framework's JSON 404).
     async fn fetch_provider(&self, provider: Provider) -> Result<Option<RemoteProvider>, ApiError>;
-    /// `POST` of the complete block; answers the created provider.
-    async fn create_provider(&self, desired: &DesiredProvider) -> Result<RemoteProvider, ApiError>;
+    /// `POST` of the complete block; answers the created provider. `attempts` is the create's allowance, shared by
+    /// every POST of one create (see [`crate::apply`]): the client counts the attempts it makes against it.
+    async fn create_provider(
+        &self,
+        desired: &DesiredProvider,
+        attempts: &mut Attempts,
+    ) -> Result<RemoteProvider, ApiError>;
+    /// A fresh allowance of attempts, within this API's limits, for a request made in several rounds (a create).
+    fn attempts(&self) -> Attempts;
     /// `PATCH` holding only `fields` of the desired block; answers the provider after the merge.
     async fn update_provider(&self, desired: &DesiredProvider, fields: &[String]) -> Result<RemoteProvider, ApiError>;
     /// `DELETE`; a provider already absent (404) counts as deleted.
@@ -66,8 +74,13 @@ pub trait TelephonyApi {
     async fn list_registrations(&self) -> Result<Vec<RemoteRegistration>, ApiError> {
         Err(no_sip())
     }
-    /// `POST /api/sip/registrations` with every field; answers the registration created.
-    async fn create_registration(&self, _desired: &DesiredRegistration) -> Result<RemoteRegistration, ApiError> {
+    /// `POST /api/sip/registrations` with every field; answers the registration created. `attempts` is the create's
+    /// allowance, shared by every POST of one create, as for [`TelephonyApi::create_provider`].
+    async fn create_registration(
+        &self,
+        _desired: &DesiredRegistration,
+        _attempts: &mut Attempts,
+    ) -> Result<RemoteRegistration, ApiError> {
         Err(no_sip())
     }
     /// `PATCH /api/sip/registrations/{id}` holding `fields`; answers the registration after it.
@@ -87,6 +100,38 @@ pub trait TelephonyApi {
 
 fn no_sip() -> ApiError {
     ApiError::Client { reason: "this API connection does not serve the SIP endpoints".into() }
+}
+
+/// How many attempts one logical request may make, and within how long: normally one call of the client, but a
+/// create shares one allowance across its rounds of POSTs and re-reads, so that it never makes more than `max`
+/// attempts in all, nor starts one after `budget` has passed since its first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Attempts {
+    /// The most attempts, the first included.
+    pub max: u32,
+    /// No attempt starts after this much time has passed since the first.
+    pub budget: Duration,
+    /// Attempts made so far.
+    pub made: u32,
+    /// When the first attempt started.
+    pub started: Option<std::time::Instant>,
+}
+
+impl Attempts {
+    pub fn new(max: u32, budget: Duration) -> Attempts {
+        Attempts { max, budget, made: 0, started: None }
+    }
+
+    /// Why no further attempt may start, if none may.
+    pub fn exhausted(&self) -> Option<GaveUp> {
+        if self.made >= self.max {
+            Some(GaveUp::Attempts)
+        } else if self.started.is_some_and(|started| started.elapsed() >= self.budget) {
+            Some(GaveUp::Budget(self.budget))
+        } else {
+            None
+        }
+    }
 }
 
 /// Why the client stopped retrying a transient failure.
@@ -125,7 +170,8 @@ impl std::fmt::Display for Deprecation {
     }
 }
 
-/// A failed conversation with the API. URLs carry no credentials; server messages are scrubbed of every secret.
+/// A failed conversation with the API. URLs carry no credentials; what the server said is outside text, checked
+/// against every secret of the run when it is shown ([`Outside`]) and cleaned of the account's remote prefixes.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum ApiError {
     #[error("invalid API URL {url}: {reason}")]
@@ -141,24 +187,26 @@ pub enum ApiError {
         method: String,
         url: String,
         status: u16,
-        messages: Vec<String>,
+        messages: Vec<ServerMessage>,
         attempts: u32,
         gave_up: Option<GaveUp>,
-        /// Whether the body was the framework's JSON (`{"detail": ...}` or field-keyed), rather than a proxy's page.
-        framework_json: bool,
+        /// Whether the body is exactly the API's `{"detail": "..."}`: only such a 404 means "not configured".
+        detail_body: bool,
+        /// Whether an earlier attempt of the same request may have been processed (its answer was lost).
+        earlier_unknown: bool,
     },
     #[error(
         "{method} {url} answered HTTP 404 with no API error body: this server has no such endpoint (not \"not \
-         configured\", which the API says in JSON)"
+         configured\", which the API says with {{\"detail\": ...}})"
     )]
     NoSuchEndpoint { method: String, url: String },
     #[error(
         "{method} {url} answered a redirect (HTTP {status}) to {target}; it was not followed, and the API key was not \
          sent there"
     )]
-    Redirect { method: String, url: String, status: u16, target: String },
-    #[error("{method} {url} timed out after {}s{}", after.as_secs_f32(), retry_note(*attempts, None))]
-    Timeout { method: String, url: String, after: Duration, attempts: u32 },
+    Redirect { method: String, url: String, status: u16, target: Outside },
+    #[error("{method} {url} timed out after {}s{}", after.as_secs_f32(), retry_note(*attempts, *gave_up))]
+    Timeout { method: String, url: String, after: Duration, attempts: u32, gave_up: Option<GaveUp> },
     #[error("{method} {url} failed: {reason}{}", retry_note(*attempts, *gave_up))]
     Transport {
         method: String,
@@ -168,6 +216,20 @@ pub enum ApiError {
         gave_up: Option<GaveUp>,
         /// Whether the request may have reached the server (false: no connection was made).
         sent: bool,
+        /// Whether an earlier attempt of the same request may have been processed (its answer was lost).
+        earlier_unknown: bool,
+    },
+    /// A signal stopped the run (see [`crate::stop`]): the request was abandoned while its answer was awaited, or
+    /// was never sent.
+    #[error("{method} {url} {}", interruption(*signal, *in_flight, *may_have_landed && method != "GET"))]
+    Interrupted {
+        method: String,
+        url: String,
+        signal: crate::stop::Signal,
+        /// Whether it was sent and its answer not yet received.
+        in_flight: bool,
+        /// Whether this attempt, or an earlier one of the same request, may have been processed.
+        may_have_landed: bool,
     },
     #[error("{method} {url} answered something that is not a telephony config: {reason}")]
     BadAnswer { method: String, url: String, reason: String },
@@ -179,7 +241,37 @@ pub enum ApiError {
     TooManyAgents { name: String, pages: usize, listed: usize },
 }
 
-fn format_messages(messages: &[String]) -> String {
+/// One message of the server's error body: the field it names, if any, and its text, each outside text checked on its
+/// own when shown (so that a message echoing a secret still says which field it is about).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ServerMessage {
+    pub field: Option<Outside>,
+    pub text: Outside,
+}
+
+impl std::fmt::Display for ServerMessage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.field {
+            Some(field) => write!(f, "{field}: {}", self.text),
+            None => write!(f, "{}", self.text),
+        }
+    }
+}
+
+/// What an interruption did to a request: `in_flight`, sent and its answer not yet in; `write_unknown`, a write that
+/// (in this attempt or an earlier one) may have landed.
+fn interruption(signal: crate::stop::Signal, in_flight: bool, write_unknown: bool) -> String {
+    match (in_flight, write_unknown) {
+        (true, true) => format!("was in flight when the run was interrupted ({signal}): it may or may not have landed"),
+        (true, false) => format!("was abandoned: the run was interrupted ({signal}) before its answer came"),
+        (false, true) => format!(
+            "was not sent again: the run was interrupted ({signal}); an earlier attempt may or may not have landed"
+        ),
+        (false, false) => format!("was not sent: the run was interrupted ({signal})"),
+    }
+}
+
+fn format_messages(messages: &[ServerMessage]) -> String {
     match messages {
         [] => String::new(),
         [one] => format!(": {one}"),
@@ -209,17 +301,53 @@ const WRITE_UNKNOWN: &str = "the write may or may not have been applied: run `re
      it is now; applying again is safe (it reads the account first and sends only what is left)";
 
 impl ApiError {
-    /// Whether this failure leaves it unknown whether a write changed the account: the request was sent and no
-    /// answer says it was refused.
+    /// Whether this failure leaves it unknown whether a write changed the account: the request (or an earlier
+    /// attempt of it) was sent and no answer says it was not done. A write is "failed" only when the server said it
+    /// was not done: a 4xx, or 429 and 503 (not processed); every other status of the 5xx range, a timeout, a lost
+    /// connection or an unreadable answer leaves it in doubt.
     pub fn write_outcome_unknown(&self) -> bool {
         let (method, unknown) = match self {
-            ApiError::Status { method, status, .. } => (method, *status >= 500),
+            ApiError::Status { method, status, earlier_unknown, .. } => {
+                (method, *earlier_unknown || (*status >= 500 && *status != 503))
+            }
             ApiError::Timeout { method, .. } => (method, true),
-            ApiError::Transport { method, sent, .. } => (method, *sent),
+            ApiError::Transport { method, sent, earlier_unknown, .. } => (method, *sent || *earlier_unknown),
             ApiError::BadAnswer { method, .. } => (method, true),
+            ApiError::Interrupted { method, may_have_landed, .. } => (method, *may_have_landed),
             _ => return false,
         };
         unknown && method != "GET"
+    }
+
+    /// Whether this failure is ambiguous in the sense that matters before another `POST`: 502, 504, a lost
+    /// connection or a timeout, after which the API may or may not have processed the request. A create reads the
+    /// provider again before anything else (429 and 503 were not processed; every other status is an answer).
+    pub fn ambiguous(&self) -> bool {
+        match self {
+            ApiError::Status { status, .. } => matches!(status, 502 | 504),
+            ApiError::Timeout { .. } => true,
+            ApiError::Transport { sent, .. } => *sent,
+            _ => false,
+        }
+    }
+
+    /// Whether a signal stopped this request.
+    pub fn interrupted(&self) -> bool {
+        matches!(self, ApiError::Interrupted { .. })
+    }
+
+    /// The same failure, saying the request gave up after `attempts` in all, and why.
+    pub fn gave_up_after(mut self, total: u32, why: GaveUp) -> ApiError {
+        match &mut self {
+            ApiError::Status { attempts, gave_up, .. }
+            | ApiError::Timeout { attempts, gave_up, .. }
+            | ApiError::Transport { attempts, gave_up, .. } => {
+                *attempts = total;
+                *gave_up = Some(why);
+            }
+            _ => {}
+        }
+        self
     }
 
     /// What the user can do about it.
@@ -246,6 +374,9 @@ impl ApiError {
                 "the server refused the change; fix the fields it names in the file"
             }
             ApiError::Status { status: 429, .. } => "the API is rate limiting this key; try again in a minute",
+            ApiError::Status { status: 503, method, .. } if method != "GET" => {
+                "the API is unavailable and did not process the write; try again later"
+            }
             ApiError::Status { status, .. } if *status >= 500 => {
                 "the API is failing; try again later (a failed read changes nothing)"
             }
@@ -263,8 +394,10 @@ impl ApiError {
             }
             ApiError::NoSuchEndpoint { .. } => {
                 "check --api-url (it should be the Ultravox API root); if this server lacks the provider-scoped \
-                 endpoints, pass --endpoints account"
+                 endpoints (/api/telephony_configs/...), pass --endpoints account: it reads and writes through the \
+                 account-level endpoint"
             }
+            ApiError::Interrupted { .. } => "nothing more was sent; run the command again when you are ready",
         };
         Some(text.to_string())
     }

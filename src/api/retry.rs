@@ -7,8 +7,7 @@ use std::time::{Duration, Instant};
 use reqwest::StatusCode;
 use reqwest::header::{HeaderMap, RETRY_AFTER};
 
-use crate::api::GaveUp;
-use crate::api::options::ClientOptions;
+use crate::api::{Attempts, GaveUp};
 
 /// The longest wait between attempts that the client picks itself (a server's `Retry-After` is capped separately).
 pub const MAX_BACKOFF: Duration = Duration::from_secs(8);
@@ -25,6 +24,8 @@ pub enum Failure {
     Timeout(reqwest::Error),
     /// Anything else (TLS, protocol): the request may have been processed.
     Other(reqwest::Error),
+    /// A 2xx answer larger than the client reads: not retried.
+    TooLarge,
 }
 
 impl Failure {
@@ -52,6 +53,17 @@ impl Failure {
         match self {
             Failure::Status { status, .. } => format!("HTTP {}", status.as_u16()),
             Failure::Connect(e) | Failure::Closed(e) | Failure::Timeout(e) | Failure::Other(e) => transport_reason(e),
+            Failure::TooLarge => "the answer is too large".into(),
+        }
+    }
+
+    /// Whether the API may have processed the request despite this failure: a 5xx other than 503, a lost
+    /// connection, a timeout; not a refusal before processing (429, 503, a 4xx) nor a failure to connect.
+    pub fn may_have_been_processed(&self) -> bool {
+        match self {
+            Failure::Status { status, .. } => status.as_u16() >= 500 && status.as_u16() != 503,
+            Failure::Connect(_) => false,
+            Failure::Closed(_) | Failure::Timeout(_) | Failure::Other(_) | Failure::TooLarge => true,
         }
     }
 }
@@ -75,26 +87,27 @@ pub fn is_retried(failure: &Failure, idempotent: bool) -> bool {
         },
         Failure::Connect(_) => true,
         Failure::Closed(_) => idempotent,
-        Failure::Timeout(_) | Failure::Other(_) => false,
+        Failure::Timeout(_) | Failure::Other(_) | Failure::TooLarge => false,
     }
 }
 
-/// Whether another attempt may start after `wait`, or why not.
+/// Whether another attempt may start after `wait`, within `attempts` (its count, and its budget from `started`), or
+/// why not. A server's `Retry-After` longer than `max_retry_after` is not waited for.
 pub fn next_attempt(
-    options: &ClientOptions,
-    attempt: u32,
+    attempts: &Attempts,
     started: Instant,
     wait: Duration,
     asked_by_server: bool,
+    max_retry_after: Duration,
 ) -> Result<(), GaveUp> {
-    if asked_by_server && wait > options.max_retry_after {
-        return Err(GaveUp::RetryAfterTooLong { asked: wait, cap: options.max_retry_after });
+    if asked_by_server && wait > max_retry_after {
+        return Err(GaveUp::RetryAfterTooLong { asked: wait, cap: max_retry_after });
     }
-    if attempt >= options.max_attempts {
+    if attempts.made >= attempts.max {
         return Err(GaveUp::Attempts);
     }
-    if started.elapsed() + wait >= options.retry_budget {
-        return Err(GaveUp::Budget(options.retry_budget));
+    if started.elapsed() + wait >= attempts.budget {
+        return Err(GaveUp::Budget(attempts.budget));
     }
     Ok(())
 }
@@ -205,17 +218,24 @@ mod tests {
 
     #[test]
     fn giving_up_by_attempts_budget_and_retry_after() {
-        let options = ClientOptions { max_attempts: 3, retry_budget: Duration::from_secs(5), ..Default::default() };
+        let cap = Duration::from_secs(30);
+        let made = |made: u32| Attempts { made, ..Attempts::new(3, Duration::from_secs(5)) };
         let now = Instant::now();
-        assert_eq!(next_attempt(&options, 1, now, Duration::from_secs(1), false), Ok(()));
-        assert_eq!(next_attempt(&options, 3, now, Duration::ZERO, false), Err(GaveUp::Attempts));
+        assert_eq!(next_attempt(&made(1), now, Duration::from_secs(1), false, cap), Ok(()));
+        assert_eq!(next_attempt(&made(3), now, Duration::ZERO, false, cap), Err(GaveUp::Attempts));
         assert_eq!(
-            next_attempt(&options, 1, now, Duration::from_secs(5), false),
+            next_attempt(&made(1), now, Duration::from_secs(5), false, cap),
             Err(GaveUp::Budget(Duration::from_secs(5)))
         );
         assert_eq!(
-            next_attempt(&options, 1, now, Duration::from_secs(31), true),
-            Err(GaveUp::RetryAfterTooLong { asked: Duration::from_secs(31), cap: Duration::from_secs(30) })
+            next_attempt(&made(1), now, Duration::from_secs(31), true, cap),
+            Err(GaveUp::RetryAfterTooLong { asked: Duration::from_secs(31), cap })
+        );
+        // The budget runs from the first attempt of the allowance, however many rounds it took.
+        let earlier = now.checked_sub(Duration::from_secs(4)).unwrap();
+        assert_eq!(
+            next_attempt(&made(1), earlier, Duration::from_secs(1), false, cap),
+            Err(GaveUp::Budget(Duration::from_secs(5)))
         );
     }
 

@@ -25,7 +25,15 @@ pub fn parse_account_config(body: &[u8]) -> Result<RemoteState, ShapeError> {
     let mut state = RemoteState::default();
     for provider in Provider::ALL {
         state.providers[provider.index()] = match top.get(provider.key()) {
-            None | Some(Value::Null) => None,
+            // Silence is not "not configured": the API always answers each provider, with a block or null.
+            None => {
+                return Err(ShapeError(format!(
+                    "it says nothing about `{}` (the API answers each of twilio, telnyx and plivo, with a block or \
+                     null)",
+                    provider.key()
+                )));
+            }
+            Some(Value::Null) => None,
             Some(Value::Object(block)) => Some(parse_provider(provider, block)?),
             Some(other) => {
                 return Err(ShapeError(format!(
@@ -240,17 +248,41 @@ fn complete_block(desired: &DesiredProvider) -> Map<String, Value> {
     block
 }
 
+/// One message of a Django REST Framework error body: the field it is about (a dotted path, empty for the whole
+/// request) and its text. Shown as `twilio.authToken: This field is required.`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DrfMessage {
+    pub field: String,
+    pub text: String,
+}
+
+impl std::fmt::Display for DrfMessage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.field.is_empty() { f.write_str(&self.text) } else { write!(f, "{}: {}", self.field, self.text) }
+    }
+}
+
+/// Whether a body is exactly the API's error `{"detail": "..."}`: a JSON object holding one key, `detail`, whose
+/// value is a string. Only a 404 with such a body says "not configured"; another JSON (a gateway's `{"error": ...}`),
+/// an HTML page or an empty body says the path does not exist there.
+pub fn is_detail_body(body: &[u8]) -> bool {
+    match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Object(map)) => map.len() == 1 && map.get("detail").is_some_and(Value::is_string),
+        _ => false,
+    }
+}
+
 /// Turns a Django REST Framework error body into readable lines: `{"detail": "..."}` gives its text, field-keyed
 /// bodies give `twilio.authToken: This field is required.` per message. `None` when the body is not of that shape.
-pub fn drf_messages(body: &[u8]) -> Option<Vec<String>> {
+pub fn drf_messages(body: &[u8]) -> Option<Vec<DrfMessage>> {
     let value: Value = serde_json::from_slice(body).ok()?;
     let mut lines = Vec::new();
     collect_messages(&value, "", &mut lines);
     if lines.is_empty() { None } else { Some(lines) }
 }
 
-fn collect_messages(value: &Value, path: &str, out: &mut Vec<String>) {
-    let prefixed = |text: &str| if path.is_empty() { text.to_string() } else { format!("{path}: {text}") };
+fn collect_messages(value: &Value, path: &str, out: &mut Vec<DrfMessage>) {
+    let prefixed = |text: &str| DrfMessage { field: path.to_string(), text: text.to_string() };
     match value {
         Value::String(s) => out.push(prefixed(s)),
         Value::Array(items) => {
@@ -286,7 +318,7 @@ mod tests {
     fn parses_a_full_answer() {
         let body = br#"{"twilio": {"accountSid": "AC1", "authTokenPrefix": {"prefix": "ab"},
             "callCreationAllowedAgentIds": ["3C90C3CC-0D44-4B50-8888-8DD25736052A"], "callCreationAllowAllAgents": false,
-            "requestContextMapping": {"From": "user.phone"}}, "telnyx": null}"#;
+            "requestContextMapping": {"From": "user.phone"}}, "telnyx": null, "plivo": null}"#;
         let state = parse_account_config(body).unwrap();
         let twilio = state.get(Provider::Twilio).unwrap();
         assert_eq!(twilio.identifier("accountSid"), Some("AC1"));
@@ -301,6 +333,34 @@ mod tests {
         for body in [&b"[]"[..], b"{\"twilio\": 5}", b"{\"twilio\": {\"accountSid\": 1}}", b"{\"twilio\": "] {
             let err = parse_account_config(body).unwrap_err();
             assert!(!err.0.contains('5') || err.0.contains("line"), "{err}");
+        }
+    }
+
+    #[test]
+    fn an_answer_silent_about_a_provider_is_refused_naming_it() {
+        for (body, silent) in [
+            (&br#"{}"#[..], "twilio"),
+            (br#"{"twilio": null, "telnyx": null}"#, "plivo"),
+            (br#"{"twilio": null, "plivo": null, "telnyx_": null}"#, "telnyx"),
+        ] {
+            let err = parse_account_config(body).unwrap_err();
+            assert!(err.0.contains(&format!("it says nothing about `{silent}`")), "{err}");
+        }
+        assert!(parse_account_config(br#"{"twilio": null, "telnyx": null, "plivo": null}"#).is_ok());
+    }
+
+    #[test]
+    fn only_a_detail_body_is_the_apis_own() {
+        assert!(is_detail_body(br#"{"detail": "Not found."}"#));
+        for other in [
+            &br#"{"error": "no such route"}"#[..],
+            br#"{"detail": "Not found.", "error": "x"}"#,
+            br#"{"detail": 404}"#,
+            br#"["Not found."]"#,
+            b"<html><h1>Not Found</h1></html>",
+            b"",
+        ] {
+            assert!(!is_detail_body(other), "{}", String::from_utf8_lossy(other));
         }
     }
 
@@ -339,11 +399,14 @@ mod tests {
 
     #[test]
     fn drf_bodies_become_lines() {
-        let lines = drf_messages(
+        let lines: Vec<String> = drf_messages(
             br#"{"twilio": {"authToken": ["This field is required."],
             "callCreationAllowedAgentIds": {"0": ["Must be a valid UUID."]}, "non_field_errors": ["Bad."]}}"#,
         )
-        .unwrap();
+        .unwrap()
+        .iter()
+        .map(ToString::to_string)
+        .collect();
         assert_eq!(
             lines,
             vec![
@@ -352,7 +415,10 @@ mod tests {
                 "twilio: Bad."
             ]
         );
-        assert_eq!(drf_messages(br#"{"detail": "Invalid API key."}"#).unwrap(), vec!["Invalid API key."]);
+        assert_eq!(
+            drf_messages(br#"{"detail": "Invalid API key."}"#).unwrap(),
+            vec![DrfMessage { field: String::new(), text: "Invalid API key.".into() }]
+        );
         assert_eq!(drf_messages(b"<html>"), None);
     }
 }

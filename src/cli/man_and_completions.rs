@@ -59,11 +59,22 @@ pub fn man_page() -> String {
     roff.control("SH", ["EXIT STATUS"]);
     for (code, meaning) in [
         ("0", "Success (plan: no changes, or changes without --detailed-exitcode)."),
-        ("1", "Any error or refusal: invalid file, unresolved secret, API error, cancelled apply, usage error."),
+        (
+            "1",
+            "Any error or refusal: invalid file, unresolved secret, API error, cancelled apply, usage error, a run \
+             stopped by SIGINT or SIGTERM.",
+        ),
         ("2", "plan --detailed-exitcode found changes."),
     ] {
         roff.control("TP", []).text([bold(code)]).text([roman(meaning)]);
     }
+    roff.control("SH", ["SIGNALS"]);
+    roff.text([roman(
+        "The first SIGINT (Ctrl-C) or SIGTERM stops the whole run at once: no new request is sent to any account, \
+         each write that was in flight is reported as in doubt (it may or may not have landed: run reconcile plan), \
+         and the files not started are named; exit status 1. A second signal ends the process at once. At apply's \
+         question, where nothing is in flight, the first signal ends the run there.",
+    )]);
     roff.control("SH", ["ENVIRONMENT"]);
     for (name, meaning) in [
         (

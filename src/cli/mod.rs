@@ -248,7 +248,7 @@ fn failure_document(cli: &Cli, out: Output, error: &Error) {
     let (format, planfile) = match &cli.command {
         Command::Validate(args) if args.format == ValidateFormat::Json => {
             let doc = render::json::ValidateDocument::new(Vec::new(), Some(failure));
-            return out.data(&render::json::render_validate(&doc));
+            return out.document(&render::json::render_validate(&doc));
         }
         Command::Plan(args) => (args.format, None),
         Command::Apply(args) => (args.format, args.planfile.as_ref()),
@@ -260,7 +260,7 @@ fn failure_document(cli: &Cli, out: Output, error: &Error) {
             _ => cli.global.file.first().or(planfile).cloned(),
         };
         let file = file.map_or_else(|| "telephony.yaml".into(), |p| p.display().to_string());
-        out.data(&render::json::render(&render::json::PlanDocument::failed_early(&file, failure)));
+        out.document(&render::json::render(&render::json::PlanDocument::failed_early(&file, failure)));
     }
 }
 
@@ -284,7 +284,8 @@ fn init_logging(global: &GlobalArgs) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        // Through the output path (scrubbed, cleaned), without colour: its escape sequences would be cleaned away.
+        // Through the output path (each line checked for secrets, control characters neutralised), without colour:
+        // its escape sequences would be neutralised.
         .with_writer(render::LogWriter)
         .with_ansi(false)
         .without_time()
@@ -293,12 +294,16 @@ fn init_logging(global: &GlobalArgs) {
 }
 
 fn dispatch(cli: &Cli, out: Output) -> Result<Outcome, Error> {
+    if matches!(cli.command, Command::Plan(_) | Command::Apply(_) | Command::Import(_)) {
+        // The commands that talk to the API stop gracefully on SIGINT or SIGTERM (see `crate::stop`).
+        crate::stop::listen();
+    }
     match &cli.command {
         Command::Validate(args) => commands::validate(&cli.global.settings(), args.format, out),
         Command::Plan(args) => block_on(commands::plan(&cli.global.settings(), &args.settings(), out)),
         Command::Apply(args) => block_on(commands::apply(&cli.global.settings(), &args.settings(), out)),
         Command::Schema(args) => {
-            out.data(&match args.target {
+            out.document(&match args.target {
                 SchemaFor::File => config::schema::render(),
                 SchemaFor::Plan => render::json::schema(),
                 SchemaFor::Validate => render::json::validate_schema(),

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use crate::batch;
 use crate::diff::PlanOptions;
 use crate::endpoints::Family;
-use crate::error::{Error, Outcome};
+use crate::error::{ApplyFailed, Error, Outcome};
 use crate::plan::Plan;
 use crate::planfile::{self, PlanFile, StaleError};
 use crate::render::json::PlanDocument;
@@ -37,7 +37,7 @@ struct Ready {
 
 async fn apply_files(settings: &Settings, s: &ApplySettings, out: Output, notices: &Notices) -> Result<Outcome, Error> {
     let selection = selection::select(&settings.files)?;
-    let loaded = load_all(&selection.files)?;
+    let loaded = load_all(&selection)?;
     // Off a terminal, nothing is asked and nothing is sent; unless no file could be read at all, whose errors say
     // more than the refusal.
     if !s.auto_approve && !std::io::stdin().is_terminal() && loaded.iter().any(|(_, l)| l.is_ok()) {
@@ -81,8 +81,13 @@ async fn apply_files(settings: &Settings, s: &ApplySettings, out: Output, notice
         },
     )
     .await;
-    if ready.iter().any(|r| !r.plan.is_empty()) {
-        let answer = out.ask(&report::confirm_question(ready.len()));
+    // After a signal nothing is asked: each file's write reports that it was not sent.
+    if ready.iter().any(|r| !r.plan.is_empty()) && crate::stop::requested().is_none() {
+        // Nothing is in flight while the question waits: a signal ends the run there and then.
+        let answer = {
+            let _at_once = crate::stop::exit_at_once("apply cancelled; no write was sent");
+            out.ask(&report::confirm_question(ready.len()))
+        };
         if answer.as_deref() != Some("yes") {
             return Err(Error::Cancelled);
         }
@@ -145,13 +150,13 @@ async fn write(ready: Ready, shown: Shown, plan_on_screen: bool, sink: &mut dyn 
     }
     let applied = match crate::apply::apply(&session.client, &plan, &session.file.resolved.desired).await {
         Ok(applied) => applied,
-        Err(e) => {
-            // `--format json` still prints the plan's document, with the failure in it.
+        Err(error) => {
+            // `--format json` still prints the plan's document, with the failure in it (with several files, the
+            // reporter puts the same document in the run's).
             if shown == Some(Format::Json) {
-                let doc = PlanDocument::new(&plan, &name).with_failure(e.written().to_vec(), e.to_string(), e.hint());
-                sink.data(&render::json::render(&doc));
+                sink.document(&render::json::render(&PlanDocument::new(&plan, &name).with_failure(&error)));
             }
-            return Err(e.into());
+            return Err(Error::ApplyFailed(Box::new(ApplyFailed { plan, error })));
         }
     };
     report::warn_unverified(sink, &applied.unverified);
@@ -223,8 +228,12 @@ async fn apply_saved(
 fn load_planned(saved: &PlanFile, endpoints: Option<Family>) -> Result<Loaded, Error> {
     let path = PathBuf::from(&saved.file);
     let changed = |text: &str| planfile::file_digest(text) != saved.file_sha256;
-    if std::fs::read_to_string(&path).is_ok_and(|text| changed(&text)) {
-        return Err(StaleError::FileChanged { file: saved.file.clone() }.into());
+    // Only a regular file, within the cap, is read here; anything else is left for `load` to report, located.
+    let text = crate::files::read_regular(&path, crate::config::MAX_FILE_BYTES).ok().map(String::from_utf8);
+    if let Some(Ok(text)) = text {
+        if changed(&text) {
+            return Err(StaleError::FileChanged { file: saved.file.clone() }.into());
+        }
     }
     if let Some(given) = endpoints.filter(|given| *given != saved.endpoints) {
         return Err(StaleError::OtherFamily { planned: saved.endpoints, given }.into());
@@ -240,6 +249,7 @@ fn load_planned(saved: &PlanFile, endpoints: Option<Family>) -> Result<Loaded, E
 /// family, with its options) must be the plan saved, requests included.
 async fn check_saved(api: &Api, saved: PlanFile, file: Result<Loaded, Error>) -> Result<Ready, Error> {
     let file = file?;
+    super::run::not_interrupted()?;
     if api.shown != saved.api_url {
         return Err(StaleError::OtherApi { planned: saved.api_url.clone(), now: api.shown.clone() }.into());
     }
@@ -248,7 +258,7 @@ async fn check_saved(api: &Api, saved: PlanFile, file: Result<Loaded, Error>) ->
     if planfile::account_fingerprint(&remote, &session.file.resolved.api_key) != saved.account_fingerprint {
         return Err(StaleError::AccountChanged.into());
     }
-    planfile::compare_plans(&saved.providers, &plan)?;
+    planfile::compare_plans(&saved, &plan, &session.file.resolved.api_key)?;
     planfile::compare_sip_plans(&saved, &plan)?;
     if plan.requests() != saved.requests.as_slice() {
         return Err(StaleError::RequestsChanged.into());

@@ -56,7 +56,7 @@ async fn import_file(
     let imported = import::starting_file(&remote, &s.secrets)?;
     match &dest {
         Some(path) => import::write_file(path, &imported.text, s.force)?,
-        None => out.data(&imported.text),
+        None => out.document(&imported.text),
     }
     for note in &imported.notes {
         out.warning(note);

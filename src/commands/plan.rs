@@ -23,7 +23,7 @@ pub async fn plan(settings: &Settings, s: &PlanSettings, out: Output) -> Result<
 
 async fn plan_files(settings: &Settings, s: &PlanSettings, out: Output, notices: &Notices) -> Result<Outcome, Error> {
     let selection = selection::select(&settings.files)?;
-    let loaded = load_all(&selection.files)?;
+    let loaded = load_all(&selection)?;
     let api = Api::new(settings, notices)?;
     let mut reporter = Reporter::new(out, s.format, selection.several, Command::Plan);
     // No file the run reads (any declaration file, any secret file) may be overwritten by the saved plan.

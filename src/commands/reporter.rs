@@ -66,6 +66,8 @@ pub(super) struct Reporter {
     printed: usize,
     /// With one file: its error, which ends the run.
     error: Option<Error>,
+    /// With several: the files not started because a signal stopped the run (said once, at the end, on stderr).
+    not_started: Vec<(String, crate::stop::Signal)>,
 }
 
 impl Reporter {
@@ -80,6 +82,7 @@ impl Reporter {
             markdown: Vec::new(),
             printed: 0,
             error: None,
+            not_started: Vec::new(),
         }
     }
 
@@ -138,11 +141,21 @@ impl Reporter {
         let done = match result {
             Ok(done) => done,
             Err(error) if !self.several => return self.failure_only(file, error),
+            Err(Error::NotStarted { signal }) => {
+                // Under its heading; on stderr, all such files are named once at the end.
+                if self.format == Format::Text {
+                    out.data(&report::not_started_line(signal, out.stdout));
+                }
+                self.tally.failure(file);
+                self.not_started.push((file.to_string(), signal));
+                let failure = report::error_report(&Error::NotStarted { signal });
+                return self.collect(file, Err(failure));
+            }
             Err(error) => {
                 if self.format == Format::Text {
                     out.data(&report::failed_line(out.stdout));
                 }
-                // Every output path scrubs against every secret the process read, whichever file it came from.
+                // Every value shown is checked against every secret the process read, whichever file it came from.
                 let failure = report::error_report(&error);
                 match &error {
                     Error::Config(_) => report::error(&mut out, &error),
@@ -150,6 +163,12 @@ impl Reporter {
                     _ => out.error(&format!("{file}: {}", failure.message), failure.hint.as_deref()),
                 }
                 self.tally.failure(file);
+                // A file applied part-way is its plan's document, with what was written, in doubt and not written,
+                // exactly as a one-file run prints it.
+                if let (Format::Json, Error::ApplyFailed(failed)) = (self.format, &error) {
+                    let doc = PlanDocument::new(&failed.plan, file).with_failure(&failed.error);
+                    return self.json.push(FileEntry::Planned(Box::new(doc)));
+                }
                 return self.collect(file, Err(failure));
             }
         };
@@ -193,11 +212,15 @@ impl Reporter {
     /// apply (`validate` closes with [`Finished::valid_summary`]).
     pub fn finish(self) -> Finished {
         let out = self.out;
+        if let Some((_, signal)) = self.not_started.first() {
+            let files: Vec<&str> = self.not_started.iter().map(|(file, _)| file.as_str()).collect();
+            out.error(&report::not_started(*signal, &files), Some("run the command again when you are ready"));
+        }
         let applied = self.command == Command::Apply;
         if self.several && self.command != Command::Validate {
             match self.format {
                 Format::Text => out.data(&format!("\n{}", report::overall(&self.tally, applied, out.stdout))),
-                Format::Json => out.data(&render::json::render_several(&SeveralDocument::new(self.json))),
+                Format::Json => out.document(&render::json::render_several(&SeveralDocument::new(self.json))),
                 Format::Markdown => {
                     let files: Vec<(String, FileResult<'_>)> = self
                         .markdown
@@ -211,7 +234,7 @@ impl Reporter {
                         })
                         .collect();
                     let headline = report::overall_counts(&self.tally, applied, render::Palette::plain());
-                    out.data(&render::markdown::render_several(&files, &headline));
+                    out.document(&render::markdown::render_several(&files, &headline));
                 }
             }
         }

@@ -19,6 +19,7 @@ use crate::error::Error;
 use crate::plan::Plan;
 use crate::planfile::PlanFile;
 use crate::render::{Output, report};
+use crate::selection::Selection;
 use crate::state::RemoteState;
 
 use super::Settings;
@@ -39,10 +40,17 @@ pub(super) fn load(path: &Path) -> Result<Loaded, Error> {
 /// A file as given, and what loading it gave.
 pub(super) type LoadedFile = (PathBuf, Result<Loaded, Error>);
 
-/// Loads every file, then refuses the run if two of them manage the same provider (or the SIP config, or the
-/// registrations) of one account.
-pub(super) fn load_all(files: &[PathBuf]) -> Result<Vec<LoadedFile>, Error> {
-    let loaded: Vec<LoadedFile> = files.iter().map(|path| (path.clone(), load(path))).collect();
+/// Loads every file of the selection (a folder that could not be listed fails in its place), then refuses the run
+/// if two of them manage the same provider (or the SIP config, or the registrations) of one account.
+pub(super) fn load_all(selection: &Selection) -> Result<Vec<LoadedFile>, Error> {
+    let loaded: Vec<LoadedFile> = selection
+        .files
+        .iter()
+        .map(|path| match selection.unreadable(path) {
+            Some(reason) => (path.clone(), Err(config::unreadable_folder(path, reason).into())),
+            None => (path.clone(), load(path)),
+        })
+        .collect();
     check_accounts(loaded.iter().filter_map(|(_, l)| l.as_ref().ok()))?;
     Ok(loaded)
 }
@@ -136,9 +144,20 @@ impl Api {
 
     /// One file's plan through the command line's family: its session, the account as read, and the plan.
     pub async fn plan(&self, file: Result<Loaded, Error>, options: PlanOptions) -> Result<Planned, Error> {
-        let mut session = self.session(file?);
+        let file = file?;
+        not_interrupted()?;
+        let mut session = self.session(file);
         let (remote, plan) = session.fetch_and_plan(options).await?;
         Ok(Planned { session, remote, plan })
+    }
+}
+
+/// Whether a file's work may start: not once a signal was received ([`crate::stop`]); the file is then reported as
+/// not started, and nothing is sent to its account.
+pub(super) fn not_interrupted() -> Result<(), Error> {
+    match crate::stop::requested() {
+        Some(signal) => Err(Error::NotStarted { signal }),
+        None => Ok(()),
     }
 }
 

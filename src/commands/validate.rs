@@ -25,7 +25,11 @@ pub fn validate(settings: &Settings, format: ValidateFormat, out: Output) -> Res
     let mut files = Vec::new();
     for path in &selection.files {
         let file = path.display().to_string();
-        match config::load(path) {
+        let loaded = match selection.unreadable(path) {
+            Some(reason) => Err(config::unreadable_folder(path, reason)),
+            None => config::load(path),
+        };
+        match loaded {
             Ok(config) => {
                 let managed: Vec<Provider> =
                     Provider::ALL.into_iter().filter(|p| manages(&config.providers)[p.index()]).collect();
@@ -64,7 +68,7 @@ pub fn validate(settings: &Settings, format: ValidateFormat, out: Output) -> Res
     let same_account = batch::check_accounts(&accounts);
     if format == ValidateFormat::Json {
         let error = same_account.as_ref().err().map(report::error_report);
-        out.data(&json::render_validate(&ValidateDocument::new(files, error)));
+        out.document(&json::render_validate(&ValidateDocument::new(files, error)));
     }
     let mut finished = reporter.finish();
     finished.valid_summary(same_account);

@@ -76,6 +76,8 @@ pub enum Code {
     SopsDecryptFailed,
     /// The decrypted document has no string at the reference's `key` (`plan`, `apply`).
     SopsKey,
+    /// A secret that resolves to fewer than 8 characters: no credential is that short (`plan`, `apply`).
+    ShortSecret,
     /// `sip: null` (or `sip:` with no value): the account's SIP config cannot be deleted.
     SipNotDeletable,
     /// A `sip.allowedCidrRanges` entry that is not an IPv4 network: not `ADDRESS/BITS`, or with host bits set.
@@ -90,7 +92,7 @@ pub enum Code {
 
 impl Code {
     /// Every code, in the order the README lists them.
-    pub const ALL: [Code; 34] = [
+    pub const ALL: [Code; 35] = [
         Code::MissingFile,
         Code::UnreadableFile,
         Code::InvalidYaml,
@@ -120,6 +122,7 @@ impl Code {
         Code::SopsUnavailable,
         Code::SopsDecryptFailed,
         Code::SopsKey,
+        Code::ShortSecret,
         Code::SipNotDeletable,
         Code::InvalidCidr,
         Code::DuplicateCidr,
@@ -159,6 +162,7 @@ impl Code {
             Code::SopsUnavailable => "sops-unavailable",
             Code::SopsDecryptFailed => "sops-decrypt-failed",
             Code::SopsKey => "sops-key",
+            Code::ShortSecret => "short-secret",
             Code::SipNotDeletable => "sip-not-deletable",
             Code::InvalidCidr => "invalid-cidr",
             Code::DuplicateCidr => "duplicate-cidr",
@@ -212,6 +216,23 @@ impl Diagnostic {
         self.hint = Some(hint.into());
         self
     }
+
+    /// The field path as shown: keys come from the file, and a key may be a pasted secret of another file of the run
+    /// (checked when shown, [`crate::redact::shown`]).
+    pub fn shown_path(&self) -> std::borrow::Cow<'_, str> {
+        crate::redact::shown(&self.path)
+    }
+
+    /// The message as shown: one that quotes a value (an agent's name, a value from the file, `sops`'s words) holding
+    /// a secret known by the time it is shown is masked whole.
+    pub fn shown_message(&self) -> std::borrow::Cow<'_, str> {
+        crate::redact::shown(&self.message)
+    }
+
+    /// The hint as shown, checked as the message is.
+    pub fn shown_hint(&self) -> Option<std::borrow::Cow<'_, str>> {
+        self.hint.as_deref().map(crate::redact::shown)
+    }
 }
 
 /// Every problem found in one file. Nothing is sent when there is one.
@@ -244,9 +265,9 @@ impl fmt::Display for ConfigError {
                 write!(f, ":{loc}")?;
             }
             if !d.path.is_empty() {
-                write!(f, ": {}", d.path)?;
+                write!(f, ": {}", d.shown_path())?;
             }
-            write!(f, ": {}", d.message)?;
+            write!(f, ": {}", d.shown_message())?;
         }
         Ok(())
     }

@@ -13,8 +13,19 @@ use std::path::{Path, PathBuf};
 pub use diagnostic::{Code, ConfigError, Diagnostic};
 pub use model::Config;
 
+use crate::files::ReadError;
+
 /// Largest `telephony.yaml` we read; a real one is a few kilobytes.
-const MAX_FILE_BYTES: u64 = 1024 * 1024;
+pub const MAX_FILE_BYTES: u64 = 1024 * 1024;
+
+/// A folder that a `-f` folder holds (or is) and that cannot be listed, as the problem of that path (code
+/// `unreadable-file`): the run goes on with the other files, and exits 1.
+pub fn unreadable_folder(path: &Path, reason: &str) -> ConfigError {
+    let hint = "make it readable (any telephony.yaml beneath it was not read), or give -f the folders to read \
+                instead of their parent";
+    let diagnostic = Diagnostic::new(Code::UnreadableFile, None, "", reason.to_string()).with_hint(hint);
+    ConfigError::new(path.to_path_buf(), String::new(), vec![diagnostic])
+}
 
 /// Reads and validates a file. Every problem is reported at once where the file parses; the `sops` files its
 /// references name are checked (without decrypting) once the file itself is valid.
@@ -23,43 +34,38 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
         let diagnostic = Diagnostic::new(code, None, "", message).with_hint(hint);
         ConfigError::new(path.to_path_buf(), String::new(), vec![diagnostic])
     };
-    let bytes = match std::fs::metadata(path) {
-        Ok(meta) if meta.is_dir() => {
+    let bytes = match crate::files::read_regular(path, MAX_FILE_BYTES) {
+        Ok(bytes) => bytes,
+        Err(ReadError::NotRegular("a directory")) => {
             return Err(fail(
                 Code::UnreadableFile,
                 "the path is a directory, not a file".into(),
                 "pass the YAML file with -f",
             ));
         }
-        // Checked before opening: reading a FIFO or a device would wait for a writer, or never end.
-        Ok(meta) if crate::files::not_regular(&meta).is_some() => {
-            let kind = crate::files::not_regular(&meta).unwrap_or("not a regular file");
+        // A FIFO or a device would make a reader wait for a writer, or never end: refused before it is opened.
+        Err(ReadError::NotRegular(kind)) => {
             return Err(fail(
                 Code::UnreadableFile,
                 format!("the file is {kind}, not a regular file"),
                 "pass the YAML file with -f",
             ));
         }
-        Ok(meta) if meta.len() > MAX_FILE_BYTES => {
+        Err(ReadError::TooLarge(limit)) => {
             return Err(fail(
                 Code::UnreadableFile,
-                format!("the file is larger than {MAX_FILE_BYTES} bytes"),
+                format!("the file is larger than {limit} bytes"),
                 "is this the right file?",
             ));
         }
-        Ok(_) => std::fs::read(path),
-        Err(e) => Err(e),
-    };
-    let bytes = match bytes {
-        Ok(b) => b,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+        Err(ReadError::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => {
             return Err(fail(
                 Code::MissingFile,
                 "no such file".into(),
                 "run in the folder that holds telephony.yaml, pass -f PATH, or start one with `reconcile import`",
             ));
         }
-        Err(e) => {
+        Err(ReadError::Io(e)) => {
             return Err(fail(
                 Code::UnreadableFile,
                 format!("cannot read the file: {}", e.kind()),

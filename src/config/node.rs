@@ -40,7 +40,9 @@ pub struct ByteSpan {
 pub struct Node {
     pub loc: Loc,
     pub kind: NodeKind,
-    /// Where the node's text is (for an alias: the alias itself).
+    /// Where the node's text is (for an alias: the alias itself; for a value a merge key (`<<`) brought in from a flow
+    /// mapping: that whole mapping). A flow list or mapping covers its whole text, brackets included; a block one is
+    /// empty, at its start.
     pub span: ByteSpan,
     /// Where its value is defined (for an alias: the anchored node; otherwise the same as `span`).
     pub defined: ByteSpan,
@@ -213,11 +215,57 @@ pub fn parse(text: &str) -> Result<Option<Node>, ParseFailure> {
         alias_limits: alias_limits(),
     };
     match serde_saphyr::from_str_with_options::<Option<Node>>(text, options) {
-        Ok(node) => {
+        Ok(mut node) => {
             refuse_tags(text)?;
+            if let Some(node) = &mut node {
+                widen_flow_spans(node, &flow_extents(text));
+            }
             Ok(node)
         }
         Err(err) => Err(failure(text, &err)),
+    }
+}
+
+/// Where each flow list and flow mapping of the text ends (just past its closing bracket), by the byte of its opening
+/// bracket.
+fn flow_extents(text: &str) -> std::collections::HashMap<usize, usize> {
+    use serde_saphyr::granit_parser::{Event, Parser, StructureStyle};
+    let mut extents = std::collections::HashMap::new();
+    // The start of each open collection; `None` for a block one.
+    let mut open: Vec<Option<usize>> = Vec::new();
+    for event in Parser::new_from_str(text) {
+        let Ok((event, span)) = event else { break };
+        match event {
+            Event::MappingStart(style, ..) | Event::SequenceStart(style, ..) => {
+                open.push(span.start.byte_offset().filter(|_| style == StructureStyle::Flow));
+            }
+            Event::MappingEnd | Event::SequenceEnd => {
+                if let (Some(Some(start)), Some(end)) = (open.pop(), span.end.byte_offset()) {
+                    extents.insert(start, end);
+                }
+            }
+            _ => {}
+        }
+    }
+    extents
+}
+
+/// The parser locates a flow list or mapping at its opening bracket alone, and a value a merge key brought in at the
+/// opening bracket of the mapping it came from: each such span is widened to the whole bracketed text, so that masking
+/// a node masks all of it (the merged mapping's own entries too, even those the merge overrode) and never the bracket
+/// alone. Block collections keep their empty span: their entries are masked one by one, their keys left in view.
+fn widen_flow_spans(node: &mut Node, extents: &std::collections::HashMap<usize, usize>) {
+    for span in [&mut node.span, &mut node.defined] {
+        if span.len == 1 {
+            if let Some(&end) = extents.get(&span.start) {
+                span.len = end.saturating_sub(span.start).max(1);
+            }
+        }
+    }
+    match &mut node.kind {
+        NodeKind::Seq(items) => items.iter_mut().for_each(|n| widen_flow_spans(n, extents)),
+        NodeKind::Map(entries) => entries.iter_mut().for_each(|(_, n)| widen_flow_spans(n, extents)),
+        _ => {}
     }
 }
 
@@ -451,6 +499,25 @@ mod tests {
         let node = parse(text).unwrap().unwrap();
         let span = map(&node)[0].1.span;
         assert_eq!(&text[span.start..span.start + span.len], "secret-value");
+    }
+
+    #[test]
+    fn flow_collections_and_merged_values_span_the_whole_collection_they_come_from() {
+        let text = "a: {k: 1, <<: {k: hidden, m: 2}}\nb:\n  - x\n  - [y, z]\nc: d\n";
+        let node = parse(text).unwrap().unwrap();
+        let shown = |span: ByteSpan| &text[span.start..span.start + span.len];
+        let a = &map(&node)[0].1;
+        assert_eq!(shown(a.span), "{k: 1, <<: {k: hidden, m: 2}}");
+        let merged = &map(a)[1];
+        assert_eq!((merged.0.name.as_str(), &merged.1.kind), ("m", &NodeKind::Int(2)));
+        assert_eq!(shown(merged.1.span), "{k: hidden, m: 2}", "the merged value points at its whole source");
+        assert_eq!(shown(merged.1.defined), "2");
+        let b = &map(&node)[1].1;
+        assert_eq!(shown(b.span), "", "a block list is located at its start");
+        match &b.kind {
+            NodeKind::Seq(items) => assert_eq!(shown(items[1].span), "[y, z]"),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

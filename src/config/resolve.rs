@@ -36,7 +36,9 @@ pub enum AgentList {
     Sip { to_user_pattern: Option<String> },
 }
 
-/// The desired state and the API key; every secret read is registered with the scrubber ([`crate::redact`]).
+/// The desired state and the API key; every secret read (the SIP passwords and fallback secrets too) is registered
+/// ([`crate::redact`]), so that no value holding it is ever shown, and one shorter than
+/// [`crate::redact::PIECE_CHARS`] is refused.
 #[derive(Debug)]
 pub struct Resolved {
     pub desired: DesiredState,
@@ -225,6 +227,29 @@ impl Resolver<'_> {
             &format!("the value of {}", located.value),
             value.expose_secret(),
         )?;
+        let chars = value.expose_secret().chars().count();
+        if chars < crate::redact::PIECE_CHARS {
+            self.diags.push(
+                Diagnostic::new(
+                    Code::ShortSecret,
+                    located.loc,
+                    &located.path,
+                    format!(
+                        "the value of {} is {chars} character{} long; no credential is shorter than {}, so it is \
+                         refused",
+                        located.value,
+                        if chars == 1 { "" } else { "s" },
+                        crate::redact::PIECE_CHARS
+                    ),
+                )
+                .with_hint(format!(
+                    "check that {} holds the whole secret as the provider (or Ultravox, for the API key) gives it, \
+                     not a placeholder or a part of it",
+                    located.value
+                )),
+            );
+            return None;
+        }
         Some(value)
     }
 

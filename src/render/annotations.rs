@@ -4,10 +4,10 @@
 //! [`diagnostics`](super::diagnostics) is printed as well; the command is one more line per problem.
 //!
 //! Escaping follows GitHub's rules (as `@actions/core` does): in the message `%`, CR and LF become `%25`, `%0D`,
-//! `%0A`; in a property `:` and `,` also become `%3A` and `%2C`. Every value is scrubbed of secrets and cleaned of
-//! control characters (the output path's [`clean`](crate::clean::clean)) before it is escaped, so that escaping
-//! cannot hide a secret from the scrubber; the message is the diagnostic's own text (field path, message, hint),
-//! which never holds a secret, and never a source line.
+//! `%0A`; in a property `:` and `,` also become `%3A` and `%2C`. Every value is cleaned of control characters (the
+//! terminal cleaner, [`clean`](crate::clean::clean)) before it is escaped; the message is the diagnostic's own text
+//! (field path, message, hint, each checked for secrets as a value: [`crate::config::Diagnostic::shown_message`]),
+//! and never a source line.
 //!
 //! A diagnostic's stable code, where it has one, goes into the title ([`Annotation::code`]).
 
@@ -41,10 +41,14 @@ pub fn for_config_error(error: &ConfigError) -> Vec<Annotation> {
         .diagnostics
         .iter()
         .map(|d| {
-            let mut message = if d.path.is_empty() { d.message.clone() } else { format!("{}: {}", d.path, d.message) };
-            if let Some(hint) = &d.hint {
+            let mut message = if d.path.is_empty() {
+                d.shown_message().into_owned()
+            } else {
+                format!("{}: {}", d.shown_path(), d.shown_message())
+            };
+            if let Some(hint) = d.shown_hint() {
                 message.push_str("\nhint: ");
-                message.push_str(hint);
+                message.push_str(&hint);
             }
             let loc = d.loc.filter(|loc| loc.is_known());
             Annotation {
@@ -79,7 +83,7 @@ pub fn render(annotations: &[Annotation]) -> String {
     out
 }
 
-/// A message: scrubbed and cleaned (line breaks kept), then `%`, CR and LF escaped.
+/// A message: cleaned (line breaks kept), then `%`, CR and LF escaped.
 fn data(text: &str) -> String {
     escape_data(&clean::clean(text, Keep::Lines))
 }

@@ -3,7 +3,8 @@
 //!
 //! A source line never shows a literal secret: the validator marks where literal secrets (and values of unknown keys,
 //! which may be misspelt secret fields) stand, and those ranges are masked; for files that do not parse, a line
-//! holding a secret field's literal value is masked by its shape.
+//! holding a secret field's literal value is masked by its shape. A line, path, message or hint that holds a secret
+//! the run resolved is not shown at all ([`crate::redact::HIDDEN`] stands in its place).
 
 use crate::config::node::ByteSpan;
 use crate::config::{ConfigError, Diagnostic};
@@ -84,17 +85,23 @@ impl<'a> Source<'a> {
             .filter(|(s, e)| s < e)
             .collect();
         spans.sort_unstable();
+        // Ranges that overlap or touch (a list's bracket, then its item; a mapping, then a value merged from inside
+        // it) read as one masked value.
+        let mut merged: Vec<(usize, usize)> = Vec::with_capacity(spans.len());
         for (s, e) in spans {
-            if s < at {
-                continue;
+            match merged.last_mut() {
+                Some(last) if s <= last.1 => last.1 = last.1.max(e),
+                _ => merged.push((s, e)),
+            }
+        }
+        for (s, e) in merged {
+            if at >= end {
+                break;
             }
             match (self.text.get(at..s), self.text.get(s..e)) {
                 (Some(before), Some(_)) => {
                     masked.push_str(before);
-                    // Adjacent ranges (a list's bracket, then its item) read as one masked value.
-                    if !(before.is_empty() && masked.ends_with(MASK)) {
-                        masked.push_str(MASK);
-                    }
+                    masked.push_str(MASK);
                     at = e;
                 }
                 // Not on a character boundary: mask the rest of the line rather than risk showing part of a value.
@@ -107,7 +114,8 @@ impl<'a> Source<'a> {
         }
         masked.push_str(self.text.get(at..end).unwrap_or(""));
         let shown = mask_secret_literal(&masked).replace('\t', " ");
-        Some(shown.trim_start_matches('\u{feff}').to_string())
+        // A line that still holds a resolved secret (another file's, pasted here as a value) is not shown at all.
+        Some(crate::redact::shown(shown.trim_start_matches('\u{feff}')).into_owned())
     }
 }
 
@@ -117,8 +125,8 @@ fn render_one(file: &str, source: &Source<'_>, d: &Diagnostic, palette: Palette)
         Some(loc) => format!("{file}:{}:{}", loc.line, loc.column),
         None => file.to_string(),
     };
-    let subject = if d.path.is_empty() { String::new() } else { format!("{}: ", d.path) };
-    out.push_str(&format!("{} {}{}\n", palette.error(&format!("error[{}]:", d.code)), subject, d.message));
+    let subject = if d.path.is_empty() { String::new() } else { format!("{}: ", d.shown_path()) };
+    out.push_str(&format!("{} {}{}\n", palette.error(&format!("error[{}]:", d.code)), subject, d.shown_message()));
     out.push_str(&format!("  {} {location}\n", palette.dim("-->")));
     if let Some(loc) = d.loc {
         if let Some(shown) = source.shown_line(loc.line) {
@@ -130,7 +138,7 @@ fn render_one(file: &str, source: &Source<'_>, d: &Diagnostic, palette: Palette)
             out.push_str(&format!("  {pad} {} {}{}\n", palette.dim("|"), " ".repeat(caret_col), palette.error("^")));
         }
     }
-    if let Some(hint) = &d.hint {
+    if let Some(hint) = d.shown_hint() {
         out.push_str(&format!("  {} {hint}\n", palette.hint("hint:")));
     }
     out
@@ -211,6 +219,17 @@ mod tests {
         assert_eq!(mask_secret_literal("  authToken: *shared"), "  authToken: *shared");
         assert_eq!(mask_secret_literal("  authToken: ~"), "  authToken: ~");
         assert_eq!(mask_secret_literal("  accountSid: AC1"), "  accountSid: AC1");
+    }
+
+    #[test]
+    fn overlapping_ranges_are_masked_as_one() {
+        let text = "k: [abcdef, ghijkl]";
+        let span = |from: &str, to: &str| {
+            let start = text.find(from).unwrap();
+            ByteSpan { start, len: text.find(to).unwrap() + to.len() - start }
+        };
+        let spans = [span("[", "ef"), span("cd", "gh"), span("ghijkl", "]")];
+        assert_eq!(Source::new(text, &spans).shown_line(1).unwrap(), "k: ********");
     }
 
     #[test]

@@ -4,8 +4,11 @@
 //! json`'s document (`schema/validate.schema.json`), and every problem of a file as a [`DiagnosticReport`]: its
 //! stable code and its place, for scripts and CI annotations.
 //!
-//! Non-secret fields carry `before`/`after`; secret fields carry only a `status`. Never a value or a prefix. A file
-//! that manages the SIP settings adds `sip` and `sipRegistrations`, in the same shape.
+//! Non-secret fields carry `before`/`after`; secret fields carry only a `status`. Never a secret value or a prefix: a
+//! string of either side that holds a secret of the run is shown as `[hidden: holds part of a secret]` in its place
+//! ([`crate::shown`]), still a string. A file that manages the SIP settings adds `sip` and `sipRegistrations`, in
+//! the same shape. Every document is serialised with each control or invisible character escaped
+//! ([`crate::clean::to_json_pretty`]), and never rewritten afterwards: it always parses.
 //! `driftFingerprint` (per file, and over several files) comes from [`crate::drift`].
 
 use std::collections::BTreeMap;
@@ -13,6 +16,7 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::apply::ApplyError;
 use crate::config::{Code, ConfigError};
 use crate::diff::{ProviderPlan, RegistrationPlan, SipPlan};
 use crate::endpoints::Family;
@@ -45,8 +49,10 @@ pub struct PlanDocument {
     /// before the plan was made.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub endpoints: Option<Family>,
-    /// One entry per provider: twilio, telnyx, plivo, in that order. Absent only in a failure document printed
-    /// before the plan was made.
+    /// One entry per provider: twilio, telnyx, plivo, in that order. A string value (an identifier, an agent ID, a
+    /// mapping's key or value) that holds a secret of the run is `[hidden: holds part of a secret]` in its place, whole
+    /// (a mapping's hidden keys numbered: `[hidden: holds part of a secret] (2)`). Absent only in a failure document
+    /// printed before the plan was made.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub providers: Option<Vec<ProviderPlan>>,
     /// The account's SIP config: present when the file manages it (`sip:`).
@@ -61,7 +67,8 @@ pub struct PlanDocument {
     /// plan was made.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub requests: Option<Vec<Request>>,
-    /// For agents the file names by `{ agent: NAME }`: their names, by agent ID.
+    /// For agents the file names by `{ agent: NAME }`: their names, by agent ID (a name or ID that holds a secret of
+    /// the run is hidden, as in `providers`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub agent_names: BTreeMap<String, String>,
     /// What the plan says beside its changes, as the text output says it (absent when it says nothing).
@@ -116,33 +123,83 @@ impl PlanNote {
     }
 }
 
-/// What `apply` did.
+/// What `apply` did. When it failed part-way, each provider of the plan's requests is in one of `written`,
+/// `inDoubt`, `failed` and `notWritten`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ApplyReport {
     /// `applied` when a write was sent and the account now matches; `nothingToDo` when there was nothing to send;
     /// `failed` when the write failed or could not be checked (see `error`).
     pub status: ApplyStatus,
-    /// The providers written, in send order.
+    /// The providers written (the API answered that the write was done), in send order.
     pub written: Vec<Provider>,
     /// The SIP config and registrations written, in send order (`sip`, `registration USERNAME@PROXY`); absent when
     /// none was.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub written_sip: Vec<Subject>,
+    /// The providers whose write may or may not have landed: its answer was lost and could not be read back, or the
+    /// run was interrupted while it was in flight. `reconcile plan` shows the account as it is.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub in_doubt: Vec<Provider>,
+    /// The SIP config or registration whose write may or may not have landed, as `inDoubt`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub in_doubt_sip: Vec<Subject>,
+    /// The providers whose write failed: the API said it was not done.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub failed: Vec<Provider>,
+    /// The SIP config or registration whose write failed, as `failed`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub failed_sip: Vec<Subject>,
+    /// The providers the plan was to write that were not sent, because an earlier request failed or the run was
+    /// interrupted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub not_written: Vec<Provider>,
+    /// The SIP config and registrations the plan was to write that were not sent, as `notWritten`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub not_written_sip: Vec<Subject>,
+}
+
+/// Subjects split into the providers (in `written`, `inDoubt`...) and the SIP ones (in `writtenSip`, ...), each in
+/// send order.
+fn split(subjects: Vec<Subject>) -> (Vec<Provider>, Vec<Subject>) {
+    let mut providers = Vec::new();
+    let mut sip = Vec::new();
+    for subject in subjects {
+        match subject {
+            Subject::Provider(p) => providers.push(p),
+            other => sip.push(other),
+        }
+    }
+    (providers, sip)
 }
 
 impl ApplyReport {
     fn new(status: ApplyStatus, written: Vec<Subject>) -> ApplyReport {
-        let (providers, sip): (Vec<Subject>, Vec<Subject>) =
-            written.into_iter().partition(|s| matches!(s, Subject::Provider(_)));
-        let written = providers
-            .into_iter()
-            .filter_map(|s| match s {
-                Subject::Provider(p) => Some(p),
-                _ => None,
-            })
-            .collect();
-        ApplyReport { status, written, written_sip: sip }
+        ApplyReport::with_fates(status, written, Vec::new(), Vec::new(), Vec::new())
+    }
+
+    fn with_fates(
+        status: ApplyStatus,
+        written: Vec<Subject>,
+        in_doubt: Vec<Subject>,
+        failed: Vec<Subject>,
+        not_written: Vec<Subject>,
+    ) -> ApplyReport {
+        let (written, written_sip) = split(written);
+        let (in_doubt, in_doubt_sip) = split(in_doubt);
+        let (failed, failed_sip) = split(failed);
+        let (not_written, not_written_sip) = split(not_written);
+        ApplyReport {
+            status,
+            written,
+            written_sip,
+            in_doubt,
+            in_doubt_sip,
+            failed,
+            failed_sip,
+            not_written,
+            not_written_sip,
+        }
     }
 
     /// Everything written, in send order within each kind: the providers, then the SIP config and registrations.
@@ -170,11 +227,11 @@ impl PlanDocument {
             summary: Some(Summary { has_changes: !plan.is_empty(), create, update, delete, unverifiable }),
             drift_fingerprint: crate::drift::fingerprint(plan),
             endpoints: Some(plan.family()),
-            providers: Some(plan.providers().to_vec()),
+            providers: Some(crate::shown::providers(plan.providers())),
             sip: plan.sip().cloned(),
             sip_registrations: plan.registrations().map(<[RegistrationPlan]>::to_vec),
             requests: Some(view.requests().to_vec()),
-            agent_names: plan.agent_names().clone(),
+            agent_names: crate::shown::agent_names(plan.agent_names()),
             notes: view.notes.iter().map(PlanNote::of).collect(),
             apply: None,
             error: None,
@@ -200,11 +257,17 @@ impl PlanDocument {
         }
     }
 
-    /// The plan's document for an apply whose write failed: `written` lists what was written (and checked) before
-    /// the failure, which only a plan of several requests can have; `error` says why.
-    pub fn with_failure(mut self, written: Vec<Subject>, message: String, hint: Option<String>) -> PlanDocument {
-        self.apply = Some(ApplyReport::new(ApplyStatus::Failed, written));
-        self.error = Some(ErrorReport::new(message, hint));
+    /// The plan's document for an apply whose write failed: what was written (and checked) before the failure, what
+    /// is in doubt, what failed and what was not sent; `error` says why.
+    pub fn with_failure(mut self, error: &ApplyError) -> PlanDocument {
+        self.apply = Some(ApplyReport::with_fates(
+            ApplyStatus::Failed,
+            error.written(),
+            error.in_doubt(),
+            error.failed(),
+            error.not_written(),
+        ));
+        self.error = Some(ErrorReport::new(error.to_string(), error.hint()));
         self
     }
 
@@ -217,8 +280,13 @@ impl PlanDocument {
 
 /// Renders the document, pretty-printed.
 pub fn render(document: &PlanDocument) -> String {
-    // Serialising plain data types cannot fail.
-    serde_json::to_string_pretty(document).expect("a plan document is plain data")
+    pretty(document)
+}
+
+/// Pretty JSON with every hidden character escaped. Serialising these plain data types (string keys, no floats)
+/// cannot fail.
+fn pretty<T: Serialize>(document: &T) -> String {
+    crate::clean::to_json_pretty(document).expect("a document is plain data")
 }
 
 /// What `--format json` prints: one file's [`PlanDocument`], or, with several files, a [`SeveralDocument`].
@@ -321,9 +389,9 @@ impl DiagnosticReport {
                 file: file.clone(),
                 line: d.loc.map(|l| l.line),
                 column: d.loc.map(|l| l.column),
-                path: (!d.path.is_empty()).then(|| d.path.clone()),
-                message: d.message.clone(),
-                hint: d.hint.clone(),
+                path: (!d.path.is_empty()).then(|| d.shown_path().into_owned()),
+                message: d.shown_message().into_owned(),
+                hint: d.shown_hint().map(|h| h.into_owned()),
             })
             .collect()
     }
@@ -359,6 +427,10 @@ impl SeveralDocument {
         for entry in &files {
             match entry {
                 FileEntry::Planned(doc) => {
+                    // A file applied part-way carries its plan and its error: it failed.
+                    if doc.error.is_some() {
+                        summary.failed.push(doc.file.clone());
+                    }
                     let Some(planned) = &doc.summary else { continue };
                     if planned.has_changes {
                         summary.has_changes = true;
@@ -372,8 +444,10 @@ impl SeveralDocument {
             }
         }
         let drift_fingerprint = crate::drift::overall(files.iter().filter_map(|entry| match entry {
-            FileEntry::Planned(doc) => Some((doc.file.as_str(), doc.drift_fingerprint.as_deref())),
-            FileEntry::Failed(_) => None,
+            FileEntry::Planned(doc) if doc.error.is_none() => {
+                Some((doc.file.as_str(), doc.drift_fingerprint.as_deref()))
+            }
+            FileEntry::Planned(_) | FileEntry::Failed(_) => None,
         }));
         SeveralDocument { format_version: FORMAT_VERSION, summary, drift_fingerprint, files }
     }
@@ -381,7 +455,7 @@ impl SeveralDocument {
 
 /// Renders several files' document, pretty-printed.
 pub fn render_several(document: &SeveralDocument) -> String {
-    serde_json::to_string_pretty(document).expect("plain data types serialise")
+    pretty(document)
 }
 
 /// What `reconcile validate --format json` prints: every file's verdict, each problem located.
@@ -428,7 +502,7 @@ impl ValidateDocument {
 
 /// Renders `validate`'s document, pretty-printed.
 pub fn render_validate(document: &ValidateDocument) -> String {
-    serde_json::to_string_pretty(document).expect("plain data types serialise")
+    pretty(document)
 }
 
 /// The JSON Schema of [`JsonOutput`], as committed in `schema/plan.schema.json`.

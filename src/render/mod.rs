@@ -2,8 +2,11 @@
 //! [`view`] of the plan), file diagnostics ([`diagnostics`], and in GitHub Actions [`annotations`]) and errors.
 //! This is the only module that writes to stdout or stderr; data goes to stdout, everything else to stderr.
 //!
-//! Every byte goes through one path ([`Output`], and [`LogWriter`] for tracing): scrubbed of every secret and
-//! remote prefix the process has read, then cleaned of control characters ([`clean`]).
+//! Secrets and remote prefixes are kept out of what the renderers build: a value that holds a secret of the run is
+//! masked as a whole before it is placed ([`crate::redact`]). What leaves through [`Output`] is never rewritten to hide
+//! one. Text meant for a terminal (text plans, messages on stderr, logs through [`LogWriter`]) has its control
+//! characters neutralised ([`clean`]); a document (JSON, Markdown, YAML: [`Output::document`]) is written exactly as
+//! it was serialised, its values escaped by its own rules.
 
 pub mod annotations;
 pub mod diagnostics;
@@ -65,7 +68,7 @@ fn keep_for(palette: Palette) -> clean::Keep {
     if palette.enabled { clean::Keep::LinesAndColours(colour_sequences()) } else { clean::Keep::Lines }
 }
 
-/// Writes to stderr through the output path. A failing stderr cannot be reported anywhere: it is ignored.
+/// Writes to stderr, control characters neutralised. A failing stderr cannot be reported anywhere: it is ignored.
 fn to_stderr(text: &str, palette: Palette) {
     let cleaned = clean::clean(text, keep_for(palette));
     let mut err = std::io::stderr().lock();
@@ -73,11 +76,12 @@ fn to_stderr(text: &str, palette: Palette) {
     let _ = err.flush();
 }
 
-/// tracing's writer: every log line at every level goes through the output path to stderr.
+/// tracing's writer: every log line at every level goes to stderr, checked as a value (a line holding a secret of the
+/// run is not shown) and its control characters neutralised.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct LogWriter;
 
-/// One log event, buffered so that it is scrubbed whole.
+/// One log event, buffered so that it is checked whole.
 pub struct LogLine(Vec<u8>);
 
 impl Write for LogLine {
@@ -93,7 +97,12 @@ impl Write for LogLine {
 impl Drop for LogLine {
     fn drop(&mut self) {
         if !self.0.is_empty() {
-            to_stderr(&String::from_utf8_lossy(&self.0), Palette::plain());
+            let line = String::from_utf8_lossy(&self.0);
+            if crate::redact::holds_secret(&line) {
+                to_stderr(&format!("{}\n", crate::redact::HIDDEN), Palette::plain());
+            } else {
+                to_stderr(&line, Palette::plain());
+            }
         }
     }
 }
@@ -185,6 +194,27 @@ impl Palette {
     }
 }
 
+/// Writes stdout, with a final line break; see [`Output::data`].
+fn write_stdout(mut text: String) {
+    use std::sync::atomic::Ordering;
+    STDOUT_USED.store(true, Ordering::SeqCst);
+    if STDOUT_CLOSED.load(Ordering::SeqCst) {
+        return;
+    }
+    if !text.ends_with('\n') {
+        text.push('\n');
+    }
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            STDOUT_CLOSED.store(true, Ordering::SeqCst);
+        } else {
+            let mut failure = STDOUT_FAILURE.lock().unwrap_or_else(|e| e.into_inner());
+            failure.get_or_insert_with(|| e.to_string());
+        }
+    }
+}
+
 /// The two output streams and their palettes.
 #[derive(Clone, Copy, Debug)]
 pub struct Output {
@@ -202,27 +232,17 @@ impl Output {
         }
     }
 
-    /// Data (a plan, JSON): stdout, through the output path. A closed pipe ends the output quietly; any other
-    /// failure (a full disk) is remembered, and the run exits 1 ([`stdout_failure`]).
+    /// Data for a terminal (a text plan): stdout, its control characters neutralised except line breaks and the
+    /// tool's own colours. A closed pipe ends the output quietly; any other failure (a full disk) is remembered, and
+    /// the run exits 1 ([`stdout_failure`]).
     pub fn data(&self, text: &str) {
-        use std::sync::atomic::Ordering;
-        STDOUT_USED.store(true, Ordering::SeqCst);
-        if STDOUT_CLOSED.load(Ordering::SeqCst) {
-            return;
-        }
-        let mut cleaned = clean::clean(text, keep_for(self.stdout)).into_owned();
-        if !cleaned.ends_with('\n') {
-            cleaned.push('\n');
-        }
-        let mut out = std::io::stdout().lock();
-        if let Err(e) = out.write_all(cleaned.as_bytes()).and_then(|()| out.flush()) {
-            if e.kind() == std::io::ErrorKind::BrokenPipe {
-                STDOUT_CLOSED.store(true, Ordering::SeqCst);
-            } else {
-                let mut failure = STDOUT_FAILURE.lock().unwrap_or_else(|e| e.into_inner());
-                failure.get_or_insert_with(|| e.to_string());
-            }
-        }
+        write_stdout(clean::clean(text, keep_for(self.stdout)).into_owned());
+    }
+
+    /// A document (JSON, Markdown, YAML): stdout, exactly as it was serialised (its own escaping keeps control
+    /// characters out of it), with a final line break. Failures as for [`Output::data`].
+    pub fn document(&self, text: &str) {
+        write_stdout(text.to_string());
     }
 
     /// A status line for a person: stderr, silenced by `-q`.
@@ -268,8 +288,10 @@ impl Output {
 pub trait Sink {
     /// The streams' palettes and `-q`.
     fn output(&self) -> Output;
-    /// Data for stdout.
+    /// Data for stdout, for a terminal (a text plan).
     fn data(&mut self, text: &str);
+    /// A document for stdout (JSON, Markdown), written as serialised.
+    fn document(&mut self, text: &str);
     /// A status line for stderr (silenced by `-q`).
     fn status(&mut self, text: &str);
     /// A warning for stderr.
@@ -286,6 +308,9 @@ impl Sink for Output {
     }
     fn data(&mut self, text: &str) {
         Output::data(self, text);
+    }
+    fn document(&mut self, text: &str) {
+        Output::document(self, text);
     }
     fn status(&mut self, text: &str) {
         Output::status(self, text);
@@ -313,6 +338,7 @@ pub struct Buffer {
 #[derive(Debug)]
 enum Event {
     Data(String),
+    Document(String),
     Status(String),
     Warning(String),
     Error(String, Option<String>),
@@ -323,6 +349,7 @@ impl Event {
     fn print(self, out: Output) {
         match self {
             Event::Data(text) => out.data(&text),
+            Event::Document(text) => out.document(&text),
             Event::Status(text) => out.status(&text),
             Event::Warning(text) => out.warning(&text),
             Event::Error(message, hint) => out.error(&message, hint.as_deref()),
@@ -359,6 +386,9 @@ impl Sink for Buffer {
     }
     fn data(&mut self, text: &str) {
         self.push(Event::Data(text.to_string()));
+    }
+    fn document(&mut self, text: &str) {
+        self.push(Event::Document(text.to_string()));
     }
     fn status(&mut self, text: &str) {
         self.push(Event::Status(text.to_string()));

@@ -56,14 +56,14 @@ pub fn show(sink: &mut dyn Sink, plan: &Plan, file: &str, format: Format, applie
             if let Some(written) = applied {
                 doc = doc.with_apply(written.to_vec());
             }
-            sink.data(&render::json::render(&doc));
+            sink.document(&render::json::render(&doc));
         }
         Format::Markdown => {
             let mut text = render::markdown::render(plan, file);
             if let Some(written) = applied {
                 text.push_str(&format!("\n**{}**\n", applied_line(plan, written)));
             }
-            sink.data(&text);
+            sink.document(&text);
         }
     }
 }
@@ -81,7 +81,7 @@ pub fn after_apply(sink: &mut dyn Sink, plan: &Plan, file: &str, format: Format,
     match format {
         Format::Json => show(sink, plan, file, format, Some(written)),
         Format::Text => sink.data(&applied_line(plan, written)),
-        Format::Markdown => sink.data(&format!("\n**{}**", applied_line(plan, written))),
+        Format::Markdown => sink.document(&format!("\n**{}**", applied_line(plan, written))),
     }
 }
 
@@ -214,6 +214,21 @@ pub fn heading(file: &str, p: Palette) -> String {
 /// With several files: the line under a failed file's heading on stdout (the error itself is on stderr).
 pub fn failed_line(p: Palette) -> String {
     format!("{}\n", p.error("Failed: the error is on stderr."))
+}
+
+/// Under a file's heading: the run was stopped by a signal before this file was started.
+pub fn not_started_line(signal: crate::stop::Signal, p: Palette) -> String {
+    format!("{}\n", p.error(&format!("Not started: the run was interrupted ({signal}) before this file.")))
+}
+
+/// On stderr, once: the files a signal kept from starting.
+pub fn not_started(signal: crate::stop::Signal, files: &[&str]) -> String {
+    let (count, them) = if files.len() == 1 {
+        ("1 file was".to_string(), "its account")
+    } else {
+        (format!("{} files were", files.len()), "their accounts")
+    };
+    format!("interrupted ({signal}): {count} not started, and nothing was sent to {them}: {}", files.join(", "))
 }
 
 /// What a command did with each of several files, for the overall summary.

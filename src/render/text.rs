@@ -152,10 +152,12 @@ pub fn show(value: &Value) -> String {
     }
 }
 
+/// A string as a plan shows it: quoted, quotes and backslashes escaped as in JSON, every control or invisible
+/// character as `\u{...}`; a mask ([`crate::redact::HIDDEN`]) as it is, unquoted, so that it never reads as a value.
 fn quote(s: &str) -> String {
-    // Quotes and backslashes escaped as in JSON; every control or invisible character as `\u{...}`.
-    // Scrubbed before escaping: an escape inside a secret would hide it from the output path's scrubber.
-    let s = crate::redact::scrub(s);
+    if crate::redact::is_mask(s) {
+        return s.to_string();
+    }
     format!("\"{}\"", super::printable(&s.replace('\\', "\\\\").replace('"', "\\\"")))
 }
 

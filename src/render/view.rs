@@ -428,38 +428,33 @@ fn row(plan: &Plan, subject: &Subject, action: Action, change: &FieldChange) -> 
             Row::Secret { field: field.clone(), shown: SecretShown::of(action, *status, sent) }
         }
         FieldChange::Value { field, before, after } => {
-            let label = |value: &Option<Value>| labelled(plan, field, value.clone());
+            let label = |value: &Option<Value>| value.as_ref().map(|v| labelled(plan, field, v));
             Row::Value { field: field.clone(), before: label(before), after: label(after) }
         }
     }
 }
 
-/// An agent list (or the SIP config's allowances, each starting with its agent's ID) with each ID the file wrote by
-/// name shown as `ID (name)`.
-fn labelled(plan: &Plan, field: &str, value: Option<Value>) -> Option<Value> {
-    let agents = field == provider::AGENT_IDS || field == sip::ALLOWED_AGENTS;
+/// A value as the plan shows it ([`crate::shown`]: a string holding a secret masked whole), an agent list (or the SIP
+/// config's allowances, each starting with its agent's ID) with each ID the file wrote by name shown as `ID (name)`,
+/// each part masked on its own.
+fn labelled(plan: &Plan, field: &str, value: &Value) -> Value {
     match value {
-        Some(Value::List(entries)) if agents && !plan.agent_names().is_empty() => Some(Value::List(
+        Value::List(entries) if field == provider::AGENT_IDS || field == sip::ALLOWED_AGENTS => Value::List(
             entries
-                .into_iter()
+                .iter()
                 .map(|entry| {
-                    let (id, rest) = entry.split_once(' ').unwrap_or((entry.as_str(), ""));
-                    match plan.agent_names().get(id) {
-                        Some(name) if rest.is_empty() => format!("{id} ({name})"),
-                        Some(name) => format!("{id} ({name}) {rest}"),
-                        None => entry.clone(),
-                    }
+                    let (id, pattern) =
+                        if field == sip::ALLOWED_AGENTS { sip::split_shown(entry) } else { (entry.as_str(), None) };
+                    crate::shown::agent_entry(id, plan.agent_names().get(id).map(String::as_str), pattern)
                 })
                 .collect(),
-        )),
-        other => other,
+        ),
+        other => crate::shown::value(other),
     }
 }
 
-/// Escapes text for an HTML context inside a Markdown table cell.
+/// Escapes text for an HTML context inside a Markdown table cell (a value placed here was checked for secrets before).
 pub fn esc(s: &str) -> String {
-    // Scrubbed before escaping: an escape inside a secret would hide it from the output path's scrubber.
-    let s = crate::redact::scrub(s);
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {

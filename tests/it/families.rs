@@ -206,15 +206,90 @@ fn auto_reads_with_the_account_get_and_falls_back_when_it_is_gone() {
 
 #[test]
 fn a_404_that_is_not_the_apis_json_is_an_error_not_everything_to_create() {
-    let f = Fixture::new().family("provider");
-    f.emu.set_provider_endpoints(EndpointMode::GoneHtml);
-    let (code, out, err) = f.run(&["apply", "--auto-approve"]);
-    assert_eq!(code, 1, "{out}{err}");
-    assert!(out.is_empty(), "{out}");
-    assert!(err.contains("/api/telephony_configs/"), "names the URL: {err}");
-    assert!(err.contains("answered HTTP 404 with no API error body"), "{err}");
-    assert!(err.contains("--api-url") && err.contains("--endpoints account"), "{err}");
-    assert!(f.emu.requests().iter().all(|r| r.method == "GET"), "nothing written");
+    // An HTML page, and a JSON body that is not the API's `{"detail": ...}` (a gateway's `{"error": ...}`): only the
+    // API's own 404 says "not configured".
+    for mode in [EndpointMode::GoneHtml, EndpointMode::GoneForeignJson] {
+        let f = Fixture::new().family("provider");
+        f.emu.set_provider_endpoints(mode);
+        for command in [&["plan"][..], &["apply", "--auto-approve"]] {
+            let (code, out, err) = f.run(command);
+            assert_eq!(code, 1, "{mode:?}, {command:?}: {out}{err}");
+            assert!(out.is_empty(), "{out}");
+            assert!(
+                err.contains(&format!("{}/api/telephony_configs/", f.emu.url())) && err.contains("answered HTTP 404"),
+                "names the URL: {err}"
+            );
+            assert!(err.contains("answered HTTP 404 with no API error body"), "{err}");
+            assert!(err.contains("--api-url") && err.contains("--endpoints account"), "{err}");
+            assert!(!err.contains("will be created"), "{err}");
+        }
+        assert!(f.emu.requests().iter().all(|r| r.method == "GET"), "{mode:?}: nothing written");
+    }
+}
+
+/// `auto` reads through the account-level GET, so a server without the provider-scoped endpoints plans fine; the
+/// first write finds the path missing, and the error offers `--endpoints account`, which then applies.
+#[test]
+fn auto_against_a_server_without_provider_endpoints_offers_the_account_family() {
+    for mode in [EndpointMode::GoneHtml, EndpointMode::GoneForeignJson] {
+        let f = Fixture::new();
+        f.emu.set_provider_endpoints(mode);
+        let (code, out, err) = f.run(&["plan"]);
+        assert_eq!(code, 0, "{mode:?}: {out}{err}");
+        let (code, out, err) = f.run(&["apply", "--auto-approve"]);
+        assert_eq!(code, 1, "{mode:?}: {out}{err}");
+        assert!(
+            err.contains(&format!(
+                "error: POST {}/api/telephony_configs/twilio answered HTTP 404 with no API error body: this server has \
+                 no such endpoint",
+                f.emu.url()
+            )),
+            "{mode:?}: {err}"
+        );
+        assert!(err.contains("written: none; failed: twilio; not written: telnyx, plivo"), "{mode:?}: {err}");
+        assert!(err.contains("pass --endpoints account"), "{mode:?}: {err}");
+        assert_eq!(f.write_lines(), [format!("{POST_TWILIO} {ALL_TWILIO}")], "{mode:?}: one POST, not repeated");
+        // What the hint says works.
+        let (code, out, err) = f.run(&["--endpoints", "account", "apply", "--auto-approve"]);
+        assert_eq!(code, 0, "{mode:?}: {out}{err}");
+        assert_eq!(f.account(), full_state(), "{mode:?}");
+    }
+}
+
+/// An account-level answer must say something (a block or null) of each provider: one that leaves a provider out
+/// is an error naming it, never "not configured" (which would show a provider declared `null` as absent, or plan
+/// to create one that exists).
+#[test]
+fn an_account_answer_silent_about_a_provider_is_an_error() {
+    for family in ["auto", "account"] {
+        for omitted in [&["twilio", "telnyx", "plivo"][..], &["plivo"]] {
+            let f = Fixture::with_state(full_state()).family(family);
+            f.write(
+                "telephony.yaml",
+                &FULL_FILE.replace(
+                    "plivo:\n  authId: MAXXXXXXXXXXXXXXXXXX\n  authToken: { env: PLIVO_AUTH_TOKEN }\n",
+                    "plivo: null\n",
+                ),
+            );
+            f.emu.set_account_omits(omitted);
+            for command in [&["plan"][..], &["apply", "--auto-approve"]] {
+                let (code, out, err) = f.run(command);
+                assert_eq!(code, 1, "{family}, {omitted:?}, {command:?}: {out}{err}");
+                assert!(
+                    err.contains(&format!(
+                        "GET {}/api/accounts/me/telephony_config answered something that is not a telephony config: it \
+                         says nothing about `{}`",
+                        f.emu.url(),
+                        omitted[0]
+                    )),
+                    "{family}, {omitted:?}: {err}"
+                );
+                assert!(!out.contains("absent, as declared"), "{out}");
+            }
+            assert!(f.emu.requests().iter().all(|r| r.method == "GET"), "{family}: nothing written");
+            assert!(f.account().plivo.is_some(), "{family}");
+        }
+    }
 }
 
 #[test]
@@ -239,7 +314,11 @@ fn a_failed_request_stops_the_rest_and_a_rerun_sends_only_what_is_left() {
         let (code, out, err) = f.run(&["apply", "--auto-approve", "--format", "json"]);
         assert_eq!(code, 1, "{family}: {out}{err}");
         let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
-        assert_eq!(doc["apply"], json!({"status": "failed", "written": ["twilio"]}), "{out}");
+        assert_eq!(
+            doc["apply"],
+            json!({"status": "failed", "written": ["twilio"], "failed": ["telnyx"], "notWritten": ["plivo"]}),
+            "{out}"
+        );
         assert!(doc["error"]["message"].as_str().unwrap().contains("failed: telnyx; not written: plivo"), "{out}");
 
         f.emu.clear_requests();
@@ -380,14 +459,18 @@ fn an_unknown_outcome_part_way_says_once_to_plan_and_apply_again() {
     for family in PROVIDER_WRITES {
         let f = Fixture::with_state(mixed_state()).family(family);
         f.write("telephony.yaml", MIXED_FILE);
-        for _ in 0..4 {
-            f.emu.push_fault_for("POST", Fault::status_with_body(502, ""));
-        }
+        // A 500 ends a create (only 502, 504, a lost connection and a timeout are read again), and leaves it in
+        // doubt: the API did not say it was not done.
+        f.emu.push_fault_for("POST", Fault::status(500));
         let (code, out, err) = f.run(&["apply", "--auto-approve"]);
         assert_eq!(code, 1, "{family}: {out}{err}");
         assert!(err.contains("may or may not have been applied"), "{err}");
         assert_eq!(err.matches("sends only what is left").count(), 1, "one piece of advice, not two: {err}");
-        assert!(err.contains("written: twilio; in doubt (it may have landed): telnyx; not written: plivo"), "{err}");
+        assert!(
+            err.contains("written: twilio; in doubt (it may or may not have landed): telnyx; not written: plivo"),
+            "{err}"
+        );
+        assert_eq!(f.write_lines().iter().filter(|l| l.starts_with("POST")).count(), 1, "{family}");
     }
 }
 

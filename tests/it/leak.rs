@@ -21,12 +21,14 @@ fn remote_with_other_secrets() -> AccountState {
     state
 }
 
-/// Substrings that must never be printed: each local secret and its 6-char head, and each remote prefix.
+/// Substrings that must never be printed: each local secret, every piece of 8 characters of one, and each remote
+/// prefix.
 fn forbidden() -> Vec<String> {
     let mut out = Vec::new();
     for secret in all_secrets() {
         out.push(secret.to_string());
-        out.push(secret.chars().take(8).collect());
+        let chars: Vec<char> = secret.chars().collect();
+        out.extend(chars.windows(8).map(|w| w.iter().collect::<String>()));
     }
     for remote in [REMOTE_TWILIO, REMOTE_TELNYX_KEY, REMOTE_TELNYX_PUB, REMOTE_PLIVO] {
         out.push(remote.chars().take(6).collect());
@@ -292,6 +294,49 @@ fn no_secret_or_prefix_reaches_any_format_or_file() {
     assert_eq!(ran, 22);
 }
 
+/// Values that hold secrets, on both sides: an identifier the file reads from a secret's variable, the account's
+/// identifier and mapping value holding secrets. Every format shows them hidden, the
+/// saved plan applies, and `import` stops rather than write the API key into a file.
+#[test]
+fn no_secret_or_prefix_reaches_output_where_values_hold_secrets() {
+    let mut state = remote_with_other_secrets();
+    let twilio = state.twilio.as_mut().unwrap();
+    twilio.account_sid = format!("AC{TWILIO_TOKEN}");
+    twilio.request_context_mapping.insert("From".into(), format!("user.{PLIVO_TOKEN}"));
+    let mut f = Fixture::with_state(state.clone()).family("auto");
+    f.emu.set_prefix_length(6);
+    f.write(
+        "telephony.yaml",
+        &FULL_FILE.replace("applicationSid: \"1234567890123456789\"", "applicationSid: { env: APP_SID }"),
+    );
+    f.env.insert("APP_SID".into(), format!("app-{TELNYX_PUBLIC_KEY}"));
+    let mut ran = run_all(
+        &f,
+        "hidden values",
+        &[
+            run(&["plan"], 0, "[hidden: holds part of a secret]"),
+            run(&["plan", "--format", "json"], 0, "\"[hidden: holds part of a secret]\""),
+            run(&["plan", "--format", "markdown"], 0, "<code>[hidden: holds part of a secret]</code>"),
+            run(&["plan", "--out", "plan.json"], 0, "Saved the plan"),
+        ],
+        &nothing,
+    );
+    assert_clean("plan.json", &std::fs::read_to_string(f.path("plan.json")).unwrap());
+    ran += run_all(&f, "hidden values applied", &[writing(&["apply", "plan.json"], 0, "Apply complete")], &|f| {
+        f.emu.set_account(API_KEY, state.clone());
+    });
+    let mut held = remote_with_other_secrets();
+    held.plivo.as_mut().unwrap().auth_id = format!("MA{API_KEY}");
+    f.emu.set_account(API_KEY, held);
+    ran += run_all(
+        &f,
+        "import of a value holding the API key",
+        &[run(&["import", "--out", "-"], 1, "the account's plivo.authId holds part of the Ultravox API key")],
+        &nothing,
+    );
+    assert_eq!(ran, 12);
+}
+
 /// Agents written by name: the lookups, the plan that shows names, and the errors for missing or ambiguous names.
 #[test]
 fn no_secret_or_prefix_reaches_output_when_agents_are_named() {
@@ -494,8 +539,8 @@ fn no_secret_or_prefix_reaches_output_on_the_provider_endpoints() {
 }
 
 /// Secrets from SOPS files: plans, applies, a server echoing a decrypted secret, every failure of a `sops` reference,
-/// and sops's own error output holding secrets of the run (its first line is shown, scrubbed), or its standard output
-/// holding them (never shown).
+/// and sops's own error output holding secrets of the run (its first line is shown, or hidden whole when it holds
+/// one), or its standard output holding them (never shown).
 #[test]
 fn no_secret_or_prefix_reaches_output_through_sops() {
     let mut f = Fixture::with_state(remote_with_other_secrets()).with_sops();
@@ -538,7 +583,7 @@ fn no_secret_or_prefix_reaches_output_through_sops() {
     ran += run_all(
         &f,
         "sops error output",
-        &[run(&["plan"], 1, "sops could not decrypt secrets.enc.yaml: Error: no key for [redacted] / [redacted]")],
+        &[run(&["plan"], 1, "sops could not decrypt secrets.enc.yaml: [hidden: holds part of a secret]\n")],
         &nothing,
     );
     // sops "succeeds" but prints secrets that are not a JSON document: nothing of it is shown.

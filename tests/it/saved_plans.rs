@@ -46,7 +46,7 @@ fn apply_from_a_plan_file_sends_the_same_writes_as_a_fresh_apply() {
         }
         assert!(!text.contains("RMT9"), "plan file holds a remote prefix: {text}");
         let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
-        assert_eq!(doc["planFileVersion"], 2);
+        assert_eq!(doc["planFileVersion"], 3);
         assert_eq!(doc["file"], "telephony.yaml");
         assert_eq!(doc["endpoints"], family);
         let requests = match family {
@@ -127,7 +127,7 @@ fn a_secret_whose_status_moved_since_the_plan_is_refused() {
 fn a_plan_from_an_incompatible_version_is_refused() {
     let f = Fixture::with_state(changed_state());
     let text = plan_to_file(&f);
-    f.write("plan.json", &text.replace("\"planFileVersion\": 2", "\"planFileVersion\": 99"));
+    f.write("plan.json", &text.replace("\"planFileVersion\": 3", "\"planFileVersion\": 99"));
     assert_refused(&f, &["apply", "plan.json"], "made by an incompatible version");
     f.write("plan.json", "{\"formatVersion\": 1}");
     assert_refused(&f, &["apply", "plan.json"], "is not a reconcile plan file");

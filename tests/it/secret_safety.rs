@@ -54,7 +54,7 @@ fn a_literal_secret_of_any_shape_is_masked_in_diagnostics() {
         assert_eq!(code, 1, "{shape}: {out}{err}");
         assert!(err.contains("twilio.authToken"), "{shape}: {err}");
         if shape == "flow list" {
-            assert!(err.contains("  3 |   authToken: ********]"), "{shape}: one mask for the whole value: {err}");
+            assert!(err.contains("  3 |   authToken: ********\n"), "{shape}: one mask for the whole value: {err}");
         }
         if shape != "nested mapping" {
             assert!(err.contains("********"), "{shape}: {err}");
@@ -65,23 +65,58 @@ fn a_literal_secret_of_any_shape_is_masked_in_diagnostics() {
 }
 
 #[test]
-fn a_secret_reused_as_an_identifier_is_never_printed() {
-    let f = Fixture::new();
+fn a_secret_reused_as_an_identifier_is_hidden_in_every_format_and_the_saved_plan_still_applies() {
+    let mut f = Fixture::new();
     f.write(
         "telephony.yaml",
-        &FULL_FILE.replace("accountSid: AC0123456789abcdef0123456789abcdef", "accountSid: { env: TWILIO_AUTH_TOKEN }"),
+        &FULL_FILE.replace("accountSid: AC0123456789abcdef0123456789abcdef", "accountSid: { env: TWILIO_SID }"),
     );
-    for format in ["text", "json", "markdown"] {
+    f.env.insert("TWILIO_SID".into(), TWILIO_TOKEN.into());
+    for (format, shown) in [
+        ("text", "+ accountSid:                  [hidden: holds part of a secret]\n"),
+        ("json", "\"after\": \"[hidden: holds part of a secret]\""),
+        ("markdown", "| <code>accountSid</code> | <em>none</em> | <code>[hidden: holds part of a secret]</code> |"),
+    ] {
         let (code, out, err) = f.run(&["plan", "--format", format, "--detailed-exitcode"]);
         assert_eq!(code, 2, "{format}: {out}{err}");
-        assert!(out.contains("[redacted]"), "{format}: the identifier is shown, scrubbed: {out}");
+        assert!(out.contains(shown), "{format}: the identifier is shown masked whole: {out}");
+        if format == "json" {
+            serde_json::from_str::<serde_json::Value>(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
+        }
         assert_no_piece(format, &format!("{out}{err}"));
     }
     let (code, out, err) = f.run(&["plan", "--out", "plan.json"]);
     assert_eq!(code, 0, "{out}{err}");
     let saved = std::fs::read_to_string(f.path("plan.json")).unwrap();
-    assert!(saved.contains("[redacted]"), "{saved}");
+    assert!(saved.contains("\"after\": \"[hidden: holds part of a secret]\""), "{saved}");
     assert_no_piece("saved plan", &saved);
+    // The masked value is only what is shown: the saved plan applies, and sends the true value.
+    let (code, out, err) = f.run(&["apply", "plan.json"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let sent = f.sent();
+    assert_eq!(f.sent_providers(), ["twilio", "telnyx", "plivo"], "{out}{err}");
+    assert_eq!(sent[0].1["accountSid"], TWILIO_TOKEN, "the true value is sent");
+    assert_no_piece("apply", &format!("{out}{err}"));
+    let (code, out, err) = f.run(&["plan", "--detailed-exitcode"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("No changes."), "{out}");
+    // Another value behind the same mask (the variable now holds another value with the secret in it) is a change
+    // the saved plan did not review: refused, nothing sent.
+    f.env.insert("TWILIO_SID".into(), format!("{TWILIO_TOKEN}-1"));
+    let (code, out, err) = f.run(&["plan", "--out", "again.json"]);
+    assert_eq!(code, 0, "{out}{err}");
+    f.env.insert("TWILIO_SID".into(), format!("{TWILIO_TOKEN}-2"));
+    f.emu.clear_requests();
+    let (code, out, err) = f.run(&["apply", "again.json"]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(
+        err.contains(
+            "refusing to apply the saved plan: since the plan was made, a value the plan shows hidden (it holds part \
+             of a secret) is not the same; nothing was sent"
+        ),
+        "{err}"
+    );
+    assert!(f.write_lines().is_empty(), "{:?}", f.write_lines());
 }
 
 #[test]
@@ -94,22 +129,33 @@ fn a_secret_pasted_into_the_accounts_identifier_or_mapping_is_never_printed() {
     for format in ["text", "json", "markdown"] {
         let (code, out, err) = f.run(&["-vvv", "plan", "--format", format, "--detailed-exitcode"]);
         assert_eq!(code, 2, "{format}: {out}{err}");
-        assert!(out.contains("accountSid") && out.contains("[redacted]"), "{format}: {out}");
+        assert!(out.contains("accountSid") && out.contains("[hidden: holds part of a secret]"), "{format}: {out}");
         assert_no_piece(format, &format!("{out}{err}"));
     }
-    // import knows only the API key: an identifier holding it is written scrubbed.
+    // import knows only the API key: an identifier holding it stops the import, naming the field; nothing is
+    // written, and no placeholder ever reaches a file.
     let mut state = full_state();
-    state.plivo.as_mut().unwrap().auth_id = API_KEY.into();
+    state.plivo.as_mut().unwrap().auth_id = format!("MA-{API_KEY}");
     f.emu.set_account(API_KEY, state);
-    let (code, out, err) = f.run(&["import", "--out", "imported.yaml"]);
-    assert_eq!(code, 0, "{out}{err}");
-    let imported = std::fs::read_to_string(f.path("imported.yaml")).unwrap();
-    assert!(imported.contains("authId: \"[redacted]\"") || imported.contains("authId: [redacted]"), "{imported}");
-    assert_no_piece("import", &format!("{out}{err}{imported}"));
+    for out_arg in ["imported.yaml", "-"] {
+        let (code, out, err) = f.run(&["import", "--out", out_arg]);
+        assert_eq!(code, 1, "{out}{err}");
+        assert!(
+            err.contains(
+                "error: the account's plivo.authId holds part of the Ultravox API key this run read; the file would \
+                 put it in git, so nothing was written"
+            ),
+            "{err}"
+        );
+        assert!(err.contains("hint: change the value on the account"), "{err}");
+        assert!(out.is_empty(), "{out}");
+        assert_no_piece("import", &format!("{out}{err}"));
+    }
+    assert!(!f.path("imported.yaml").exists());
 }
 
 #[test]
-fn an_agent_name_holding_a_secret_is_scrubbed_in_the_hint() {
+fn an_agent_name_holding_a_secret_is_hidden_in_the_hint() {
     let mut state = full_state();
     state.agents = vec![ultravox_emulator::Agent::new(AGENT_B, format!("Sales {TWILIO_TOKEN}"))];
     let f = Fixture::with_state(state);
@@ -119,7 +165,10 @@ fn an_agent_name_holding_a_secret_is_scrubbed_in_the_hint() {
     );
     let (code, out, err) = f.run(&["plan"]);
     assert_eq!(code, 1, "{out}{err}");
-    assert!(err.contains("agents with a similar name: \"Sales [redacted]\""), "{err}");
+    assert!(
+        err.contains(&format!("agents with a similar name: [hidden: holds part of a secret] ({AGENT_B})")),
+        "{err}"
+    );
     assert_no_piece("hint", &format!("{out}{err}"));
 }
 
@@ -220,6 +269,112 @@ fn a_fifo_or_device_as_a_secret_file_or_as_f_is_an_error_at_once() {
         assert!(err.contains(kind), "{path}: {err}");
     }
     assert!(f.request_lines().is_empty(), "{:?}", f.request_lines());
+}
+
+/// Runs the binary, killing it after [`WAIT_LIMIT`] (a hang becomes a failure, never a stuck suite).
+#[cfg(unix)]
+fn run_bounded(f: &Fixture, args: &[&str]) -> (i32, String, String) {
+    let output = f.cmd(args).timeout(WAIT_LIMIT).output().expect("run");
+    let code = output.status.code().unwrap_or(-1);
+    let (out, err) = (String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    assert_ne!(code, -1, "{args:?} did not end within {}s: {out}{err}", WAIT_LIMIT.as_secs());
+    (code, out.into_owned(), err.into_owned())
+}
+
+/// Every file the tool reads (a secret file, a `-f` file, a SOPS file, a saved plan, and the declaration a saved plan
+/// names) must be a regular file or a link to one: a FIFO, a device, a socket or a folder is an error at once, never
+/// a wait nor a read without end; and none is read past its cap, checked before reading.
+#[cfg(unix)]
+#[test]
+fn every_file_read_must_be_a_regular_file_within_a_cap() {
+    use std::os::unix::fs::symlink;
+    let f = Fixture::with_state(full_state());
+    mkfifo(&f.path("pipe"));
+    let _socket = std::os::unix::net::UnixListener::bind(f.path("socket")).unwrap();
+    std::fs::create_dir(f.path("folder")).unwrap();
+    symlink(f.path("pipe"), f.path("link-to-pipe")).unwrap();
+    symlink("/dev/zero", f.path("link-to-zero")).unwrap();
+    let oversized = |name: &str, len: u64| {
+        // Sparse: as large as it says, without the disk space.
+        std::fs::File::create(f.path(name)).unwrap().set_len(len).unwrap();
+    };
+    let kinds = [
+        ("pipe", "a FIFO (named pipe)"),
+        ("link-to-pipe", "a FIFO (named pipe)"),
+        ("link-to-zero", "a device"),
+        ("socket", "a socket"),
+        ("folder", "a directory"),
+    ];
+
+    // The secret file a reference reads.
+    let secret = f.path("secrets/telnyx-api-key");
+    for (name, kind) in kinds {
+        std::fs::remove_file(&secret).unwrap();
+        symlink(f.path(name), &secret).unwrap();
+        let (code, out, err) = run_bounded(&f, &["plan"]);
+        assert_eq!(code, 1, "{name}: {out}{err}");
+        assert!(
+            err.contains(&format!(
+                "cannot read file secrets/telnyx-api-key (./secrets/telnyx-api-key): it is {kind}, not a regular file"
+            )),
+            "{name}: {err}"
+        );
+    }
+    std::fs::remove_file(&secret).unwrap();
+    oversized("secrets/telnyx-api-key", 1 << 30);
+    let (code, out, err) = run_bounded(&f, &["plan"]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(err.contains("file secrets/telnyx-api-key is larger than 65536 bytes"), "{err}");
+    f.write("secrets/telnyx-api-key", &format!("{TELNYX_API_KEY}\n"));
+
+    // The file given to -f.
+    for (name, kind) in kinds.iter().filter(|(name, _)| *name != "folder") {
+        let (code, out, err) = run_bounded(&f, &["plan", "-f", name]);
+        assert_eq!(code, 1, "{name}: {out}{err}");
+        assert!(err.contains(&format!("the file is {kind}, not a regular file")), "{name}: {err}");
+    }
+    oversized("huge.yaml", 1 << 30);
+    let (code, out, err) = run_bounded(&f, &["plan", "-f", "huge.yaml"]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(err.contains("the file is larger than 1048576 bytes"), "{err}");
+
+    // A saved plan.
+    for (name, kind) in kinds {
+        let (code, out, err) = run_bounded(&f, &["apply", name]);
+        assert_eq!(code, 1, "{name}: {out}{err}");
+        assert!(
+            err.contains(&format!("cannot read plan file {name}: it is {kind}, not a regular file")),
+            "{name}: {err}"
+        );
+    }
+    oversized("huge-plan.json", 65 << 20);
+    let (code, out, err) = run_bounded(&f, &["apply", "huge-plan.json"]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(err.contains("cannot read plan file huge-plan.json: it is larger than 67108864 bytes"), "{err}");
+    assert!(f.request_lines().is_empty(), "{:?}", f.request_lines());
+
+    // The declaration a saved plan names, replaced since by something that is not a regular file: refused at once,
+    // before anything is sent (it used to wait forever on a FIFO, and read a device into memory without end).
+    f.write("plan-dir/telephony.yaml", FULL_FILE);
+    f.write("plan-dir/secrets/telnyx-api-key", &format!("{TELNYX_API_KEY}\n"));
+    let (code, out, err) = run_bounded(&f, &["plan", "-f", "plan-dir/telephony.yaml", "--out", "saved.json"]);
+    assert_eq!(code, 0, "{out}{err}");
+    f.emu.clear_requests();
+    for (name, kind) in kinds.iter().filter(|(name, _)| *name != "folder") {
+        std::fs::remove_file(f.path("plan-dir/telephony.yaml")).unwrap();
+        symlink(f.path(name), f.path("plan-dir/telephony.yaml")).unwrap();
+        let (code, out, err) = run_bounded(&f, &["apply", "saved.json"]);
+        assert_eq!(code, 1, "{name}: {out}{err}");
+        assert!(err.contains(&format!("the file is {kind}, not a regular file")), "{name}: {err}");
+        assert!(err.contains("--> plan-dir/telephony.yaml"), "{name}: {err}");
+    }
+    assert!(f.request_lines().is_empty(), "{:?}", f.request_lines());
+
+    // A SOPS file (checked by validate, which never decrypts).
+    f.write("sops.yaml", "twilio:\n  accountSid: AC1\n  authToken: { sops: pipe, key: twilio.authToken }\n");
+    let (code, out, err) = run_bounded(&f, &["validate", "-f", "sops.yaml"]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(err.contains("it is a FIFO (named pipe), not a regular file"), "{err}");
 }
 
 #[test]
@@ -363,7 +518,7 @@ fn an_interruption_during_the_write_says_it_may_have_landed() {
         assert_eq!(output.status.code(), Some(1), "{family}, SIG{signal}: {err}");
         assert!(
             err.contains(&format!(
-                "interrupted (SIG{signal}) while the write of twilio was in flight: it may or may not have landed"
+                "was in flight when the run was interrupted (SIG{signal}): it may or may not have landed"
             )),
             "{err}"
         );
@@ -395,8 +550,18 @@ fn an_interruption_part_way_through_provider_writes_sends_nothing_more() {
     let output = child.wait_with_output().unwrap();
     let err = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(1), "{err}");
-    assert!(err.contains("interrupted (SIGINT) while the write of telnyx was in flight"), "{err}");
-    assert!(err.contains("written: twilio; in doubt (it may have landed): telnyx; not written: plivo"), "{err}");
+    assert!(
+        err.contains(&format!(
+            "POST {}/api/telephony_configs/telnyx was in flight when the run was interrupted (SIGINT): it may or may not \
+             have landed",
+            f.emu.url()
+        )),
+        "{err}"
+    );
+    assert!(
+        err.contains("written: twilio; in doubt (it may or may not have landed): telnyx; not written: plivo"),
+        "{err}"
+    );
     assert_eq!(
         f.write_lines(),
         vec![
@@ -446,22 +611,43 @@ fn a_prefix_with_a_tab_echoed_by_the_server_is_still_recognised() {
     let (code, out, err) = f.run(&["apply", "--auto-approve"]);
     assert_eq!(code, 1, "{out}{err}");
     assert_eq!(f.sent_providers(), ["twilio"], "the write was sent and refused");
-    assert!(err.contains("prefix [redacted] does not match"), "{err}");
+    assert!(err.contains("prefix [hidden: a secret's prefix] does not match"), "{err}");
     assert!(!err.contains("Zx") && !err.contains("Qw-"), "{err}");
 }
 
 #[test]
-fn a_short_secret_echoed_inside_a_word_by_the_server_is_still_scrubbed() {
-    // Shorter than an 8-character piece, so it is matched whole; a secret is never ordinary text, so it is matched
-    // inside a word too (a short remote prefix is matched only as a word of its own).
+fn a_secret_shorter_than_eight_characters_is_refused_located_before_any_request() {
+    // No credential is that short; refusing it lets every other rule look for 8-character pieces.
     let mut f = Fixture::new();
     f.env.insert("TWILIO_AUTH_TOKEN".into(), "Jv3Xq8".into());
-    f.emu.push_fault_for("POST", Fault::status_with_body(400, r#"{"detail": "token=Jv3Xq8 refused; tokJv3Xq8x"}"#));
+    f.write("secrets/telnyx-api-key", "k1\n");
     let (code, out, err) = f.run(&["apply", "--auto-approve"]);
     assert_eq!(code, 1, "{out}{err}");
-    assert_eq!(f.sent_providers(), ["twilio"], "the write was sent and refused");
-    assert!(err.contains("token=[redacted] refused; tok[redacted]x"), "{err}");
+    assert!(
+        err.contains(
+            "error[short-secret]: twilio.authToken: the value of environment variable TWILIO_AUTH_TOKEN is 6 \
+             characters long; no credential is shorter than 8, so it is refused\n  --> telephony.yaml:4:14"
+        ),
+        "{err}"
+    );
+    assert!(err.contains("error[short-secret]: telnyx.apiKey: the value of file secrets/telnyx-api-key is 2"), "{err}");
+    assert!(err.contains("hint: check that environment variable TWILIO_AUTH_TOKEN holds the whole secret"), "{err}");
+    assert!(f.request_lines().is_empty(), "{:?}", f.request_lines());
     assert!(!format!("{out}{err}").contains("Jv3Xq8"), "{out}{err}");
+    // The API key too.
+    f.env.insert("TWILIO_AUTH_TOKEN".into(), TWILIO_TOKEN.into());
+    f.write("secrets/telnyx-api-key", &format!("{TELNYX_API_KEY}\n"));
+    f.env.insert("ULTRAVOX_API_KEY".into(), "short".into());
+    let (code, out, err) = f.run(&["plan"]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(
+        err.contains("error[short-secret]: account.apiKey: the value of environment variable ULTRAVOX_API_KEY is 5"),
+        "{err}"
+    );
+    let (code, out, err) = f.run(&["import", "--out", "-"]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(err.contains("the Ultravox API key is 5 characters long; no API key is shorter than 8"), "{err}");
+    assert!(f.request_lines().is_empty(), "{:?}", f.request_lines());
 }
 
 #[test]

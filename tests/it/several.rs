@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use crate::common::*;
+use serde_json::json;
 
 const PROD_KEY: &str = "prod-api-key-7731-xq";
 const STAGING_KEY: &str = "staging-api-key-5524-zr";
@@ -511,4 +512,134 @@ fn import_takes_one_file() {
     assert!(err.contains("import writes one file, but repo is a folder"), "{err}");
     assert!(err.contains("hint: pass one -f PATH (or --out PATH) to import into"), "{err}");
     assert!(f.emu.requests().is_empty());
+}
+
+/// With several files, a file applied part-way is its plan's document, with what was written, in doubt, failed and
+/// not written: exactly the document a one-file run of it prints. The run's summary counts it as failed.
+#[test]
+fn json_of_several_files_holds_a_part_way_apply_exactly_as_a_one_file_run() {
+    let two_providers = |key_env: &str| {
+        format!(
+            "account:\n  apiKey: {{ env: {key_env} }}\ntwilio:\n  accountSid: {SID_A}\n  authToken: {{ env: PROD_TOKEN }}\n\
+             plivo:\n  authId: MAXXXXXXXXXXXXXXXXXX\n  authToken: {{ env: PLIVO_AUTH_TOKEN }}\n"
+        )
+    };
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/schema/plan.schema.json")).unwrap(),
+    )
+    .unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    // plivo's POST refused (failed), or landed with its answer lost and the read-back failing (in doubt).
+    let refused = Fault::status_with_body(400, r#"{"authId": ["Invalid auth id."]}"#);
+    let lost = Fault::DropAfterApplyThenFailReads { status: 500, reads: 1 };
+    for (fault, fate) in [(refused, json!({"failed": ["plivo"]})), (lost, json!({"inDoubt": ["plivo"]}))] {
+        let mut f = Fixture::new();
+        f.write("two/a/telephony.yaml", &two_providers("PROD_KEY"));
+        f.write("two/b/telephony.yaml", &two_providers("STAGING_KEY"));
+        f.env.insert("PROD_KEY".into(), PROD_KEY.into());
+        f.env.insert("STAGING_KEY".into(), STAGING_KEY.into());
+        f.env.insert("PROD_TOKEN".into(), PROD_TOKEN.into());
+        let run = |args: &[&str]| {
+            f.emu.set_account(PROD_KEY, AccountState::empty());
+            f.emu.set_account(STAGING_KEY, AccountState::empty());
+            // a's first POST (twilio) passes; its second (plivo) meets the fault.
+            f.emu.push_fault_for("POST", Fault::Delay(Duration::ZERO));
+            f.emu.push_fault_for("POST", fault.clone());
+            let (code, out, err) = f.run(args);
+            assert_eq!(code, 1, "{args:?}: {out}{err}");
+            let doc: serde_json::Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
+            assert!(validator.iter_errors(&doc).next().is_none(), "{out}");
+            doc
+        };
+        let several = run(&["apply", "-f", "two", "--auto-approve", "--format", "json", "--jobs", "1"]);
+        let one = run(&["apply", "-f", "two/a/telephony.yaml", "--auto-approve", "--format", "json"]);
+        assert_eq!(several["files"][0], one, "the same document as a one-file run");
+        let mut apply = json!({"status": "failed", "written": ["twilio"]});
+        apply.as_object_mut().unwrap().extend(fate.as_object().unwrap().clone());
+        assert_eq!(one["apply"], apply, "{one}");
+        assert!(one["providers"].is_array() && one["requests"].is_array(), "{one}");
+        assert_eq!(several["files"][1]["apply"]["status"], "applied");
+        assert_eq!(several["summary"]["failed"], json!(["two/a/telephony.yaml"]));
+        assert_eq!(several["summary"]["create"], 4);
+    }
+}
+
+/// Runs the binary as an ordinary user would, for whom a folder of mode 000 cannot be listed. As root, the DAC
+/// capabilities are dropped from the bounding set with util-linux's setpriv; `None` when that is not possible.
+#[cfg(unix)]
+fn as_ordinary_user(f: &Fixture, args: &[&str]) -> Option<(i32, String, String)> {
+    // SAFETY: geteuid(2) has no preconditions and touches no memory.
+    let root = unsafe { libc::geteuid() } == 0;
+    let drop_caps = ["--bounding-set", "-dac_override,-dac_read_search", "--"];
+    let mut cmd = if root {
+        let works = std::process::Command::new("setpriv").args(drop_caps).arg("true").status();
+        if !works.is_ok_and(|s| s.success()) {
+            return None;
+        }
+        let mut cmd = std::process::Command::new("setpriv");
+        cmd.args(drop_caps).arg(assert_cmd::cargo::cargo_bin("reconcile"));
+        cmd
+    } else {
+        std::process::Command::new(assert_cmd::cargo::cargo_bin("reconcile"))
+    };
+    cmd.env_clear().current_dir(f.dir.path()).env("ULTRAVOX_API_URL", f.emu.url()).env("NO_COLOR", "1");
+    let output = cmd.envs(&f.env).args(args).output().unwrap();
+    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    Some((output.status.code().unwrap_or(-1), text(&output.stdout), text(&output.stderr)))
+}
+
+/// A folder beneath a `-f` folder that cannot be read is an error naming that exact folder, in its place; the other
+/// files still run, and the run exits 1.
+#[cfg(unix)]
+#[test]
+fn an_unreadable_folder_beneath_f_fails_in_its_place_and_the_others_run() {
+    use std::os::unix::fs::PermissionsExt;
+    let f = repo();
+    f.write("repo/locked/deep/telephony.yaml", &twilio_file("DEV_KEY", "DEV_TOKEN", SID_A));
+    std::fs::set_permissions(f.path("repo/locked"), std::fs::Permissions::from_mode(0o000)).unwrap();
+    let runs = [&["plan", "-f", "repo"][..], &["validate", "-f", "repo"], &["plan", "-f", "repo", "--format", "json"]];
+    let results: Vec<_> = runs.iter().map(|args| as_ordinary_user(&f, args)).collect();
+    std::fs::set_permissions(f.path("repo/locked"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    if results.iter().any(Option::is_none) {
+        // The one assertion that needs a folder its reader cannot list.
+        eprintln!(
+            "skipped: running as root without setpriv able to drop CAP_DAC_OVERRIDE, a folder cannot be unreadable"
+        );
+        return;
+    }
+    let results: Vec<(i32, String, String)> = results.into_iter().flatten().collect();
+
+    let (code, out, err) = &results[0];
+    assert_eq!(*code, 1, "{out}{err}");
+    assert!(
+        err.contains(
+            "error[unreadable-file]: cannot read the folder: permission denied\n  --> repo/locked\n  hint: make it \
+             readable"
+        ),
+        "{err}"
+    );
+    assert!(!err.contains("--> repo\n"), "the exact folder, not the one given: {err}");
+    // The others are planned, and the folder has its place in path order (after dev, before prod).
+    let dev = out.find(&format!("=== {DEV} ===")).unwrap();
+    let locked = out.find("=== repo/locked ===").unwrap();
+    let prod = out.find(&format!("=== {PROD} ===")).unwrap();
+    assert!(dev < locked && locked < prod, "{out}");
+    assert!(out.contains("~ twilio will be updated") && out.contains("+ twilio will be created"), "{out}");
+    assert!(out.contains("1 failed (repo/locked)"), "{out}");
+    // Each account read once by each of the two plans; nothing else.
+    for key in [DEV_KEY, PROD_KEY, STAGING_KEY] {
+        assert_eq!(requests_of(&f, key), vec![GET_CONFIG; 2]);
+    }
+    assert_eq!(f.emu.requests().len(), 6);
+
+    let (code, _, err) = &results[1];
+    assert_eq!(*code, 1, "{err}");
+    assert!(err.contains("--> repo/locked"), "{err}");
+    assert!(err.contains(&format!("{PROD} is valid")), "{err}");
+
+    let (code, out, _) = &results[2];
+    assert_eq!(*code, 1);
+    let doc: serde_json::Value = serde_json::from_str(out).unwrap();
+    assert_eq!(doc["summary"]["failed"], json!(["repo/locked"]));
+    assert_eq!(doc["files"][1]["error"]["diagnostics"][0]["code"], "unreadable-file", "{out}");
 }

@@ -53,6 +53,29 @@ fn a_json_plan_shows_as_the_run_would_have_printed_it() {
 }
 
 #[test]
+fn hidden_values_show_as_the_run_showed_them() {
+    // A value of each side holds a secret: the file's identifier (through a reference) and the account's mapping.
+    let mut state = full_state();
+    state.twilio.as_mut().unwrap().request_context_mapping.insert("From".into(), format!("user.{PLIVO_TOKEN}"));
+    let f = Fixture::with_state(state);
+    f.write(
+        "telephony.yaml",
+        &FULL_FILE.replace("accountSid: AC0123456789abcdef0123456789abcdef", "accountSid: { env: TWILIO_AUTH_TOKEN }"),
+    );
+    let (_, json, err) = f.run(&["plan", "--format", "json"]);
+    assert!(err.is_empty(), "{err}");
+    assert_eq!(json.matches("\"[hidden: holds part of a secret]\"").count(), 2, "{json}");
+    for format in ["text", "markdown"] {
+        let (_, live, _) = f.run(&["plan", "--format", format]);
+        assert!(live.contains("[hidden: holds part of a secret]"), "{format}: {live}");
+        assert!(!live.contains("\"[hidden"), "{format}: a mask is never quoted as a value: {live}");
+        let (code, shown, err) = show(&f, format, &json);
+        assert_eq!(code, 0, "{format}: {err}");
+        assert_eq!(shown, live, "{format}");
+    }
+}
+
+#[test]
 fn an_apply_document_shows_its_report_line() {
     let f = drifted();
     let (code, json, err) = f.run(&["apply", "--auto-approve", "--format", "json"]);

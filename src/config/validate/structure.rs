@@ -155,6 +155,22 @@ impl Validator {
             let Some((key, node)) = entries.get(provider.key()) else { continue };
             managed_any = true;
             out.providers[provider.index()] = match &node.kind {
+                // `plivo:` with nothing after it (every field commented out?) is not a deletion: only a written
+                // `null` or `~` is.
+                NodeKind::Null if node.span.len == 0 => {
+                    let p = provider.key();
+                    self.report(
+                        Code::EmptyValue,
+                        key.loc,
+                        p,
+                        "the key has no value, which could be a deletion by accident (every field commented out?)",
+                        format!(
+                            "declare {p}'s fields under `{p}:`, write `{p}: null` to delete it from the account, or \
+                             remove the key to leave it unmanaged"
+                        ),
+                    );
+                    Declaration::Unmanaged
+                }
                 NodeKind::Null => Declaration::Absent,
                 NodeKind::Map(block) => match self.provider(provider, key, block) {
                     Some(spec) => Declaration::Managed(spec),
