@@ -286,8 +286,11 @@ pub async fn apply<A: TelephonyApi>(api: &A, plan: &Plan, desired: &DesiredState
         let subject = subjects.get(i).cloned().unwrap_or_default();
         let (result, sent) = match crate::stop::requested() {
             Some(signal) => {
-                let stopped =
-                    ApplyError::Stopped { signal, method: request.method.as_str().to_string(), path: request.path() };
+                let stopped = ApplyError::Stopped {
+                    signal,
+                    method: request.method.as_str().to_string(),
+                    path: request.shown_path(),
+                };
                 (Err(stopped), false)
             }
             None => (apply_one(api, plan, desired, request, &subject).await, true),
@@ -320,7 +323,8 @@ async fn apply_one<A: TelephonyApi>(
     request: &Request,
     subjects: &[Subject],
 ) -> Result<(Vec<Subject>, Vec<String>), ApplyError> {
-    let unplannable = || ApplyError::Unplannable { method: request.method.as_str().to_string(), path: request.path() };
+    let unplannable =
+        || ApplyError::Unplannable { method: request.method.as_str().to_string(), path: request.shown_path() };
     let provider = match (&request.target, request.method) {
         (Target::Account, Method::Patch) => {
             let (written, unverified) = apply_account_level(api, desired, request).await?;
@@ -329,7 +333,7 @@ async fn apply_one<A: TelephonyApi>(
         (Target::Provider(provider), _) => *provider,
         (Target::Sip, Method::Patch) => {
             let Some(sip) = &desired.sip else { return Err(unplannable()) };
-            tracing::info!("PATCH {} ({})", request.path(), request.fields.join(", "));
+            tracing::info!("PATCH {} ({})", request.shown_path(), request.fields.join(", "));
             let answer = api.update_sip(sip, &request.fields, plan.kept_secrets()).await?;
             let problems = diff::check_sip(sip, &answer);
             if !problems.is_empty() {
@@ -342,7 +346,7 @@ async fn apply_one<A: TelephonyApi>(
                 [Subject::Registration(key)] => key,
                 _ => return Err(unplannable()),
             };
-            tracing::info!("{} {} ({})", request.method.as_str(), request.path(), request.fields.join(", "));
+            tracing::info!("{} {} ({})", request.method.as_str(), request.shown_path(), request.fields.join(", "));
             let listed = desired.registrations.iter().flatten().find(|r| &r.key == key);
             let answer = match (&request.target, request.method, listed) {
                 // Not listed, or a second registration of a listed identity: the plan deletes it by its ID.
@@ -364,7 +368,7 @@ async fn apply_one<A: TelephonyApi>(
         }
         (Target::Account | Target::Sip, _) => return Err(unplannable()),
     };
-    tracing::info!("{} {} ({})", request.method.as_str(), request.path(), request.fields.join(", "));
+    tracing::info!("{} {} ({})", request.method.as_str(), request.shown_path(), request.fields.join(", "));
     let (answer, sent_secrets) = match (request.method, desired.get(provider)) {
         (Method::Delete, Desired::Absent) => {
             api.delete_provider(provider).await?;

@@ -102,7 +102,18 @@ impl Target {
         }
     }
 
-    /// The target a path names, if any (the inverse of [`Target::path`]).
+    /// The path as messages and logs show it: a registration's ID (from an answer) masked where it holds a secret
+    /// of the run ([`crate::redact::shown`]).
+    pub fn shown_path(&self) -> String {
+        match self {
+            Target::Registration(id) => format!("{REGISTRATIONS_PATH}/{}", crate::redact::shown(id)),
+            other => other.path(),
+        }
+    }
+
+    /// The target a path names, if any (the inverse of [`Target::path`]). A registration's ID may be a mask
+    /// ([`crate::redact::HIDDEN`]), as a document shows one holding a secret: such a target is for showing again,
+    /// never sent (apply sends the requests of the plan it makes itself).
     pub fn from_path(path: &str) -> Option<Target> {
         match path {
             ACCOUNT_CONFIG_PATH => return Some(Target::Account),
@@ -111,7 +122,8 @@ impl Target {
             _ => {}
         }
         if let Some(id) = path.strip_prefix(REGISTRATIONS_PATH).and_then(|rest| rest.strip_prefix('/')) {
-            return is_registration_id(id).then(|| Target::Registration(id.to_string()));
+            let shown = is_registration_id(id) || crate::redact::is_mask(id);
+            return shown.then(|| Target::Registration(id.to_string()));
         }
         Provider::ALL.into_iter().find(|p| path == provider_path(*p)).map(Target::Provider)
     }

@@ -52,12 +52,20 @@ pub enum ImportError {
     )]
     ShortApiKey { chars: usize },
     #[error(
-        "the account's {} {} part of the Ultravox API key this run read; the file would put it in git, so nothing was \
-         written",
+        "the account's {} {} part of {}; the file would put it in git, so nothing was written",
         fields.join(", "),
-        if fields.len() == 1 { "holds" } else { "hold" }
+        if fields.len() == 1 { "holds" } else { "hold" },
+        if *sip_secrets {
+            "a secret this run read (the Ultravox API key, or the SIP fallback handler's secrets)"
+        } else {
+            "the Ultravox API key this run read"
+        }
     )]
-    HoldsSecret { fields: Vec<String> },
+    HoldsSecret {
+        fields: Vec<String>,
+        /// Whether the run read the SIP fallback handler's secrets too (then the value may hold one of them).
+        sip_secrets: bool,
+    },
 }
 
 impl ImportError {
@@ -193,8 +201,9 @@ pub fn api_key() -> Result<SecretString, ImportError> {
     Ok(key)
 }
 
-/// The fields (`provider.field`) whose value on the account holds a secret of the run, in file order: none of them
-/// may be written into a declaration file.
+/// The fields (`provider.field`, `sip.field`, `sipRegistrations[i].field`) whose value on the account holds a secret
+/// of the run, in file order: none of them may be written into a declaration file (the SIP domain, written as a
+/// comment, neither).
 fn fields_holding_secrets(remote: &RemoteState) -> Vec<String> {
     use crate::redact::holds_secret;
     let mut found = Vec::new();
@@ -213,6 +222,37 @@ fn fields_holding_secrets(remote: &RemoteState) -> Vec<String> {
             found.push(format!("{provider}.{}", provider::CONTEXT_MAPPING));
         }
     }
+    if let Some(config) = remote.sip.as_ref().filter(|s| !is_default_sip(s)) {
+        let field = |name: &str| format!("{}.{name}", sip::SIP);
+        if config.domain.as_deref().is_some_and(holds_secret) {
+            found.push(field(sip::DOMAIN));
+        }
+        if config.allowed_cidr_ranges.iter().any(|r| holds_secret(r)) {
+            found.push(field(sip::CIDR_RANGES));
+        }
+        let allowance = |a: &crate::sip::Allowance| {
+            holds_secret(&a.agent_id) || a.to_user_pattern.as_deref().is_some_and(holds_secret)
+        };
+        if config.allowed_agents.iter().any(allowance) {
+            found.push(field(sip::ALLOWED_AGENTS));
+        }
+        if config.fallback.as_ref().is_some_and(|f| holds_secret(&f.url)) {
+            found.push(field(sip::FALLBACK_URL));
+        }
+    }
+    for (i, r) in remote.registrations.iter().flatten().enumerate() {
+        let fields = [
+            (sip::USERNAME, Some(&r.key.username)),
+            (sip::PROXY, Some(&r.key.proxy)),
+            (sip::OUTBOUND_PROXY, r.outbound_proxy.as_ref()),
+            (sip::AUTH_USER, r.auth_user.as_ref()),
+        ];
+        for (field, value) in fields {
+            if value.is_some_and(|v| holds_secret(v)) {
+                found.push(format!("{}[{i}].{field}", sip::REGISTRATIONS));
+            }
+        }
+    }
     found
 }
 
@@ -228,7 +268,8 @@ pub fn starting_file(remote: &RemoteState, source: &SecretSource) -> Result<Impo
     }
     let holding = fields_holding_secrets(remote);
     if !holding.is_empty() {
-        return Err(ImportError::HoldsSecret { fields: holding });
+        let sip_secrets = remote.sip.as_ref().and_then(|s| s.fallback.as_ref()).is_some_and(|f| !f.secrets.is_empty());
+        return Err(ImportError::HoldsSecret { fields: holding, sip_secrets });
     }
     // The SIP secrets' variables: the fallback handler's, then each registration's password (named after its
     // username, with its proxy when two registrations share a username).

@@ -106,6 +106,11 @@ impl Request {
         self.target.path()
     }
 
+    /// The path as messages and logs show it (a registration's ID masked where it holds a secret).
+    pub fn shown_path(&self) -> String {
+        self.target.shown_path()
+    }
+
     /// The providers the request writes: those named in the account-level PATCH, or its one provider (none for a
     /// SIP request).
     pub fn providers(&self) -> Vec<Provider> {

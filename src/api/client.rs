@@ -12,7 +12,7 @@ use url::Url;
 
 use crate::api::retry::{self, Failure, is_retried};
 use crate::api::sip;
-use crate::api::url::{is_loopback, join};
+use crate::api::url::{is_loopback, join, shown_url};
 use crate::api::wire::Agent;
 use crate::api::wire::{self, ProviderWrite, ShapeError};
 use crate::api::{ApiError, Deprecation, ServerMessage, TelephonyApi};
@@ -134,7 +134,13 @@ impl Client {
             reason: e.0,
         })?;
         for secret in sip.fallback.iter().flat_map(|f| &f.secrets) {
+            // One of 8 characters or more: every value shown is checked for it. A shorter one (someone set it by
+            // hand) cannot be told from ordinary text inside data; like a prefix, it is kept out of what this server
+            // says where it stands as a word of its own.
             crate::redact::register_secret(secret.secret());
+            if secret.expose().chars().count() < crate::redact::PIECE_CHARS {
+                self.prefixes.lock().unwrap_or_else(|e| e.into_inner()).insert(secret.expose().to_string());
+            }
         }
         Ok(sip)
     }
@@ -143,7 +149,7 @@ impl Client {
     fn read_registration(&self, method: &Method, path: &str, body: &[u8]) -> Result<RemoteRegistration, ApiError> {
         sip::parse_registration_body(body).map_err(|e| ApiError::BadAnswer {
             method: method.to_string(),
-            url: display_url(&self.url(path)),
+            url: shown_url(&self.url(path)),
             reason: e.0,
         })
     }
@@ -159,7 +165,7 @@ impl Client {
         let mut items = Vec::new();
         let mut seen = std::collections::HashSet::new();
         for _ in 0..max_pages {
-            let shown = display_url(&url);
+            let shown = shown_url(&url);
             let bad = |reason: String| ApiError::BadAnswer { method: "GET".into(), url: shown.clone(), reason };
             let body = self.send_to(Method::GET, url.clone(), None, true, &mut self.attempts()).await?.body;
             let (page, next) = parse(&body).map_err(|e| bad(e.0))?;
@@ -170,7 +176,7 @@ impl Client {
                 // The API key would go along: never follow a link off the API's origin.
                 return Err(bad(format!(
                     "its `next` link points at another origin ({}); not followed",
-                    display_url(&next)
+                    shown_url(&next)
                 )));
             }
             if !seen.insert(next.to_string()) {
@@ -205,7 +211,7 @@ impl Client {
         idempotent: bool,
         attempts: &mut Attempts,
     ) -> Result<Answer, ApiError> {
-        let shown = display_url(&url);
+        let shown = shown_url(&url);
         let started = *attempts.started.get_or_insert_with(Instant::now);
         // Whether an earlier attempt may have been processed: then a later failure still leaves the outcome unknown.
         let mut earlier_unknown = false;
@@ -538,7 +544,7 @@ impl TelephonyApi for Client {
     async fn list_registrations(&self) -> Result<Vec<RemoteRegistration>, ApiError> {
         let mut url = self.url(REGISTRATIONS_PATH);
         url.query_pairs_mut().append_pair("pageSize", "100");
-        let shown = display_url(&url);
+        let shown = shown_url(&url);
         let parse = |body: &[u8]| sip::parse_registrations_page(body).map(|page| (page.registrations, page.next));
         match self.pages(url, MAX_REGISTRATION_PAGES, parse).await.map_err(no_such_endpoint)? {
             (registrations, true) => Ok(registrations),
@@ -572,7 +578,7 @@ impl TelephonyApi for Client {
         desired: &DesiredRegistration,
         fields: &[String],
     ) -> Result<RemoteRegistration, ApiError> {
-        let path = format!("{REGISTRATIONS_PATH}/{id}");
+        let path = registration_path(id)?;
         let body = sip::registration_body(desired, Some(fields));
         // Idempotent: a field-level merge of the same fields leaves the same registration.
         let answer = self.send(Method::PATCH, &path, Some(body), true).await.map_err(no_such_endpoint)?;
@@ -580,7 +586,7 @@ impl TelephonyApi for Client {
     }
 
     async fn delete_registration(&self, id: &str) -> Result<(), ApiError> {
-        let path = format!("{REGISTRATIONS_PATH}/{id}");
+        let path = registration_path(id)?;
         match self.send(Method::DELETE, &path, None, true).await {
             Ok(_) => Ok(()),
             // The API's JSON 404 (`{"detail": "..."}`): already gone (a repeated DELETE whose first answer was lost,
@@ -589,6 +595,20 @@ impl TelephonyApi for Client {
             Err(e) => Err(no_such_endpoint(e)),
         }
     }
+}
+
+/// The path of one registration. Its ID came from an answer and was checked there; checked again here, so that no
+/// other ID (a mask read back from a document) can ever point a write at another path.
+fn registration_path(id: &str) -> Result<String, ApiError> {
+    if !crate::endpoints::is_registration_id(id) {
+        return Err(ApiError::Client {
+            reason: format!(
+                "`{}` is not a registration ID reconcile writes to",
+                crate::clean::printable(&redact::shown(id))
+            ),
+        });
+    }
+    Ok(format!("{REGISTRATIONS_PATH}/{id}"))
 }
 
 /// Pages of `GET /api/sip/registrations` followed before giving up (100 registrations a page).

@@ -104,6 +104,28 @@ pub fn resolve(config: &Config) -> Result<Resolved, ConfigError> {
     })
 }
 
+/// What to do about a secret shorter than [`crate::redact::PIECE_CHARS`]: a provider's or the API key is cut short
+/// or a placeholder; a SIP password or fallback secret may really be that short, and must be made longer.
+fn short_secret_hint(located: &Located<Reference>) -> String {
+    let reference = &located.value;
+    if located.path.starts_with(sip::REGISTRATIONS) {
+        format!(
+            "check that {reference} holds the whole password; if the SIP trunk's password really is this short, set \
+             a longer one with its provider: reconcile cannot keep a secret under 8 characters out of its output"
+        )
+    } else if located.path.starts_with(sip::SIP) {
+        format!(
+            "check that {reference} holds the whole signing secret, not a placeholder; a fallback secret under 8 \
+             characters cannot be kept out of output, so choose a longer one"
+        )
+    } else {
+        format!(
+            "check that {reference} holds the whole secret as the provider (or Ultravox, for the API key) gives it, \
+             not a placeholder or a part of it"
+        )
+    }
+}
+
 /// The code of a reference that cannot be resolved.
 fn code_of(error: &ResolveError) -> Code {
     match error {
@@ -242,11 +264,7 @@ impl Resolver<'_> {
                         crate::redact::PIECE_CHARS
                     ),
                 )
-                .with_hint(format!(
-                    "check that {} holds the whole secret as the provider (or Ultravox, for the API key) gives it, \
-                     not a placeholder or a part of it",
-                    located.value
-                )),
+                .with_hint(short_secret_hint(located)),
             );
             return None;
         }

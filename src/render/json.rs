@@ -55,11 +55,14 @@ pub struct PlanDocument {
     /// printed before the plan was made.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub providers: Option<Vec<ProviderPlan>>,
-    /// The account's SIP config: present when the file manages it (`sip:`).
+    /// The account's SIP config: present when the file manages it (`sip:`). A string value (a CIDR range, an
+    /// allowance's agent ID or pattern, the fallback handler's URL, the domain) that holds a secret of the run is
+    /// `[hidden: holds part of a secret]` in its place, as in `providers`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sip: Option<SipPlan>,
     /// The account's SIP registrations: present when the file manages them (`sipRegistrations:`), the declared ones
-    /// in file order, then those to delete.
+    /// in file order, then those to delete (a username, proxy, outboundProxy, authUser or registrationId that holds a
+    /// secret of the run hidden, as in `providers`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sip_registrations: Option<Vec<RegistrationPlan>>,
     /// The requests apply sends, in send order: method, path (under the API root) and the body's top-level field
@@ -228,8 +231,8 @@ impl PlanDocument {
             drift_fingerprint: crate::drift::fingerprint(plan),
             endpoints: Some(plan.family()),
             providers: Some(crate::shown::providers(plan.providers())),
-            sip: plan.sip().cloned(),
-            sip_registrations: plan.registrations().map(<[RegistrationPlan]>::to_vec),
+            sip: plan.sip().map(crate::shown::sip),
+            sip_registrations: plan.registrations().map(crate::shown::registrations),
             requests: Some(view.requests().to_vec()),
             agent_names: crate::shown::agent_names(plan.agent_names()),
             notes: view.notes.iter().map(PlanNote::of).collect(),

@@ -49,6 +49,8 @@ pub struct View<'a> {
     /// What no write touches, in the same order.
     pub quiet: Vec<Quiet>,
     pub notes: Vec<Note>,
+    /// The plan's requests as shown.
+    requests: Vec<Request>,
 }
 
 /// A provider (or the SIP config, or a registration) a write changes: its rows, values labelled with agent names.
@@ -306,10 +308,11 @@ impl<'a> View<'a> {
                     subject: Subject::Sip,
                     action: sp.action,
                     rows,
-                    detail: sp.domain.clone(),
+                    detail: sp.domain.as_deref().map(|d| crate::redact::shown(d).into_owned()),
                 });
             } else {
-                quiet.push(Quiet { subject: Subject::Sip, kind: QuietKind::SipNoChange { domain: sp.domain.clone() } });
+                let domain = sp.domain.as_deref().map(|d| crate::redact::shown(d).into_owned());
+                quiet.push(Quiet { subject: Subject::Sip, kind: QuietKind::SipNoChange { domain } });
             }
         }
         for rp in plan.registrations().unwrap_or_default() {
@@ -330,7 +333,7 @@ impl<'a> View<'a> {
         if !inactive.is_empty() {
             notes.push(Note::Inactive { registrations: inactive });
         }
-        View { plan, file, changed, quiet, notes }
+        View { plan, file, changed, quiet, notes, requests: crate::shown::requests(plan.requests()) }
     }
 
     /// Whether the plan holds the SIP config or registrations (its sections are then not all providers').
@@ -342,8 +345,9 @@ impl<'a> View<'a> {
         self.plan.counts()
     }
 
-    pub fn requests(&self) -> &'a [Request] {
-        self.plan.requests()
+    /// The requests as documents show them ([`crate::shown::requests`]).
+    pub fn requests(&self) -> &[Request] {
+        &self.requests
     }
 
     /// The sentence under a plan without changes.

@@ -684,3 +684,137 @@ fn the_emulator_answers_with_agents_the_account_has() {
         "{err}"
     );
 }
+
+/// Values of the SIP settings that hold a secret of the run (a piece of 8 characters or more): a pattern holding part
+/// of a registration's password, a fallback URL holding part of the file's fallback secret, an authUser holding the
+/// account's fallback secret, a registration (its username and ID) holding part of another's password, a domain
+/// holding part of the Twilio token. Each is shown masked whole, in every format, in the saved plan and in `-v` logs;
+/// every document still parses; the saved plan applies and sends the true values; the plan after finds nothing.
+#[test]
+fn sip_values_holding_a_secret_are_hidden_everywhere_and_the_saved_plan_still_applies() {
+    let mut state = account();
+    state.sip.domain = format!("{}.sip.ultravox.ai", &TWILIO_TOKEN[..10]);
+    state.sip_registrations[0] = state.sip_registrations[0].clone().auth_user(&format!("auth-{REMOTE_FALLBACK}"));
+    let stray_user = format!("x{}", &BOB_PASSWORD[..9]);
+    let stray_id = format!("reg-{}", &BOB_PASSWORD[..9]);
+    state.sip_registrations.push(SipRegistration::new(&stray_id, &stray_user, "trunk.example.com", "Zz9stray-pass"));
+    let f = fixture(state);
+    let pattern = format!("^{}$", &ALICE_PASSWORD[..10]);
+    let url = format!("https://hooks.example.com/{}", &FALLBACK_SECRET[..9]);
+    let file = format!("{FULL_FILE}{SIP_BLOCK}")
+        .replace("toUserPattern: \"^sales$\"", &format!("toUserPattern: \"{pattern}\""))
+        .replace("url: https://hooks.example.com/sip-fallback", &format!("url: {url}"));
+    f.write("telephony.yaml", &file);
+    let hidden = "[hidden: holds part of a secret]";
+
+    let (code, out, err) = f.run(&["plan"]);
+    assert_eq!(code, 0, "{err}");
+    for line in [
+        format!("~ sip will be updated (domain {hidden}, read-only)\n"),
+        format!("        + {AGENT_A} toUserPattern={hidden}\n"),
+        format!("    ~ fallbackHandler.url:     \"https://old.example.com/hook\" -> {hidden}\n"),
+        format!("    - authUser:      {hidden}\n"),
+        format!("- registration {hidden}@trunk.example.com will be deleted\n    - username: {hidden}\n"),
+        format!("  5. DELETE /api/sip/registrations/{hidden}\n"),
+    ] {
+        assert!(out.contains(&line), "{line}\n{out}");
+    }
+    let (code, json_out, _) = f.run(&["plan", "--format", "json"]);
+    assert_eq!(code, 0);
+    let doc: Value = serde_json::from_str(&json_out).expect("the JSON document parses");
+    assert_eq!(doc["sip"]["domain"], hidden);
+    assert_eq!(doc["sipRegistrations"][3]["username"], hidden);
+    assert_eq!(doc["sipRegistrations"][3]["registrationId"], hidden);
+    assert_eq!(doc["requests"][4]["path"], format!("/api/sip/registrations/{hidden}"));
+    let schema: Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/schema/plan.schema.json")).unwrap(),
+    )
+    .unwrap();
+    assert!(jsonschema::validator_for(&schema).unwrap().is_valid(&doc), "the document follows its schema");
+    let (_, markdown, _) = f.run(&["plan", "--format", "markdown"]);
+    assert!(markdown.contains(&format!(", <code>{hidden}@trunk.example.com</code>: the account")), "{markdown}");
+    f.write("plan-doc.json", &json_out);
+    let (code, shown, _) = f.run(&["show", "plan-doc.json"]);
+    assert_eq!((code, shown), (0, out.clone()), "show renders the document as the run did");
+
+    let (code, _, err) = f.run(&["plan", "--out", "plan.json"]);
+    assert_eq!(code, 0, "{err}");
+    let saved = std::fs::read_to_string(f.path("plan.json")).unwrap();
+    serde_json::from_str::<Value>(&saved).expect("the saved plan parses");
+    f.emu.clear_requests();
+    let (code, applied, log) = f.run(&["-v", "apply", "plan.json"]);
+    assert_eq!(code, 0, "the saved plan with hidden values applies: {applied}{log}");
+    assert!(log.contains(&format!("DELETE /api/sip/registrations/{hidden}")), "{log}");
+    for text in [&out, &json_out, &markdown, &saved, &applied, &log] {
+        assert_no_sip_secret(text);
+        for secret in [&TWILIO_TOKEN[..10], &BOB_PASSWORD[..9], &ALICE_PASSWORD[..10], &FALLBACK_SECRET[..9]] {
+            assert!(!text.contains(secret), "{secret}:\n{text}");
+        }
+    }
+    // The true values were sent.
+    let patch = body(&f, "PATCH", "/api/sip");
+    assert_eq!(patch["allowedAgents"][0], json!({"agentId": AGENT_A, "toUserPattern": pattern}));
+    assert_eq!(patch["fallbackHandler"]["url"], url);
+    assert!(f.write_lines().contains(&format!("DELETE /api/sip/registrations/{stray_id}")), "{:?}", f.write_lines());
+    let (code, out, _) = f.run(&["plan", "--detailed-exitcode"]);
+    assert_eq!(code, 0, "{out}");
+}
+
+/// `import` writes the SIP settings exactly or not at all: a value on the account that holds a secret the run read
+/// (here the account's own fallback secret, pasted into a registration's authUser and into the fallback URL) stops it
+/// before anything is written, naming the fields.
+#[test]
+fn import_stops_when_a_sip_value_holds_a_secret_of_the_run_and_names_the_fields() {
+    let mut state = account();
+    state.sip = state.sip.fallback(format!("https://h.example.com/{REMOTE_FALLBACK}"), [REMOTE_FALLBACK]);
+    state.sip_registrations[1] = state.sip_registrations[1].clone().auth_user(&REMOTE_FALLBACK[2..12]);
+    let mut f = Fixture::with_state(state);
+    std::fs::remove_file(f.path("telephony.yaml")).unwrap();
+    f.env.retain(|k, _| k == "ULTRAVOX_API_KEY");
+    let (code, out, err) = f.run(&["import"]);
+    assert_eq!((code, out.as_str()), (1, ""), "{err}");
+    assert!(
+        err.contains(
+            "error: the account's sip.fallbackHandler.url, sipRegistrations[1].authUser hold part of a secret this \
+             run read (the Ultravox API key, or the SIP fallback handler's secrets); the file would put it in git, so \
+             nothing was written"
+        ),
+        "{err}"
+    );
+    assert!(!f.path("telephony.yaml").exists(), "nothing was written");
+    assert_no_sip_secret(&err);
+}
+
+/// A fallback secret under 8 characters set on the account by hand cannot be recognised inside data; like a prefix,
+/// it is kept out of what the server says where it stands as a word. The file's secrets under 8 characters (a
+/// password, a fallback secret) are refused before any request.
+#[test]
+fn short_sip_secrets_are_refused_in_the_file_and_kept_out_of_server_text() {
+    let state = AccountState::default().with_sip(SipConfig::default().fallback("https://h.example.com/a", ["Zq7x1"]));
+    let mut f = Fixture::with_state(state);
+    sip_only(
+        &f,
+        "sip:\n  fallbackHandler: { url: https://h.example.com/b }\nsipRegistrations:\n  - username: alice\n    \
+         proxy: trunk.example.com\n    password: { env: SIP_ALICE_PASSWORD }\n",
+    );
+    f.env.insert("SIP_ALICE_PASSWORD".into(), ALICE_PASSWORD.into());
+    f.emu.push_fault_for("POST", Fault::status_with_body(400, r#"{"detail": "Zq7x1 may not sign a registration."}"#));
+    let (code, _, err) = f.run(&["apply", "--auto-approve"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("answered HTTP 400: [hidden: a secret's prefix] may not sign a registration."), "{err}");
+    assert!(!err.contains("Zq7x1"), "{err}");
+
+    f.env.insert("SIP_ALICE_PASSWORD".into(), "pw-12".into());
+    f.emu.clear_requests();
+    let (code, _, err) = f.run(&["plan"]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains(
+            "error[short-secret]: sipRegistrations[0].password: the value of environment variable SIP_ALICE_PASSWORD \
+             is 5 characters long"
+        ),
+        "{err}"
+    );
+    assert!(err.contains("if the SIP trunk's password really is this short, set a longer one"), "{err}");
+    assert!(f.emu.requests().is_empty(), "nothing is sent");
+}
