@@ -111,12 +111,12 @@ fn short_secret_hint(located: &Located<Reference>) -> String {
     if located.path.starts_with(sip::REGISTRATIONS) {
         format!(
             "check that {reference} holds the whole password; if the SIP trunk's password really is this short, set \
-             a longer one with its provider: reconcile cannot keep a secret under 8 characters out of its output"
+             a longer one with its provider (a secret that short could not be kept out of the output)"
         )
     } else if located.path.starts_with(sip::SIP) {
         format!(
-            "check that {reference} holds the whole signing secret, not a placeholder; a fallback secret under 8 \
-             characters cannot be kept out of output, so choose a longer one"
+            "check that {reference} holds the whole signing secret, not a placeholder; if it really is this short, \
+             choose a longer one (a secret that short could not be kept out of the output)"
         )
     } else {
         format!(
@@ -257,11 +257,18 @@ impl Resolver<'_> {
                     located.loc,
                     &located.path,
                     format!(
-                        "the value of {} is {chars} character{} long; no credential is shorter than {}, so it is \
-                         refused",
+                        "the value of {} is {chars} character{} long; {}, so it is refused",
                         located.value,
                         if chars == 1 { "" } else { "s" },
-                        crate::redact::PIECE_CHARS
+                        if located.path.starts_with(sip::SIP) {
+                            // A SIP password may really be that short; the reason is the tool's own.
+                            format!(
+                                "reconcile cannot recognise a secret under {} characters",
+                                crate::redact::PIECE_CHARS
+                            )
+                        } else {
+                            format!("no credential is shorter than {}", crate::redact::PIECE_CHARS)
+                        }
                     ),
                 )
                 .with_hint(short_secret_hint(located)),

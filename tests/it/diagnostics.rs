@@ -38,7 +38,11 @@ const RESOLUTION: &[(&str, Setup)] = &[
         f.env.insert("PLIVO_AUTH_TOKEN".into(), "FAKE1".into());
         f.write("secrets/telnyx-api-key", "FAKE-k7\n");
     }),
-    ("78-resolve-sip-secrets", |f| f.write("secrets/sip-fallback-secret", &format!("{}\n", "k".repeat(121)))),
+    ("78-resolve-sip-secrets", |f| {
+        f.write("secrets/sip-fallback-secret", &format!("{}\n", "k".repeat(121)));
+        f.write("secrets/sip-fallback-short", "FAKE-s1\n");
+        f.env.insert("SIP_BOB_PASSWORD".into(), "FAKE-pw".into());
+    }),
 ];
 
 /// Problems about the whole file, which have no line to point at.

@@ -28,6 +28,7 @@ mod secret_safety;
 mod several;
 mod show;
 mod sip;
+mod sip_apply;
 mod sops;
 mod stop;
 mod unverifiable;
