@@ -2,8 +2,8 @@
 //! (`driftFingerprint` in `plan --format json`).
 //!
 //! Pure: a function of a plan's findings only. What goes in is, per provider (or SIP config, or SIP registration, by
-//! its username and proxy) that a write would touch, its name, its action, and each reported field with the kind of
-//! its change (`set`, `unset`, `changed` for a non-secret
+//! its username and proxy as shown: a part holding a secret of the run masked) that a write would touch, its name,
+//! its action, and each reported field with the kind of its change (`set`, `unset`, `changed` for a non-secret
 //! field; the status for a secret: `changed`, `new`, `rotationRequested`, `removed`). Never a value, a prefix, a
 //! secret's status that changes nothing (`unchanged`, `unverifiable`), the endpoint family or the requests: the same
 //! differences give the same fingerprint on every run and through every family, other differences another. A plan
