@@ -1,6 +1,7 @@
-//! Agents written by name (`{ agent: NAME }` in `callCreationAllowedAgentIds`), looked up through `GET /api/agents`.
+//! Agents written by name (`{ agent: NAME }` in `callCreationAllowedAgentIds`, and as `agentId` in
+//! `sip.allowedAgents`), looked up through `GET /api/agents`.
 //!
-//! Each distinct name is looked up once per run, whichever providers use it, with the API's `search` filter to
+//! Each distinct name is looked up once per run, whichever providers (or the SIP config) use it, with the API's `search` filter to
 //! narrow the listing and every page followed. The names are looked up concurrently, at most
 //! [`LOOKUPS_AT_ONCE`] at a time, and their results taken in the order the names are first written, so that the
 //! outcome and its messages do not depend on which answer comes first. Exactly one agent must bear the exact name;
@@ -12,9 +13,10 @@ use futures_util::StreamExt;
 
 use crate::api::wire::Agent;
 use crate::api::{ApiError, TelephonyApi};
-use crate::config::resolve::Resolved;
+use crate::config::resolve::{AgentList, Resolved};
 use crate::config::{Code, Config, ConfigError, Diagnostic};
 use crate::redact;
+use crate::sip::Allowance;
 use crate::state::Desired;
 
 /// Why the names could not be turned into IDs.
@@ -82,21 +84,32 @@ pub async fn resolve_names<A: TelephonyApi>(
                 continue;
             }
         };
-        let Desired::Present(provider) = &mut resolved.desired.providers[entry.provider.index()] else { continue };
-        let list = &mut provider.settings.allowed_agent_ids;
-        if list.contains(&id) {
+        let inserted = match &entry.list {
+            AgentList::Provider(provider) => {
+                let Desired::Present(provider) = &mut resolved.desired.providers[provider.index()] else { continue };
+                insert(&mut provider.settings.allowed_agent_ids, entry.position, id.clone())
+            }
+            AgentList::Sip { to_user_pattern } => {
+                let Some(sip) = resolved.desired.sip.as_mut() else { continue };
+                insert(&mut sip.allowed_agents, entry.position, Allowance::new(&id, to_user_pattern.as_deref()))
+            }
+        };
+        if !inserted {
+            let what = match &entry.list {
+                AgentList::Provider(_) => "already listed",
+                AgentList::Sip { .. } => "already listed with the same toUserPattern",
+            };
             diagnostics.push(
                 Diagnostic::new(
                     Code::DuplicateAgent,
                     entry.name.loc,
                     &entry.name.path,
-                    format!("the agent named {name:?} is {}, which is already listed", redact::shown(&id)),
+                    format!("the agent named {name:?} is {}, which is {what}", redact::shown(&id)),
                 )
                 .with_hint("list each agent once, by ID or by name"),
             );
             continue;
         }
-        list.insert(entry.position.min(list.len()), id.clone());
         names_by_id.insert(id, name.clone());
     }
     if !diagnostics.is_empty() {
@@ -105,6 +118,16 @@ pub async fn resolve_names<A: TelephonyApi>(
     }
     resolved.names_by_id = names_by_id;
     Ok(())
+}
+
+/// Puts `item` at `position` of a list that lacks the entries written by name after it (so that, inserted in file
+/// order, each lands where it was written); `false` when the list holds it already.
+fn insert<T: PartialEq>(list: &mut Vec<T>, position: usize, item: T) -> bool {
+    if list.contains(&item) {
+        return false;
+    }
+    list.insert(position.min(list.len()), item);
+    true
 }
 
 /// The one agent named exactly `name`, or the code, message and hint saying why there is not one.

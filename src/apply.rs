@@ -3,15 +3,21 @@
 //!
 //! [`apply`] sends exactly the plan's requests ([`crate::plan::Plan::requests`]), in order: on `account`, one write
 //! holding exactly the providers that change; otherwise one request per changed provider, creates and updates first,
-//! deletes last. A failed request stops the rest, and the error names, provider by provider, what was written, what
-//! failed (the server said it was not done), what is in doubt (it may or may not have landed: the answer was lost
-//! and could not be read back, or a signal stopped the run while it was in flight), and what was not written. Once a
-//! signal was received ([`crate::stop`]) no further request is sent.
+//! deletes last. A failed request stops the rest, and the error names, subject by subject (a provider, `sip`, a
+//! registration), what was written, what failed (the server said it was not done), what is in doubt (it may or may
+//! not have landed: the answer was lost and could not be read back, or a signal stopped the run while it was in
+//! flight), and what was not written. Once a signal was received ([`crate::stop`]) no further request is sent.
 //!
 //! A create (`POST`) is at most [`crate::api::Attempts::max`] POSTs in all: after an ambiguous failure (502, 504, a lost
 //! connection, a timeout) the provider is read again before anything else is sent (present and matching is done,
 //! present and different gets a PATCH of the difference, absent gets the POST again, within the same allowance and
 //! time budget); 429 and 503 are retried by the client within that allowance; any other answer ends the create.
+//!
+//! The SIP config and registrations the file manages are read beside the providers ([`read_state`]), and written in
+//! the plan's order: after the providers' creates and updates, the SIP config's one PATCH (its fallback handler with
+//! the file's secrets, or the account's kept ones), the registrations' POSTs and PATCHes, then the deletes. A
+//! registration's POST is a create like a provider's: at most four POSTs in all, and after an ambiguous failure the
+//! registrations are read again before any new POST.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -19,15 +25,18 @@ use crate::api::wire::ProviderWrite;
 use crate::api::{ApiError, TelephonyApi};
 use crate::diff::{self, PlanOptions};
 use crate::endpoints::{Family, Method, Target};
-use crate::plan::{Plan, Request};
+use crate::plan::{Plan, Request, Subject};
 use crate::provider::Provider;
-use crate::state::{Desired, DesiredProvider, DesiredState, RemoteProvider, RemoteState};
+use crate::state::{
+    Desired, DesiredProvider, DesiredRegistration, DesiredState, RemoteProvider, RemoteRegistration, RemoteSip,
+    RemoteState,
+};
 
 /// What a successful apply did.
 #[derive(Debug)]
 pub struct Applied {
-    /// The providers written, in send order; empty when there was nothing to do (and nothing was sent).
-    pub written: Vec<Provider>,
+    /// What was written, in send order; empty when there was nothing to do (and nothing was sent).
+    pub written: Vec<Subject>,
     /// Secrets that were sent but that the answer gave no prefix for: they could not be checked.
     pub unverified: Vec<String>,
 }
@@ -38,45 +47,49 @@ pub enum ApplyError {
     Api(#[from] ApiError),
     #[error("the write was accepted, but the account does not match the file afterwards:{}", problems.iter().map(|p| format!("\n  {p}")).collect::<String>())]
     NotConverged { problems: Vec<String> },
-    /// A request of a plan failed: what the plan's requests came to, provider by provider. With one request the
-    /// message is its failure alone; with several, a line follows naming each provider's fate.
+    /// A request of a plan failed: what the plan's requests came to, subject by subject. With one request the
+    /// message is its failure alone; with several, a line follows naming each subject's fate.
     #[error("{source}{}", if *several { fates_line(source, written, request, not_written) } else { String::new() })]
     Partial {
         source: Box<ApplyError>,
         /// Written (and checked) before the failure.
-        written: Vec<Provider>,
-        /// The providers of the request that failed (or was in flight); empty when the failure came before it was
-        /// sent (a signal).
-        request: Vec<Provider>,
+        written: Vec<Subject>,
+        /// What the request that failed (or was in flight) writes; empty when the failure came before it was sent
+        /// (a signal).
+        request: Vec<Subject>,
         /// Never sent.
-        not_written: Vec<Provider>,
+        not_written: Vec<Subject>,
         /// Whether the plan had several requests.
         several: bool,
     },
-    #[error("the plan's request {method} {path} names no provider the file declares; nothing more was sent")]
+    #[error("the plan's request {method} {path} names nothing the file declares; nothing more was sent")]
     Unplannable { method: String, path: String },
     /// A signal was received between two requests: the next one was not sent.
     #[error("interrupted ({signal}) before {method} {path} was sent; nothing more was sent")]
     Stopped { signal: crate::stop::Signal, method: String, path: String },
     /// An ambiguous failure of a create, and the read that was to tell whether it landed failed too.
-    #[error("{write}; reading {provider} again to learn whether it landed failed too: {read}")]
-    InDoubt { write: Box<ApiError>, read: Box<ApiError>, provider: Provider },
-    /// A create that gave up, and the read after its last attempt found the provider absent: it did not land.
-    #[error("{source}; {provider} was read again after it and is absent: it was not created")]
-    NotCreated { source: Box<ApiError>, provider: Provider },
+    #[error("{write}; reading {subject} again to learn whether it landed failed too: {read}")]
+    InDoubt { write: Box<ApiError>, read: Box<ApiError>, subject: Subject },
+    /// A create that gave up, and the read after its last attempt found it absent: it did not land.
+    #[error("{source}; {subject} was read again after it and is absent: it was not created")]
+    NotCreated { source: Box<ApiError>, subject: Subject },
 }
 
-fn names(providers: &[Provider]) -> String {
-    if providers.is_empty() { "none".into() } else { providers.iter().map(|p| p.key()).collect::<Vec<_>>().join(", ") }
+fn names(subjects: &[Subject]) -> String {
+    if subjects.is_empty() {
+        "none".into()
+    } else {
+        subjects.iter().map(Subject::to_string).collect::<Vec<_>>().join(", ")
+    }
 }
 
 /// `written: ...; in doubt (it may or may not have landed): ...; not written: ...`, on its own line: the request
 /// that failed is in doubt, failed, or (when only its answer's check failed) written.
-fn fates_line(source: &ApplyError, written: &[Provider], request: &[Provider], not_written: &[Provider]) -> String {
+fn fates_line(source: &ApplyError, written: &[Subject], request: &[Subject], not_written: &[Subject]) -> String {
     let landed = matches!(source, ApplyError::NotConverged { .. });
     let mut all_written = written.to_vec();
     if landed {
-        all_written.extend(request);
+        all_written.extend_from_slice(request);
     }
     let mut line = format!("\n  written: {}", names(&all_written));
     if !request.is_empty() && !landed {
@@ -101,14 +114,14 @@ impl ApplyError {
         }
     }
 
-    /// The providers written before the failure (and checked), in send order. A write whose answer does not match
-    /// the file landed: it is counted as written.
-    pub fn written(&self) -> Vec<Provider> {
+    /// What was written before the failure (and checked), in send order. A write whose answer does not match the
+    /// file landed: it is counted as written.
+    pub fn written(&self) -> Vec<Subject> {
         match self {
             ApplyError::Partial { source, written, request, .. } => {
                 let mut all = written.clone();
                 if matches!(**source, ApplyError::NotConverged { .. }) {
-                    all.extend(request);
+                    all.extend_from_slice(request);
                 }
                 all
             }
@@ -116,16 +129,16 @@ impl ApplyError {
         }
     }
 
-    /// The providers whose write may or may not have landed.
-    pub fn in_doubt(&self) -> Vec<Provider> {
+    /// What the write that may or may not have landed writes.
+    pub fn in_doubt(&self) -> Vec<Subject> {
         match self {
             ApplyError::Partial { source, request, .. } if source.outcome_unknown() => request.clone(),
             _ => Vec::new(),
         }
     }
 
-    /// The providers whose write failed: the server said it was not done.
-    pub fn failed(&self) -> Vec<Provider> {
+    /// What the write that failed writes: the server said it was not done.
+    pub fn failed(&self) -> Vec<Subject> {
         match self {
             ApplyError::Partial { source, request, .. }
                 if !source.outcome_unknown() && !matches!(**source, ApplyError::NotConverged { .. }) =>
@@ -136,8 +149,8 @@ impl ApplyError {
         }
     }
 
-    /// The providers never sent.
-    pub fn not_written(&self) -> Vec<Provider> {
+    /// What was never sent.
+    pub fn not_written(&self) -> Vec<Subject> {
         match self {
             ApplyError::Partial { not_written, .. } => not_written.clone(),
             _ => Vec::new(),
@@ -172,8 +185,8 @@ impl ApplyError {
                  again is safe (it reads the account first and sends only what is left)"
                     .to_string(),
             ),
-            ApplyError::NotCreated { provider, .. } => Some(format!(
-                "nothing was created: {provider} is still absent; the API kept failing, so try again later (running \
+            ApplyError::NotCreated { subject, .. } => Some(format!(
+                "nothing was created: {subject} is still absent; the API kept failing, so try again later (running \
                  `reconcile apply` again is safe: it reads the account first and sends only what is left)"
             )),
         }
@@ -204,13 +217,50 @@ pub async fn read<A: TelephonyApi>(api: &A, family: Family) -> Result<RemoteStat
     }
 }
 
+/// Reads everything a plan of `desired` compares, concurrently: the providers through `family`, and the SIP config
+/// and registrations the file manages (those it leaves unmanaged are not read).
+pub async fn read_state<A: TelephonyApi>(
+    api: &A,
+    family: Family,
+    desired: &DesiredState,
+) -> Result<RemoteState, ApiError> {
+    let (telephony, (sip, registrations)) =
+        tokio::join!(read(api, family), read_sip(api, desired.sip.is_some(), desired.registrations.is_some()));
+    let mut remote = telephony?;
+    remote.sip = sip?;
+    remote.registrations = registrations?;
+    Ok(remote)
+}
+
+/// Reads the SIP config (`config`) and every registration (`registrations`), concurrently; `None` for what is not
+/// asked for.
+pub async fn read_sip<A: TelephonyApi>(
+    api: &A,
+    config: bool,
+    registrations: bool,
+) -> (Result<Option<RemoteSip>, ApiError>, Result<Option<Vec<RemoteRegistration>>, ApiError>) {
+    let sip = async {
+        match config {
+            true => api.fetch_sip().await.map(Some),
+            false => Ok(None),
+        }
+    };
+    let list = async {
+        match registrations {
+            true => api.list_registrations().await.map(Some),
+            false => Ok(None),
+        }
+    };
+    tokio::join!(sip, list)
+}
+
 async fn read_providers<A: TelephonyApi>(api: &A) -> Result<RemoteState, ApiError> {
     let (twilio, telnyx, plivo) = tokio::join!(
         api.fetch_provider(Provider::Twilio),
         api.fetch_provider(Provider::Telnyx),
         api.fetch_provider(Provider::Plivo)
     );
-    Ok(RemoteState { providers: [twilio?, telnyx?, plivo?] })
+    Ok(RemoteState { providers: [twilio?, telnyx?, plivo?], ..RemoteState::default() })
 }
 
 /// The providers the account-level PATCH names, each with its complete desired block, or `None` to delete it.
@@ -230,15 +280,20 @@ fn account_writes<'a>(request: &Request, desired: &'a DesiredState) -> Vec<Provi
 /// plan alone decides what is sent. Once a signal was received, nothing more is sent.
 pub async fn apply<A: TelephonyApi>(api: &A, plan: &Plan, desired: &DesiredState) -> Result<Applied, ApplyError> {
     let requests = plan.requests();
+    let subjects = plan.subjects();
     let mut applied = Applied { written: Vec::new(), unverified: Vec::new() };
     for (i, request) in requests.iter().enumerate() {
+        let subject = subjects.get(i).cloned().unwrap_or_default();
         let (result, sent) = match crate::stop::requested() {
             Some(signal) => {
-                let stopped =
-                    ApplyError::Stopped { signal, method: request.method.as_str().to_string(), path: request.path() };
+                let stopped = ApplyError::Stopped {
+                    signal,
+                    method: request.method.as_str().to_string(),
+                    path: request.shown_path(),
+                };
                 (Err(stopped), false)
             }
-            None => (apply_one(api, desired, request).await, true),
+            None => (apply_one(api, plan, desired, request, &subject).await, true),
         };
         match result {
             Ok((written, unverified)) => {
@@ -250,8 +305,8 @@ pub async fn apply<A: TelephonyApi>(api: &A, plan: &Plan, desired: &DesiredState
                 return Err(ApplyError::Partial {
                     source: Box::new(error),
                     written: applied.written,
-                    request: if sent { request.providers() } else { Vec::new() },
-                    not_written: requests[not_sent..].iter().flat_map(Request::providers).collect(),
+                    request: if sent { subject } else { Vec::new() },
+                    not_written: subjects.iter().skip(not_sent).flatten().cloned().collect(),
                     several: requests.len() > 1,
                 });
             }
@@ -260,23 +315,64 @@ pub async fn apply<A: TelephonyApi>(api: &A, plan: &Plan, desired: &DesiredState
     Ok(applied)
 }
 
-/// Sends one request and checks its answer; returns the providers written and their unverified secrets.
+/// Sends one request and checks its answer; returns what it wrote and the secrets whose landing it could not check.
 async fn apply_one<A: TelephonyApi>(
     api: &A,
+    plan: &Plan,
     desired: &DesiredState,
     request: &Request,
-) -> Result<(Vec<Provider>, Vec<String>), ApplyError> {
-    let unplannable = || ApplyError::Unplannable { method: request.method.as_str().to_string(), path: request.path() };
+    subjects: &[Subject],
+) -> Result<(Vec<Subject>, Vec<String>), ApplyError> {
+    let unplannable =
+        || ApplyError::Unplannable { method: request.method.as_str().to_string(), path: request.shown_path() };
     let provider = match (&request.target, request.method) {
-        (Target::Account, Method::Patch) => return apply_account_level(api, desired, request).await,
+        (Target::Account, Method::Patch) => {
+            let (written, unverified) = apply_account_level(api, desired, request).await?;
+            return Ok((written.into_iter().map(Subject::Provider).collect(), unverified));
+        }
         (Target::Provider(provider), _) => *provider,
-        (Target::Account, _) => return Err(unplannable()),
+        (Target::Sip, Method::Patch) => {
+            let Some(sip) = &desired.sip else { return Err(unplannable()) };
+            tracing::info!("PATCH {} ({})", request.shown_path(), request.fields.join(", "));
+            let answer = api.update_sip(sip, &request.fields, plan.kept_secrets()).await?;
+            let problems = diff::check_sip(sip, &answer);
+            if !problems.is_empty() {
+                return Err(ApplyError::NotConverged { problems });
+            }
+            return Ok((vec![Subject::Sip], Vec::new()));
+        }
+        (Target::Registrations | Target::Registration(_), _) => {
+            let key = match subjects {
+                [Subject::Registration(key)] => key,
+                _ => return Err(unplannable()),
+            };
+            tracing::info!("{} {} ({})", request.method.as_str(), request.shown_path(), request.fields.join(", "));
+            let listed = desired.registrations.iter().flatten().find(|r| &r.key == key);
+            let answer = match (&request.target, request.method, listed) {
+                // Not listed, or a second registration of a listed identity: the plan deletes it by its ID.
+                (Target::Registration(id), Method::Delete, _) => {
+                    api.delete_registration(id).await?;
+                    return Ok((subjects.to_vec(), Vec::new()));
+                }
+                (Target::Registrations, Method::Post, Some(d)) => create_registration(api, d).await?,
+                (Target::Registration(id), Method::Patch, Some(d)) => {
+                    api.update_registration(id, d, &request.fields).await?
+                }
+                _ => return Err(unplannable()),
+            };
+            let problems = listed.map(|d| diff::check_registration(d, &answer)).unwrap_or_default();
+            if !problems.is_empty() {
+                return Err(ApplyError::NotConverged { problems });
+            }
+            return Ok((subjects.to_vec(), Vec::new()));
+        }
+        (Target::Account | Target::Sip, _) => return Err(unplannable()),
     };
-    tracing::info!("{} {} ({})", request.method.as_str(), request.path(), request.fields.join(", "));
+    tracing::info!("{} {} ({})", request.method.as_str(), request.shown_path(), request.fields.join(", "));
     let check = match (request.method, desired.get(provider)) {
         (Method::Delete, Desired::Absent) => {
             api.delete_provider(provider).await?;
-            return Ok((vec![provider], Vec::new()));
+            return Ok((vec![Subject::Provider(provider)], Vec::new()));
         }
         (Method::Post, Desired::Present(d)) => create(api, d).await?,
         (Method::Patch, Desired::Present(d)) => {
@@ -288,12 +384,12 @@ async fn apply_one<A: TelephonyApi>(
     if !check.problems.is_empty() {
         return Err(ApplyError::NotConverged { problems: check.problems });
     }
-    Ok((vec![provider], check.unverified))
+    Ok((vec![Subject::Provider(provider)], check.unverified))
 }
 
 /// Checks a create's answer: the complete block was sent, so every field is compared.
 fn check_created(d: &DesiredProvider, answer: RemoteProvider) -> diff::WriteCheck {
-    let mut only = DesiredState { providers: [Desired::Unmanaged, Desired::Unmanaged, Desired::Unmanaged] };
+    let mut only = DesiredState::default();
     only.providers[d.provider.index()] = Desired::Present(d.clone());
     let mut state = RemoteState::default();
     state.providers[d.provider.index()] = Some(answer);
@@ -326,6 +422,7 @@ async fn apply_account_level<A: TelephonyApi>(
 /// more to say which: present is settled as above, absent is the failure.
 /// Returns the check of the landing write's answer against `d`.
 async fn create<A: TelephonyApi>(api: &A, d: &DesiredProvider) -> Result<diff::WriteCheck, ApplyError> {
+    let subject = Subject::Provider(d.provider);
     let mut attempts = api.attempts();
     // Whether an earlier POST of this create may have landed.
     let mut unsure = false;
@@ -346,7 +443,7 @@ async fn create<A: TelephonyApi>(api: &A, d: &DesiredProvider) -> Result<diff::W
         let now = match api.fetch_provider(d.provider).await {
             Ok(now) => now,
             Err(read) => {
-                return Err(ApplyError::InDoubt { write: Box::new(error), read: Box::new(read), provider: d.provider });
+                return Err(ApplyError::InDoubt { write: Box::new(error), read: Box::new(read), subject });
             }
         };
         let Some(now) = now else {
@@ -356,12 +453,12 @@ async fn create<A: TelephonyApi>(api: &A, d: &DesiredProvider) -> Result<diff::W
             }
             if let Some(why) = attempts.exhausted() {
                 let source = Box::new(error.gave_up_after(attempts.made, why));
-                return Err(ApplyError::NotCreated { source, provider: d.provider });
+                return Err(ApplyError::NotCreated { source, subject });
             }
             tracing::info!("{} is absent: the POST did not land; sending it again", d.provider);
             continue;
         };
-        let mut only = DesiredState { providers: [Desired::Unmanaged, Desired::Unmanaged, Desired::Unmanaged] };
+        let mut only = DesiredState::default();
         only.providers[d.provider.index()] = Desired::Present(d.clone());
         let mut remote = RemoteState::default();
         remote.providers[d.provider.index()] = Some(now.clone());
@@ -377,6 +474,61 @@ async fn create<A: TelephonyApi>(api: &A, d: &DesiredProvider) -> Result<diff::W
                 Ok(diff::check_patch(d, &patch.fields, &answer.provider, &answer.carried))
             }
         };
+    }
+}
+
+/// POSTs a declared registration: a create like a provider's ([`create`]), at most [`crate::api::Attempts::max`] POSTs
+/// in all. After an ambiguous failure (it may have landed) the create waits as a provider's does, then reads the
+/// registrations again before anything else: present (the POST landed) and matching is done, present and different
+/// gets a PATCH of the difference, absent gets the POST again while the allowance lasts. Any other failure ends it;
+/// after an earlier ambiguous round the registrations are read once more to say which.
+async fn create_registration<A: TelephonyApi>(
+    api: &A,
+    d: &DesiredRegistration,
+) -> Result<RemoteRegistration, ApplyError> {
+    let subject = Subject::Registration(d.key.clone());
+    let mut attempts = api.attempts();
+    // Whether an earlier POST of this create may have landed.
+    let mut unsure = false;
+    loop {
+        let error = match api.create_registration(d, &mut attempts).await {
+            Ok(answer) => return Ok(answer),
+            Err(e) if e.ambiguous() || (unsure && !e.interrupted()) => e,
+            Err(e) => return Err(e.into()),
+        };
+        let ambiguous = error.ambiguous();
+        if ambiguous {
+            if let Some(signal) = api.pause(&error, &attempts).await {
+                return Err(error.stopped_after(signal).into());
+            }
+        }
+        unsure = true;
+        tracing::info!("{error}; reading the registrations again before deciding what to send");
+        let listed = match api.list_registrations().await {
+            Ok(listed) => listed,
+            Err(read) => {
+                return Err(ApplyError::InDoubt { write: Box::new(error), read: Box::new(read), subject });
+            }
+        };
+        let Some(now) = listed.into_iter().find(|r| r.key == d.key) else {
+            if !ambiguous {
+                // The server said this POST was not done, and none before it landed.
+                return Err(error.into());
+            }
+            if let Some(why) = attempts.exhausted() {
+                let source = Box::new(error.gave_up_after(attempts.made, why));
+                return Err(ApplyError::NotCreated { source, subject });
+            }
+            tracing::info!("{subject} is absent: the POST did not land; sending it again");
+            continue;
+        };
+        let fields = diff::differing_fields(d, &now);
+        if fields.is_empty() {
+            tracing::info!("{subject} is present and matches: the POST landed");
+            return Ok(now);
+        }
+        tracing::info!("{subject} is present but differs: sending the difference");
+        return Ok(api.update_registration(&now.id, d, &fields).await?);
     }
 }
 
@@ -590,6 +742,7 @@ mod tests {
                     settings: Settings::default(),
                 }),
             ],
+            ..Default::default()
         }
     }
 
@@ -605,7 +758,7 @@ mod tests {
             let first = plan_for(&api, &desired, Family::Account, false);
             assert_eq!(first.counts().create, 1);
             let applied = run(apply(&api, &first, &desired)).unwrap();
-            assert_eq!(applied.written, vec![Provider::Plivo]);
+            assert_eq!(applied.written, vec![Subject::Provider(Provider::Plivo)]);
             let second = plan_for(&api, &desired, Family::Account, false);
             assert!(second.is_empty(), "prefix length {prefix_len}: {second:?}");
             run(apply(&api, &second, &desired)).unwrap();
@@ -700,7 +853,7 @@ mod tests {
         let desired = desired_two("plivo-token-value", false);
         let first = plan_for(&api, &desired, Family::Provider, false);
         let applied = run(apply(&api, &first, &desired)).unwrap();
-        assert_eq!(applied.written, vec![Provider::Twilio, Provider::Plivo]);
+        assert_eq!(applied.written, [Provider::Twilio, Provider::Plivo].map(Subject::Provider));
         assert!(api.writes.borrow().is_empty(), "no account-level write");
 
         let changed = desired_two("plivo-token-value", true);
@@ -725,7 +878,7 @@ mod tests {
         let plan = plan_for(&api, &desired, Family::Provider, false);
         api.log.borrow_mut().clear();
         let applied = run(apply(&api, &plan, &desired)).unwrap();
-        assert_eq!(applied.written, vec![Provider::Plivo]);
+        assert_eq!(applied.written, vec![Subject::Provider(Provider::Plivo)]);
         assert_eq!(*api.log.borrow(), ["POST plivo", "wait", "GET plivo"], "present and matching: done");
     }
 
@@ -749,7 +902,7 @@ mod tests {
         *api.fail_posts.borrow_mut() = 2;
         api.log.borrow_mut().clear();
         let applied = run(apply(&api, &plan, &desired)).unwrap();
-        assert_eq!(applied.written, vec![Provider::Plivo]);
+        assert_eq!(applied.written, vec![Subject::Provider(Provider::Plivo)]);
         assert_eq!(
             *api.log.borrow(),
             ["POST plivo", "wait", "GET plivo", "POST plivo", "wait", "GET plivo", "POST plivo"]
@@ -766,8 +919,11 @@ mod tests {
         let text = err.to_string();
         assert!(text.contains("does not match the file afterwards"), "{text}");
         assert!(text.ends_with("\n  written: twilio; not written: plivo"), "{text}");
-        assert_eq!((err.written(), err.failed(), err.in_doubt()), (vec![Provider::Twilio], vec![], vec![]));
-        assert_eq!(err.not_written(), vec![Provider::Plivo]);
+        assert_eq!(
+            (err.written(), err.failed(), err.in_doubt()),
+            (vec![Subject::Provider(Provider::Twilio)], vec![], vec![])
+        );
+        assert_eq!(err.not_written(), vec![Subject::Provider(Provider::Plivo)]);
     }
 
     #[test]
@@ -795,7 +951,7 @@ mod tests {
         let plan = plan_for(&api, &desired, Family::Provider, false);
         api.log.borrow_mut().clear();
         let applied = run(apply(&api, &plan, &desired)).unwrap();
-        assert_eq!(applied.written, vec![Provider::Plivo]);
+        assert_eq!(applied.written, vec![Subject::Provider(Provider::Plivo)]);
         assert_eq!(*api.log.borrow(), ["POST plivo", "wait", "GET plivo", "POST plivo", "GET plivo"]);
 
         // A refusal with nothing landed before it is the failure it says, after that one read.
@@ -805,7 +961,7 @@ mod tests {
         api.log.borrow_mut().clear();
         let err = run(apply(&api, &plan, &desired)).unwrap_err();
         assert_eq!(*api.log.borrow(), ["POST plivo", "wait", "GET plivo", "POST plivo", "GET plivo"]);
-        assert_eq!(err.failed(), vec![Provider::Plivo]);
+        assert_eq!(err.failed(), vec![Subject::Provider(Provider::Plivo)]);
         assert!(err.to_string().contains("answered HTTP 400"), "{err}");
     }
 

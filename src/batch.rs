@@ -61,25 +61,39 @@ pub enum AccountTag {
     Reference(String),
 }
 
-/// One file as [`check_accounts`] sees it: its name, its account, and whether it manages each provider (declares
-/// it, as a block or `null`), indexed by [`Provider::index`].
+/// One file as [`check_accounts`] sees it: its name, its account, whether it manages each provider (declares it, as
+/// a block or `null`), indexed by [`Provider::index`], and whether it manages the SIP config and the registrations.
 pub struct FileAccount {
     pub file: String,
     pub account: AccountTag,
     pub manages: [bool; 3],
+    /// `sip:` is declared.
+    pub manages_sip: bool,
+    /// `sipRegistrations:` is declared.
+    pub manages_registrations: bool,
 }
 
-/// Refuses two files that manage the same provider of the same account, naming the first such pair.
+impl FileAccount {
+    /// What the file manages, by the key that declares it (`twilio`, ..., `sip`, `sipRegistrations`).
+    fn managed(&self) -> impl Iterator<Item = &'static str> + '_ {
+        let providers = Provider::ALL.into_iter().filter(|p| self.manages[p.index()]).map(Provider::key);
+        let sip = [(self.manages_sip, crate::sip::SIP), (self.manages_registrations, crate::sip::REGISTRATIONS)]
+            .into_iter()
+            .filter(|(managed, _)| *managed)
+            .map(|(_, key)| key);
+        providers.chain(sip)
+    }
+}
+
+/// Refuses two files that manage the same provider (or the SIP config, or the registrations) of the same account,
+/// naming the first such pair.
 pub fn check_accounts(files: &[FileAccount]) -> Result<(), Error> {
-    let mut owner: HashMap<(&AccountTag, Provider), &str> = HashMap::new();
+    let mut owner: HashMap<(&AccountTag, &str), &str> = HashMap::new();
     for file in files {
-        for provider in Provider::ALL {
-            if !file.manages[provider.index()] {
-                continue;
-            }
-            if let Some(first) = owner.insert((&file.account, provider), &file.file) {
+        for managed in file.managed() {
+            if let Some(first) = owner.insert((&file.account, managed), &file.file) {
                 return Err(Error::SameAccount {
-                    provider: provider.key().to_string(),
+                    provider: managed.to_string(),
                     first: first.to_string(),
                     second: file.file.clone(),
                 });
@@ -94,7 +108,27 @@ mod tests {
     use super::*;
 
     fn file(name: &str, key: &str, tagger: &AccountTagger, manages: [bool; 3]) -> FileAccount {
-        FileAccount { file: name.into(), account: tagger.tag(&SecretString::from(key.to_string())), manages }
+        FileAccount {
+            file: name.into(),
+            account: tagger.tag(&SecretString::from(key.to_string())),
+            manages,
+            manages_sip: false,
+            manages_registrations: false,
+        }
+    }
+
+    #[test]
+    fn the_sip_settings_of_one_account_are_managed_by_one_file() {
+        let t = AccountTagger::new().unwrap();
+        let sip = |name: &str, key: &str, config: bool, registrations: bool| FileAccount {
+            manages_sip: config,
+            manages_registrations: registrations,
+            ..file(name, key, &t, [false; 3])
+        };
+        assert!(check_accounts(&[sip("a", "k1", true, false), sip("b", "k1", false, true)]).is_ok());
+        assert!(check_accounts(&[sip("a", "k1", true, true), sip("b", "k2", true, true)]).is_ok());
+        let err = check_accounts(&[sip("a", "k1", false, true), sip("b", "k1", true, true)]).unwrap_err().to_string();
+        assert!(err.starts_with("a and b both manage sipRegistrations"), "{err}");
     }
 
     #[test]

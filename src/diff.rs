@@ -5,6 +5,14 @@
 //! it is sent. Secrets are compared by prefix: a local value that starts with the prefix the API returned is
 //! unchanged, one that does not is changed, and a missing or empty prefix proves nothing (reported, and sent only with
 //! `--rotate`). The comparison holds statuses for secrets, never values or prefixes.
+//!
+//! The SIP config and registrations are compared in [`sip`], by the same rules where they apply.
+
+mod sip;
+
+pub use sip::{
+    RegistrationPlan, SipPlan, check_registration, check_sip, compare_registrations, compare_sip, differing_fields,
+};
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -72,6 +80,9 @@ pub enum SecretStatus {
     Unverifiable,
     /// The provider is deleted, and the secret with it.
     Removed,
+    /// The API never shows it, not even a prefix (a SIP registration's password): nothing can be compared. Sent when
+    /// the registration is created, and with `--rotate`; never counted as a change.
+    WriteOnly,
 }
 
 impl std::fmt::Display for SecretStatus {
@@ -84,6 +95,7 @@ impl std::fmt::Display for SecretStatus {
             SecretStatus::RotationRequested => "rotation requested",
             SecretStatus::Unverifiable => "unverifiable",
             SecretStatus::Removed => "removed",
+            SecretStatus::WriteOnly => "unverifiable (write-only)",
         })
     }
 }
@@ -365,11 +377,11 @@ mod tests {
     }
 
     fn desired(twilio: Desired) -> DesiredState {
-        DesiredState { providers: [twilio, Desired::Unmanaged, Desired::Unmanaged] }
+        DesiredState { providers: [twilio, Desired::Unmanaged, Desired::Unmanaged], ..Default::default() }
     }
 
     fn remote(twilio: Option<RemoteProvider>) -> RemoteState {
-        RemoteState { providers: [twilio, None, None] }
+        RemoteState { providers: [twilio, None, None], ..Default::default() }
     }
 
     fn twilio_plan(d: Desired, r: Option<RemoteProvider>, rotate: bool) -> ProviderPlan {

@@ -1,7 +1,8 @@
 //! The drift fingerprint: a stable digest of what a plan finds different, for CI to tell one drift from another
 //! (`driftFingerprint` in `plan --format json`).
 //!
-//! Pure: a function of a plan's findings only. What goes in is, per provider that a write would touch, the provider,
+//! Pure: a function of a plan's findings only. What goes in is, per provider (or SIP config, or SIP registration, by
+//! its username and proxy as shown: a part holding a secret of the run masked) that a write would touch, its name,
 //! its action, and each reported field with the kind of its change (`set`, `unset`, `changed` for a non-secret
 //! field; the status for a secret: `changed`, `new`, `rotationRequested`, `removed`). Never a value, a prefix, a
 //! secret's status that changes nothing (`unchanged`, `unverifiable`), the endpoint family or the requests: the same
@@ -20,25 +21,32 @@ use crate::plan::Plan;
 /// The first line of the canonical text; changed only if what goes in changes.
 const VERSION_LINE: &str = "reconcile drift fingerprint v1";
 
-/// One finding: `provider action field kind` (the provider's own line has the field `-`).
+/// One finding: `subject action field kind` (the subject's own line has the field `-`). The subject is a provider,
+/// `sip`, or `registration USERNAME@PROXY`.
 fn findings(plan: &Plan) -> Vec<String> {
     let mut lines = Vec::new();
-    for provider in plan.written() {
-        let action = match provider.action {
+    let providers = plan.written().map(|p| (p.provider.key().to_string(), p.action, &p.changes));
+    let sip = plan.sip().map(|s| (crate::sip::SIP.to_string(), s.action, &s.changes));
+    let registrations = plan
+        .registrations()
+        .unwrap_or_default()
+        .iter()
+        .map(|r| (format!("registration {}", r.key()), r.action, &r.changes));
+    for (key, action, changes) in providers.chain(sip).chain(registrations) {
+        let action = match action {
             Action::Create => "create",
             Action::Update => "update",
             Action::Delete => "delete",
             Action::NoChange | Action::AlreadyAbsent | Action::Unmanaged => continue,
         };
-        let key = provider.provider.key();
         lines.push(format!("{key} {action} -"));
-        for change in &provider.changes {
+        for change in changes {
             let kind = match change {
                 FieldChange::Value { before: None, after: Some(_), .. } => "set",
                 FieldChange::Value { before: Some(_), after: None, .. } => "unset",
                 FieldChange::Value { .. } => "changed",
                 FieldChange::Secret { status, .. } => match status {
-                    SecretStatus::Unchanged | SecretStatus::Unverifiable => continue,
+                    SecretStatus::Unchanged | SecretStatus::Unverifiable | SecretStatus::WriteOnly => continue,
                     SecretStatus::Changed => "changed",
                     SecretStatus::New => "new",
                     SecretStatus::RotationRequested => "rotationRequested",

@@ -1,5 +1,5 @@
-//! Endpoint families, and where a write goes: its [`Target`] (the account-level config, or one provider's) and its
-//! [`Method`]. Pure and free of I/O; it knows nothing of plans (the plan, above it, decides which requests to send).
+//! Endpoint families, and where a write goes: its [`Target`] (the account-level config, one provider's, the SIP config,
+//! or the SIP registrations) and its [`Method`]. Pure and free of I/O; it knows nothing of plans (the plan, above it, decides which requests to send).
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -8,6 +8,11 @@ use crate::provider::Provider;
 
 /// The account-level pair, deprecated by Ultravox since 2026-03.
 pub const ACCOUNT_CONFIG_PATH: &str = "/api/accounts/me/telephony_config";
+
+/// The account's SIP config (a singleton: `GET`, `PATCH`).
+pub const SIP_PATH: &str = "/api/sip";
+/// The account's SIP registrations (`GET`, paginated; `POST`); one of them is `/{registrationId}`.
+pub const REGISTRATIONS_PATH: &str = "/api/sip/registrations";
 
 /// The provider-scoped endpoint of one provider.
 pub fn provider_path(provider: Provider) -> String {
@@ -77,6 +82,12 @@ pub enum Target {
     Account,
     /// One provider's config (`/api/telephony_configs/{provider}`).
     Provider(Provider),
+    /// The account's SIP config (`/api/sip`). Endpoint families do not apply to it.
+    Sip,
+    /// The SIP registrations (`/api/sip/registrations`): where a registration is created.
+    Registrations,
+    /// One SIP registration (`/api/sip/registrations/{registrationId}`).
+    Registration(String),
 }
 
 impl Target {
@@ -85,16 +96,47 @@ impl Target {
         match self {
             Target::Account => ACCOUNT_CONFIG_PATH.to_string(),
             Target::Provider(provider) => provider_path(*provider),
+            Target::Sip => SIP_PATH.to_string(),
+            Target::Registrations => REGISTRATIONS_PATH.to_string(),
+            Target::Registration(id) => format!("{REGISTRATIONS_PATH}/{id}"),
         }
     }
 
-    /// The target a path names, if any (the inverse of [`Target::path`]).
+    /// The path as messages and logs show it: a registration's ID (from an answer) masked where it holds a secret
+    /// of the run ([`crate::redact::shown`]).
+    pub fn shown_path(&self) -> String {
+        match self {
+            Target::Registration(id) => format!("{REGISTRATIONS_PATH}/{}", crate::redact::shown(id)),
+            other => other.path(),
+        }
+    }
+
+    /// The target a path names, if any (the inverse of [`Target::path`]). A registration's ID may be a mask
+    /// ([`crate::redact::HIDDEN`]), as a document shows one holding a secret: such a target is for showing again,
+    /// never sent (apply sends the requests of the plan it makes itself).
     pub fn from_path(path: &str) -> Option<Target> {
-        if path == ACCOUNT_CONFIG_PATH {
-            return Some(Target::Account);
+        match path {
+            ACCOUNT_CONFIG_PATH => return Some(Target::Account),
+            SIP_PATH => return Some(Target::Sip),
+            REGISTRATIONS_PATH => return Some(Target::Registrations),
+            _ => {}
+        }
+        if let Some(id) = path.strip_prefix(REGISTRATIONS_PATH).and_then(|rest| rest.strip_prefix('/')) {
+            let shown = is_registration_id(id) || crate::redact::is_mask(id);
+            return shown.then(|| Target::Registration(id.to_string()));
         }
         Provider::ALL.into_iter().find(|p| path == provider_path(*p)).map(Target::Provider)
     }
+}
+
+/// Whether `id` can be a registration's ID in a path: one segment of letters, digits, `-`, `_`, `.` and `:` (a UUID
+/// is one), never `.` or `..` alone, and nothing a URL would escape or decode (`%`, `/`): an ID an answer holds can
+/// never point a write at another path.
+pub fn is_registration_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 200
+        && id.chars().any(|c| c != '.')
+        && id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':'))
 }
 
 #[cfg(test)]
@@ -109,5 +151,18 @@ mod tests {
         }
         assert_eq!(Target::Provider(Provider::Telnyx).path(), "/api/telephony_configs/telnyx");
         assert_eq!(Target::from_path("/api/telephony_configs/other"), None);
+        for target in [Target::Sip, Target::Registrations, Target::Registration("3c90c3cc-0d44".into())] {
+            assert_eq!(Target::from_path(&target.path()), Some(target));
+        }
+        assert_eq!(Target::Registration("r1".into()).path(), "/api/sip/registrations/r1");
+        for bad in [
+            "/api/sip/registrations/",
+            "/api/sip/registrations/a/b",
+            "/api/sip/registrations/a b",
+            "/api/sip/registrations/..",
+            "/api/sip/registrations/a%2Fb",
+        ] {
+            assert_eq!(Target::from_path(bad), None, "{bad}");
+        }
     }
 }

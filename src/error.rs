@@ -107,6 +107,14 @@ impl Error {
                  skipped)"
                     .into(),
             ),
+            Error::SameAccount { provider, .. }
+                if provider == crate::sip::SIP || provider == crate::sip::REGISTRATIONS =>
+            {
+                Some(format!(
+                    "an account's `{provider}` is declared in one file only: remove it from one of them, or give the \
+                     files different account.apiKey references"
+                ))
+            }
             Error::SameAccount { .. } => Some(
                 "a provider of an account is declared in one file only: remove it from one of them, or give the \
                  files different account.apiKey references"

@@ -7,6 +7,11 @@
 //! nor a prefix ever reaches the file or the terminal. Providers the account does not have are left out of
 //! the file (unmanaged), so that importing changes nothing about how they are treated.
 //!
+//! The SIP config is written as `sip:` when it holds anything but the API's defaults (its read-only domain as a
+//! comment), and the registrations as `sipRegistrations:` when there is one. The fallback handler's secrets, which the
+//! API returns whole, and the registrations' passwords, which it never returns, are written as references too
+//! (`SIP_FALLBACK_SECRET`, `SIP_<USERNAME>_PASSWORD`, ...), and the header names each variable to set.
+//!
 //! Every value is written exactly as the account holds it (quoted, so that control and invisible characters read
 //! back as they are), never masked: where a value holds a secret of the run (the API key import reads), nothing is
 //! written, and the error names the fields. A placeholder never reaches a declaration file.
@@ -20,7 +25,8 @@ use crate::config;
 use crate::config::model::DEFAULT_API_KEY_ENV;
 use crate::provider::{self, Provider};
 use crate::secret::{self, Reference, ResolveError};
-use crate::state::{RemoteProvider, RemoteState};
+use crate::sip;
+use crate::state::{RemoteProvider, RemoteRegistration, RemoteSip, RemoteState};
 
 /// The schema reference written on the first line, relative to the written file's folder (as in the examples).
 pub const SCHEMA_PATH: &str = "schema/telephony.schema.json";
@@ -31,8 +37,8 @@ pub enum ImportError {
     #[error("refusing to overwrite {path}: the file already exists; nothing was written")]
     Exists { path: String },
     #[error(
-        "the account has no telephony provider configured (twilio, telnyx and plivo are all absent): nothing to \
-         import; no file was written"
+        "the account has no telephony provider configured (twilio, telnyx and plivo are all absent), its SIP config \
+         holds the API's defaults and it has no SIP registration: nothing to import; no file was written"
     )]
     NothingToImport,
     #[error("cannot read the Ultravox API key: {0}")]
@@ -46,12 +52,20 @@ pub enum ImportError {
     )]
     ShortApiKey { chars: usize },
     #[error(
-        "the account's {} {} part of the Ultravox API key this run read; the file would put it in git, so nothing was \
-         written",
+        "the account's {} {} part of {}; the file would put it in git, so nothing was written",
         fields.join(", "),
-        if fields.len() == 1 { "holds" } else { "hold" }
+        if fields.len() == 1 { "holds" } else { "hold" },
+        if *sip_secrets {
+            "a secret this run read (the Ultravox API key, or the SIP fallback handler's secrets)"
+        } else {
+            "the Ultravox API key this run read"
+        }
     )]
-    HoldsSecret { fields: Vec<String> },
+    HoldsSecret {
+        fields: Vec<String>,
+        /// Whether the run read the SIP fallback handler's secrets too (then the value may hold one of them).
+        sip_secrets: bool,
+    },
 }
 
 impl ImportError {
@@ -117,6 +131,21 @@ impl SecretSource {
             }
         }
     }
+
+    /// The reference written for a SIP secret whose variable is `env`.
+    fn sip_reference(&self, env: &str) -> String {
+        match self {
+            SecretSource::Env => format!("{{ env: {env} }}"),
+            SecretSource::Sops(file) => {
+                format!("{{ sops: {}, key: {} }}", quote(&file.display().to_string()), sip_sops_key(file, env))
+            }
+        }
+    }
+}
+
+/// The key a SIP secret is read from in a SOPS file: `sip.<VARIABLE>`, or, in a dotenv file, the variable's name.
+fn sip_sops_key(file: &Path, env: &str) -> String {
+    if is_dotenv(file) { env.to_string() } else { format!("{}.{env}", sip::SIP) }
 }
 
 /// The key a field is read from in a SOPS file: `provider.field`, or, in a dotenv file (flat `NAME=value` lines),
@@ -146,6 +175,10 @@ pub struct Imported {
     pub text: String,
     /// The providers the account has, written as blocks.
     pub present: Vec<Provider>,
+    /// Whether `sip:` is written (the account's SIP config is not the API's defaults).
+    pub sip: bool,
+    /// How many registrations `sipRegistrations:` lists (`None`: the key is left out, the account has none).
+    pub registrations: Option<usize>,
     /// The providers the account does not have, left out of the file.
     pub absent: Vec<Provider>,
     /// The environment variables the file needs, the API key's first.
@@ -168,8 +201,9 @@ pub fn api_key() -> Result<SecretString, ImportError> {
     Ok(key)
 }
 
-/// The fields (`provider.field`) whose value on the account holds a secret of the run, in file order: none of them
-/// may be written into a declaration file.
+/// The fields (`provider.field`, `sip.field`, `sipRegistrations[i].field`) whose value on the account holds a secret
+/// of the run, in file order: none of them may be written into a declaration file (the SIP domain, written as a
+/// comment, neither).
 fn fields_holding_secrets(remote: &RemoteState) -> Vec<String> {
     use crate::redact::holds_secret;
     let mut found = Vec::new();
@@ -188,6 +222,37 @@ fn fields_holding_secrets(remote: &RemoteState) -> Vec<String> {
             found.push(format!("{provider}.{}", provider::CONTEXT_MAPPING));
         }
     }
+    if let Some(config) = remote.sip.as_ref().filter(|s| !is_default_sip(s)) {
+        let field = |name: &str| format!("{}.{name}", sip::SIP);
+        if config.domain.as_deref().is_some_and(holds_secret) {
+            found.push(field(sip::DOMAIN));
+        }
+        if config.allowed_cidr_ranges.iter().any(|r| holds_secret(r)) {
+            found.push(field(sip::CIDR_RANGES));
+        }
+        let allowance = |a: &crate::sip::Allowance| {
+            holds_secret(&a.agent_id) || a.to_user_pattern.as_deref().is_some_and(holds_secret)
+        };
+        if config.allowed_agents.iter().any(allowance) {
+            found.push(field(sip::ALLOWED_AGENTS));
+        }
+        if config.fallback.as_ref().is_some_and(|f| holds_secret(&f.url)) {
+            found.push(field(sip::FALLBACK_URL));
+        }
+    }
+    for (i, r) in remote.registrations.iter().flatten().enumerate() {
+        let fields = [
+            (sip::USERNAME, Some(&r.key.username)),
+            (sip::PROXY, Some(&r.key.proxy)),
+            (sip::OUTBOUND_PROXY, r.outbound_proxy.as_ref()),
+            (sip::AUTH_USER, r.auth_user.as_ref()),
+        ];
+        for (field, value) in fields {
+            if value.is_some_and(|v| holds_secret(v)) {
+                found.push(format!("{}[{i}].{field}", sip::REGISTRATIONS));
+            }
+        }
+    }
     found
 }
 
@@ -196,12 +261,30 @@ fn fields_holding_secrets(remote: &RemoteState) -> Vec<String> {
 pub fn starting_file(remote: &RemoteState, source: &SecretSource) -> Result<Imported, ImportError> {
     let present: Vec<Provider> = Provider::ALL.into_iter().filter(|p| remote.get(*p).is_some()).collect();
     let absent: Vec<Provider> = Provider::ALL.into_iter().filter(|p| remote.get(*p).is_none()).collect();
-    if present.is_empty() {
+    let sip_config = remote.sip.as_ref().filter(|s| !is_default_sip(s));
+    let registrations = remote.registrations.as_deref().filter(|r| !r.is_empty());
+    if present.is_empty() && sip_config.is_none() && registrations.is_none() {
         return Err(ImportError::NothingToImport);
     }
     let holding = fields_holding_secrets(remote);
     if !holding.is_empty() {
-        return Err(ImportError::HoldsSecret { fields: holding });
+        let sip_secrets = remote.sip.as_ref().and_then(|s| s.fallback.as_ref()).is_some_and(|f| !f.secrets.is_empty());
+        return Err(ImportError::HoldsSecret { fields: holding, sip_secrets });
+    }
+    // The SIP secrets' variables: the fallback handler's, then each registration's password (named after its
+    // username, with its proxy when two registrations share a username).
+    let fallback_envs: Vec<String> = sip_config
+        .and_then(|s| s.fallback.as_ref())
+        .map(|f| (0..f.secrets.len()).map(sip::fallback_secret_env).collect())
+        .unwrap_or_default();
+    let password_envs = password_variables(registrations.unwrap_or_default());
+    let mut sip_secrets: Vec<(String, String)> = fallback_envs
+        .iter()
+        .enumerate()
+        .map(|(i, env)| (env.clone(), format!("{}.{}[{i}]", sip::SIP, sip::FALLBACK_SECRETS)))
+        .collect();
+    for (r, env) in registrations.unwrap_or_default().iter().zip(&password_envs) {
+        sip_secrets.push((env.clone(), format!("the password of {}", r.key)));
     }
     let mut variables = vec![DEFAULT_API_KEY_ENV.to_string()];
     let mut described =
@@ -216,10 +299,15 @@ pub fn starting_file(remote: &RemoteState, source: &SecretSource) -> Result<Impo
                     variables.push(name);
                 }
             }
+            for (name, what) in &sip_secrets {
+                described.push((name.clone(), what.clone()));
+                variables.push(name.clone());
+            }
         }
         SecretSource::Sops(file) => {
-            let keys =
+            let mut keys: Vec<String> =
                 present.iter().flat_map(|&p| p.secret_fields().iter().map(move |f| sops_key(file, p, f))).collect();
+            keys.extend(sip_secrets.iter().map(|(env, _)| sip_sops_key(file, env)));
             sops = Some(SopsKeys { file: file.display().to_string(), keys });
         }
     }
@@ -250,6 +338,8 @@ pub fn starting_file(remote: &RemoteState, source: &SecretSource) -> Result<Impo
             ));
             line("# the recipients of your .sops.yaml):");
             sops_layout(&mut line, &file, &present);
+            let names: Vec<&str> = sip_secrets.iter().map(|(env, _)| env.as_str()).collect();
+            sip_sops_layout(&mut line, &file, &names);
             line("# and before `reconcile plan`, set this environment variable (in CI, from its secrets):");
             line(&format!("#   {DEFAULT_API_KEY_ENV}  the Ultravox API key (the default account.apiKey)"));
         }
@@ -262,7 +352,8 @@ pub fn starting_file(remote: &RemoteState, source: &SecretSource) -> Result<Impo
             );
             let width = described.iter().map(|(name, _)| name.len()).max().unwrap_or(0);
             for (name, what) in &described {
-                line(&format!("#   {name:width$}  {what}"));
+                // In a comment a line break would end it (a registration's username comes from the account).
+                line(&format!("#   {name:width$}  {}", crate::clean::printable(what)));
             }
             line("# A `{ file: PATH }` reference works too, with PATH relative to this file's folder.");
         }
@@ -286,7 +377,153 @@ pub fn starting_file(remote: &RemoteState, source: &SecretSource) -> Result<Impo
             provider_block(&mut text, &mut notes, block, source);
         }
     }
-    Ok(Imported { text, present, absent, variables, sops, notes })
+    if let Some(config) = sip_config {
+        sip_block(&mut text, &mut notes, config, &fallback_envs, source);
+    }
+    if let Some(list) = registrations {
+        registrations_block(&mut text, &mut notes, list, &password_envs, source);
+    }
+    Ok(Imported {
+        text,
+        present,
+        sip: sip_config.is_some(),
+        registrations: registrations.map(<[RemoteRegistration]>::len),
+        absent,
+        variables,
+        sops,
+        notes,
+    })
+}
+
+/// Whether the SIP config holds only the API's defaults (its domain aside).
+fn is_default_sip(sip: &RemoteSip) -> bool {
+    sip.allowed_cidr_ranges.is_empty()
+        && !sip.allow_all_agents
+        && sip.allowed_agents.is_empty()
+        && sip.fallback.is_none()
+}
+
+/// Each registration's password variable, `SIP_<USERNAME>_PASSWORD`, or with its proxy (`SIP_<USERNAME>_<PROXY>_
+/// PASSWORD`) when another registration's name is the same, numbered if even that is taken.
+fn password_variables(registrations: &[RemoteRegistration]) -> Vec<String> {
+    let plain: Vec<String> = registrations.iter().map(|r| sip::password_env(&r.key.username)).collect();
+    let mut taken = std::collections::HashSet::new();
+    let mut out = Vec::new();
+    for (r, name) in registrations.iter().zip(&plain) {
+        let shared = plain.iter().filter(|n| *n == name).count() > 1;
+        let mut candidate = if shared {
+            format!("SIP_{}_{}_PASSWORD", sip::env_word(&r.key.username), sip::env_word(&r.key.proxy))
+        } else {
+            name.clone()
+        };
+        let mut n = 2;
+        while !taken.insert(candidate.clone()) {
+            candidate = format!("{}_{n}", candidate.trim_end_matches(char::is_numeric).trim_end_matches('_'));
+            n += 1;
+        }
+        out.push(candidate);
+    }
+    out
+}
+
+/// The SIP keys the SOPS file must hold, as they are written in it.
+fn sip_sops_layout(line: &mut impl FnMut(&str), file: &str, envs: &[&str]) {
+    if envs.is_empty() {
+        return;
+    }
+    let yaml = file.ends_with(".yaml") || file.ends_with(".yml");
+    if yaml {
+        line(&format!("#   {}:", sip::SIP));
+    }
+    for env in envs {
+        line(&if yaml {
+            format!("#     {env}: ...")
+        } else if is_dotenv(Path::new(file)) {
+            format!("#   {env}=...")
+        } else {
+            format!("#   {}.{env}", sip::SIP)
+        });
+    }
+}
+
+/// `sip:` as the account has it: its domain as a comment, defaults left out, the fallback secrets as references.
+fn sip_block(
+    text: &mut String,
+    notes: &mut Vec<String>,
+    config: &RemoteSip,
+    fallback_envs: &[String],
+    source: &SecretSource,
+) {
+    let _ = writeln!(text, "{}:", sip::SIP);
+    if let Some(domain) = &config.domain {
+        // In a comment a line break would end it: shown escaped.
+        let shown = crate::clean::printable(domain).into_owned();
+        let _ = writeln!(text, "  # domain: {shown} (read-only: the SIP domain trunks send calls to; never written)");
+    }
+    if !config.allowed_cidr_ranges.is_empty() {
+        let _ = writeln!(text, "  {}:", sip::CIDR_RANGES);
+        for range in &config.allowed_cidr_ranges {
+            let _ = writeln!(text, "    - {}", quote(range));
+        }
+    }
+    if config.allow_all_agents {
+        let _ = writeln!(text, "  {}: true", sip::ALLOW_ALL_AGENTS);
+    }
+    if !config.allowed_agents.is_empty() {
+        let _ = writeln!(text, "  {}:", sip::ALLOWED_AGENTS);
+        for allowance in &config.allowed_agents {
+            let _ = writeln!(text, "    - {}: {}", sip::AGENT_ID, quote(&allowance.agent_id));
+            if let Some(pattern) = &allowance.to_user_pattern {
+                let _ = writeln!(text, "      {}: {}", sip::TO_USER_PATTERN, quote(pattern));
+            }
+        }
+    }
+    if let Some(handler) = &config.fallback {
+        let _ = writeln!(text, "  {}:", sip::FALLBACK);
+        let _ = writeln!(text, "    {}: {}", sip::URL, quote(&handler.url));
+        if fallback_envs.is_empty() {
+            notes.push(format!(
+                "sip.{}: the account returned no secret for it, so the file leaves `secrets` out: the handler keeps \
+                 whatever the account has",
+                sip::FALLBACK
+            ));
+        } else {
+            let _ = writeln!(text, "    {}:", sip::SECRETS);
+            for env in fallback_envs {
+                let _ = writeln!(text, "      - {}", source.sip_reference(env));
+            }
+        }
+    }
+}
+
+/// `sipRegistrations:` as the account has them, each password as a reference.
+fn registrations_block(
+    text: &mut String,
+    notes: &mut Vec<String>,
+    registrations: &[RemoteRegistration],
+    password_envs: &[String],
+    source: &SecretSource,
+) {
+    let _ = writeln!(text, "{}:", sip::REGISTRATIONS);
+    for (r, env) in registrations.iter().zip(password_envs) {
+        let _ = writeln!(text, "  - {}: {}", sip::USERNAME, quote(&r.key.username));
+        let _ = writeln!(text, "    {}: {}", sip::PROXY, quote(&r.key.proxy));
+        let _ = writeln!(text, "    {}: {}", sip::PASSWORD, source.sip_reference(env));
+        for (field, value) in [(sip::OUTBOUND_PROXY, &r.outbound_proxy), (sip::AUTH_USER, &r.auth_user)] {
+            if let Some(value) = value {
+                let _ = writeln!(text, "    {field}: {}", quote(value));
+            }
+        }
+        if r.successful == Some(false) {
+            notes.push(format!("registration {}: the API reports it as not active", r.key));
+        }
+    }
+    notes.push(format!(
+        "{}: the API never shows a registration's password, so `reconcile plan` cannot compare it (it reports it \
+         as unverifiable); set each password variable to the registration's password, and `reconcile apply --rotate` \
+         sends them",
+        sip::REGISTRATIONS
+    ));
 }
 
 /// The keys the SOPS file must hold, as they are written in it: nested for YAML, `NAME=...` lines for dotenv, dotted
@@ -503,6 +740,63 @@ mod tests {
         assert!(imported.notes[0].starts_with("plivo.authId: the account returned no value"));
         assert!(imported.notes[1].starts_with("plivo.authToken: the account returned no prefix"));
         assert!(problems(&imported, Path::new("telephony.yaml")) >= 2);
+    }
+
+    #[test]
+    fn sip_settings_are_written_with_their_secrets_as_named_references() {
+        use crate::sip::{Allowance, RegistrationKey};
+        use crate::state::{RemoteFallback, RemoteRegistration, RemoteSecret, RemoteSip};
+        let registration = |id: &str, user: &str, proxy: &str| RemoteRegistration {
+            id: id.into(),
+            key: RegistrationKey::new(user, proxy),
+            outbound_proxy: None,
+            auth_user: None,
+            successful: Some(true),
+        };
+        let state = RemoteState {
+            sip: Some(RemoteSip {
+                allowed_cidr_ranges: vec!["10.0.0.0/8".into()],
+                allowed_agents: vec![Allowance::new("3c90c3cc-0d44-4b50-8888-8dd25736052a", None)],
+                fallback: Some(RemoteFallback {
+                    url: "https://h.example.com".into(),
+                    secrets: vec![RemoteSecret::new(SecretString::from("SECRETvalue1".to_string())); 2],
+                }),
+                domain: Some("d.sip.example.com".into()),
+                ..RemoteSip::default()
+            }),
+            // The same username on two proxies, and a username with a line break (the account can hold anything).
+            registrations: Some(vec![
+                registration("r1", "alice", "a.example.com"),
+                registration("r2", "alice", "b.example.com"),
+                registration("r3", "evil\nsip: null", "c.example.com"),
+            ]),
+            ..RemoteState::default()
+        };
+        let imported = starting_file(&state, &SecretSource::Env).unwrap();
+        assert_eq!(
+            imported.variables,
+            [
+                "ULTRAVOX_API_KEY",
+                "SIP_FALLBACK_SECRET",
+                "SIP_FALLBACK_SECRET_2",
+                "SIP_ALICE_A_EXAMPLE_COM_PASSWORD",
+                "SIP_ALICE_B_EXAMPLE_COM_PASSWORD",
+                "SIP_EVIL_SIP__NULL_PASSWORD"
+            ]
+        );
+        assert!(!imported.text.contains("SECRETvalue1"));
+        assert!(imported.text.contains("  # domain: d.sip.example.com (read-only"), "{}", imported.text);
+        // The value is written exactly (the file's rules then refuse its line break, and import says so), and the
+        // header's comment stays a comment.
+        let read: serde_json::Value = serde_saphyr::from_str(&imported.text).unwrap();
+        assert_eq!(read["sipRegistrations"][2]["username"], "evil\nsip: null", "read back exactly");
+        assert_eq!(read["sip"]["fallbackHandler"]["secrets"].as_array().unwrap().len(), 2);
+        assert!(read.get("sip").is_some_and(|sip| !sip.is_null()), "no line of the header became a key");
+        let err = config::from_source(Path::new("telephony.yaml"), imported.text.clone()).unwrap_err();
+        assert_eq!(err.diagnostics.len(), 1, "{err}");
+        assert_eq!(err.diagnostics[0].path, "sipRegistrations[2].username");
+        assert_eq!(problems(&imported, Path::new("telephony.yaml")), 1);
+        assert_eq!(imported.present, Vec::<Provider>::new());
     }
 
     #[test]

@@ -24,6 +24,7 @@ pub mod secret;
 pub mod selection;
 pub mod show;
 pub mod shown;
+pub mod sip;
 pub mod sops;
 pub mod state;
 pub mod stop;

@@ -8,9 +8,10 @@
 //! refused). Secret values are pinned by their statuses in the plan itself.
 //!
 //! The plan as reviewed is saved as every document shows it: a value that holds a secret of the run is masked whole
-//! ([`crate::shown`]). The plan's true values are pinned by `planFingerprint`, an HMAC-SHA256 of them keyed with the
-//! API key as well, so a plan with a masked value applies exactly like any other, and one whose hidden value moved
-//! is refused. The text is written as it was serialised, never rewritten.
+//! ([`crate::shown`]; the SIP config's and the registrations' values, a registration's ID in a request's path
+//! included). The plan's true values (the SIP settings' too) are pinned by `planFingerprint`, an HMAC-SHA256 of them
+//! keyed with the API key as well, so a plan with a masked value applies exactly like any other, and one whose hidden
+//! value moved is refused. The text is written as it was serialised, never rewritten.
 
 use std::path::{Path, PathBuf};
 
@@ -20,7 +21,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::diff::{FieldChange, ProviderPlan, SecretStatus};
+use crate::diff::{FieldChange, ProviderPlan, RegistrationPlan, SecretStatus, SipPlan};
 use crate::endpoints::Family;
 use crate::files::ReadError;
 use crate::plan::{Plan, Request};
@@ -49,12 +50,20 @@ pub struct PlanFile {
     pub account_fingerprint: String,
     /// The plan as reviewed: statuses for secrets, before/after for the rest (a value holding a secret masked).
     pub providers: Vec<ProviderPlan>,
-    /// HMAC-SHA256 of the plan's true values (agent lists as sets), keyed with the API key.
+    /// HMAC-SHA256 of the plan's true values (agent lists as sets; the SIP config's and the registrations' too),
+    /// keyed with the API key.
     pub plan_fingerprint: String,
     /// The endpoint family the plan was made for.
     pub endpoints: Family,
-    /// The exact requests apply sends (method, path, field names), in order.
+    /// The exact requests apply sends (method, path, field names), in order (a registration's ID masked where it
+    /// holds a secret).
     pub requests: Vec<Request>,
+    /// The SIP config's plan as reviewed, when the file manages it (a value holding a secret masked).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sip: Option<SipPlan>,
+    /// The registrations' plans as reviewed, when the file manages them (a value holding a secret masked).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sip_registrations: Option<Vec<RegistrationPlan>>,
 }
 
 impl PlanFile {
@@ -77,9 +86,11 @@ impl PlanFile {
             rotate: plan.options().rotate,
             account_fingerprint: account_fingerprint(remote, api_key),
             providers: crate::shown::providers(plan.providers()),
-            plan_fingerprint: plan_fingerprint(plan.providers(), api_key),
+            plan_fingerprint: plan_fingerprint(plan, api_key),
             endpoints: plan.family(),
-            requests: plan.requests().to_vec(),
+            requests: crate::shown::requests(plan.requests()),
+            sip: plan.sip().map(crate::shown::sip),
+            sip_registrations: plan.registrations().map(crate::shown::registrations),
         }
     }
 }
@@ -147,11 +158,28 @@ pub fn account_fingerprint(remote: &RemoteState, api_key: &SecretString) -> Stri
     keyed(api_key, b"", &canonical_remote(remote))
 }
 
-/// HMAC-SHA256 of a plan's true values (agent lists sorted: they are sets), keyed with the API key, in hex: it pins
-/// what the saved plan shows masked without holding anything it could be read back from.
-pub fn plan_fingerprint(providers: &[ProviderPlan], api_key: &SecretString) -> String {
-    let canonical = serde_json::to_string(&normalized(providers)).expect("a plan is plain data");
-    keyed(api_key, b"reconcile plan\0", &canonical)
+/// HMAC-SHA256 of a plan's true values (agent lists, CIDR ranges and allowances sorted: they are sets), keyed with
+/// the API key, in hex: it pins what the saved plan shows masked without holding anything it could be read back
+/// from. The SIP config's and the registrations' plans count when the file manages them (a registration without its
+/// `successful`, which the API updates on its own); a plan without them is pinned exactly as before they existed.
+pub fn plan_fingerprint(plan: &Plan, api_key: &SecretString) -> String {
+    #[derive(Serialize)]
+    struct WithSip {
+        providers: Vec<ProviderPlan>,
+        sip: Option<SipPlan>,
+        registrations: Option<Vec<RegistrationPlan>>,
+    }
+    let providers = normalized(plan.providers());
+    let canonical = if plan.sip().is_none() && plan.registrations().is_none() {
+        serde_json::to_string(&providers)
+    } else {
+        serde_json::to_string(&WithSip {
+            providers,
+            sip: normalized_sip(plan.sip()),
+            registrations: normalized_registrations(plan.registrations()),
+        })
+    };
+    keyed(api_key, b"reconcile plan\0", &canonical.expect("a plan is plain data"))
 }
 
 fn keyed(api_key: &SecretString, domain: &[u8], text: &str) -> String {
@@ -178,6 +206,37 @@ fn canonical_remote(remote: &RemoteState) -> String {
             }),
         };
         top.insert(key, value);
+    }
+    // Only what the file manages was read; a config that was not read adds nothing (and so a plan of a file without
+    // SIP pins exactly what it always did).
+    if let Some(sip) = &remote.sip {
+        let set = |items: Vec<String>| items.into_iter().collect::<std::collections::BTreeSet<_>>();
+        top.insert(
+            crate::sip::SIP.into(),
+            json!({
+                "ranges": set(sip.allowed_cidr_ranges.clone()),
+                "allowAll": sip.allow_all_agents,
+                "agents": set(sip.allowed_agents.iter().map(crate::sip::Allowance::shown).collect()),
+                // The secrets whole, under the HMAC keyed with the API key: a secret rotated by hand moves it.
+                "fallback": sip.fallback.as_ref().map(|f| json!({
+                    "url": f.url,
+                    "secrets": set(f.secrets.iter().map(|s| s.expose().to_string()).collect()),
+                })),
+                "domain": sip.domain,
+            }),
+        );
+    }
+    if let Some(registrations) = &remote.registrations {
+        // Not `successful`: the API updates it on its own, and apply changes nothing about it.
+        let mut listed: Vec<Value> = registrations
+            .iter()
+            .map(|r| {
+                json!({"id": r.id, "username": r.key.username, "proxy": r.key.proxy,
+                    "outboundProxy": r.outbound_proxy, "authUser": r.auth_user})
+            })
+            .collect();
+        listed.sort_by_key(Value::to_string);
+        top.insert(crate::sip::REGISTRATIONS.into(), Value::Array(listed));
     }
     Value::Object(top).to_string()
 }
@@ -259,16 +318,15 @@ pub fn read(path: &Path) -> Result<Vec<PlanFile>, StaleError> {
 
 /// Compares the saved plan with the one made now from the same file and account (pinned by its fingerprint, so that a
 /// masked value counts exactly): a difference comes from a secret whose resolved value moved, or from a value a
-/// reference or an agent's name gave, so the message names the secrets and their statuses then and now, or says what
-/// else differs.
+/// reference or an agent's name gave, so the message names the secrets and their statuses then and now (a provider's,
+/// the fallback handler's), or says what else differs.
 pub fn compare_plans(saved: &PlanFile, now: &Plan, api_key: &SecretString) -> Result<(), StaleError> {
-    if plan_fingerprint(now.providers(), api_key) == saved.plan_fingerprint {
+    if plan_fingerprint(now, api_key) == saved.plan_fingerprint {
         return Ok(());
     }
-    let saved = &saved.providers;
     let now_shown = crate::shown::providers(now.providers());
     let mut changes = Vec::new();
-    for (then, current) in saved.iter().zip(&now_shown) {
+    for (then, current) in saved.providers.iter().zip(&now_shown) {
         let status_of = |pp: &ProviderPlan, field: &str| {
             pp.changes.iter().find_map(|c| match c {
                 FieldChange::Secret { field: f, status } if f == field => Some(*status),
@@ -288,19 +346,69 @@ pub fn compare_plans(saved: &PlanFile, now: &Plan, api_key: &SecretString) -> Re
             changes.push(format!("the plan for {} is different", current.provider));
         }
     }
-    if saved.len() != now_shown.len() {
+    if saved.providers.len() != now_shown.len() {
         changes.push("the plan is different".into());
-    } else if changes.is_empty() {
+    }
+    if let Some(change) = sip_change(saved, now) {
+        changes.push(change);
+    }
+    if changes.is_empty() {
         changes.push("a value the plan shows hidden (it holds part of a secret) is not the same".into());
     }
     Err(StaleError::SecretsChanged { changes })
+}
+
+/// What differs between the saved plan's SIP settings and the ones made now, as shown (their lists as sets, without
+/// a registration's `successful`): the fallback handler's secrets, named with their statuses then and now, or the SIP
+/// settings as a whole; `None` when they are shown the same.
+fn sip_change(saved: &PlanFile, now: &Plan) -> Option<String> {
+    let now_sip = now.sip().map(crate::shown::sip);
+    let now_registrations = now.registrations().map(crate::shown::registrations);
+    let same_sip = normalized_sip(saved.sip.as_ref()) == normalized_sip(now_sip.as_ref());
+    let same_registrations = normalized_registrations(saved.sip_registrations.as_deref())
+        == normalized_registrations(now_registrations.as_deref());
+    if same_sip && same_registrations {
+        return None;
+    }
+    let status = |plan: Option<&SipPlan>| {
+        plan.and_then(|p| {
+            p.changes.iter().find_map(|c| match c {
+                FieldChange::Secret { field, status } if field == crate::sip::FALLBACK_SECRETS => Some(*status),
+                _ => None,
+            })
+        })
+    };
+    let (then, current) = (status(saved.sip.as_ref()), status(now_sip.as_ref()));
+    Some(if !same_sip && then != current {
+        format!("sip.{} went from {} to {}", crate::sip::FALLBACK_SECRETS, status_word(then), status_word(current))
+    } else {
+        "the plan for the SIP settings is different".to_string()
+    })
 }
 
 /// The plans with their agent lists sorted: lists are sets, and the API may order them differently from one answer
 /// to the next.
 fn normalized(providers: &[ProviderPlan]) -> Vec<ProviderPlan> {
     let mut providers = providers.to_vec();
-    for change in providers.iter_mut().flat_map(|p| p.changes.iter_mut()) {
+    providers.iter_mut().for_each(|p| sort_lists(&mut p.changes));
+    providers
+}
+
+/// The SIP config's plan with its lists (ranges, allowances) sorted.
+fn normalized_sip(plan: Option<&SipPlan>) -> Option<SipPlan> {
+    plan.cloned().map(|mut p| {
+        sort_lists(&mut p.changes);
+        p
+    })
+}
+
+/// The registrations' plans without `successful`: the API updates it on its own, and apply changes nothing about it.
+fn normalized_registrations(plans: Option<&[RegistrationPlan]>) -> Option<Vec<RegistrationPlan>> {
+    plans.map(|plans| plans.iter().cloned().map(|p| RegistrationPlan { successful: None, ..p }).collect())
+}
+
+fn sort_lists(changes: &mut [FieldChange]) {
+    for change in changes {
         if let FieldChange::Value { before, after, .. } = change {
             for list in [before, after].into_iter().flatten() {
                 if let crate::diff::Value::List(items) = list {
@@ -309,7 +417,6 @@ fn normalized(providers: &[ProviderPlan]) -> Vec<ProviderPlan> {
             }
         }
     }
-    providers
 }
 
 fn status_word(status: Option<SecretStatus>) -> String {
@@ -376,6 +483,7 @@ mod tests {
                 Desired::Unmanaged,
                 Desired::Unmanaged,
             ],
+            ..DesiredState::default()
         };
         Plan::new(&desired, &remote("abcd"), Family::Auto, crate::diff::PlanOptions::default())
     }
@@ -400,10 +508,67 @@ mod tests {
         let shown = compare_plans(&read, &plan_with_sid("AC-other", &["a", "b"]), &key).unwrap_err();
         assert_eq!(shown.to_string(), "since the plan was made, the plan for twilio is different");
         // Keyed: another API key gives another fingerprint.
-        assert_ne!(
-            plan_fingerprint(plan.providers(), &key),
-            plan_fingerprint(plan.providers(), &SecretString::from("k2".to_string()))
+        assert_ne!(plan_fingerprint(&plan, &key), plan_fingerprint(&plan, &SecretString::from("k2".to_string())));
+    }
+
+    /// A plan of a SIP config whose fallback URL is `url`, and a registration to delete whose proxy is `proxy`.
+    fn sip_plan(url: &str, proxy: &str) -> Plan {
+        sip_plan_with(url, proxy, Some(true))
+    }
+
+    fn sip_plan_with(url: &str, proxy: &str, successful: Option<bool>) -> Plan {
+        use crate::sip::RegistrationKey;
+        use crate::state::{DesiredFallback, DesiredSip, DesiredState, RemoteRegistration, RemoteSip};
+        let desired = DesiredState {
+            sip: Some(DesiredSip {
+                allowed_cidr_ranges: vec!["10.0.0.0/8".into(), "192.0.2.0/24".into()],
+                allow_all_agents: false,
+                allowed_agents: Vec::new(),
+                fallback: Some(DesiredFallback { url: url.into(), secrets: None }),
+            }),
+            registrations: Some(Vec::new()),
+            ..DesiredState::default()
+        };
+        let remote = RemoteState {
+            sip: Some(RemoteSip::default()),
+            registrations: Some(vec![RemoteRegistration {
+                id: "reg-1".into(),
+                key: RegistrationKey::new("alice", proxy),
+                outbound_proxy: None,
+                auth_user: None,
+                successful,
+            }]),
+            ..RemoteState::default()
+        };
+        Plan::new(&desired, &remote, Family::Auto, crate::diff::PlanOptions::default())
+    }
+
+    #[test]
+    fn the_sip_settings_are_saved_masked_and_pinned_by_the_plan_fingerprint() {
+        crate::redact::register_secret(&SecretString::from("s1pF1le-secret-Q".to_string()));
+        let key = SecretString::from("api-key-1".to_string());
+        let url = "https://h.example.com/s1pF1le-secret-Q";
+        let plan = sip_plan(url, "s1pF1le-secret-Q.example.com");
+        let saved = PlanFile::new(&plan, "telephony.yaml", "text", "http://x", &RemoteState::default(), &key);
+        let text = crate::clean::to_json_pretty(&saved).unwrap();
+        assert!(!text.contains("s1pF1le"), "{text}");
+        assert_eq!(saved.sip_registrations.as_ref().unwrap()[0].proxy, crate::redact::HIDDEN);
+        let read: PlanFile = serde_json::from_str(&text).unwrap();
+        assert_eq!(compare_plans(&read, &plan, &key), Ok(()), "the plan saved applies");
+        let hidden = compare_plans(&read, &sip_plan(&format!("{url}2"), "s1pF1le-secret-Q.example.com"), &key);
+        assert_eq!(
+            hidden.unwrap_err().to_string(),
+            "since the plan was made, a value the plan shows hidden (it holds part of a secret) is not the same"
         );
+        let shown = compare_plans(&read, &sip_plan(url, "other.example.com"), &key).unwrap_err();
+        assert_eq!(shown.to_string(), "since the plan was made, the plan for the SIP settings is different");
+        // A registration's status is not part of the plan saved: the API updates it on its own.
+        let flipped = sip_plan_with(url, "s1pF1le-secret-Q.example.com", Some(false));
+        assert_eq!(plan_fingerprint(&flipped, &key), plan_fingerprint(&plan, &key));
+        // A plan without SIP settings is pinned as before they existed.
+        let providers_only = plan_with_sid("AC1", &[]);
+        let canonical = serde_json::to_string(&normalized(providers_only.providers())).unwrap();
+        assert_eq!(plan_fingerprint(&providers_only, &key), keyed(&key, b"reconcile plan\0", &canonical));
     }
 
     #[test]

@@ -5,7 +5,10 @@
 //! with a remote prefix (`diff`), to check it for surrounding whitespace and control characters (`config::resolve`)
 //! and to register it with the process-wide registry of secrets ([`crate::redact`], which checks every value shown);
 //! the API key only to the `X-API-Key` header (`api::client`), as the key of a saved plan's HMACs (`planfile`), and to
-//! the registry. Identifiers read through a reference are not secrets and become plain strings (a plan still shows one
+//! the registry. The SIP secrets (a fallback handler's, a registration's password) likewise: to build a body
+//! (`api::sip`), to compare a fallback secret with the account's, which the API returns whole (`diff`), for their
+//! length (`config::resolve`), to the registry, and, the account's fallback secrets, inside a saved plan's keyed HMACs
+//! (`planfile`). Identifiers read through a reference are not secrets and become plain strings (a plan still shows one
 //! that holds a secret masked). Errors name the reference, never the value.
 
 use std::fmt;

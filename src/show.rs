@@ -71,18 +71,21 @@ type FileShown = (String, Result<(Plan, Option<String>), String>);
 
 /// The plan a document holds, as the run had it; `None` for a document of a run that failed before planning.
 fn plan_of(doc: &PlanDocument) -> Option<Plan> {
-    Some(Plan::shown(
-        doc.endpoints.unwrap_or_default(),
-        doc.providers.clone()?,
-        doc.requests.clone().unwrap_or_default(),
-        doc.agent_names.clone(),
-    ))
+    Some(
+        Plan::shown(
+            doc.endpoints.unwrap_or_default(),
+            doc.providers.clone()?,
+            doc.requests.clone().unwrap_or_default(),
+            doc.agent_names.clone(),
+        )
+        .with_sip(doc.sip.clone(), doc.sip_registrations.clone()),
+    )
 }
 
 /// Apply's report line, for a document of a successful apply.
 fn applied_line(doc: &PlanDocument, plan: &Plan) -> Option<String> {
     let apply = doc.apply.as_ref()?;
-    (apply.status != ApplyStatus::Failed).then(|| report::applied_line(plan, &apply.written))
+    (apply.status != ApplyStatus::Failed).then(|| report::applied_line(plan, &apply.subjects()))
 }
 
 /// The error of a document, as it read on stderr: message, then the hint.

@@ -1,6 +1,10 @@
 //! The two sides the diff compares: the desired state (the file, references resolved) and the remote state (what the
 //! API answered). Neither holds a full secret in a printable form: desired secrets are [`SecretString`]s, remote
-//! secrets are only the prefixes the API returns, kept in [`RemotePrefix`], whose `Debug` hides them.
+//! secrets are only the prefixes the API returns, kept in [`RemotePrefix`], whose `Debug` hides them; the one kind of
+//! secret the API returns whole (a SIP fallback handler's) is a [`RemoteSecret`], a secret of the run.
+//!
+//! Besides the three providers, both sides hold the account's SIP config and SIP registrations, each `None` when the
+//! file does not manage it (and then it is not read either).
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -8,6 +12,7 @@ use std::fmt;
 use secrecy::SecretString;
 
 use crate::provider::Provider;
+use crate::sip::{Allowance, RegistrationKey};
 
 /// Fields every provider block has, compared field by field.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -49,10 +54,54 @@ pub enum Desired {
     Present(DesiredProvider),
 }
 
-/// The whole desired state, indexed by [`Provider::index`].
+/// The whole desired state: the providers, indexed by [`Provider::index`], and the SIP settings the file manages.
 #[derive(Clone, Debug)]
 pub struct DesiredState {
     pub providers: [Desired; 3],
+    /// `sip:`; `None` when the file leaves the SIP config unmanaged.
+    pub sip: Option<DesiredSip>,
+    /// `sipRegistrations:`, the complete list; `None` when the file leaves the registrations unmanaged.
+    pub registrations: Option<Vec<DesiredRegistration>>,
+}
+
+impl Default for DesiredState {
+    /// Nothing managed.
+    fn default() -> DesiredState {
+        DesiredState {
+            providers: [Desired::Unmanaged, Desired::Unmanaged, Desired::Unmanaged],
+            sip: None,
+            registrations: None,
+        }
+    }
+}
+
+/// The SIP config as the file wants it: the whole truth (omitted fields are the API's defaults).
+#[derive(Clone, Debug, Default)]
+pub struct DesiredSip {
+    /// Canonical IPv4 networks, in file order (compared as a set).
+    pub allowed_cidr_ranges: Vec<String>,
+    pub allow_all_agents: bool,
+    /// In file order (compared as a set), agents written by name resolved.
+    pub allowed_agents: Vec<Allowance>,
+    /// `None`: no fallback handler.
+    pub fallback: Option<DesiredFallback>,
+}
+
+/// The fallback handler as the file wants it.
+#[derive(Clone, Debug)]
+pub struct DesiredFallback {
+    pub url: String,
+    /// The resolved secrets; `None`: keep the account's (the API generates one for a new handler).
+    pub secrets: Option<Vec<SecretString>>,
+}
+
+/// A SIP registration as the file wants it, its password resolved.
+#[derive(Clone, Debug)]
+pub struct DesiredRegistration {
+    pub key: RegistrationKey,
+    pub password: SecretString,
+    pub outbound_proxy: Option<String>,
+    pub auth_user: Option<String>,
 }
 
 impl DesiredState {
@@ -104,10 +153,81 @@ impl RemoteProvider {
     }
 }
 
-/// The account's telephony config, indexed by [`Provider::index`].
+/// A secret the API returned whole (a SIP fallback handler's signing secret): a secret of the run from the moment it
+/// is read (registered with the scrubber by the client), never printed: `Debug` shows only its length. Compared
+/// exactly.
+#[derive(Clone)]
+pub struct RemoteSecret(SecretString);
+
+impl RemoteSecret {
+    pub fn new(secret: SecretString) -> RemoteSecret {
+        RemoteSecret(secret)
+    }
+    /// The value, for the comparison in `diff`, a request body that keeps it, and saved plans' keyed fingerprint;
+    /// never for output.
+    pub fn expose(&self) -> &str {
+        use secrecy::ExposeSecret;
+        self.0.expose_secret()
+    }
+    pub fn secret(&self) -> &SecretString {
+        &self.0
+    }
+}
+
+impl PartialEq for RemoteSecret {
+    fn eq(&self, other: &RemoteSecret) -> bool {
+        self.expose() == other.expose()
+    }
+}
+
+impl Eq for RemoteSecret {}
+
+impl fmt::Debug for RemoteSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "RemoteSecret(<{} chars>)", self.expose().chars().count())
+    }
+}
+
+/// The account's SIP config as the API returned it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RemoteSip {
+    /// As returned (canonical when they parse as networks).
+    pub allowed_cidr_ranges: Vec<String>,
+    pub allow_all_agents: bool,
+    pub allowed_agents: Vec<Allowance>,
+    pub fallback: Option<RemoteFallback>,
+    /// Read-only: where SIP trunks send calls.
+    pub domain: Option<String>,
+}
+
+/// The fallback handler as the API returned it: its URL, and its secrets whole.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RemoteFallback {
+    pub url: String,
+    pub secrets: Vec<RemoteSecret>,
+}
+
+/// A SIP registration as the API returned it (never its password).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RemoteRegistration {
+    /// `registrationId`, the last part of its path.
+    pub id: String,
+    pub key: RegistrationKey,
+    pub outbound_proxy: Option<String>,
+    pub auth_user: Option<String>,
+    /// Whether the registration is active: `None` until the API knows.
+    pub successful: Option<bool>,
+}
+
+/// The account's telephony config, indexed by [`Provider::index`], and the SIP settings read (only those the file
+/// manages are read).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct RemoteState {
     pub providers: [Option<RemoteProvider>; 3],
+    /// `None` when not read.
+    pub sip: Option<RemoteSip>,
+    /// Every registration, every page read; `None` when not read.
+    pub registrations: Option<Vec<RemoteRegistration>>,
 }
 
 impl RemoteState {

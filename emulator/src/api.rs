@@ -25,6 +25,8 @@ const MAX_BODY_BYTES: usize = 1 << 20;
 const ACCOUNT_CONFIG: &str = "/api/accounts/me/telephony_config";
 const AGENTS: &str = "/api/agents";
 const PROVIDER_CONFIGS: &str = "/api/telephony_configs/";
+const SIP: &str = "/api/sip";
+const REGISTRATIONS: &str = "/api/sip/registrations";
 
 /// An answer before it becomes an HTTP response.
 pub(crate) struct Reply {
@@ -48,7 +50,7 @@ impl Reply {
         Reply { status: status_code(status), body: Body::Empty, headers: Vec::new() }
     }
 
-    fn text(status: u16, content_type: &'static str, text: impl Into<String>) -> Reply {
+    pub(crate) fn text(status: u16, content_type: &'static str, text: impl Into<String>) -> Reply {
         Reply { status: status_code(status), body: Body::Text { content_type, text: text.into() }, headers: Vec::new() }
     }
 
@@ -277,6 +279,9 @@ enum Route {
     Twilio,
     Telnyx,
     Plivo,
+    Sip,
+    Registrations,
+    Registration(String),
 }
 
 impl Route {
@@ -284,6 +289,12 @@ impl Route {
         match path {
             ACCOUNT_CONFIG => Some(Route::AccountConfig),
             AGENTS => Some(Route::Agents),
+            SIP => Some(Route::Sip),
+            REGISTRATIONS => Some(Route::Registrations),
+            _ if path.starts_with(REGISTRATIONS) => {
+                let id = path.strip_prefix(REGISTRATIONS)?.strip_prefix('/')?;
+                (!id.is_empty() && !id.contains('/')).then(|| Route::Registration(id.to_string()))
+            }
             _ => match path.strip_prefix(PROVIDER_CONFIGS)? {
                 "twilio" => Some(Route::Twilio),
                 "telnyx" => Some(Route::Telnyx),
@@ -304,6 +315,7 @@ fn respond(shared: &Shared, parts: &Parts, body: &Bytes) -> Reply {
         Route::AccountConfig => inner.account_endpoint,
         Route::Twilio | Route::Telnyx | Route::Plivo => inner.provider_endpoints,
         Route::Agents => EndpointMode::Served,
+        Route::Sip | Route::Registrations | Route::Registration(_) => inner.sip_endpoints,
     };
     match mode {
         EndpointMode::Served => {}
@@ -386,6 +398,16 @@ fn route_request(shared: &Shared, inner: &mut crate::Inner, route: Route, parts:
         Route::Twilio => provider_endpoint::<Twilio>(account, prefixes, partial, parts, body),
         Route::Telnyx => provider_endpoint::<Telnyx>(account, prefixes, partial, parts, body),
         Route::Plivo => provider_endpoint::<Plivo>(account, prefixes, partial, parts, body),
+        Route::Sip => crate::sip::config(account, &mut inner.sip, parts, body),
+        Route::Registrations => {
+            let host = parts.headers.get(header::HOST).and_then(|h| h.to_str().ok());
+            let base = match host {
+                Some(host) => format!("http://{host}{REGISTRATIONS}"),
+                None => format!("http://{}{REGISTRATIONS}", shared.addr),
+            };
+            crate::sip::registrations(account, &mut inner.sip, parts, body, &base)
+        }
+        Route::Registration(id) => crate::sip::registration(account, &mut inner.sip, &id, parts, body),
     }
 }
 
@@ -409,7 +431,7 @@ fn authenticate<'a>(
 }
 
 /// The request body as JSON, as DRF's parsers see it: empty is `{}`, only `application/json` is understood.
-fn json_body(headers: &HeaderMap, body: &Bytes) -> Result<Value, Reply> {
+pub(crate) fn json_body(headers: &HeaderMap, body: &Bytes) -> Result<Value, Reply> {
     if body.is_empty() {
         return Ok(Value::Object(Map::new()));
     }
@@ -582,7 +604,7 @@ fn agents_page(agents: &[Agent], query: Option<&str>, page_size: usize, base: &s
 
 /// The page at `offset`: every parameter of the request but `cursor`, plus the new cursor, sorted by name as
 /// DRF's `replace_query_param` does.
-fn page_link(base: &str, params: &[(String, String)], offset: usize) -> Option<String> {
+pub(crate) fn page_link(base: &str, params: &[(String, String)], offset: usize) -> Option<String> {
     let mut url = url::Url::parse(base).ok()?;
     let mut pairs: Vec<(&str, String)> =
         params.iter().filter(|(key, _)| key != "cursor").map(|(key, value)| (key.as_str(), value.clone())).collect();
@@ -618,7 +640,7 @@ fn encode_cursor(offset: usize) -> String {
     out
 }
 
-fn decode_cursor(cursor: &str) -> Option<usize> {
+pub(crate) fn decode_cursor(cursor: &str) -> Option<usize> {
     let mut bits = 0u32;
     let mut count = 0;
     let mut bytes = Vec::new();

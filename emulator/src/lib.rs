@@ -1,6 +1,8 @@
 //! A local, stateful emulator of the parts of the Ultravox API that `reconcile` talks to, written to the API's schema
 //! (`ultravox-openapi.yaml`): the account-level telephony config (`GET`/`PATCH /api/accounts/me/telephony_config`),
-//! the provider-scoped endpoints (`/api/telephony_configs/{twilio,telnyx,plivo}`) and `GET /api/agents`.
+//! the provider-scoped endpoints (`/api/telephony_configs/{twilio,telnyx,plivo}`), `GET /api/agents`, and the SIP
+//! endpoints (`GET`/`PATCH /api/sip`, `/api/sip/registrations` and `/api/sip/registrations/{id}`: see [`sip`] for
+//! what they infer where the reference is silent, and the alternatives they can play).
 //!
 //! It keeps real state per API key, answers with prefixes of the stored secrets and never the secrets, validates
 //! bodies the way the Django REST Framework backend does, records every request, and can inject faults (error
@@ -34,6 +36,7 @@ mod model;
 pub mod sample;
 mod schemas;
 mod server;
+mod sip;
 mod validate;
 
 use std::collections::{BTreeMap, VecDeque};
@@ -43,7 +46,10 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-pub use model::{AccountState, Agent, Plivo, Seed, Telnyx, Twilio, numbered_uuid};
+pub use model::{
+    AccountState, Agent, AgentAllowance, DEFAULT_SIP_DOMAIN, FallbackHandler, Plivo, Seed, SipConfig, SipRegistration,
+    Telnyx, Twilio, numbered_uuid,
+};
 
 /// How the emulator starts. `Default` gives no accounts, prefixes of 4 characters and pages of 100 agents.
 #[derive(Clone, Debug, Default)]
@@ -59,6 +65,8 @@ pub struct EmulatorConfig {
     pub agents_page_size: usize,
     /// Added to every API answer (not the admin surface), as network and server time; zero by default.
     pub latency: Duration,
+    /// Default and largest page of `GET /api/sip/registrations`; 0 means 100.
+    pub registrations_page_size: usize,
 }
 
 impl EmulatorConfig {
@@ -112,6 +120,96 @@ impl EndpointMode {
                 Ok(code @ (404 | 405 | 410)) => Ok(EndpointMode::Gone(code)),
                 _ => Err(format!("`{text}`: expected served, 404, 405, 410, html or json")),
             },
+        }
+    }
+}
+
+/// How a `POST` (or `PATCH`) that would give two registrations the same `username` and `proxy` is answered: the
+/// reference does not say.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum DuplicateRegistration {
+    /// 400 with `{"non_field_errors": [...]}`, as DRF's unique-together validation does.
+    #[default]
+    Refuse,
+    /// 409 with a `detail`.
+    Conflict,
+    /// Accepted: the account then has two registrations with that identity.
+    Accept,
+}
+
+impl DuplicateRegistration {
+    /// `400`, `409` or `accept`.
+    pub fn parse(text: &str) -> Result<DuplicateRegistration, String> {
+        match text {
+            "400" => Ok(DuplicateRegistration::Refuse),
+            "409" => Ok(DuplicateRegistration::Conflict),
+            "accept" => Ok(DuplicateRegistration::Accept),
+            _ => Err(format!("`{text}`: expected 400, 409 or accept")),
+        }
+    }
+}
+
+/// How a request for a registration ID the account does not have is answered: the reference does not say.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum MissingRegistration {
+    /// 404 with DRF's `{"detail": "Not found."}`.
+    #[default]
+    NotFound,
+    /// 410 with a `detail`.
+    Gone,
+    /// A 404 HTML page, as a server without the route sends.
+    Html,
+}
+
+impl MissingRegistration {
+    /// `404`, `410` or `html`.
+    pub fn parse(text: &str) -> Result<MissingRegistration, String> {
+        match text {
+            "404" => Ok(MissingRegistration::NotFound),
+            "410" => Ok(MissingRegistration::Gone),
+            "html" => Ok(MissingRegistration::Html),
+            _ => Err(format!("`{text}`: expected 404, 410 or html")),
+        }
+    }
+}
+
+/// How an allowance written without `toUserPattern` is answered: the reference says the default applies, not how it
+/// is shown.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum OmittedPattern {
+    /// The default written out: `^agent_<agentId>$`.
+    #[default]
+    Filled,
+    /// `"toUserPattern": null`.
+    Null,
+    /// No `toUserPattern` key.
+    Omitted,
+}
+
+impl OmittedPattern {
+    /// `filled`, `null` or `omitted`.
+    pub fn parse(text: &str) -> Result<OmittedPattern, String> {
+        match text {
+            "filled" => Ok(OmittedPattern::Filled),
+            "null" => Ok(OmittedPattern::Null),
+            "omitted" => Ok(OmittedPattern::Omitted),
+            _ => Err(format!("`{text}`: expected filled, null or omitted")),
+        }
+    }
+}
+
+/// A new registration's `successful`: `active` (`true`), `inactive` (`false`) or `unknown` (`null`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RegistrationStatus(pub Option<bool>);
+
+impl RegistrationStatus {
+    /// `active`, `inactive` or `unknown`.
+    pub fn parse(text: &str) -> Result<RegistrationStatus, String> {
+        match text {
+            "active" => Ok(RegistrationStatus(Some(true))),
+            "inactive" => Ok(RegistrationStatus(Some(false))),
+            "unknown" => Ok(RegistrationStatus(None)),
+            _ => Err(format!("`{text}`: expected active, inactive or unknown")),
         }
     }
 }
@@ -438,6 +536,36 @@ impl Emulator {
     pub fn set_deprecation(&self, headers: Option<DeprecationHeaders>) {
         self.shared.lock().deprecation = headers;
     }
+
+    /// Serves the SIP endpoints, or answers as a server without them.
+    pub fn set_sip_endpoints(&self, mode: EndpointMode) {
+        self.shared.lock().sip_endpoints = mode;
+    }
+
+    /// Default and largest page of `GET /api/sip/registrations`.
+    pub fn set_registrations_page_size(&self, size: usize) {
+        self.shared.lock().sip.page_size = size.max(1);
+    }
+
+    /// The `successful` of registrations created from now on (`None`: not known yet).
+    pub fn set_new_registration_status(&self, successful: Option<bool>) {
+        self.shared.lock().sip.new_status = successful;
+    }
+
+    /// How a registration duplicating another's `username` and `proxy` is answered.
+    pub fn set_duplicate_registration(&self, mode: DuplicateRegistration) {
+        self.shared.lock().sip.duplicate = mode;
+    }
+
+    /// How a request for an unknown registration ID is answered.
+    pub fn set_missing_registration(&self, mode: MissingRegistration) {
+        self.shared.lock().sip.missing = mode;
+    }
+
+    /// How an allowance written without `toUserPattern` is answered.
+    pub fn set_omitted_pattern(&self, mode: OmittedPattern) {
+        self.shared.lock().sip.omitted_pattern = mode;
+    }
 }
 
 impl Drop for Emulator {
@@ -467,6 +595,8 @@ impl Shared {
         };
         let agents_page_size =
             if config.agents_page_size == 0 { DEFAULT_AGENTS_PAGE_SIZE } else { config.agents_page_size };
+        let registrations_page_size =
+            if config.registrations_page_size == 0 { DEFAULT_AGENTS_PAGE_SIZE } else { config.registrations_page_size };
         Shared {
             addr,
             inner: Mutex::new(Inner {
@@ -489,6 +619,8 @@ impl Shared {
                 provider_endpoints: EndpointMode::Served,
                 deprecation: None,
                 schema_violations: Vec::new(),
+                sip_endpoints: EndpointMode::Served,
+                sip: sip::SipBehaviour::new(registrations_page_size),
             }),
         }
     }
@@ -525,6 +657,8 @@ struct Inner {
     provider_endpoints: EndpointMode,
     deprecation: Option<DeprecationHeaders>,
     schema_violations: Vec<String>,
+    sip_endpoints: EndpointMode,
+    sip: sip::SipBehaviour,
 }
 
 impl Inner {

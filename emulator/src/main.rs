@@ -6,6 +6,9 @@
 //!     [--partial-patch-answers] [--seed FILE.json]
 //!     [--account-endpoint served|404|405|410|html|json] [--provider-endpoints served|404|html|json]
 //!     [--account-omits PROVIDER ...] [--deprecation VALUE] [--sunset HTTP-DATE]
+//!     [--sip-endpoints served|404|html] [--registrations-page-size N]
+//!     [--registration-status active|inactive|unknown] [--duplicate-registration 400|409|accept]
+//!     [--missing-registration 404|410|html] [--omitted-pattern filled|null|omitted]
 //! ```
 //!
 //! `--account-endpoint 404` answers the deprecated account-level pair as after its removal (405, 410, an HTML 404
@@ -16,6 +19,7 @@
 //! `--page-links-origin` writes the agents listing's page links with another origin (an internal host name, or
 //! `http://` behind a TLS-terminating proxy). `--partial-patch-answers` answers a PATCH with only the fields (or,
 //! account-level, the providers) it sent.
+//! The SIP options play the answers the reference leaves to inference (see the library's `sip` module).
 //!
 //! Prints `Ultravox emulator listening on http://HOST:PORT` on stdout, then serves until killed. Every `--api-key`
 //! gets an empty account unless the seed file has it; with neither, the one account is `demo-key`. A seed file is
@@ -29,7 +33,10 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use ultravox_emulator::{AccountState, DeprecationHeaders, Emulator, EmulatorConfig, EndpointMode, Seed};
+use ultravox_emulator::{
+    AccountState, DeprecationHeaders, DuplicateRegistration, Emulator, EmulatorConfig, EndpointMode,
+    MissingRegistration, OmittedPattern, RegistrationStatus, Seed,
+};
 
 /// A local, stateful emulator of the Ultravox telephony-config and agents API.
 #[derive(Debug, Parser)]
@@ -87,6 +94,24 @@ struct Args {
     /// A `Sunset` header on every answer of the account-level pair, e.g. `Tue, 01 Dec 2026 00:00:00 GMT`.
     #[arg(long, value_name = "HTTP-DATE")]
     sunset: Option<String>,
+    /// The SIP endpoints (`/api/sip`, `/api/sip/registrations`): `served`, or missing (404, `html`).
+    #[arg(long, value_name = "MODE", default_value = "served", value_parser = EndpointMode::parse)]
+    sip_endpoints: EndpointMode,
+    /// Default and largest page of `GET /api/sip/registrations` [default: 100].
+    #[arg(long, value_name = "N")]
+    registrations_page_size: Option<usize>,
+    /// `successful` of a registration when it is created: `active` (true), `inactive` (false) or `unknown` (null).
+    #[arg(long, value_name = "STATUS", default_value = "active", value_parser = RegistrationStatus::parse)]
+    registration_status: RegistrationStatus,
+    /// A registration duplicating another's username and proxy: refused with `400`, `409`, or `accept`ed.
+    #[arg(long, value_name = "MODE", default_value = "400", value_parser = DuplicateRegistration::parse)]
+    duplicate_registration: DuplicateRegistration,
+    /// A request for an unknown registration ID: `404` (the API's JSON), `410`, or `html` (a 404 page).
+    #[arg(long, value_name = "MODE", default_value = "404", value_parser = MissingRegistration::parse)]
+    missing_registration: MissingRegistration,
+    /// An allowance written without `toUserPattern` is answered with the default `filled` in, `null`, or `omitted`.
+    #[arg(long, value_name = "MODE", default_value = "filled", value_parser = OmittedPattern::parse)]
+    omitted_pattern: OmittedPattern,
 }
 
 fn main() -> ExitCode {
@@ -125,6 +150,7 @@ fn run(args: Args) -> Result<(), String> {
         prefix_length: args.prefix_length.unwrap_or(0),
         agents_page_size: args.agents_page_size.unwrap_or(0),
         latency: std::time::Duration::from_millis(args.latency_ms),
+        registrations_page_size: args.registrations_page_size.unwrap_or(0),
         ..EmulatorConfig::default()
     };
     let emulator = Emulator::start_on(addr, config).map_err(|e| format!("cannot listen on {addr}: {e}"))?;
@@ -137,6 +163,11 @@ fn run(args: Args) -> Result<(), String> {
     emulator.set_account_omits(&args.account_omits.iter().map(String::as_str).collect::<Vec<_>>());
     emulator.set_account_endpoint(args.account_endpoint);
     emulator.set_provider_endpoints(args.provider_endpoints);
+    emulator.set_sip_endpoints(args.sip_endpoints);
+    emulator.set_new_registration_status(args.registration_status.0);
+    emulator.set_duplicate_registration(args.duplicate_registration);
+    emulator.set_missing_registration(args.missing_registration);
+    emulator.set_omitted_pattern(args.omitted_pattern);
     if args.deprecation.is_some() || args.sunset.is_some() {
         emulator.set_deprecation(Some(DeprecationHeaders { deprecation: args.deprecation, sunset: args.sunset }));
     }

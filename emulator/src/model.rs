@@ -1,7 +1,9 @@
-//! What the emulator stores per account: the three telephony providers with their full secrets, and the agents.
+//! What the emulator stores per account: the three telephony providers with their full secrets, the agents, the SIP
+//! config and the SIP registrations (their passwords included).
 //!
 //! These types are also the seed format (`--seed FILE.json`, `PUT /_emulator/state`): the API's own camelCase field
-//! names, but with the secrets in clear (`authToken`, `apiKey`, `publicKey`) where the API only shows prefixes.
+//! names, but with the secrets in clear (`authToken`, `apiKey`, `publicKey`, a registration's `password`) where the
+//! API only shows prefixes, or nothing.
 
 use std::collections::BTreeMap;
 
@@ -23,6 +25,12 @@ pub struct AccountState {
     /// Every request with this key answers 403.
     #[serde(default)]
     pub forbidden: bool,
+    /// The SIP config (every account has one; the API's defaults unless seeded).
+    #[serde(default)]
+    pub sip: SipConfig,
+    /// The SIP registrations, in creation order (the order `GET /api/sip/registrations` lists them in).
+    #[serde(default)]
+    pub sip_registrations: Vec<SipRegistration>,
 }
 
 impl AccountState {
@@ -61,6 +69,153 @@ impl AccountState {
     /// Marks the account so that every request answers 403.
     pub fn with_forbidden(mut self) -> Self {
         self.forbidden = true;
+        self
+    }
+
+    pub fn with_sip(mut self, sip: SipConfig) -> Self {
+        self.sip = sip;
+        self
+    }
+
+    /// Appends one SIP registration.
+    pub fn with_registration(mut self, registration: SipRegistration) -> Self {
+        self.sip_registrations.push(registration);
+        self
+    }
+}
+
+/// The SIP domain of an account the seed gives none.
+pub const DEFAULT_SIP_DOMAIN: &str = "demo.sip.ultravox.ai";
+
+fn default_domain() -> String {
+    DEFAULT_SIP_DOMAIN.to_string()
+}
+
+/// The account's SIP config (`SipConfig`), the fallback handler's secrets in clear (the API returns them whole too).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SipConfig {
+    #[serde(default)]
+    pub allowed_cidr_ranges: Vec<String>,
+    #[serde(default)]
+    pub allow_all_agents: bool,
+    #[serde(default)]
+    pub allowed_agents: Vec<AgentAllowance>,
+    #[serde(default)]
+    pub fallback_handler: Option<FallbackHandler>,
+    /// Read-only in the API.
+    #[serde(default = "default_domain")]
+    pub domain: String,
+}
+
+impl Default for SipConfig {
+    /// The API's defaults: no range, no agent, no fallback handler.
+    fn default() -> SipConfig {
+        SipConfig {
+            allowed_cidr_ranges: Vec::new(),
+            allow_all_agents: false,
+            allowed_agents: Vec::new(),
+            fallback_handler: None,
+            domain: default_domain(),
+        }
+    }
+}
+
+impl SipConfig {
+    pub fn ranges<I: IntoIterator<Item = S>, S: Into<String>>(mut self, ranges: I) -> Self {
+        self.allowed_cidr_ranges = ranges.into_iter().map(Into::into).collect();
+        self
+    }
+
+    pub fn allow_all(mut self, allow: bool) -> Self {
+        self.allow_all_agents = allow;
+        self
+    }
+
+    /// Appends one allowance (`pattern` `None`: the default).
+    pub fn allowance(mut self, agent_id: impl Into<String>, pattern: Option<&str>) -> Self {
+        self.allowed_agents
+            .push(AgentAllowance { agent_id: agent_id.into(), to_user_pattern: pattern.map(Into::into) });
+        self
+    }
+
+    pub fn fallback<I: IntoIterator<Item = S>, S: Into<String>>(mut self, url: impl Into<String>, secrets: I) -> Self {
+        self.fallback_handler =
+            Some(FallbackHandler { url: url.into(), secrets: secrets.into_iter().map(Into::into).collect() });
+        self
+    }
+}
+
+/// One agent incoming SIP calls may reach (`AgentAllowance`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AgentAllowance {
+    pub agent_id: String,
+    /// `None`: not given, the API's default `^agent_<agentId>$` applies.
+    #[serde(default)]
+    pub to_user_pattern: Option<String>,
+}
+
+/// The fallback webhook (`FallbackHandler`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct FallbackHandler {
+    pub url: String,
+    #[serde(default)]
+    pub secrets: Vec<String>,
+}
+
+/// A SIP registration (`SipRegistration`), its write-only password kept.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SipRegistration {
+    pub registration_id: String,
+    #[serde(default)]
+    pub created: String,
+    pub username: String,
+    pub password: String,
+    pub proxy: String,
+    #[serde(default)]
+    pub outbound_proxy: Option<String>,
+    #[serde(default)]
+    pub auth_user: Option<String>,
+    /// Whether it is active: `None` until known.
+    #[serde(default)]
+    pub successful: Option<bool>,
+}
+
+impl SipRegistration {
+    /// An active registration.
+    pub fn new(
+        registration_id: impl Into<String>,
+        username: impl Into<String>,
+        proxy: impl Into<String>,
+        password: impl Into<String>,
+    ) -> Self {
+        SipRegistration {
+            registration_id: registration_id.into(),
+            created: "2026-01-01T00:00:00.000000Z".into(),
+            username: username.into(),
+            password: password.into(),
+            proxy: proxy.into(),
+            outbound_proxy: None,
+            auth_user: None,
+            successful: Some(true),
+        }
+    }
+
+    pub fn outbound_proxy(mut self, proxy: &str) -> Self {
+        self.outbound_proxy = Some(proxy.into());
+        self
+    }
+
+    pub fn auth_user(mut self, user: &str) -> Self {
+        self.auth_user = Some(user.into());
+        self
+    }
+
+    pub fn successful(mut self, successful: Option<bool>) -> Self {
+        self.successful = successful;
         self
     }
 }

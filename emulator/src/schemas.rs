@@ -92,6 +92,9 @@ fn schema_for(method: &str, path: &str) -> Option<&'static str> {
         ("PATCH", "/api/telephony_configs/twilio") => "PatchedTwilioConfig",
         ("PATCH", "/api/telephony_configs/telnyx") => "PatchedTelnyxConfig",
         ("PATCH", "/api/telephony_configs/plivo") => "PatchedPlivoConfig",
+        ("PATCH", "/api/sip") => "PatchedSipConfig",
+        ("POST", "/api/sip/registrations") => "SipRegistration",
+        ("PATCH", path) if path.starts_with("/api/sip/registrations/") => "PatchedSipRegistration",
         _ => return None,
     })
 }

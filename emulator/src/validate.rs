@@ -18,10 +18,10 @@ pub(crate) const CONTEXT_MAPPING: &str = "requestContextMapping";
 /// The largest `callCreationAllowedAgentIds` the schema allows.
 pub(crate) const MAX_AGENT_IDS: usize = 100;
 
-const REQUIRED: &str = "This field is required.";
-const NOT_NULL: &str = "This field may not be null.";
+pub(crate) const REQUIRED: &str = "This field is required.";
+pub(crate) const NOT_NULL: &str = "This field may not be null.";
 const NOT_BLANK: &str = "This field may not be blank.";
-const NOT_STRING: &str = "Not a valid string.";
+pub(crate) const NOT_STRING: &str = "Not a valid string.";
 const NOT_BOOLEAN: &str = "Must be a valid boolean.";
 const NOT_UUID: &str = "Must be a valid UUID.";
 const ALLOW_ALL_CONFLICT: &str = "callCreationAllowedAgentIds may not be set if callCreationAllowAllAgents is true.";
@@ -48,7 +48,7 @@ pub(crate) fn non_field_error(message: impl Into<String>) -> Value {
     json!({ "non_field_errors": [message.into()] })
 }
 
-fn messages(message: impl Into<String>) -> Value {
+pub(crate) fn messages(message: impl Into<String>) -> Value {
     json!([message.into()])
 }
 
@@ -143,7 +143,7 @@ pub(crate) fn provider_block<P: Provider>(input: &Value, existing: Option<&P>) -
 }
 
 /// A `CharField(max_length=...)` with DRF's defaults: `allow_null=False`, `allow_blank=False`, `trim_whitespace=True`.
-fn char_field(value: &Value, max_chars: Option<usize>) -> Result<String, Value> {
+pub(crate) fn char_field(value: &Value, max_chars: Option<usize>) -> Result<String, Value> {
     let text = match value {
         Value::Null => return Err(messages(NOT_NULL)),
         Value::String(s) => s.trim().to_string(),
@@ -162,7 +162,7 @@ fn char_field(value: &Value, max_chars: Option<usize>) -> Result<String, Value> 
 }
 
 /// A `BooleanField`, with the strings and numbers DRF also accepts.
-fn boolean(value: &Value) -> Result<bool, Value> {
+pub(crate) fn boolean(value: &Value) -> Result<bool, Value> {
     const TRUE: &[&str] = &["t", "T", "y", "Y", "yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON", "1"];
     const FALSE: &[&str] = &["f", "F", "n", "N", "no", "No", "NO", "false", "False", "FALSE", "off", "Off", "OFF", "0"];
     match value {
@@ -206,7 +206,7 @@ fn agent_ids(value: &Value) -> Result<Vec<String>, Value> {
 
 /// A `UUIDField`: what Python's `uuid.UUID(hex=...)` accepts (braces, `urn:uuid:`, hyphens anywhere, any case), or
 /// an integer; rendered lowercase with hyphens.
-fn uuid_field(value: &Value) -> Result<String, &'static str> {
+pub(crate) fn uuid_field(value: &Value) -> Result<String, &'static str> {
     let number = match value {
         Value::Null => return Err(NOT_NULL),
         Value::Number(n) => n.as_u64().map(u128::from).ok_or(NOT_UUID)?,

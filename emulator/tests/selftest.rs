@@ -1,6 +1,7 @@
 //! Tests of the Ultravox API emulator itself, over HTTP with reqwest against an in-process
 //! instance: state, prefixes, DRF-style validation, auth, agents pagination, the request log, faults and the
-//! provider-scoped endpoints.
+//! provider-scoped endpoints, and the SIP endpoints (with the alternatives they can play where the reference is
+//! silent).
 
 // Test helpers outside `#[test]` functions unwrap too: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used)]
@@ -12,8 +13,9 @@ use std::time::{Duration, Instant};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use ultravox_emulator::{
-    AccountState, Agent, DeprecationHeaders, Emulator, EmulatorConfig, EndpointMode, Fault, Plivo, PrefixRule, Seed,
-    Telnyx, Twilio, numbered_uuid,
+    AccountState, Agent, DeprecationHeaders, DuplicateRegistration, Emulator, EmulatorConfig, EndpointMode, Fault,
+    MissingRegistration, OmittedPattern, Plivo, PrefixRule, Seed, SipConfig, SipRegistration, Telnyx, Twilio,
+    numbered_uuid,
 };
 
 const KEY: &str = "test-key";
@@ -803,6 +805,183 @@ async fn latency_delays_answers_concurrently_per_account_and_through_the_admin_s
     assert_eq!(status, StatusCode::OK);
     assert_eq!(emu.in_flight(), 1, "the slow account's answer is still pending");
     assert_eq!(slow.await.expect("task").expect("request"), StatusCode::OK);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// SIP
+
+#[tokio::test]
+async fn the_sip_config_is_a_singleton_patched_field_by_field_with_a_generated_fallback_secret() {
+    let emu = start(AccountState::empty());
+    let (status, sip) = call(&emu, Method::GET, "/api/sip", None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        sip,
+        json!({"allowedCidrRanges": [], "allowAllAgents": false, "allowedAgents": [], "fallbackHandler": null,
+            "domain": "demo.sip.ultravox.ai"})
+    );
+    let patch = json!({"allowedCidrRanges": ["10.0.0.0/8"], "allowedAgents": [{"agentId": AGENT_A.to_uppercase()}],
+        "fallbackHandler": {"url": "https://h.example.com/x"}, "domain": "ignored.example.com"});
+    let (status, sip) = call(&emu, Method::PATCH, "/api/sip", Some(patch)).await;
+    assert_eq!(status, StatusCode::OK, "{sip}");
+    assert_eq!(sip["allowedAgents"], json!([{"agentId": AGENT_A, "toUserPattern": format!("^agent_{AGENT_A}$")}]));
+    assert_eq!(sip["domain"], "demo.sip.ultravox.ai", "read-only");
+    let secrets = sip["fallbackHandler"]["secrets"].as_array().unwrap().clone();
+    assert_eq!(secrets.len(), 1, "a secret is generated when none is given");
+    assert!(secrets[0].as_str().unwrap().len() >= 32);
+    // A field left out is left alone; the handler given whole replaces the old one.
+    let (_, sip) = call(&emu, Method::PATCH, "/api/sip", Some(json!({"allowAllAgents": true}))).await;
+    assert_eq!((sip["allowAllAgents"].as_bool(), &sip["fallbackHandler"]["secrets"]), (Some(true), &json!(secrets)));
+    let (_, sip) = call(
+        &emu,
+        Method::PATCH,
+        "/api/sip",
+        Some(json!({"fallbackHandler": {"url": "https://h.example.com/y", "secrets": ["s1", "s2"]}})),
+    )
+    .await;
+    assert_eq!(sip["fallbackHandler"], json!({"url": "https://h.example.com/y", "secrets": ["s1", "s2"]}));
+    let (_, sip) = call(&emu, Method::PATCH, "/api/sip", Some(json!({"fallbackHandler": null}))).await;
+    assert_eq!(sip["fallbackHandler"], Value::Null);
+    // Only the read-only domain broke the official schema (it is answered, and recorded as a violation).
+    let violations = emu.schema_violations();
+    assert_eq!(violations.len(), 1, "{violations:?}");
+    assert!(violations[0].contains("at /domain"), "{violations:?}");
+}
+
+#[tokio::test]
+async fn sip_validation_reports_every_error_at_once_and_changes_nothing() {
+    let emu = start(AccountState::empty());
+    let bad = json!({
+        "allowedCidrRanges": ["10.0.0.1/8", "x", 5],
+        "allowAllAgents": "maybe",
+        "allowedAgents": [{"toUserPattern": "^a$"}, {"agentId": "nope"}],
+        "fallbackHandler": {"url": "not a url", "secrets": []},
+    });
+    let (status, errors) = call(&emu, Method::PATCH, "/api/sip", Some(bad)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        errors,
+        json!({
+            "allowedCidrRanges": {"0": ["'10.0.0.1/8' has host bits set."],
+                "1": ["'x' does not appear to be an IPv4 network."], "2": ["Not a valid string."]},
+            "allowAllAgents": ["Must be a valid boolean."],
+            "allowedAgents": {"0": {"agentId": ["This field is required."]}, "1": {"agentId": ["Must be a valid UUID."]}},
+            "fallbackHandler": {"url": ["Enter a valid URL."], "secrets": ["Ensure this field has at least 1 elements."]},
+        })
+    );
+    let too_many: Vec<Value> = (0..21).map(|i| json!({"agentId": numbered_uuid(i)})).collect();
+    let (status, errors) = call(&emu, Method::PATCH, "/api/sip", Some(json!({"allowedAgents": too_many}))).await;
+    assert_eq!(
+        (status, errors),
+        (StatusCode::BAD_REQUEST, json!({"allowedAgents": ["Ensure this field has no more than 20 elements."]}))
+    );
+    assert_eq!(emu.account(KEY).unwrap().sip, SipConfig::default(), "nothing changed");
+    let violations = emu.schema_violations();
+    for at in ["at /allowAllAgents", "at /allowedAgents/1/agentId", "at /fallbackHandler", "more than 20 items"] {
+        assert!(violations.iter().any(|v| v.contains(at)), "{at}: {violations:?}");
+    }
+}
+
+#[tokio::test]
+async fn registrations_are_created_listed_through_pages_patched_and_deleted_never_showing_a_password() {
+    let emu = start(AccountState::empty());
+    emu.set_registrations_page_size(2);
+    let mut ids = Vec::new();
+    for user in ["alice", "bob", "carol"] {
+        let body = json!({"username": user, "password": format!("{user}-pw"), "proxy": "t.example.com",
+            "outboundProxy": null, "authUser": null});
+        let (status, created) = call(&emu, Method::POST, "/api/sip/registrations", Some(body)).await;
+        assert_eq!(status, StatusCode::CREATED, "{created}");
+        assert!(created.get("password").is_none(), "write-only: {created}");
+        assert_eq!(created["successful"], true);
+        ids.push(created["registrationId"].as_str().unwrap().to_string());
+    }
+    let (_, page) = call(&emu, Method::GET, "/api/sip/registrations", None).await;
+    assert_eq!(page["total"], 3);
+    assert_eq!(page["results"].as_array().unwrap().len(), 2);
+    let next = page["next"].as_str().unwrap().to_string();
+    assert!(next.starts_with(&emu.url()) && next.contains("cursor="), "a full URL: {next}");
+    let page: Value = client().get(&next).header("X-API-Key", KEY).send().await.unwrap().json().await.unwrap();
+    assert_eq!(page["results"][0]["username"], "carol");
+    assert_eq!(page["next"], Value::Null);
+
+    let path = format!("/api/sip/registrations/{}", ids[1]);
+    let (status, patched) = call(&emu, Method::PATCH, &path, Some(json!({"outboundProxy": "edge.example.com"}))).await;
+    assert_eq!((status, patched["outboundProxy"].as_str()), (StatusCode::OK, Some("edge.example.com")));
+    assert_eq!(emu.account(KEY).unwrap().sip_registrations[1].password, "bob-pw", "a merge keeps the password");
+    let (status, _) = call(&emu, Method::DELETE, &path, None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert_eq!(emu.account(KEY).unwrap().sip_registrations.len(), 2);
+    assert_eq!(emu.schema_violations(), Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn inferred_answers_and_their_alternatives() {
+    let emu =
+        start(AccountState::empty().with_registration(SipRegistration::new("r1", "alice", "t.example.com", "pw")));
+    let duplicate = json!({"username": "alice", "password": "pw2", "proxy": "t.example.com"});
+    // A duplicate of username and proxy: 400 by default, 409, or accepted.
+    let (status, body) = call(&emu, Method::POST, "/api/sip/registrations", Some(duplicate.clone())).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body, json!({"non_field_errors": ["A registration with this username and proxy already exists."]}));
+    emu.set_duplicate_registration(DuplicateRegistration::Conflict);
+    let (status, body) = call(&emu, Method::POST, "/api/sip/registrations", Some(duplicate.clone())).await;
+    assert_eq!((status, body["detail"].is_string()), (StatusCode::CONFLICT, true));
+    emu.set_duplicate_registration(DuplicateRegistration::Accept);
+    emu.set_new_registration_status(Some(false));
+    let (status, body) = call(&emu, Method::POST, "/api/sip/registrations", Some(duplicate)).await;
+    assert_eq!((status, &body["successful"]), (StatusCode::CREATED, &json!(false)), "reported inactive");
+    assert_eq!(emu.account(KEY).unwrap().sip_registrations.len(), 2);
+
+    // An unknown ID: the API's JSON 404 by default, 410, or an HTML page.
+    let (status, body) = call(&emu, Method::DELETE, "/api/sip/registrations/nope", None).await;
+    assert_eq!((status, body), (StatusCode::NOT_FOUND, json!({"detail": "Not found."})));
+    emu.set_missing_registration(MissingRegistration::Gone);
+    assert_eq!(call(&emu, Method::PATCH, "/api/sip/registrations/nope", Some(json!({}))).await.0, StatusCode::GONE);
+    emu.set_missing_registration(MissingRegistration::Html);
+    let (status, body) = call(&emu, Method::GET, "/api/sip/registrations/nope", None).await;
+    assert_eq!((status, body), (StatusCode::NOT_FOUND, Value::Null), "not JSON");
+
+    // An omitted pattern shown filled in (default), as null, or without the key.
+    call(&emu, Method::PATCH, "/api/sip", Some(json!({"allowedAgents": [{"agentId": AGENT_A}]}))).await;
+    emu.set_omitted_pattern(OmittedPattern::Null);
+    let (_, sip) = call(&emu, Method::GET, "/api/sip", None).await;
+    assert_eq!(sip["allowedAgents"], json!([{"agentId": AGENT_A, "toUserPattern": null}]));
+    emu.set_omitted_pattern(OmittedPattern::Omitted);
+    let (_, sip) = call(&emu, Method::GET, "/api/sip", None).await;
+    assert_eq!(sip["allowedAgents"], json!([{"agentId": AGENT_A}]));
+
+    // A server without the SIP endpoints.
+    emu.set_sip_endpoints(EndpointMode::GoneHtml);
+    assert_eq!(call(&emu, Method::GET, "/api/sip", None).await, (StatusCode::NOT_FOUND, Value::Null));
+}
+
+#[tokio::test]
+async fn sip_write_bodies_are_checked_against_the_official_schemas() {
+    let emu =
+        start(AccountState::empty().with_registration(SipRegistration::new("r1", "alice", "t.example.com", "pw")));
+    // The domain is read-only; a registration needs its password; a pattern is a string.
+    call(&emu, Method::PATCH, "/api/sip", Some(json!({"domain": "x.example.com"}))).await;
+    call(&emu, Method::POST, "/api/sip/registrations", Some(json!({"username": "bob", "proxy": "t.example.com"})))
+        .await;
+    call(&emu, Method::PATCH, "/api/sip/registrations/r1", Some(json!({"authUser": 5}))).await;
+    let violations = emu.schema_violations();
+    assert_eq!(violations.len(), 3, "{violations:#?}");
+    assert!(violations[0].starts_with("PATCH /api/sip: PatchedSipConfig:"), "{violations:?}");
+    assert!(violations[1].starts_with("POST /api/sip/registrations: SipRegistration:"), "{violations:?}");
+    assert!(violations[2].starts_with("PATCH /api/sip/registrations/r1: PatchedSipRegistration:"), "{violations:?}");
+}
+
+#[test]
+fn seeds_carry_the_sip_settings_with_their_secrets() {
+    let text = r#"{"accounts": {"k": {"sip": {"allowedCidrRanges": ["10.0.0.0/8"], "fallbackHandler":
+        {"url": "https://h.example.com", "secrets": ["s1"]}}, "sipRegistrations": [{"registrationId": "r1",
+        "username": "alice", "password": "pw", "proxy": "t.example.com", "successful": false}]}}}"#;
+    let seed = Seed::from_json(text).unwrap();
+    let account = &seed.accounts["k"];
+    assert_eq!(account.sip.domain, "demo.sip.ultravox.ai", "the default domain");
+    assert_eq!(account.sip_registrations[0].successful, Some(false));
+    assert_eq!(Seed::from_json(&serde_json::to_string(&seed).unwrap()).unwrap(), seed);
 }
 
 /// Write latency holds every write in flight (before it is carried out) while reads answer at once; set through the

@@ -11,13 +11,18 @@ use secrecy::{ExposeSecret, SecretString};
 use url::Url;
 
 use crate::api::retry::{self, Failure, is_retried};
-use crate::api::url::{is_loopback, join};
+use crate::api::sip;
+use crate::api::url::{is_loopback, join, shown_url};
 use crate::api::wire::Agent;
-use crate::api::wire::{self, ProviderWrite};
+use crate::api::wire::{self, ProviderWrite, ShapeError};
 use crate::api::{ApiError, Deprecation, PatchAnswer, ServerMessage, TelephonyApi};
+use crate::endpoints::{REGISTRATIONS_PATH, SIP_PATH};
 use crate::provider::Provider;
 use crate::redact::{self, Outside};
-use crate::state::{DesiredProvider, RemoteProvider, RemoteState};
+use crate::state::{
+    DesiredProvider, DesiredRegistration, DesiredSip, RemoteProvider, RemoteRegistration, RemoteSecret, RemoteSip,
+    RemoteState,
+};
 
 /// The options [`Client::new`] takes, where its callers look for them (they live in [`options`](super::options)).
 pub use crate::api::options::ClientOptions;
@@ -121,6 +126,65 @@ impl Client {
         join(&self.base, path)
     }
 
+    /// Reads a SIP config answer; its fallback handler's secrets become secrets of the run before anything else.
+    fn read_sip(&self, method: &Method, body: &[u8]) -> Result<RemoteSip, ApiError> {
+        let sip = sip::parse_sip(body).map_err(|e| ApiError::BadAnswer {
+            method: method.to_string(),
+            url: display_url(&self.url(SIP_PATH)),
+            reason: e.0,
+        })?;
+        for secret in sip.fallback.iter().flat_map(|f| &f.secrets) {
+            // One of 8 characters or more: every value shown is checked for it. A shorter one (someone set it by
+            // hand) cannot be told from ordinary text inside data; like a prefix, it is kept out of what this server
+            // says where it stands as a word of its own.
+            crate::redact::register_secret(secret.secret());
+            if secret.expose().chars().count() < crate::redact::PIECE_CHARS {
+                self.prefixes.lock().unwrap_or_else(|e| e.into_inner()).insert(secret.expose().to_string());
+            }
+        }
+        Ok(sip)
+    }
+
+    /// Reads a registration answer.
+    fn read_registration(&self, method: &Method, path: &str, body: &[u8]) -> Result<RemoteRegistration, ApiError> {
+        sip::parse_registration_body(body).map_err(|e| ApiError::BadAnswer {
+            method: method.to_string(),
+            url: shown_url(&self.url(path)),
+            reason: e.0,
+        })
+    }
+
+    /// Every item of a paginated listing, following each page's `next` (a full URL, on the API's own origin only)
+    /// for at most `max_pages` pages; `Ok((items, false))` when there were more.
+    async fn pages<T>(
+        &self,
+        mut url: Url,
+        path: &str,
+        max_pages: usize,
+        bad_page: impl Fn(String, String) -> ApiError,
+        parse: impl Fn(&[u8]) -> Result<(Vec<T>, Option<String>), ShapeError>,
+    ) -> Result<(Vec<T>, bool), ApiError> {
+        let mut items = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        for _ in 0..max_pages {
+            let shown = shown_url(&url);
+            let bad = |reason: String| bad_page(shown.clone(), reason);
+            let body = self.send_to(Method::GET, url.clone(), None, true, &mut self.attempts()).await?.body;
+            let (page, next) = parse(&body).map_err(|e| bad(e.0))?;
+            items.extend(page);
+            let Some(next) = next else { return Ok((items, true)) };
+            let next = self.base.join(&next).map_err(|_| bad("its `next` link is not a URL".into()))?;
+            // The API key never goes off the API's origin: a link naming another (a server behind a proxy) is read
+            // from the API's own path with the link's query.
+            let next = self.next_page(next, path);
+            if !seen.insert(next.to_string()) {
+                return Err(bad("its `next` links go round in a loop".into()));
+            }
+            url = next;
+        }
+        Ok((items, false))
+    }
+
     /// Sends a request and returns a 2xx answer, retrying transient failures within the limits of
     /// [`ClientOptions`]. `idempotent` says whether sending the request twice leaves the account as sending it once
     /// does; only then is a request retried when it may already have been processed (see [`is_retried`]).
@@ -145,7 +209,7 @@ impl Client {
         idempotent: bool,
         attempts: &mut Attempts,
     ) -> Result<Answer, ApiError> {
-        let shown = display_url(&url);
+        let shown = shown_url(&url);
         let started = *attempts.started.get_or_insert_with(Instant::now);
         // Whether an earlier attempt may have been processed: then a later failure still leaves the outcome unknown.
         let mut earlier_unknown = false;
@@ -242,19 +306,19 @@ impl Client {
         }
     }
 
-    /// Where the agents listing's `next` link leads: the link itself when it is on the API's origin; otherwise (a
-    /// server behind a proxy writes its own view of itself: `http://` behind TLS, an internal host name) the same
-    /// page of the listing on the API's origin, that is the link's query (its cursor) on our own `/api/agents` URL.
-    /// The API key never goes to another origin.
-    fn next_page(&self, next: Url) -> Url {
+    /// Where a listing's `next` link leads (agents, SIP registrations): the link itself when it is on the API's
+    /// origin; otherwise (a server behind a proxy writes its own view of itself: `http://` behind TLS, an internal
+    /// host name) the same page of the listing on the API's origin, that is the link's query (its cursor) on our own
+    /// `path`. The API key never goes to another origin.
+    fn next_page(&self, next: Url, path: &str) -> Url {
         if next.origin() == self.base.origin() {
             return next;
         }
         tracing::debug!(
-            link = %display_url(&next),
-            "the agents listing's next link names another origin: reading that page from the API's own"
+            link = %shown_url(&next),
+            "a listing's next link names another origin: reading that page from the API's own"
         );
-        let mut url = self.url(AGENTS_PATH);
+        let mut url = self.url(path);
         url.set_query(next.query());
         url
     }
@@ -488,22 +552,107 @@ impl TelephonyApi for Client {
     async fn find_agents(&self, search: &str) -> Result<Vec<Agent>, ApiError> {
         let mut url = self.url(AGENTS_PATH);
         url.query_pairs_mut().append_pair("search", search).append_pair("pageSize", "100");
-        let mut agents = Vec::new();
-        let mut seen = std::collections::HashSet::new();
-        for _ in 0..MAX_AGENT_PAGES {
-            let shown = display_url(&url);
-            let bad = |reason: String| ApiError::BadAgentsPage { url: shown.clone(), reason };
-            let body = self.send_to(Method::GET, url.clone(), None, true, &mut self.attempts()).await?.body;
-            let page = wire::parse_agents_page(&body).map_err(|e| bad(e.0))?;
-            agents.extend(page.agents);
-            let Some(next) = page.next else { return Ok(agents) };
-            let next = self.base.join(&next).map_err(|_| bad("its `next` link is not a URL".into()))?;
-            let next = self.next_page(next);
-            if !seen.insert(next.to_string()) {
-                return Err(bad("its `next` links go round in a loop".into()));
+        let parse = |body: &[u8]| wire::parse_agents_page(body).map(|page| (page.agents, page.next));
+        let bad_page = |url: String, reason: String| ApiError::BadAgentsPage { url, reason };
+        match self.pages(url, AGENTS_PATH, MAX_AGENT_PAGES, bad_page, parse).await? {
+            (agents, true) => Ok(agents),
+            (agents, false) => {
+                Err(ApiError::TooManyAgents { name: search.to_string(), pages: MAX_AGENT_PAGES, listed: agents.len() })
             }
-            url = next;
         }
-        Err(ApiError::TooManyAgents { name: search.to_string(), pages: MAX_AGENT_PAGES, listed: agents.len() })
+    }
+
+    async fn fetch_sip(&self) -> Result<RemoteSip, ApiError> {
+        let answer = self.send(Method::GET, SIP_PATH, None, true).await.map_err(no_such_endpoint)?;
+        self.read_sip(&Method::GET, &answer.body)
+    }
+
+    async fn update_sip(
+        &self,
+        desired: &DesiredSip,
+        fields: &[String],
+        kept: &[RemoteSecret],
+    ) -> Result<RemoteSip, ApiError> {
+        let body = sip::sip_patch_body(desired, fields, kept);
+        // Idempotent: a repeat sets the same fields to the same values.
+        let answer = self.send(Method::PATCH, SIP_PATH, Some(body), true).await.map_err(no_such_endpoint)?;
+        self.read_sip(&Method::PATCH, &answer.body)
+    }
+
+    async fn list_registrations(&self) -> Result<Vec<RemoteRegistration>, ApiError> {
+        let mut url = self.url(REGISTRATIONS_PATH);
+        url.query_pairs_mut().append_pair("pageSize", "100");
+        let shown = shown_url(&url);
+        let parse = |body: &[u8]| sip::parse_registrations_page(body).map(|page| (page.registrations, page.next));
+        let bad_page = |url: String, reason: String| ApiError::BadAnswer { method: "GET".into(), url, reason };
+        match self
+            .pages(url, REGISTRATIONS_PATH, MAX_REGISTRATION_PAGES, bad_page, parse)
+            .await
+            .map_err(no_such_endpoint)?
+        {
+            (registrations, true) => Ok(registrations),
+            (registrations, false) => Err(ApiError::BadAnswer {
+                method: "GET".into(),
+                url: shown,
+                reason: format!(
+                    "after {MAX_REGISTRATION_PAGES} pages ({} registrations) it still listed more; reconcile reads no \
+                     further",
+                    registrations.len()
+                ),
+            }),
+        }
+    }
+
+    async fn create_registration(
+        &self,
+        desired: &DesiredRegistration,
+        attempts: &mut Attempts,
+    ) -> Result<RemoteRegistration, ApiError> {
+        let body = sip::registration_body(desired, None);
+        let url = self.url(REGISTRATIONS_PATH);
+        // Not idempotent: a second POST would create a second registration, or be refused as a duplicate.
+        let answer = self.send_to(Method::POST, url, Some(body), false, attempts).await.map_err(no_such_endpoint)?;
+        self.read_registration(&Method::POST, REGISTRATIONS_PATH, &answer.body)
+    }
+
+    async fn update_registration(
+        &self,
+        id: &str,
+        desired: &DesiredRegistration,
+        fields: &[String],
+    ) -> Result<RemoteRegistration, ApiError> {
+        let path = registration_path(id)?;
+        let body = sip::registration_body(desired, Some(fields));
+        // Idempotent: a field-level merge of the same fields leaves the same registration.
+        let answer = self.send(Method::PATCH, &path, Some(body), true).await.map_err(no_such_endpoint)?;
+        self.read_registration(&Method::PATCH, &path, &answer.body)
+    }
+
+    async fn delete_registration(&self, id: &str) -> Result<(), ApiError> {
+        let path = registration_path(id)?;
+        match self.send(Method::DELETE, &path, None, true).await {
+            Ok(_) => Ok(()),
+            // The API's JSON 404 (`{"detail": "..."}`): already gone (a repeated DELETE whose first answer was lost,
+            // or someone else's), so done. 410 is how some servers say it.
+            Err(ApiError::Status { status: 404 | 410, detail_body: true, .. }) => Ok(()),
+            Err(e) => Err(no_such_endpoint(e)),
+        }
     }
 }
+
+/// The path of one registration. Its ID came from an answer and was checked there; checked again here, so that no
+/// other ID (a mask read back from a document) can ever point a write at another path.
+fn registration_path(id: &str) -> Result<String, ApiError> {
+    if !crate::endpoints::is_registration_id(id) {
+        return Err(ApiError::Client {
+            reason: format!(
+                "`{}` is not a registration ID reconcile writes to",
+                crate::clean::printable(&redact::shown(id))
+            ),
+        });
+    }
+    Ok(format!("{REGISTRATIONS_PATH}/{id}"))
+}
+
+/// Pages of `GET /api/sip/registrations` followed before giving up (100 registrations a page).
+const MAX_REGISTRATION_PAGES: usize = 50;

@@ -2,12 +2,15 @@
 //! ([`client`], with URL handling in [`url`] and the retry policy in [`retry`]), the limits both work within
 //! ([`options`]), and the wire format ([`wire`]).
 //!
-//! No two of them import each other: `options` and `wire` use no sibling; this module (the seam, [`ApiError`]) uses
+//! The SIP endpoints' wire format is [`sip`] (it reads `wire`'s [`wire::ShapeError`]).
+//!
+//! No two of them import each other otherwise: `options` and `wire` use no sibling; this module (the seam, [`ApiError`]) uses
 //! `wire`'s types; `url` and `retry` use this module's errors (and `retry` reads `options`); `client` uses them all.
 
 pub mod client;
 pub mod options;
 pub mod retry;
+pub mod sip;
 pub mod url;
 pub mod wire;
 
@@ -19,7 +22,10 @@ use wire::ProviderWrite;
 
 use crate::provider::Provider;
 use crate::redact::Outside;
-use crate::state::{DesiredProvider, RemoteProvider, RemoteState};
+use crate::state::{
+    DesiredProvider, DesiredRegistration, DesiredSip, RemoteProvider, RemoteRegistration, RemoteSecret, RemoteSip,
+    RemoteState,
+};
 
 /// Reading and writing an account's telephony config, through either endpoint family. The HTTP client implements
 /// it; tests of `apply` use an in-memory fake.
@@ -54,6 +60,53 @@ pub trait TelephonyApi {
     /// Every agent the API lists for `search` (its name filter), across all pages; [`ApiError::TooManyAgents`]
     /// when there are more pages than the client follows.
     async fn find_agents(&self, search: &str) -> Result<Vec<wire::Agent>, ApiError>;
+
+    // The SIP endpoints. An implementation without them (the unit tests' in-memory fake) answers that it has none.
+
+    /// `GET /api/sip`; the fallback handler's secrets it holds are secrets of the run from then on.
+    async fn fetch_sip(&self) -> Result<RemoteSip, ApiError> {
+        Err(no_sip())
+    }
+    /// `PATCH /api/sip` holding `fields` of the desired config (the fallback handler with `kept` when the file
+    /// leaves its secrets to the account); answers the config after it.
+    async fn update_sip(
+        &self,
+        _desired: &DesiredSip,
+        _fields: &[String],
+        _kept: &[RemoteSecret],
+    ) -> Result<RemoteSip, ApiError> {
+        Err(no_sip())
+    }
+    /// Every registration, across all pages.
+    async fn list_registrations(&self) -> Result<Vec<RemoteRegistration>, ApiError> {
+        Err(no_sip())
+    }
+    /// `POST /api/sip/registrations` with every field; answers the registration created. `attempts` is the create's
+    /// allowance, shared by every POST of one create, as for [`TelephonyApi::create_provider`].
+    async fn create_registration(
+        &self,
+        _desired: &DesiredRegistration,
+        _attempts: &mut Attempts,
+    ) -> Result<RemoteRegistration, ApiError> {
+        Err(no_sip())
+    }
+    /// `PATCH /api/sip/registrations/{id}` holding `fields`; answers the registration after it.
+    async fn update_registration(
+        &self,
+        _id: &str,
+        _desired: &DesiredRegistration,
+        _fields: &[String],
+    ) -> Result<RemoteRegistration, ApiError> {
+        Err(no_sip())
+    }
+    /// `DELETE /api/sip/registrations/{id}`; one already gone (the API's JSON 404) counts as deleted.
+    async fn delete_registration(&self, _id: &str) -> Result<(), ApiError> {
+        Err(no_sip())
+    }
+}
+
+fn no_sip() -> ApiError {
+    ApiError::Client { reason: "this API connection does not serve the SIP endpoints".into() }
 }
 
 /// The answer to a provider-scoped `PATCH`: the provider as the answer shows it, and the fields the answer carried

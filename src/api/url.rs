@@ -62,6 +62,12 @@ pub fn display_url(url: &Url) -> String {
     shown.to_string().trim_end_matches('/').to_string()
 }
 
+/// A URL a request goes to, as messages and logs show it ([`display_url`]): masked whole where it holds a secret of
+/// the run (a registration's ID, a pagination link from the server).
+pub fn shown_url(url: &Url) -> String {
+    crate::redact::shown(&display_url(url)).into_owned()
+}
+
 fn redact_url_text(raw: &str) -> String {
     // An unparseable URL may still carry `user:pass@`; drop everything before an `@` in the authority.
     match raw.split_once("://") {

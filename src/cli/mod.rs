@@ -121,14 +121,16 @@ pub enum Command {
     Validate(ValidateArgs),
     /// Fetch the account's config and show what apply would change, and the requests it would send (GET only).
     Plan(PlanArgs),
-    /// Make the account match the file: a write per changed provider (one write in all with `--endpoints account`).
+    /// Make the account match the file: a write per changed provider (one write in all with `--endpoints account`),
+    /// then one for the SIP config and one per changed SIP registration.
     Apply(ApplyArgs),
     /// Print a JSON Schema: of telephony.yaml (for editors), or of `plan --format json`.
     Schema(SchemaArgs),
     /// Show a JSON plan (what `plan --format json` or `apply --format json` printed) as text, Markdown, or GitLab's
     /// Terraform report. Reads no declaration file and never uses the network.
     Show(ShowArgs),
-    /// Write a starting telephony.yaml from the account's current config (one GET; secrets only as references).
+    /// Write a starting telephony.yaml from the account's current config (its telephony config, SIP config and SIP
+    /// registrations, read with GETs; secrets only as references).
     Import(ImportArgs),
     /// Print a shell completion script on stdout.
     Completions(CompletionsArgs),

@@ -259,7 +259,8 @@ async fn check_saved(api: &Api, saved: PlanFile, file: Result<Loaded, Error>) ->
         return Err(StaleError::AccountChanged.into());
     }
     planfile::compare_plans(&saved, &plan, &session.file.resolved.api_key)?;
-    if plan.requests() != saved.requests.as_slice() {
+    // As saved: a registration's ID masked where it holds a secret (the fingerprint pinned the true one).
+    if crate::shown::requests(plan.requests()) != saved.requests {
         return Err(StaleError::RequestsChanged.into());
     }
     Ok(Ready { session, plan })

@@ -1,8 +1,9 @@
-//! `import`: one GET of the account's config, written as a starting `telephony.yaml` (secrets only as references),
-//! from one account to one file.
+//! `import`: the account's config read (its telephony config, its SIP config and every page of its SIP
+//! registrations), written as a starting `telephony.yaml` (secrets only as references), from one account to one file.
 
 use std::path::{Path, PathBuf};
 
+use crate::api::ApiError;
 use crate::error::{Error, Outcome};
 use crate::import;
 use crate::render::{Output, report};
@@ -44,9 +45,14 @@ async fn import_file(
     crate::redact::register_secret(&api_key);
     let api = Api::new(settings, notices)?;
     let client = api.client(api_key);
-    let remote = crate::apply::read(&client, api.family).await;
+    let (telephony, (sip, registrations)) =
+        tokio::join!(crate::apply::read(&client, api.family), crate::apply::read_sip(&client, true, true));
     notices.note(&client);
-    let remote = remote?;
+    let mut remote = telephony?;
+    // A server without the SIP endpoints (a 404 that is not the API's JSON) has no SIP settings to import: the file
+    // leaves them out (unmanaged), and says so.
+    remote.sip = without_sip(sip, crate::sip::SIP, out)?;
+    remote.registrations = without_sip(registrations, crate::sip::REGISTRATIONS, out)?;
     let imported = import::starting_file(&remote, &s.secrets)?;
     match &dest {
         Some(path) => import::write_file(path, &imported.text, s.force)?,
@@ -63,4 +69,15 @@ async fn import_file(
     let default_file = dest.as_deref().is_some_and(|p| p == Path::new(DEFAULT_FILE));
     out.status(&report::import_next_steps(&imported, dest.as_deref(), default_file));
     Ok(Outcome::Success)
+}
+
+/// A SIP read's result, with a server that has no such endpoint read as nothing to import (warned about).
+fn without_sip<T>(result: Result<Option<T>, ApiError>, what: &str, out: Output) -> Result<Option<T>, ApiError> {
+    match result {
+        Err(ApiError::NoSuchEndpoint { url, .. }) => {
+            out.warning(&report::import_without_sip(what, &url));
+            Ok(None)
+        }
+        other => other,
+    }
 }

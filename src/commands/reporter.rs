@@ -8,8 +8,8 @@
 
 use crate::error::{Error, Outcome};
 use crate::plan::Plan;
+use crate::plan::Subject;
 use crate::planfile::PlanFile;
-use crate::provider::Provider;
 use crate::render::json::{ErrorReport, FailedFile, FileEntry, PlanDocument, SeveralDocument};
 use crate::render::markdown::FileResult;
 use crate::render::report::{self, Tally};
@@ -18,8 +18,8 @@ use crate::render::{self, Buffer, Format, Output};
 /// What one file's unit of work did.
 pub(super) struct FileDone {
     pub plan: Plan,
-    /// For apply: the providers written (empty: nothing to do).
-    pub written: Option<Vec<Provider>>,
+    /// For apply: what was written (empty: nothing to do).
+    pub written: Option<Vec<Subject>>,
     /// For `plan --out`: this file's part of the saved plan.
     pub saved: Option<PlanFile>,
 }
@@ -183,7 +183,7 @@ impl Reporter {
         }
     }
 
-    fn collect(&mut self, file: &str, result: Result<(Plan, Option<Vec<Provider>>), ErrorReport>) {
+    fn collect(&mut self, file: &str, result: Result<(Plan, Option<Vec<Subject>>), ErrorReport>) {
         match self.format {
             Format::Text => {}
             Format::Json => self.json.push(match result {

@@ -41,7 +41,7 @@ pub(super) fn load(path: &Path) -> Result<Loaded, Error> {
 pub(super) type LoadedFile = (PathBuf, Result<Loaded, Error>);
 
 /// Loads every file of the selection (a folder that could not be listed fails in its place), then refuses the run
-/// if two of them manage the same provider of one account.
+/// if two of them manage the same provider (or the SIP config, or the registrations) of one account.
 pub(super) fn load_all(selection: &Selection) -> Result<Vec<LoadedFile>, Error> {
     let loaded: Vec<LoadedFile> = selection
         .files
@@ -73,6 +73,8 @@ pub(super) fn check_accounts<'a>(loaded: impl Iterator<Item = &'a Loaded>) -> Re
             file: l.path.display().to_string(),
             account: tagger.tag(&l.resolved.api_key),
             manages: manages(&l.config.providers),
+            manages_sip: l.config.sip.is_some(),
+            manages_registrations: l.config.registrations.is_some(),
         })
         .collect();
     batch::check_accounts(&accounts)
@@ -186,13 +188,14 @@ impl Session {
         self.file.path.display().to_string()
     }
 
-    /// Looks up agents written by name, fetches the account's config and makes the plan.
+    /// Looks up agents written by name, fetches the account's config (and the SIP settings the file manages) and
+    /// makes the plan.
     pub async fn fetch_and_plan(&mut self, options: PlanOptions) -> Result<(RemoteState, Plan), Error> {
         agents::resolve_names(&self.client, &self.file.config, &mut self.file.resolved).await.map_err(|e| match e {
             NameError::Api(e) => Error::Api(e),
             NameError::Config(e) => Error::Config(e),
         })?;
-        let remote = apply::read(&self.client, self.family).await?;
+        let remote = apply::read_state(&self.client, self.family, &self.file.resolved.desired).await?;
         let plan = Plan::new(&self.file.resolved.desired, &remote, self.family, options)
             .with_agent_names(self.file.resolved.names_by_id.clone());
         Ok((remote, plan))

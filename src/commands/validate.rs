@@ -12,6 +12,7 @@ use crate::render::json::{self, DiagnosticReport, ValidateDocument, ValidatedFil
 use crate::render::{Format, Output, ValidateFormat, report};
 use crate::secret::Reference;
 use crate::selection;
+use crate::sip;
 
 use super::Settings;
 use super::reporter::{Command, Reporter};
@@ -32,18 +33,33 @@ pub fn validate(settings: &Settings, format: ValidateFormat, out: Output) -> Res
             Ok(config) => {
                 let managed: Vec<Provider> =
                     Provider::ALL.into_iter().filter(|p| manages(&config.providers)[p.index()]).collect();
-                out.status(&report::valid(path, managed.len()));
+                let sip: Vec<String> =
+                    [(config.sip.is_some(), sip::SIP), (config.registrations.is_some(), sip::REGISTRATIONS)]
+                        .into_iter()
+                        .filter(|(managed, _)| *managed)
+                        .map(|(_, key)| key.to_string())
+                        .collect();
+                out.status(&report::valid(path, managed.len(), &sip));
                 reporter.passed();
                 accounts.push(FileAccount {
                     file: file.clone(),
                     account: reference_tag(&config.api_key.value, &config.base_dir),
                     manages: manages(&config.providers),
+                    manages_sip: config.sip.is_some(),
+                    manages_registrations: config.registrations.is_some(),
                 });
-                files.push(ValidatedFile { file, valid: true, managed: Some(managed), diagnostics: Vec::new() });
+                files.push(ValidatedFile {
+                    file,
+                    valid: true,
+                    managed: Some(managed),
+                    managed_sip: sip,
+                    diagnostics: Vec::new(),
+                });
             }
             Err(e) => {
                 let diagnostics = DiagnosticReport::list(&e);
-                files.push(ValidatedFile { file: file.clone(), valid: false, managed: None, diagnostics });
+                let managed_sip = Vec::new();
+                files.push(ValidatedFile { file: file.clone(), valid: false, managed: None, managed_sip, diagnostics });
                 reporter.failure_only(&file, Error::Config(e));
             }
         }

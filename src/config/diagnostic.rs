@@ -78,11 +78,21 @@ pub enum Code {
     SopsKey,
     /// A secret that resolves to fewer than 8 characters: no credential is that short (`plan`, `apply`).
     ShortSecret,
+    /// `sip: null` (or `sip:` with no value): the account's SIP config cannot be deleted.
+    SipNotDeletable,
+    /// A `sip.allowedCidrRanges` entry that is not an IPv4 network: not `ADDRESS/BITS`, or with host bits set.
+    InvalidCidr,
+    /// The same network listed twice in `sip.allowedCidrRanges`.
+    DuplicateCidr,
+    /// A fallback handler URL that is not `https://` (or `http://` to a loopback host).
+    InvalidUrl,
+    /// Two `sipRegistrations` entries with the same `username` and `proxy`.
+    DuplicateRegistration,
 }
 
 impl Code {
     /// Every code, in the order the README lists them.
-    pub const ALL: [Code; 30] = [
+    pub const ALL: [Code; 35] = [
         Code::MissingFile,
         Code::UnreadableFile,
         Code::InvalidYaml,
@@ -113,6 +123,11 @@ impl Code {
         Code::SopsDecryptFailed,
         Code::SopsKey,
         Code::ShortSecret,
+        Code::SipNotDeletable,
+        Code::InvalidCidr,
+        Code::DuplicateCidr,
+        Code::InvalidUrl,
+        Code::DuplicateRegistration,
     ];
 
     /// The code as shown: `unknown-key`.
@@ -148,6 +163,11 @@ impl Code {
             Code::SopsDecryptFailed => "sops-decrypt-failed",
             Code::SopsKey => "sops-key",
             Code::ShortSecret => "short-secret",
+            Code::SipNotDeletable => "sip-not-deletable",
+            Code::InvalidCidr => "invalid-cidr",
+            Code::DuplicateCidr => "duplicate-cidr",
+            Code::InvalidUrl => "invalid-url",
+            Code::DuplicateRegistration => "duplicate-registration",
         }
     }
 }

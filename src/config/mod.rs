@@ -99,8 +99,9 @@ pub fn from_source(path: &Path, source: String) -> Result<Config, ConfigError> {
                 error.sensitive = vec![node::ByteSpan { start: 0, len: error.source_text.len() }];
                 if let Some(d) = error.diagnostics.first_mut() {
                     d.hint = Some(
-                        "-f takes a telephony.yaml, whose top-level keys are `twilio:`, `telnyx:`, `plivo:`, `account:` and \
-                         `version:`; this file has none (a secret file or a .env?), so none of it is shown"
+                        "-f takes a telephony.yaml, whose top-level keys are `twilio:`, `telnyx:`, `plivo:`, `sip:`, \
+                         `sipRegistrations:`, `account:` and `version:`; this file has none (a secret file or a .env?), \
+                         so none of it is shown"
                             .into(),
                     );
                 }
@@ -116,6 +117,8 @@ pub fn from_source(path: &Path, source: String) -> Result<Config, ConfigError> {
             source,
             api_key: v.api_key,
             providers: v.providers,
+            sip: v.sip,
+            registrations: v.registrations,
         }),
         Err(mut invalid) => {
             invalid.diagnostics.sort_by_key(|d| d.loc);
@@ -133,7 +136,7 @@ pub fn from_source(path: &Path, source: String) -> Result<Config, ConfigError> {
 /// top-level keys. A file that fails to parse and has none is most likely not a `telephony.yaml` at all (a `.env`, a token
 /// file), and its lines are not shown.
 fn starts_like_a_declaration(source: &str) -> bool {
-    let keys: Vec<&str> = ["version", "account"]
+    let keys: Vec<&str> = ["version", "account", crate::sip::SIP, crate::sip::REGISTRATIONS]
         .into_iter()
         .chain(crate::provider::Provider::ALL.map(crate::provider::Provider::key))
         .collect();

@@ -24,6 +24,10 @@ pub struct Config {
     pub api_key: Located<Reference>,
     /// Indexed by [`Provider::index`].
     pub providers: [Declaration; 3],
+    /// `sip:`, when the file manages the account's SIP config (`None`: absent, unmanaged).
+    pub sip: Option<SipSpec>,
+    /// `sipRegistrations:`, the complete list when the file manages it (`None`: absent, unmanaged).
+    pub registrations: Option<Vec<Located<RegistrationSpec>>>,
 }
 
 impl Config {
@@ -43,8 +47,8 @@ impl Config {
         files
     }
 
-    /// Every reference the file makes, in file order: the API key's, then each managed provider's identifiers and
-    /// secrets.
+    /// Every reference the file makes, in file order: the API key's, each managed provider's identifiers and
+    /// secrets, the SIP fallback handler's secrets and the registrations' passwords.
     pub fn references(&self) -> Vec<Located<&Reference>> {
         fn located<'a, T>(value: &'a Reference, l: &Located<T>) -> Located<&'a Reference> {
             Located { value, loc: l.loc, path: l.path.clone() }
@@ -61,6 +65,14 @@ impl Config {
                     out.push(located(&l.value, l));
                 }
             }
+        }
+        if let Some(secrets) = self.sip.as_ref().and_then(|sip| sip.fallback.as_ref()).and_then(|f| f.secrets.as_ref())
+        {
+            out.extend(secrets.iter().map(|l| located(&l.value, l)));
+        }
+        for registration in self.registrations.iter().flatten() {
+            let password = &registration.value.password;
+            out.push(located(&password.value, password));
         }
         out.sort_by_key(|r| r.loc);
         out
@@ -114,4 +126,49 @@ pub struct ProviderSpec {
     pub allowed_agents: Vec<Located<AgentEntry>>,
     pub allow_all_agents: bool,
     pub request_context_mapping: BTreeMap<String, String>,
+}
+
+/// `sip:`: the account's SIP config, the whole truth for it (omitted fields mean the API's defaults: no ranges, no
+/// agents, `allowAllAgents: false`, no fallback handler).
+#[derive(Clone, Debug, PartialEq)]
+pub struct SipSpec {
+    /// Canonical IPv4 networks (`203.0.113.0/24`), in file order.
+    pub allowed_cidr_ranges: Vec<String>,
+    pub allow_all_agents: bool,
+    pub allowed_agents: Vec<Located<AllowanceSpec>>,
+    /// `None`: no fallback handler (`fallbackHandler: null`, or left out).
+    pub fallback: Option<FallbackSpec>,
+}
+
+/// One entry of `sip.allowedAgents`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AllowanceSpec {
+    pub agent: AgentEntry,
+    /// `None`: the API's default, `^agent_<agentId>$`.
+    pub to_user_pattern: Option<String>,
+}
+
+/// `sip.fallbackHandler`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FallbackSpec {
+    pub url: String,
+    /// `None`: keep the secrets the account has (the API generates one for a new handler).
+    pub secrets: Option<Vec<Located<Reference>>>,
+}
+
+/// One entry of `sipRegistrations`, identified by `username` and `proxy` together.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RegistrationSpec {
+    pub username: String,
+    pub proxy: String,
+    /// Write-only: the API never shows it, not even a prefix.
+    pub password: Located<Reference>,
+    pub outbound_proxy: Option<String>,
+    pub auth_user: Option<String>,
+}
+
+impl RegistrationSpec {
+    pub fn key(&self) -> crate::sip::RegistrationKey {
+        crate::sip::RegistrationKey::new(self.username.clone(), self.proxy.clone())
+    }
 }

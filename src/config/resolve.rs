@@ -7,22 +7,38 @@ use std::collections::BTreeMap;
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::config::diagnostic::{Code, ConfigError, Diagnostic};
-use crate::config::model::{AgentEntry, Config, DEFAULT_API_KEY_ENV, Declaration, IdentifierSource, Located};
+use crate::config::model::{
+    AgentEntry, Config, DEFAULT_API_KEY_ENV, Declaration, IdentifierSource, Located, RegistrationSpec, SipSpec,
+};
 use crate::provider::Provider;
 use crate::secret::{self, Reference, ResolveError};
-use crate::state::{Desired, DesiredProvider, DesiredState, Settings};
+use crate::sip::{self, Allowance};
+use crate::state::{
+    Desired, DesiredFallback, DesiredProvider, DesiredRegistration, DesiredSip, DesiredState, Settings,
+};
 
 /// An entry `{ agent: NAME }` still to be looked up.
 #[derive(Clone, Debug, PartialEq)]
 pub struct AgentName {
-    pub provider: Provider,
-    /// Its index in the provider's list as written.
+    /// The list it is written in.
+    pub list: AgentList,
+    /// Its index in that list as written.
     pub position: usize,
     pub name: Located<String>,
 }
 
-/// The desired state and the API key; every secret read is registered ([`crate::redact`]), so that no value holding
-/// it is ever shown, and one shorter than [`crate::redact::PIECE_CHARS`] is refused.
+/// A list of agents a file may name agents in.
+#[derive(Clone, Debug, PartialEq)]
+pub enum AgentList {
+    /// A provider's `callCreationAllowedAgentIds`.
+    Provider(Provider),
+    /// `sip.allowedAgents`, with the allowance's `toUserPattern` (`None`: the default).
+    Sip { to_user_pattern: Option<String> },
+}
+
+/// The desired state and the API key; every secret read (the SIP passwords and fallback secrets too) is registered
+/// ([`crate::redact`]), so that no value holding it is ever shown, and one shorter than
+/// [`crate::redact::PIECE_CHARS`] is refused.
 #[derive(Debug)]
 pub struct Resolved {
     pub desired: DesiredState,
@@ -54,7 +70,7 @@ pub fn resolve(config: &Config) -> Result<Resolved, ConfigError> {
                 match &entry.value {
                     AgentEntry::Id(id) => allowed_agent_ids.push(id.clone()),
                     AgentEntry::Name(name) => agent_names.push(AgentName {
-                        provider: spec.provider,
+                        list: AgentList::Provider(spec.provider),
                         position,
                         name: Located { value: name.clone(), loc: entry.loc, path: entry.path.clone() },
                     }),
@@ -72,17 +88,42 @@ pub fn resolve(config: &Config) -> Result<Resolved, ConfigError> {
             })
         }
     });
+    let sip = config.sip.as_ref().map(|spec| r.sip(spec, &mut agent_names));
+    let registrations =
+        config.registrations.as_ref().map(|list| list.iter().filter_map(|l| r.registration(&l.value)).collect());
     if !r.diags.is_empty() {
         let mut diagnostics = r.diags;
         diagnostics.sort_by_key(|d| d.loc);
         return Err(ConfigError::new(config.path.clone(), config.source.clone(), diagnostics));
     }
     Ok(Resolved {
-        desired: DesiredState { providers },
+        desired: DesiredState { providers, sip, registrations },
         api_key: api_key.expect("without a diagnostic, the API key resolved"),
         agent_names,
         names_by_id: BTreeMap::new(),
     })
+}
+
+/// What to do about a secret shorter than [`crate::redact::PIECE_CHARS`]: a provider's or the API key is cut short
+/// or a placeholder; a SIP password or fallback secret may really be that short, and must be made longer.
+fn short_secret_hint(located: &Located<Reference>) -> String {
+    let reference = &located.value;
+    if located.path.starts_with(sip::REGISTRATIONS) {
+        format!(
+            "check that {reference} holds the whole password; if the SIP trunk's password really is this short, set \
+             a longer one with its provider (a secret that short could not be kept out of the output)"
+        )
+    } else if located.path.starts_with(sip::SIP) {
+        format!(
+            "check that {reference} holds the whole signing secret, not a placeholder; if it really is this short, \
+             choose a longer one (a secret that short could not be kept out of the output)"
+        )
+    } else {
+        format!(
+            "check that {reference} holds the whole secret as the provider (or Ultravox, for the API key) gives it, \
+             not a placeholder or a part of it"
+        )
+    }
 }
 
 /// The code of a reference that cannot be resolved.
@@ -107,6 +148,70 @@ struct Resolver<'a> {
 }
 
 impl Resolver<'_> {
+    /// `sip:`: agents written by name are left to look up (in `agent_names`); the fallback secrets are read.
+    fn sip(&mut self, spec: &SipSpec, agent_names: &mut Vec<AgentName>) -> DesiredSip {
+        let mut allowed_agents = Vec::new();
+        for (position, entry) in spec.allowed_agents.iter().enumerate() {
+            let pattern = entry.value.to_user_pattern.clone();
+            match &entry.value.agent {
+                AgentEntry::Id(id) => allowed_agents.push(Allowance::new(id, pattern.as_deref())),
+                AgentEntry::Name(name) => agent_names.push(AgentName {
+                    list: AgentList::Sip { to_user_pattern: pattern },
+                    position,
+                    name: Located {
+                        value: name.clone(),
+                        loc: entry.loc,
+                        path: format!("{}.{}", entry.path, sip::AGENT_ID),
+                    },
+                }),
+            }
+        }
+        let fallback = spec.fallback.as_ref().map(|f| DesiredFallback {
+            url: f.url.clone(),
+            secrets: f.secrets.as_ref().map(|list| list.iter().filter_map(|l| self.fallback_secret(l)).collect()),
+        });
+        DesiredSip {
+            allowed_cidr_ranges: spec.allowed_cidr_ranges.clone(),
+            allow_all_agents: spec.allow_all_agents,
+            allowed_agents,
+            fallback,
+        }
+    }
+
+    /// A fallback handler's secret: at most the API's length.
+    fn fallback_secret(&mut self, located: &Located<Reference>) -> Option<SecretString> {
+        let value = self.secret(located)?;
+        let chars = value.expose_secret().chars().count();
+        if chars > sip::MAX_FALLBACK_SECRET_CHARS {
+            self.diags.push(
+                Diagnostic::new(
+                    Code::OverLimit,
+                    located.loc,
+                    &located.path,
+                    format!(
+                        "the value of {} is {chars} characters long; the API accepts at most {}",
+                        located.value,
+                        sip::MAX_FALLBACK_SECRET_CHARS
+                    ),
+                )
+                .with_hint("check that the reference holds the webhook's signing secret and nothing else"),
+            );
+            return None;
+        }
+        Some(value)
+    }
+
+    /// One registration, its password read.
+    fn registration(&mut self, spec: &RegistrationSpec) -> Option<DesiredRegistration> {
+        let password = self.secret(&spec.password)?;
+        Some(DesiredRegistration {
+            key: spec.key(),
+            password,
+            outbound_proxy: spec.outbound_proxy.clone(),
+            auth_user: spec.auth_user.clone(),
+        })
+    }
+
     fn read(&mut self, located: &Located<Reference>) -> Option<SecretString> {
         match secret::resolve(&located.value, &self.config.base_dir) {
             Ok(v) => Some(v),
@@ -152,18 +257,21 @@ impl Resolver<'_> {
                     located.loc,
                     &located.path,
                     format!(
-                        "the value of {} is {chars} character{} long; no credential is shorter than {}, so it is \
-                         refused",
+                        "the value of {} is {chars} character{} long; {}, so it is refused",
                         located.value,
                         if chars == 1 { "" } else { "s" },
-                        crate::redact::PIECE_CHARS
+                        if located.path.starts_with(sip::SIP) {
+                            // A SIP password may really be that short; the reason is the tool's own.
+                            format!(
+                                "reconcile cannot recognise a secret under {} characters",
+                                crate::redact::PIECE_CHARS
+                            )
+                        } else {
+                            format!("no credential is shorter than {}", crate::redact::PIECE_CHARS)
+                        }
                     ),
                 )
-                .with_hint(format!(
-                    "check that {} holds the whole secret as the provider (or Ultravox, for the API key) gives it, \
-                     not a placeholder or a part of it",
-                    located.value
-                )),
+                .with_hint(short_secret_hint(located)),
             );
             return None;
         }

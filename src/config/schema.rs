@@ -10,9 +10,13 @@ use schemars::{JsonSchema, Schema};
 use serde_json::{Value, json};
 
 use crate::provider::{MAX_AGENT_IDS, MAX_APPLICATION_SID_CHARS};
+use crate::sip::{
+    MAX_ALLOWANCES, MAX_AUTH_USER_CHARS, MAX_FALLBACK_SECRETS, MAX_PATTERN_CHARS, MAX_PROXY_CHARS, MAX_USERNAME_CHARS,
+};
 
 /// Declares an Ultravox account's telephony credentials. A provider absent from the file is left as it is; `null`
-/// requires that it does not exist; a block is the whole truth for that provider.
+/// requires that it does not exist; a block is the whole truth for that provider. `sip` and `sipRegistrations` absent
+/// are left as they are too.
 #[derive(JsonSchema)]
 #[schemars(title = "telephony.yaml", deny_unknown_fields)]
 #[serde(rename_all = "camelCase")]
@@ -31,6 +35,84 @@ struct TelephonyFile {
     /// Your Plivo configuration (https://console.plivo.com/dashboard/). `null`: Plivo must not be configured.
     #[serde(default)]
     plivo: Option<Plivo>,
+    /// The account's SIP config: which networks may send calls, which agents answer, the fallback webhook. It
+    /// cannot be deleted (never `null`); omitted fields mean the API's defaults.
+    sip: Option<Sip>,
+    /// The SIP registrations: when present, the complete list (one the account has and the list does not is
+    /// deleted); `[]` requires none. Each is identified by `username` and `proxy` together.
+    sip_registrations: Option<Vec<SipRegistration>>,
+}
+
+/// The account's SIP config (`PATCH /api/sip`).
+#[derive(JsonSchema)]
+#[schemars(deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
+struct Sip {
+    /// The list of IPv4 CIDR ranges from which incoming SIP calls will be accepted: networks with no host bits
+    /// set, e.g. 203.0.113.0/24. Compared as a set. Default: [].
+    #[schemars(inner(regex(pattern = r"^\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}/\d{1,2}$")), extend("uniqueItems" = true))]
+    allowed_cidr_ranges: Option<Vec<String>>,
+    /// If true, adds an implicit allowance for requests matching agent_<agent_id>@<anydomain> for any of your
+    /// agents. Default: false.
+    allow_all_agents: Option<bool>,
+    /// Calls must match a pattern for one of these agents (or the global agent pattern if allowAllAgents is true) to
+    /// be accepted. At most 20; compared as a set. Default: [].
+    #[schemars(length(max = MAX_ALLOWANCES))]
+    allowed_agents: Option<Vec<AgentAllowance>>,
+    /// If set, this webhook is consulted for any incoming SIP call that does not match an agent allowance. `null`
+    /// (or leaving it out): none.
+    #[serde(default)]
+    fallback_handler: Option<FallbackHandler>,
+}
+
+/// An agent that incoming SIP calls may reach.
+#[derive(JsonSchema)]
+#[schemars(deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
+struct AgentAllowance {
+    /// The ID of the agent to allow, or `{ agent: NAME }`.
+    agent_id: AgentEntry,
+    /// A pattern to apply to the to user part of the URI of any incoming sip INVITE that determines how this agent
+    /// can be reached. Defaults to ^agent_<agent_id>$ if not specified.
+    #[schemars(length(min = 1, max = MAX_PATTERN_CHARS))]
+    to_user_pattern: Option<String>,
+}
+
+/// The webhook consulted for incoming SIP calls no allowance matches.
+#[derive(JsonSchema)]
+#[schemars(deny_unknown_fields)]
+struct FallbackHandler {
+    /// The URL to which POSTs will be sent: https:// (http:// only to a loopback host).
+    #[schemars(regex(pattern = r"^https?://"))]
+    url: String,
+    /// Shared secrets used to sign requests, 1 to 10, each a reference (at most 120 characters once read). Left
+    /// out: keep the secrets the account has (the API generates one for a new handler).
+    #[schemars(length(min = 1, max = MAX_FALLBACK_SECRETS))]
+    secrets: Option<Vec<SecretRef>>,
+}
+
+/// A SIP registration, identified by `username` and `proxy` together.
+#[derive(JsonSchema)]
+#[schemars(deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
+struct SipRegistration {
+    /// The SIP username to register as.
+    #[schemars(length(min = 1, max = MAX_USERNAME_CHARS))]
+    username: String,
+    /// The SIP password for username: a reference, never the value. Write-only: the API never shows it, so it is
+    /// sent when the registration is created, and with --rotate.
+    password: SecretRef,
+    /// The SIP server to register with.
+    #[schemars(length(min = 1, max = MAX_PROXY_CHARS))]
+    proxy: String,
+    /// A proxy used to reach your SIP server for registration. Most often unset (null or left out).
+    #[serde(default)]
+    #[schemars(length(min = 1, max = MAX_PROXY_CHARS))]
+    outbound_proxy: Option<String>,
+    /// The authentication username, if different from the SIP username. Most often unset (null or left out).
+    #[serde(default)]
+    #[schemars(length(min = 1, max = MAX_AUTH_USER_CHARS))]
+    auth_user: Option<String>,
 }
 
 #[derive(JsonSchema)]
@@ -176,18 +258,30 @@ pub fn schema() -> Schema {
     let mut schema = schemars::schema_for!(TelephonyFile);
     // Option<T> means "may be left out", not "may be null": only a provider may be `null`.
     if let Some(props) = schema.get_mut("properties").and_then(Value::as_object_mut) {
-        for key in ["version", "account"] {
+        for key in ["version", "account", "sip", "sipRegistrations"] {
             if let Some(p) = props.get_mut(key) {
                 deny_null(p);
             }
         }
     }
-    // At least one provider must be declared (a block or null), or the file manages nothing.
-    schema.insert("anyOf".into(), json!([{"required": ["twilio"]}, {"required": ["telnyx"]}, {"required": ["plivo"]}]));
+    // At least one provider (a block or null), or the SIP settings, must be declared, or the file manages nothing.
+    schema.insert(
+        "anyOf".into(),
+        json!([
+            {"required": ["twilio"]}, {"required": ["telnyx"]}, {"required": ["plivo"]},
+            {"required": ["sip"]}, {"required": ["sipRegistrations"]}
+        ]),
+    );
     if let Some(defs) = schema.get_mut("$defs").and_then(Value::as_object_mut) {
-        for def in defs.values_mut() {
+        for (name, def) in defs.iter_mut() {
+            // Null means "none" for these: the fallback handler, and a registration's optional fields.
+            let nullable: &[&str] = match name.as_str() {
+                "Sip" => &["fallbackHandler"],
+                "SipRegistration" => &["outboundProxy", "authUser"],
+                _ => &[],
+            };
             if let Some(props) = def.get_mut("properties").and_then(Value::as_object_mut) {
-                props.values_mut().for_each(deny_null);
+                props.iter_mut().filter(|(key, _)| !nullable.contains(&key.as_str())).for_each(|(_, p)| deny_null(p));
             }
         }
         for name in ["Twilio", "Telnyx", "Plivo"] {

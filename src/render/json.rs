@@ -6,7 +6,8 @@
 //!
 //! Non-secret fields carry `before`/`after`; secret fields carry only a `status`. Never a secret value or a prefix: a
 //! string of either side that holds a secret of the run is shown as `[hidden: holds part of a secret]` in its place
-//! ([`crate::shown`]), still a string. Every document is serialised with each control or invisible character escaped
+//! ([`crate::shown`]), still a string. A file that manages the SIP settings adds `sip` and `sipRegistrations`, in
+//! the same shape. Every document is serialised with each control or invisible character escaped
 //! ([`crate::clean::to_json_pretty`]), and never rewritten afterwards: it always parses.
 //! `driftFingerprint` (per file, and over several files) comes from [`crate::drift`].
 
@@ -17,9 +18,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::apply::ApplyError;
 use crate::config::{Code, ConfigError};
-use crate::diff::ProviderPlan;
+use crate::diff::{ProviderPlan, RegistrationPlan, SipPlan};
 use crate::endpoints::Family;
-use crate::plan::{Counts, Plan, Request};
+use crate::plan::{Counts, Plan, Request, Subject};
 use crate::provider::Provider;
 use crate::render::view::{self, Note, View};
 
@@ -38,8 +39,8 @@ pub struct PlanDocument {
     /// Absent only in a failure document printed before the plan was made.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub summary: Option<Summary>,
-    /// A stable digest of what differs: per provider to be written, its action and each field's kind of change
-    /// (never a value, a prefix or a secret). The same differences give the same fingerprint on every run; other
+    /// A stable digest of what differs: per provider (SIP config, SIP registration) to be written, its action and each
+    /// field's kind of change (never a value, a prefix or a secret). The same differences give the same fingerprint on every run; other
     /// differences another. 64 hexadecimal characters; present only when the plan has changes. CI uses it to tell a
     /// drift already reported from a new one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -54,6 +55,16 @@ pub struct PlanDocument {
     /// printed before the plan was made.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub providers: Option<Vec<ProviderPlan>>,
+    /// The account's SIP config: present when the file manages it (`sip:`). A string value (a CIDR range, an
+    /// allowance's agent ID or pattern, the fallback handler's URL, the domain) that holds a secret of the run is
+    /// `[hidden: holds part of a secret]` in its place, as in `providers`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sip: Option<SipPlan>,
+    /// The account's SIP registrations: present when the file manages them (`sipRegistrations:`), the declared ones
+    /// in file order, then those to delete (a username, proxy, outboundProxy, authUser or registrationId that holds a
+    /// secret of the run hidden, as in `providers`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sip_registrations: Option<Vec<RegistrationPlan>>,
     /// The requests apply sends, in send order: method, path (under the API root) and the body's top-level field
     /// names, never values. Empty when there is nothing to do; absent only in a failure document printed before the
     /// plan was made.
@@ -100,12 +111,16 @@ pub struct PlanNote {
 pub enum NoteKind {
     /// Secrets the API gave no prefix for (`summary.unverifiable`): the message says when such a secret is sent.
     Unverifiable,
+    /// SIP registrations the API reports as not active (`successful: false`): a warning; it changes nothing the plan
+    /// does.
+    InactiveRegistration,
 }
 
 impl PlanNote {
     fn of(note: &Note) -> PlanNote {
         let kind = match note {
             Note::Unverifiable { .. } => NoteKind::Unverifiable,
+            Note::Inactive { .. } => NoteKind::InactiveRegistration,
         };
         PlanNote { kind, message: note.words(view::Style::Text) }
     }
@@ -121,17 +136,79 @@ pub struct ApplyReport {
     pub status: ApplyStatus,
     /// The providers written (the API answered that the write was done), in send order.
     pub written: Vec<Provider>,
+    /// The SIP config and registrations written, in send order (`sip`, `registration USERNAME@PROXY`); absent when
+    /// none was.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub written_sip: Vec<Subject>,
     /// The providers whose write may or may not have landed: its answer was lost and could not be read back, or the
     /// run was interrupted while it was in flight. `reconcile plan` shows the account as it is.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub in_doubt: Vec<Provider>,
+    /// The SIP config or registration whose write may or may not have landed, as `inDoubt`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub in_doubt_sip: Vec<Subject>,
     /// The providers whose write failed: the API said it was not done.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub failed: Vec<Provider>,
+    /// The SIP config or registration whose write failed, as `failed`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub failed_sip: Vec<Subject>,
     /// The providers the plan was to write that were not sent, because an earlier request failed or the run was
     /// interrupted.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub not_written: Vec<Provider>,
+    /// The SIP config and registrations the plan was to write that were not sent, as `notWritten`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub not_written_sip: Vec<Subject>,
+}
+
+/// Subjects split into the providers (in `written`, `inDoubt`...) and the SIP ones (in `writtenSip`, ...), each in
+/// send order.
+fn split(subjects: Vec<Subject>) -> (Vec<Provider>, Vec<Subject>) {
+    let mut providers = Vec::new();
+    let mut sip = Vec::new();
+    for subject in subjects {
+        match subject {
+            Subject::Provider(p) => providers.push(p),
+            other => sip.push(other),
+        }
+    }
+    (providers, sip)
+}
+
+impl ApplyReport {
+    fn new(status: ApplyStatus, written: Vec<Subject>) -> ApplyReport {
+        ApplyReport::with_fates(status, written, Vec::new(), Vec::new(), Vec::new())
+    }
+
+    fn with_fates(
+        status: ApplyStatus,
+        written: Vec<Subject>,
+        in_doubt: Vec<Subject>,
+        failed: Vec<Subject>,
+        not_written: Vec<Subject>,
+    ) -> ApplyReport {
+        let (written, written_sip) = split(written);
+        let (in_doubt, in_doubt_sip) = split(in_doubt);
+        let (failed, failed_sip) = split(failed);
+        let (not_written, not_written_sip) = split(not_written);
+        ApplyReport {
+            status,
+            written,
+            written_sip,
+            in_doubt,
+            in_doubt_sip,
+            failed,
+            failed_sip,
+            not_written,
+            not_written_sip,
+        }
+    }
+
+    /// Everything written, in send order within each kind: the providers, then the SIP config and registrations.
+    pub fn subjects(&self) -> Vec<Subject> {
+        self.written.iter().copied().map(Subject::Provider).chain(self.written_sip.iter().cloned()).collect()
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -154,6 +231,8 @@ impl PlanDocument {
             drift_fingerprint: crate::drift::fingerprint(plan),
             endpoints: Some(plan.family()),
             providers: Some(crate::shown::providers(plan.providers())),
+            sip: plan.sip().map(crate::shown::sip),
+            sip_registrations: plan.registrations().map(crate::shown::registrations),
             requests: Some(view.requests().to_vec()),
             agent_names: crate::shown::agent_names(plan.agent_names()),
             notes: view.notes.iter().map(PlanNote::of).collect(),
@@ -171,6 +250,8 @@ impl PlanDocument {
             drift_fingerprint: None,
             endpoints: None,
             providers: None,
+            sip: None,
+            sip_registrations: None,
             requests: None,
             agent_names: BTreeMap::new(),
             notes: Vec::new(),
@@ -182,21 +263,20 @@ impl PlanDocument {
     /// The plan's document for an apply whose write failed: what was written (and checked) before the failure, what
     /// is in doubt, what failed and what was not sent; `error` says why.
     pub fn with_failure(mut self, error: &ApplyError) -> PlanDocument {
-        self.apply = Some(ApplyReport {
-            status: ApplyStatus::Failed,
-            written: error.written(),
-            in_doubt: error.in_doubt(),
-            failed: error.failed(),
-            not_written: error.not_written(),
-        });
+        self.apply = Some(ApplyReport::with_fates(
+            ApplyStatus::Failed,
+            error.written(),
+            error.in_doubt(),
+            error.failed(),
+            error.not_written(),
+        ));
         self.error = Some(ErrorReport::new(error.to_string(), error.hint()));
         self
     }
 
-    pub fn with_apply(mut self, written: Vec<Provider>) -> PlanDocument {
+    pub fn with_apply(mut self, written: Vec<Subject>) -> PlanDocument {
         let status = if written.is_empty() { ApplyStatus::NothingToDo } else { ApplyStatus::Applied };
-        let none = Vec::new;
-        self.apply = Some(ApplyReport { status, written, in_doubt: none(), failed: none(), not_written: none() });
+        self.apply = Some(ApplyReport::new(status, written));
         self
     }
 }
@@ -408,6 +488,9 @@ pub struct ValidatedFile {
     /// The providers the file manages (declares as a block or `null`), when it is valid.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub managed: Option<Vec<Provider>>,
+    /// The SIP settings the file manages (`sip`, `sipRegistrations`), when it is valid; absent when none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub managed_sip: Vec<String>,
     /// The file's problems, in file order; absent when it is valid.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub diagnostics: Vec<DiagnosticReport>,

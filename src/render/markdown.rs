@@ -9,7 +9,7 @@
 use std::collections::BTreeSet;
 
 use crate::diff::{Action, Value};
-use crate::plan::Plan;
+use crate::plan::{Plan, Subject};
 use crate::render::view::{self, ProviderView, Row, View, esc, will_be};
 
 /// The first line of every Markdown plan: CI looks for it to update a single comment.
@@ -68,16 +68,35 @@ fn file_section(plan: &Plan, file: &str, style: &Style, budget: usize) -> String
             head.push_str(&format!("{}. <code>{} {}</code>{fields}\n", i + 1, r.method.as_str(), esc(&r.path())));
         }
     }
-    let deleted: Vec<String> =
-        view.changed.iter().filter(|p| p.action == Action::Delete).map(|p| format!("**{}**", p.provider)).collect();
-    if !deleted.is_empty() {
+    let deleted = |registration: bool| -> Vec<String> {
+        view.changed
+            .iter()
+            .filter(|p| p.action == Action::Delete && matches!(p.subject, Subject::Registration(_)) == registration)
+            .map(|p| match &p.subject {
+                Subject::Registration(key) => format!("<code>{}</code>", esc(&key.to_string())),
+                other => format!("**{other}**"),
+            })
+            .collect()
+    };
+    let providers = deleted(false);
+    if !providers.is_empty() {
         head.push_str(&format!(
             "\n> [!WARNING]\n> This plan **deletes** {}: its credentials will be removed from the account, and calls through it will stop.\n",
-            deleted.join(", ")
+            providers.join(", ")
+        ));
+    }
+    let registrations = deleted(true);
+    if !registrations.is_empty() {
+        head.push_str(&format!(
+            "\n> [!WARNING]\n> This plan **deletes** the SIP registration{} {}: the account will no longer register with {}.\n",
+            if registrations.len() == 1 { "" } else { "s" },
+            registrations.join(", "),
+            if registrations.len() == 1 { "that trunk" } else { "those trunks" }
         ));
     }
     for note in &view.notes {
-        head.push_str(&format!("\n> [!NOTE]\n> {}\n", note.words(md)));
+        let kind = if note.label() == "Warning:" { "WARNING" } else { "NOTE" };
+        head.push_str(&format!("\n> [!{kind}]\n> {}\n", note.words(md)));
     }
 
     let mut out = head;
@@ -97,10 +116,11 @@ fn file_section(plan: &Plan, file: &str, style: &Style, budget: usize) -> String
         ));
     }
     let quiet: Vec<String> =
-        view.quiet.iter().map(|q| format!("- <code>{}</code>: {}", q.provider, q.words(md))).collect();
+        view.quiet.iter().map(|q| format!("- <code>{}</code>: {}", esc(&q.subject.to_string()), q.words(md))).collect();
     if !quiet.is_empty() {
         out.push_str(&format!(
-            "\n<details><summary>Providers without changes ({})</summary>\n\n{}\n\n</details>\n",
+            "\n<details><summary>{} without changes ({})</summary>\n\n{}\n\n</details>\n",
+            if view.has_sip() { "Settings" } else { "Providers" },
             quiet.len(),
             quiet.join("\n")
         ));
@@ -226,7 +246,12 @@ fn section(pv: &ProviderView, level: &str) -> String {
         count += 1;
     }
     let table = format!("| field | before | after |\n|---|---|---|\n{rows}");
-    let heading = format!("\n{level} {sign} <code>{}</code> will be {}\n\n", pv.provider, will_be(pv.action));
+    let detail = pv.detail(view::Style::Markdown).map(|d| format!(" {d}")).unwrap_or_default();
+    let heading = format!(
+        "\n{level} {sign} <code>{}</code> will be {}{detail}\n\n",
+        esc(&pv.subject.to_string()),
+        will_be(pv.action)
+    );
     if count > COLLAPSE_ROWS || table.len() > COLLAPSE_CHARS {
         format!("{heading}<details><summary>{count} fields</summary>\n\n{table}\n</details>\n")
     } else {
@@ -270,7 +295,10 @@ mod tests {
                 ..Settings::default()
             },
         };
-        let desired = DesiredState { providers: [Desired::Present(twilio), Desired::Unmanaged, Desired::Unmanaged] };
+        let desired = DesiredState {
+            providers: [Desired::Present(twilio), Desired::Unmanaged, Desired::Unmanaged],
+            ..Default::default()
+        };
         Plan::new(&desired, &RemoteState::default(), Family::Auto, PlanOptions::default())
     }
 

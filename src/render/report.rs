@@ -8,7 +8,7 @@ use std::path::Path;
 use crate::config::model::DEFAULT_API_KEY_ENV;
 use crate::error::Error;
 use crate::import::Imported;
-use crate::plan::{Counts, Plan};
+use crate::plan::{Counts, Plan, Subject};
 use crate::provider::Provider;
 use crate::render::json::{DiagnosticReport, ErrorReport, PlanDocument};
 use crate::render::{self, Format, Palette, Sink, view};
@@ -42,7 +42,7 @@ pub fn error_report(error: &Error) -> ErrorReport {
 }
 
 /// Prints a plan in the chosen format; `applied` adds apply's report.
-pub fn show(sink: &mut dyn Sink, plan: &Plan, file: &str, format: Format, applied: Option<&[Provider]>) {
+pub fn show(sink: &mut dyn Sink, plan: &Plan, file: &str, format: Format, applied: Option<&[Subject]>) {
     match format {
         Format::Text => {
             let text = render::text::render(plan, file, sink.output().stdout);
@@ -77,7 +77,7 @@ pub fn before_apply(sink: &mut dyn Sink, plan: &Plan, file: &str, format: Format
 }
 
 /// What follows the write: the report line, or (JSON) the whole document.
-pub fn after_apply(sink: &mut dyn Sink, plan: &Plan, file: &str, format: Format, written: &[Provider]) {
+pub fn after_apply(sink: &mut dyn Sink, plan: &Plan, file: &str, format: Format, written: &[Subject]) {
     match format {
         Format::Json => show(sink, plan, file, format, Some(written)),
         Format::Text => sink.data(&applied_line(plan, written)),
@@ -104,9 +104,13 @@ pub fn deprecated(sink: &mut dyn Sink, notice: &crate::api::Deprecation) {
     sink.warning(&notice.to_string());
 }
 
-/// `validate`'s line for a valid file.
-pub fn valid(file: &Path, managed: usize) -> String {
-    format!("{} is valid ({managed} provider{} declared).", file.display(), if managed == 1 { "" } else { "s" })
+/// `validate`'s line for a valid file: how many providers it declares, and the SIP settings it manages.
+pub fn valid(file: &Path, managed: usize, sip: &[String]) -> String {
+    let providers = format!("{managed} provider{}", if managed == 1 { "" } else { "s" });
+    if sip.is_empty() {
+        return format!("{} is valid ({providers} declared).", file.display());
+    }
+    format!("{} is valid ({providers} declared, and {}).", file.display(), sip.join(" and "))
 }
 
 /// `plan --out`'s line once the plan is saved.
@@ -121,6 +125,14 @@ pub fn confirm_question(files: usize) -> String {
     } else {
         "Apply these changes to the account? Only 'yes' is accepted: ".into()
     }
+}
+
+/// The warning when the server has no SIP endpoint for `what` (`sip`, `sipRegistrations`): import leaves it out.
+pub fn import_without_sip(what: &str, url: &str) -> String {
+    format!(
+        "{url} answered HTTP 404 with no API error body: this server has no such endpoint, so the file leaves `{what}` \
+         out (unmanaged)"
+    )
 }
 
 /// The warning when an imported file does not pass the file's own rules.
@@ -141,7 +153,14 @@ pub fn import_next_steps(imported: &Imported, dest: Option<&Path>, default_file:
         Some(path) => format!("Wrote {}", path.display()),
         None => "Printed the file on stdout".to_string(),
     };
-    let _ = writeln!(s, "{what}: {} (identifiers and settings; secrets only as references).", join(&imported.present));
+    let mut written: Vec<String> = imported.present.iter().map(|p| p.key().to_string()).collect();
+    if imported.sip {
+        written.push(crate::sip::SIP.to_string());
+    }
+    if let Some(n) = imported.registrations {
+        written.push(format!("{} ({n})", crate::sip::REGISTRATIONS));
+    }
+    let _ = writeln!(s, "{what}: {} (identifiers and settings; secrets only as references).", written.join(", "));
     if !imported.absent.is_empty() {
         let _ = writeln!(s, "Left out, so unmanaged: {} (not configured on the account).", join(&imported.absent));
     }

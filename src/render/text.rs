@@ -22,7 +22,7 @@ pub fn render(plan: &Plan, file: &str, p: Palette) -> String {
         out.push('\n');
     }
     for quiet in &view.quiet {
-        out.push_str(&p.dim(&format!("  {}: {}", quiet.provider.key(), quiet.words(Style::Text))));
+        out.push_str(&p.dim(&format!("  {}: {}", quiet.subject, quiet.words(Style::Text))));
         out.push('\n');
     }
     if !view.quiet.is_empty() {
@@ -37,9 +37,7 @@ pub fn render(plan: &Plan, file: &str, p: Palette) -> String {
 }
 
 fn note_label(note: &Note, p: Palette) -> String {
-    match note {
-        Note::Unverifiable { .. } => p.warning("Note:"),
-    }
+    p.warning(note.label())
 }
 
 /// The requests apply will send, in order: method, path and field names, never values.
@@ -88,7 +86,11 @@ fn provider_block(pv: &ProviderView, p: Palette) -> String {
         _ => "-",
     };
     let mark = action_mark(pv.action);
-    let mut out = format!("{} {} will be {}", paint(p, mark, sign), p.bold(pv.provider.key()), will_be(pv.action));
+    let mut out =
+        format!("{} {} will be {}", paint(p, mark, sign), p.bold(&pv.subject.to_string()), will_be(pv.action));
+    if let Some(detail) = pv.detail(Style::Text) {
+        out.push_str(&format!(" {detail}"));
+    }
     out.push('\n');
     let width = pv.rows.iter().map(|r| r.field().len()).max().unwrap_or(0) + 1;
     for row in &pv.rows {
@@ -223,8 +225,8 @@ mod tests {
         rotate: bool,
     ) -> String {
         let plan = Plan::new(
-            &DesiredState { providers: desired },
-            &RemoteState { providers: remote },
+            &DesiredState { providers: desired, ..Default::default() },
+            &RemoteState { providers: remote, ..Default::default() },
             family,
             PlanOptions { rotate },
         );
@@ -335,7 +337,10 @@ mod tests {
     #[test]
     fn colour_is_only_added_when_enabled() {
         let plan = Plan::new(
-            &DesiredState { providers: [Desired::Present(desired_twilio()), Desired::Unmanaged, Desired::Unmanaged] },
+            &DesiredState {
+                providers: [Desired::Present(desired_twilio()), Desired::Unmanaged, Desired::Unmanaged],
+                ..Default::default()
+            },
             &RemoteState::default(),
             Family::Account,
             PlanOptions::default(),

@@ -3,13 +3,14 @@
 //! Markdown wording, side by side).
 //!
 //! What a row says depends on what the plan sends ([`Plan::sends`]) and on its family ([`Plan::writes_whole_blocks`]),
-//! decided here and nowhere else. The layouts ([`super::text`], [`super::markdown`], [`super::json`]) only arrange,
+//! decided here and nowhere else. The SIP config and registrations are sections like the providers' (their
+//! [`Subject`] says which), after them. The layouts ([`super::text`], [`super::markdown`], [`super::json`]) only arrange,
 //! colour and escape what the view gives them.
 
 use crate::diff::{Action, FieldChange, SecretStatus, Value};
-use crate::plan::{Counts, Plan, Request};
-use crate::provider::{self, Provider};
-use crate::redact;
+use crate::plan::{Counts, Plan, Request, Subject};
+use crate::provider;
+use crate::sip::{self, RegistrationKey};
 
 /// How a sentence is written: for a terminal or a log (also JSON's messages), or for a Markdown comment.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -43,18 +44,29 @@ pub struct View<'a> {
     pub plan: &'a Plan,
     /// The declaration file, as given.
     pub file: &'a str,
-    /// The providers a write changes, in provider order.
+    /// What a write changes, in order: the providers, the SIP config, the registrations.
     pub changed: Vec<ProviderView>,
-    /// The providers no write touches, in provider order.
+    /// What no write touches, in the same order.
     pub quiet: Vec<Quiet>,
     pub notes: Vec<Note>,
+    /// The plan's requests as shown.
+    requests: Vec<Request>,
 }
 
-/// A provider a write changes: its rows, values labelled with agent names.
+/// A provider (or the SIP config, or a registration) a write changes: its rows, values labelled with agent names.
 pub struct ProviderView {
-    pub provider: Provider,
+    pub subject: Subject,
     pub action: Action,
     pub rows: Vec<Row>,
+    /// What the header adds after "will be ...": the SIP config's domain, read-only.
+    pub detail: Option<String>,
+}
+
+impl ProviderView {
+    /// The header's addition, in a style: `(domain acct.sip.ultravox.ai)`.
+    pub fn detail(&self, style: Style) -> Option<String> {
+        self.detail.as_ref().map(|domain| format!("(domain {}, read-only)", style.code(domain)))
+    }
 }
 
 /// One field of a changed provider.
@@ -90,6 +102,8 @@ pub enum SecretShown {
     /// No prefix to compare with, and not sent.
     UnverifiableNotSent,
     Removed,
+    /// Write-only (a SIP registration's password), not sent.
+    WriteOnly,
 }
 
 impl SecretShown {
@@ -106,6 +120,7 @@ impl SecretShown {
             SecretStatus::Unverifiable if update && sent => SecretShown::UnverifiableResent,
             SecretStatus::Unverifiable => SecretShown::UnverifiableNotSent,
             SecretStatus::Removed => SecretShown::Removed,
+            SecretStatus::WriteOnly => SecretShown::WriteOnly,
         }
     }
 
@@ -114,7 +129,9 @@ impl SecretShown {
             SecretShown::UnchangedResent | SecretShown::UnchangedNotSent | SecretShown::Unchanged => Mark::None,
             SecretShown::Changed | SecretShown::RotationRequested => Mark::Update,
             SecretShown::New => Mark::Create,
-            SecretShown::UnverifiableResent | SecretShown::UnverifiableNotSent => Mark::Warning,
+            SecretShown::UnverifiableResent | SecretShown::UnverifiableNotSent | SecretShown::WriteOnly => {
+                Mark::Warning
+            }
             SecretShown::Removed => Mark::Delete,
         }
     }
@@ -142,13 +159,15 @@ impl SecretShown {
             (UnverifiableNotSent, Style::Markdown) => "unverifiable: not sent",
             (Removed, Style::Text) => "(secret) will be removed",
             (Removed, Style::Markdown) => "will be removed",
+            (WriteOnly, Style::Text) => "(secret) unverifiable (not sent; --rotate sends it)",
+            (WriteOnly, Style::Markdown) => "unverifiable (not sent; <code>--rotate</code> sends it)",
         }
     }
 }
 
-/// A provider no write touches.
+/// A provider (or the SIP config, or a registration) no write touches.
 pub struct Quiet {
-    pub provider: Provider,
+    pub subject: Subject,
     pub kind: QuietKind,
 }
 
@@ -159,6 +178,10 @@ pub enum QuietKind {
     AlreadyAbsent,
     /// Not in the file; `configured`: whether the account has it.
     Unmanaged { configured: bool },
+    /// The SIP config, as declared; its domain (read-only), when the API gave one.
+    SipNoChange { domain: Option<String> },
+    /// A registration as declared (its password write-only: it cannot be compared).
+    RegistrationNoChange,
 }
 
 impl Quiet {
@@ -185,6 +208,13 @@ impl Quiet {
             (QuietKind::Unmanaged { configured: false }, Style::Markdown) => {
                 "not managed by the file; not configured on the account".to_string()
             }
+            (QuietKind::SipNoChange { domain: Some(domain) }, _) => {
+                format!("no changes (domain {}, read-only)", style.code(domain))
+            }
+            (QuietKind::SipNoChange { domain: None }, _) => "no changes".to_string(),
+            (QuietKind::RegistrationNoChange, _) => {
+                format!("no changes; {}: {}", sip::PASSWORD, SecretShown::WriteOnly.words(style))
+            }
         }
     }
 }
@@ -194,6 +224,9 @@ pub enum Note {
     /// Secrets (`provider.field`) the API gave no prefix for. `with_block`: whether such a secret also goes with its
     /// provider's whole block when another field of that provider changes (the account-level family only).
     Unverifiable { fields: Vec<String>, with_block: bool },
+    /// Registrations that stay on the account and that the API reports as not active. A warning: it changes
+    /// nothing the plan does, nor its exit code.
+    Inactive { registrations: Vec<RegistrationKey> },
 }
 
 impl Note {
@@ -219,6 +252,31 @@ impl Note {
                     ),
                 }
             }
+            Note::Inactive { registrations } => {
+                let names: Vec<String> = registrations.iter().map(|k| style.code(&k.to_string())).collect();
+                let (subject, verb) = if names.len() == 1 { ("it", "is") } else { ("they", "are") };
+                let sentence = format!(
+                    "{} {verb} not active: the API reports that the registration did not succeed. Check the password, \
+                     proxy and authUser with the SIP trunk's provider; `reconcile apply --rotate` sends the password \
+                     again ({subject} count{} as no change).",
+                    names.join(", "),
+                    if names.len() == 1 { "s" } else { "" },
+                );
+                match style {
+                    Style::Text => sentence,
+                    Style::Markdown => {
+                        sentence.replace("`reconcile apply --rotate`", &style.code("reconcile apply --rotate"))
+                    }
+                }
+            }
+        }
+    }
+
+    /// The label before the note in text: `Note:`, or `Warning:`.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Note::Unverifiable { .. } => "Note:",
+            Note::Inactive { .. } => "Warning:",
         }
     }
 }
@@ -228,10 +286,11 @@ impl<'a> View<'a> {
         let mut changed = Vec::new();
         let mut quiet = Vec::new();
         for pp in plan.providers() {
+            let subject = Subject::Provider(pp.provider);
             let kind = match pp.action {
                 Action::Create | Action::Update | Action::Delete => {
-                    let rows = pp.changes.iter().map(|change| row(plan, pp.provider, pp.action, change)).collect();
-                    changed.push(ProviderView { provider: pp.provider, action: pp.action, rows });
+                    let rows = pp.changes.iter().map(|change| row(plan, &subject, pp.action, change)).collect();
+                    changed.push(ProviderView { subject, action: pp.action, rows, detail: None });
                     continue;
                 }
                 Action::NoChange => {
@@ -240,22 +299,55 @@ impl<'a> View<'a> {
                 Action::AlreadyAbsent => QuietKind::AlreadyAbsent,
                 Action::Unmanaged => QuietKind::Unmanaged { configured: pp.remote_present },
             };
-            quiet.push(Quiet { provider: pp.provider, kind });
+            quiet.push(Quiet { subject, kind });
+        }
+        if let Some(sp) = plan.sip() {
+            if sp.action.writes() {
+                let rows = sp.changes.iter().map(|change| row(plan, &Subject::Sip, sp.action, change)).collect();
+                changed.push(ProviderView {
+                    subject: Subject::Sip,
+                    action: sp.action,
+                    rows,
+                    detail: sp.domain.as_deref().map(|d| crate::redact::shown(d).into_owned()),
+                });
+            } else {
+                let domain = sp.domain.as_deref().map(|d| crate::redact::shown(d).into_owned());
+                quiet.push(Quiet { subject: Subject::Sip, kind: QuietKind::SipNoChange { domain } });
+            }
+        }
+        for rp in plan.registrations().unwrap_or_default() {
+            let subject = Subject::Registration(rp.key());
+            if rp.action.writes() {
+                let rows = rp.changes.iter().map(|change| row(plan, &subject, rp.action, change)).collect();
+                changed.push(ProviderView { subject, action: rp.action, rows, detail: None });
+            } else {
+                quiet.push(Quiet { subject, kind: QuietKind::RegistrationNoChange });
+            }
         }
         let mut notes = Vec::new();
         let unverifiable = plan.unverifiable();
         if !unverifiable.is_empty() {
             notes.push(Note::Unverifiable { fields: unverifiable, with_block: plan.writes_whole_blocks() });
         }
-        View { plan, file, changed, quiet, notes }
+        let inactive = plan.inactive_registrations();
+        if !inactive.is_empty() {
+            notes.push(Note::Inactive { registrations: inactive });
+        }
+        View { plan, file, changed, quiet, notes, requests: crate::shown::requests(plan.requests()) }
+    }
+
+    /// Whether the plan holds the SIP config or registrations (its sections are then not all providers').
+    pub fn has_sip(&self) -> bool {
+        self.plan.sip().is_some() || self.plan.registrations().is_some()
     }
 
     pub fn counts(&self) -> Counts {
         self.plan.counts()
     }
 
-    pub fn requests(&self) -> &'a [Request] {
-        self.plan.requests()
+    /// The requests as documents show them ([`crate::shown::requests`]).
+    pub fn requests(&self) -> &[Request] {
+        &self.requests
     }
 
     /// The sentence under a plan without changes.
@@ -265,8 +357,13 @@ impl<'a> View<'a> {
 
     /// How apply will write, in Markdown's headline: one write holding the providers, or one request each.
     pub fn how_sent(&self, style: Style) -> String {
+        let sip_requests = self.plan.subjects().iter().flatten().any(|s| !matches!(s, Subject::Provider(_)));
+        if sip_requests {
+            let n = self.requests().len();
+            return format!("{n} request{}, in this order", if n == 1 { "" } else { "s" });
+        }
         if self.plan.writes_whole_blocks() {
-            let held: Vec<String> = self.changed.iter().map(|p| style.code(p.provider.key())).collect();
+            let held: Vec<String> = self.changed.iter().map(|p| style.code(&p.subject.to_string())).collect();
             format!("one write holding {}", held.join(", "))
         } else {
             let n = self.requests().len();
@@ -304,23 +401,35 @@ pub fn will_be(action: Action) -> &'static str {
     }
 }
 
-/// Apply's one-line report: what was written (`written`: the providers, in send order; empty when nothing was).
-pub fn applied_line(plan: &Plan, written: &[Provider]) -> String {
+/// Apply's one-line report: what was written (`written`: in send order; empty when nothing was).
+pub fn applied_line(plan: &Plan, written: &[Subject]) -> String {
     if written.is_empty() {
         return "Nothing to apply: no write was sent.".into();
     }
-    let how = if plan.writes_whole_blocks() { " in one write" } else { ": one request each" };
+    let sip = written.iter().any(|s| !matches!(s, Subject::Provider(_)));
+    let how = if sip {
+        ""
+    } else if plan.writes_whole_blocks() {
+        " in one write"
+    } else {
+        ": one request each"
+    };
     format!(
         "Apply complete: {} ({}{how}).",
         done_phrase(plan.counts()),
-        written.iter().map(|p| p.key()).collect::<Vec<_>>().join(", ")
+        written.iter().map(Subject::to_string).collect::<Vec<_>>().join(", ")
     )
 }
 
-fn row(plan: &Plan, provider: Provider, action: Action, change: &FieldChange) -> Row {
+fn row(plan: &Plan, subject: &Subject, action: Action, change: &FieldChange) -> Row {
     match change {
         FieldChange::Secret { field, status } => {
-            Row::Secret { field: field.clone(), shown: SecretShown::of(action, *status, plan.sends(provider, field)) }
+            let sent = match subject {
+                Subject::Provider(provider) => plan.sends(*provider, field),
+                Subject::Sip => plan.sends_fallback_secrets(),
+                Subject::Registration(key) => plan.sends_password(key),
+            };
+            Row::Secret { field: field.clone(), shown: SecretShown::of(action, *status, sent) }
         }
         FieldChange::Value { field, before, after } => {
             let label = |value: &Option<Value>| value.as_ref().map(|v| labelled(plan, field, v));
@@ -329,15 +438,18 @@ fn row(plan: &Plan, provider: Provider, action: Action, change: &FieldChange) ->
     }
 }
 
-/// A value as the plan shows it ([`crate::shown`]: a string holding a secret masked whole), an agent list with each
-/// ID the file wrote by name shown as `ID (name)`, each part masked on its own.
+/// A value as the plan shows it ([`crate::shown`]: a string holding a secret masked whole), an agent list (or the SIP
+/// config's allowances, each starting with its agent's ID) with each ID the file wrote by name shown as `ID (name)`,
+/// each part masked on its own.
 fn labelled(plan: &Plan, field: &str, value: &Value) -> Value {
     match value {
-        Value::List(ids) if field == provider::AGENT_IDS && !plan.agent_names().is_empty() => Value::List(
-            ids.iter()
-                .map(|id| match plan.agent_names().get(id.as_str()) {
-                    Some(name) => format!("{} ({})", redact::shown(id), redact::shown(name)),
-                    None => redact::shown(id).into_owned(),
+        Value::List(entries) if field == provider::AGENT_IDS || field == sip::ALLOWED_AGENTS => Value::List(
+            entries
+                .iter()
+                .map(|entry| {
+                    let (id, pattern) =
+                        if field == sip::ALLOWED_AGENTS { sip::split_shown(entry) } else { (entry.as_str(), None) };
+                    crate::shown::agent_entry(id, plan.agent_names().get(id).map(String::as_str), pattern)
                 })
                 .collect(),
         ),
@@ -368,6 +480,7 @@ mod tests {
     use super::*;
     use crate::diff::PlanOptions;
     use crate::endpoints::Family;
+    use crate::provider::Provider;
     use crate::state::{Desired, DesiredProvider, DesiredState, RemotePrefix, RemoteProvider, RemoteState, Settings};
     use secrecy::SecretString;
 
@@ -386,6 +499,7 @@ mod tests {
                 Desired::Absent,
                 Desired::Unmanaged,
             ],
+            ..Default::default()
         };
         let remote = RemoteState {
             providers: [
@@ -398,6 +512,7 @@ mod tests {
                 None,
                 None,
             ],
+            ..Default::default()
         };
         Plan::new(&desired, &remote, family, PlanOptions::default())
     }

@@ -38,6 +38,11 @@ const RESOLUTION: &[(&str, Setup)] = &[
         f.env.insert("PLIVO_AUTH_TOKEN".into(), "FAKE1".into());
         f.write("secrets/telnyx-api-key", "FAKE-k7\n");
     }),
+    ("78-resolve-sip-secrets", |f| {
+        f.write("secrets/sip-fallback-secret", &format!("{}\n", "k".repeat(121)));
+        f.write("secrets/sip-fallback-short", "FAKE-s1\n");
+        f.env.insert("SIP_BOB_PASSWORD".into(), "FAKE-pw".into());
+    }),
 ];
 
 /// Problems about the whole file, which have no line to point at.
@@ -89,6 +94,8 @@ const NEEDS_HINT: &[&str] = &[
     "62-several-problems-in-file-order",
     "63-aligned-colons-literal-secret",
     "66-sops-reference-shapes",
+    "68-sip-cidr-ranges",
+    "69-sip-fallback-handler",
     "70-resolve-env-unset",
     "71-resolve-env-empty",
     "72-resolve-secret-file-missing",
@@ -97,6 +104,11 @@ const NEEDS_HINT: &[&str] = &[
     "75-resolve-default-api-key-unset",
     "76-resolve-several-at-once",
     "77-resolve-short-secret",
+    "78-resolve-sip-secrets",
+    "80-sip-allowances",
+    "81-sip-registrations",
+    "82-sip-registrations-empty",
+    "83-sip-null",
 ];
 
 /// KNOWN BUGS, reported to the owner of src/. Each entry is a fixture that currently breaks the invariant named; the

@@ -96,7 +96,7 @@ fn three_providers_round_trip_to_no_changes() {
         let (code, out, err) = f.run(&["import"]);
         assert_eq!(code, 0, "{err}");
         assert_eq!(out, "", "the file goes to the file, not stdout");
-        assert_eq!(f.request_lines(), reads(family), "{family}: the family's reads, no write");
+        assert_eq!(f.request_lines(), import_reads(family), "{family}: the family's reads and SIP's, no write");
         let written = read(&f, "telephony.yaml");
         assert_eq!(written, THREE_PROVIDER_FILE, "{family}");
         assert_no_secret_material(&written);
@@ -182,10 +182,11 @@ fn empty_account_is_refused_and_writes_nothing() {
     assert_eq!(code, 1, "{err}");
     assert_eq!(out, "");
     assert!(err.contains("no telephony provider configured"), "{err}");
+    assert!(err.contains("its SIP config holds the API's defaults and it has no SIP registration"), "{err}");
     assert!(err.contains("nothing to import; no file was written"), "{err}");
     assert!(err.contains("hint:"), "{err}");
     assert!(!f.path("telephony.yaml").exists());
-    assert_eq!(f.request_lines(), vec![GET_CONFIG]);
+    assert_eq!(f.request_lines(), import_reads("auto"));
 
     let (code, out, _) = f.run(&["import", "--out", "-"]);
     assert_eq!(code, 1);
@@ -220,7 +221,7 @@ fn force_overwrites() {
     let (code, _, err) = f.run(&["import", "--force"]);
     assert_eq!(code, 0, "{err}");
     assert_eq!(read(&f, "telephony.yaml"), THREE_PROVIDER_FILE);
-    assert_eq!(f.request_lines(), vec![GET_CONFIG]);
+    assert_eq!(f.request_lines(), import_reads("auto"));
     let names: Vec<_> = std::fs::read_dir(f.dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
     assert!(
         names.iter().all(|n| !n.to_string_lossy().ends_with(".tmp")),
@@ -237,7 +238,7 @@ fn out_dash_prints_to_stdout_and_writes_no_file() {
     assert!(err.contains("Printed the file on stdout"), "{err}");
     assert!(err.contains("Save it as telephony.yaml"), "{err}");
     assert!(!f.path("telephony.yaml").exists() && !f.path("-").exists());
-    assert_eq!(f.request_lines(), vec![GET_CONFIG]);
+    assert_eq!(f.request_lines(), import_reads("auto"));
     assert_no_secret_material(&out);
     assert_no_secret_material(&err);
 
@@ -291,7 +292,7 @@ fn api_errors_write_nothing() {
     assert!(err.contains("hint:"), "{err}");
     assert!(!err.contains("not-a-known-key"), "{err}");
     assert!(!f.path("telephony.yaml").exists());
-    assert_eq!(f.request_lines(), vec![GET_CONFIG]);
+    assert_eq!(f.request_lines(), import_reads("auto"), "every read is refused, and nothing is written");
 }
 
 #[test]

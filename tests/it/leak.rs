@@ -38,8 +38,12 @@ fn forbidden() -> Vec<String> {
 }
 
 fn assert_clean(what: &str, text: &str) {
-    for needle in forbidden() {
-        assert!(!text.contains(&needle), "{what}: leaked {needle:?} in:\n{text}");
+    assert_clean_of(what, text, &forbidden());
+}
+
+fn assert_clean_of(what: &str, text: &str, needles: &[String]) {
+    for needle in needles {
+        assert!(!text.contains(needle.as_str()), "{what}: leaked {needle:?} in:\n{text}");
     }
 }
 
@@ -64,6 +68,11 @@ fn writing<'a>(args: &'a [&'a str], code: i32, evidence: &'a str) -> Run<'a> {
 /// that every run starts from the same account and faults; checks its exit code, its evidence, its writes, and that
 /// nothing secret was printed.
 fn run_all(f: &Fixture, label: &str, runs: &[Run<'_>], setup: &dyn Fn(&Fixture)) -> usize {
+    run_all_checking(f, label, runs, setup, &forbidden())
+}
+
+/// [`run_all`], checking that none of `needles` is printed.
+fn run_all_checking(f: &Fixture, label: &str, runs: &[Run<'_>], setup: &dyn Fn(&Fixture), needles: &[String]) -> usize {
     let mut count = 0;
     for one in runs {
         for verbosity in [&["-vvv"][..], &[]] {
@@ -79,7 +88,7 @@ fn run_all(f: &Fixture, label: &str, runs: &[Run<'_>], setup: &dyn Fn(&Fixture))
             assert!(text.contains(one.evidence), "{what}: did not reach {:?}:\n{text}", one.evidence);
             let writes = f.emu.requests().iter().filter(|r| r.method != "GET").count() - writes_before;
             assert_eq!(writes > 0, one.writes, "{what}: {writes} write(s) sent\n{text}");
-            assert_clean(&what, &text);
+            assert_clean_of(&what, &text, needles);
             count += 1;
         }
     }
@@ -607,4 +616,109 @@ fn no_secret_or_prefix_reaches_output_through_sops() {
         &nothing,
     );
     assert_eq!(ran, 22);
+}
+
+/// The SIP settings: the fallback handler's secrets (the file's, and the account's, which the API returns whole and
+/// which are secrets of the run from the moment they are read), the registrations' passwords, and a secret the
+/// server generates, through every command and format, saved plans and imported files, and errors that echo them.
+#[test]
+fn no_sip_secret_reaches_any_output() {
+    const LOCAL_FALLBACK: &str = "LfbK9localSignWq2";
+    const REMOTE_FALLBACK: &str = "RfbM4remoteSignZx8";
+    const ALICE: &str = "PwQ7aliceSecretLm3";
+    const BOB: &str = "RpwN2bobSecretHk5";
+    const BOB_REMOTE: &str = "OldB8bobRemoteJv4";
+    // The providers as the file declares them, so that the first PATCH and POST of an apply are the SIP ones.
+    let state = || {
+        let mut state = full_state();
+        state.sip = ultravox_emulator::SipConfig::default().fallback("https://old.example.com/hook", [REMOTE_FALLBACK]);
+        state.sip_registrations =
+            vec![ultravox_emulator::SipRegistration::new("reg-bob", "bob", "trunk.example.com", BOB_REMOTE)];
+        state
+    };
+    let mut f = Fixture::with_state(state());
+    f.emu.set_prefix_length(6);
+    let sip = "sip:\n  fallbackHandler:\n    url: https://hooks.example.com/x\n    secrets: [{ env: FALLBACK }]\n\
+               sipRegistrations:\n  - { username: alice, proxy: trunk.example.com, password: { env: ALICE } }\n\
+               \x20 - { username: bob, proxy: trunk.example.com, password: { env: BOB } }\n";
+    f.write("telephony.yaml", &format!("{FULL_FILE}{sip}"));
+    for (name, value) in [("FALLBACK", LOCAL_FALLBACK), ("ALICE", ALICE), ("BOB", BOB)] {
+        f.env.insert(name.into(), value.into());
+    }
+    // Each SIP secret and every piece of 8 characters of it, as for the providers' ([`forbidden`]).
+    let pieces = |secret: &str| {
+        let chars: Vec<char> = secret.chars().collect();
+        std::iter::once(secret.to_string()).chain(chars.windows(8).map(|w| w.iter().collect())).collect::<Vec<_>>()
+    };
+    let mut needles = forbidden();
+    for secret in [LOCAL_FALLBACK, REMOTE_FALLBACK, ALICE, BOB, BOB_REMOTE] {
+        needles.extend(pieces(secret));
+    }
+    let reset = |f: &Fixture| {
+        f.emu.clear_faults();
+        f.emu.set_account(API_KEY, state());
+    };
+    let mut ran = run_all_checking(
+        &f,
+        "sip",
+        &[
+            run(&["validate"], 0, "and sip and sipRegistrations"),
+            run(&["plan"], 0, "fallbackHandler.secrets: (secret) changed; will be sent"),
+            run(&["plan", "--rotate"], 0, "rotation requested"),
+            run(&["plan", "--format", "json"], 0, "\"writeOnly\""),
+            run(&["plan", "--format", "markdown"], 0, "<code>sip</code> will be updated"),
+            run(&["plan", "--out", "plan.json"], 0, "Saved the plan to plan.json"),
+            run(&["import", "--out", "imported.yaml", "--force"], 0, "Wrote imported.yaml"),
+        ],
+        &reset,
+        &needles,
+    );
+    for file in ["plan.json", "imported.yaml"] {
+        assert_clean_of(file, &std::fs::read_to_string(f.path(file)).unwrap(), &needles);
+    }
+    ran += run_all_checking(
+        &f,
+        "sip apply",
+        &[
+            writing(&["apply", "--auto-approve", "--rotate"], 0, "Apply complete"),
+            writing(&["apply", "plan.json"], 0, "Apply complete"),
+        ],
+        &reset,
+        &needles,
+    );
+    // The server echoes every SIP secret of the run in its refusal of the SIP config's PATCH, and of a registration's
+    // POST (not the password the account holds: the API never shows it, so the run never knows it).
+    let echo = format!(r#"{{"detail": "{LOCAL_FALLBACK} {REMOTE_FALLBACK} {ALICE} {BOB}"}}"#);
+    for (method, evidence) in
+        [("PATCH", "/api/sip answered HTTP 400"), ("POST", "/api/sip/registrations answered HTTP 400")]
+    {
+        ran += run_all_checking(
+            &f,
+            &format!("sip {method} echo"),
+            &[writing(&["apply", "--auto-approve", "--format", "json"], 1, evidence)],
+            &|f: &Fixture| {
+                reset(f);
+                f.emu.push_fault_for(method, Fault::Status { code: 400, body: Some(echo.clone()), retry_after: None });
+            },
+            &needles,
+        );
+    }
+    // A handler the file leaves the secrets of: the API generates one, a secret of the run once read.
+    f.write("telephony.yaml", "sip:\n  fallbackHandler: { url: https://hooks.example.com/x }\n");
+    f.emu.set_account(API_KEY, AccountState::default());
+    assert_eq!(f.run(&["apply", "--auto-approve"]).0, 0);
+    let generated = f.account().sip.fallback_handler.unwrap().secrets[0].clone();
+    needles.extend(pieces(&generated));
+    ran += run_all_checking(
+        &f,
+        "generated",
+        &[
+            run(&["plan"], 0, "No changes"),
+            run(&["plan", "--format", "json"], 0, "\"hasChanges\": false"),
+            run(&["import", "--out", "-"], 0, "SIP_FALLBACK_SECRET"),
+        ],
+        &nothing,
+        &needles,
+    );
+    assert_eq!(ran, 28);
 }

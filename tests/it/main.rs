@@ -27,6 +27,8 @@ mod schema;
 mod secret_safety;
 mod several;
 mod show;
+mod sip;
+mod sip_apply;
 mod sops;
 mod stop;
 mod unverifiable;

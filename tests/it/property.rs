@@ -8,6 +8,12 @@
 //!   out), through the real loader and resolver and the real HTTP client against the emulator: plan, apply, plan
 //!   again. The second plan is empty, and the one write held exactly the providers that differed, each as the file
 //!   declares it.
+//! - Convergence of the SIP settings: random SIP configs (ranges, allowances with patterns left out, written as the
+//!   default in either case, or custom; fallback handlers with secrets declared, left out, or none) and registration
+//!   lists against random accounts (the server showing an omitted pattern in each of its ways), with and without
+//!   `--rotate`: plan, apply, plan again. The second plan is empty, and the writes were exactly those the test works
+//!   out from the contract, each body holding exactly what differed (the account's fallback secrets re-sent with a
+//!   new URL when the file leaves them out).
 //!
 //! CI runs a modest number of cases (see `cases()`); `PROPTEST_CASES=5000 cargo test --release --test it property::`
 //! runs a longer campaign (the README's "Failure behaviour" section gives its last count and time).
@@ -950,6 +956,430 @@ fn plan_apply_plan_converges_and_writes_only_what_differs() {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");
     let mut runner = proptest::test_runner::TestRunner::new(cases(64));
     let result = runner.run(&case(), |case| run_case(&emu, &runtime, &case));
+    if let Err(e) = result {
+        panic!("{e}");
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Convergence of the SIP settings: plan, apply, plan
+// ---------------------------------------------------------------------------------------------------------------
+
+const RANGES: [&str; 4] = ["10.0.0.0/8", "192.0.2.0/24", "198.51.100.16/28", "203.0.113.7/32"];
+const PATTERNS: [&str; 3] = ["^sales$", "^support-[0-9]+$", "^agent_x$"];
+const URLS: [&str; 2] = ["https://hooks.example.com/a", "https://hooks.example.com/b"];
+/// Signing secrets from a small pool, so that sets often agree.
+const SIGNING: [&str; 4] = ["Sg1kQ8mW2pZx", "Sg2vN7cR4tYb", "Sg3hL5jD9uEa", "Sg4fT6sG1iOk"];
+const USERS: [&str; 3] = ["alice", "bob", "carol"];
+const PROXIES: [&str; 2] = ["trunk.example.com", "edge.example.net"];
+const OPTIONALS: [&str; 2] = ["proxy.example.com", "auth-user-1"];
+
+/// An allowance: an agent, and its pattern as written: `None` (left out), the default written out (in upper or lower
+/// case), or one of [`PATTERNS`].
+#[derive(Clone, Debug, PartialEq)]
+struct SipAllowance {
+    agent: usize,
+    upper: bool,
+    pattern: PatternCase,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum PatternCase {
+    Omitted,
+    DefaultWritten,
+    Custom(usize),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+struct SipHandler {
+    url: usize,
+    /// Indexes into [`SIGNING`]; `None` in a file: left out (keep the account's).
+    secrets: Option<Vec<usize>>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+struct SipSide {
+    ranges: Vec<usize>,
+    allow_all: bool,
+    allowances: Vec<SipAllowance>,
+    handler: Option<SipHandler>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+struct Reg {
+    user: usize,
+    proxy: usize,
+    outbound: Option<usize>,
+    auth: Option<usize>,
+    /// The password: the account's, or the file's.
+    password: String,
+}
+
+#[derive(Clone, Debug)]
+struct SipCase {
+    remote: SipSide,
+    declared: Option<SipSide>,
+    remote_regs: Vec<Reg>,
+    declared_regs: Option<Vec<Reg>>,
+    rotate: bool,
+    omitted: ultravox_emulator::OmittedPattern,
+}
+
+fn allowance() -> impl Strategy<Value = SipAllowance> {
+    let pattern = prop_oneof![
+        3 => Just(PatternCase::Omitted),
+        1 => Just(PatternCase::DefaultWritten),
+        2 => (0..PATTERNS.len()).prop_map(PatternCase::Custom),
+    ];
+    (0..AGENTS.len(), any::<bool>(), pattern).prop_map(|(agent, upper, pattern)| SipAllowance { agent, upper, pattern })
+}
+
+fn sip_side(file: bool) -> impl Strategy<Value = SipSide> {
+    let secrets = proptest::sample::subsequence((0..SIGNING.len()).collect::<Vec<_>>(), 1..=3).prop_shuffle();
+    let secrets = if file { proptest::option::weighted(0.6, secrets).boxed() } else { secrets.prop_map(Some).boxed() };
+    let handler = proptest::option::weighted(
+        0.6,
+        (0..URLS.len(), secrets).prop_map(|(url, secrets)| SipHandler { url, secrets }),
+    );
+    (
+        proptest::sample::subsequence((0..RANGES.len()).collect::<Vec<_>>(), 0..=RANGES.len()).prop_shuffle(),
+        any::<bool>(),
+        proptest::collection::vec(allowance(), 0..4),
+        handler,
+    )
+        .prop_map(|(ranges, allow_all, allowances, handler)| {
+            // An allowance once per agent and pattern (the file refuses it twice).
+            let mut seen = BTreeSet::new();
+            let allowances = allowances
+                .into_iter()
+                .filter(|a| {
+                    let pattern = match a.pattern {
+                        PatternCase::Custom(p) => Some(p),
+                        _ => None,
+                    };
+                    seen.insert((a.agent, pattern))
+                })
+                .collect();
+            SipSide { ranges, allow_all, allowances, handler }
+        })
+}
+
+fn registrations(passwords: &'static str) -> impl Strategy<Value = Vec<Reg>> {
+    proptest::collection::vec(
+        (
+            0..USERS.len(),
+            0..PROXIES.len(),
+            proptest::option::of(0..1usize),
+            proptest::option::of(1..2usize),
+            "[a-z0-9]{4,8}",
+        ),
+        0..4,
+    )
+    .prop_map(move |regs| {
+        let mut seen = BTreeSet::new();
+        regs.into_iter()
+            .filter(|(user, proxy, ..)| seen.insert((*user, *proxy)))
+            .map(|(user, proxy, outbound, auth, pw)| Reg {
+                user,
+                proxy,
+                outbound,
+                auth,
+                password: format!("{passwords}-{pw}"),
+            })
+            .collect()
+    })
+}
+
+fn sip_case() -> impl Strategy<Value = SipCase> {
+    (
+        sip_side(false),
+        proptest::option::weighted(0.8, sip_side(true)),
+        registrations("remote"),
+        proptest::option::weighted(0.8, registrations("local")),
+        any::<u8>(),
+        proptest::bool::weighted(0.15),
+        0u8..3,
+    )
+        .prop_map(|(remote, declared, remote_regs, declared_regs, mix, rotate, omitted)| {
+            // Files often keep most of what the account has: the registrations the account has, some changed.
+            let declared_regs = declared_regs.map(|fresh| {
+                let mut regs: Vec<Reg> = remote_regs
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| mix & (1 << (i % 8)) != 0)
+                    .map(|(i, r)| Reg {
+                        outbound: if mix & 0x10 != 0 && i == 0 { Some(0) } else { r.outbound },
+                        password: format!("local-{i}{}", r.password.len()),
+                        ..r.clone()
+                    })
+                    .collect();
+                for r in fresh {
+                    if !regs.iter().any(|x| (x.user, x.proxy) == (r.user, r.proxy)) {
+                        regs.push(r);
+                    }
+                }
+                regs
+            });
+            let (declared, remote_regs) = if declared.is_none() && declared_regs.is_none() {
+                // A file must manage something.
+                (Some(remote.clone()), remote_regs)
+            } else {
+                (declared, remote_regs)
+            };
+            let omitted = match omitted {
+                0 => ultravox_emulator::OmittedPattern::Filled,
+                1 => ultravox_emulator::OmittedPattern::Null,
+                _ => ultravox_emulator::OmittedPattern::Omitted,
+            };
+            SipCase { remote, declared, remote_regs, declared_regs, rotate, omitted }
+        })
+}
+
+/// The effective allowance set: lower-case IDs, the default pattern as `None`.
+fn allowance_set(side: &SipSide) -> BTreeSet<(String, Option<String>)> {
+    side.allowances
+        .iter()
+        .map(|a| {
+            let pattern = match a.pattern {
+                PatternCase::Custom(p) => Some(PATTERNS[p].to_string()),
+                _ => None,
+            };
+            (AGENTS[a.agent].to_string(), pattern)
+        })
+        .collect()
+}
+
+fn sip_seed(case: &SipCase) -> AccountState {
+    let r = &case.remote;
+    let mut sip =
+        ultravox_emulator::SipConfig::default().ranges(r.ranges.iter().map(|&i| RANGES[i])).allow_all(r.allow_all);
+    for a in &r.allowances {
+        let pattern = match a.pattern {
+            PatternCase::Omitted => None,
+            PatternCase::DefaultWritten => Some(format!("^agent_{}$", AGENTS[a.agent])),
+            PatternCase::Custom(p) => Some(PATTERNS[p].to_string()),
+        };
+        sip = sip.allowance(AGENTS[a.agent], pattern.as_deref());
+    }
+    if let Some(h) = &r.handler {
+        sip = sip.fallback(URLS[h.url], h.secrets.iter().flatten().map(|&s| SIGNING[s]));
+    }
+    let mut state = AccountState::default().with_sip(sip);
+    for (i, reg) in case.remote_regs.iter().enumerate() {
+        let mut r = ultravox_emulator::SipRegistration::new(
+            format!("reg-{i}"),
+            USERS[reg.user],
+            PROXIES[reg.proxy],
+            &reg.password,
+        );
+        r.outbound_proxy = reg.outbound.map(|o| OPTIONALS[o].to_string());
+        r.auth_user = reg.auth.map(|a| OPTIONALS[a].to_string());
+        state = state.with_registration(r);
+    }
+    state
+}
+
+/// The file for a case, and the secret files it references (relative path, content).
+fn sip_file(case: &SipCase) -> (String, Vec<(String, String)>) {
+    let mut text = String::from("account:\n  apiKey: { file: secrets/api-key }\n");
+    let mut env = vec![("secrets/api-key".to_string(), API_KEY.to_string())];
+    if let Some(d) = &case.declared {
+        text.push_str("sip:\n");
+        let ranges: Vec<&str> = d.ranges.iter().map(|&i| RANGES[i]).collect();
+        text.push_str(&format!("  allowedCidrRanges: [{}]\n", ranges.join(", ")));
+        text.push_str(&format!("  allowAllAgents: {}\n", d.allow_all));
+        text.push_str("  allowedAgents:\n");
+        if d.allowances.is_empty() {
+            text.truncate(text.len() - 1);
+            text.push_str(" []\n");
+        }
+        for a in &d.allowances {
+            let id = if a.upper { AGENTS[a.agent].to_uppercase() } else { AGENTS[a.agent].to_string() };
+            text.push_str(&format!("    - agentId: {id}\n"));
+            match a.pattern {
+                PatternCase::Omitted => {}
+                PatternCase::DefaultWritten => text.push_str(&format!("      toUserPattern: \"^agent_{id}$\"\n")),
+                PatternCase::Custom(p) => {
+                    text.push_str(&format!("      toUserPattern: {}\n", yaml_string(PATTERNS[p])))
+                }
+            }
+        }
+        match &d.handler {
+            None => text.push_str("  fallbackHandler: null\n"),
+            Some(h) => {
+                text.push_str(&format!("  fallbackHandler:\n    url: {}\n", URLS[h.url]));
+                if let Some(secrets) = &h.secrets {
+                    text.push_str("    secrets:\n");
+                    for (n, &s) in secrets.iter().enumerate() {
+                        text.push_str(&format!("      - {{ file: secrets/fallback-{n} }}\n"));
+                        env.push((format!("secrets/fallback-{n}"), SIGNING[s].to_string()));
+                    }
+                }
+            }
+        }
+    }
+    if let Some(regs) = &case.declared_regs {
+        text.push_str("sipRegistrations:");
+        text.push_str(if regs.is_empty() { " []\n" } else { "\n" });
+        for (n, r) in regs.iter().enumerate() {
+            text.push_str(&format!(
+                "  - username: {}\n    proxy: {}\n    password: {{ file: secrets/password-{n} }}\n",
+                USERS[r.user], PROXIES[r.proxy]
+            ));
+            env.push((format!("secrets/password-{n}"), r.password.clone()));
+            if let Some(o) = r.outbound {
+                text.push_str(&format!("    outboundProxy: {}\n", OPTIONALS[o]));
+            }
+            match r.auth {
+                Some(a) => text.push_str(&format!("    authUser: {}\n", OPTIONALS[a])),
+                None => text.push_str("    authUser: null\n"),
+            }
+        }
+    }
+    (text, env)
+}
+
+/// The test's own account of the writes a case needs, from the contract and not from `diff`: each request as
+/// `METHOD path` with its body.
+fn sip_expected_writes(case: &SipCase) -> Vec<(String, Value)> {
+    let mut writes = Vec::new();
+    if let Some(d) = &case.declared {
+        let r = &case.remote;
+        let mut body = serde_json::Map::new();
+        let set = |side: &SipSide| side.ranges.iter().copied().collect::<BTreeSet<_>>();
+        if set(d) != set(r) {
+            body.insert("allowedCidrRanges".into(), json!(d.ranges.iter().map(|&i| RANGES[i]).collect::<Vec<_>>()));
+        }
+        if d.allow_all != r.allow_all {
+            body.insert("allowAllAgents".into(), json!(d.allow_all));
+        }
+        if allowance_set(d) != allowance_set(r) {
+            let agents: Vec<Value> = d
+                .allowances
+                .iter()
+                .map(|a| match a.pattern {
+                    PatternCase::Custom(p) => json!({"agentId": AGENTS[a.agent], "toUserPattern": PATTERNS[p]}),
+                    _ => json!({"agentId": AGENTS[a.agent]}),
+                })
+                .collect();
+            body.insert("allowedAgents".into(), json!(agents));
+        }
+        let secret_set = |s: &[usize]| s.iter().copied().collect::<BTreeSet<_>>();
+        let handler = match (&d.handler, &r.handler) {
+            (None, None) => None,
+            (None, Some(_)) => Some(Value::Null),
+            (Some(dh), None) => Some(match &dh.secrets {
+                Some(s) => json!({"url": URLS[dh.url], "secrets": s.iter().map(|&i| SIGNING[i]).collect::<Vec<_>>()}),
+                None => json!({"url": URLS[dh.url]}),
+            }),
+            (Some(dh), Some(rh)) => {
+                let held = rh.secrets.clone().unwrap_or_default();
+                let differs = dh.url != rh.url
+                    || dh.secrets.as_ref().is_some_and(|s| case.rotate || secret_set(s) != secret_set(&held));
+                differs.then(|| {
+                    let secrets = dh.secrets.clone().unwrap_or(held);
+                    json!({"url": URLS[dh.url], "secrets": secrets.iter().map(|&i| SIGNING[i]).collect::<Vec<_>>()})
+                })
+            }
+        };
+        if let Some(handler) = handler {
+            body.insert("fallbackHandler".into(), handler);
+        }
+        if !body.is_empty() {
+            writes.push(("PATCH /api/sip".to_string(), Value::Object(body)));
+        }
+    }
+    if let Some(declared) = &case.declared_regs {
+        let mut matched = vec![false; case.remote_regs.len()];
+        let text = |o: Option<usize>| o.map_or(Value::Null, |i| json!(OPTIONALS[i]));
+        for d in declared {
+            let found = case.remote_regs.iter().position(|r| (r.user, r.proxy) == (d.user, d.proxy));
+            match found {
+                None => writes.push((
+                    "POST /api/sip/registrations".to_string(),
+                    json!({"username": USERS[d.user], "password": d.password, "proxy": PROXIES[d.proxy],
+                        "outboundProxy": text(d.outbound), "authUser": text(d.auth)}),
+                )),
+                Some(i) => {
+                    matched[i] = true;
+                    let r = &case.remote_regs[i];
+                    let mut body = serde_json::Map::new();
+                    if case.rotate {
+                        body.insert("password".into(), json!(d.password));
+                    }
+                    if d.outbound != r.outbound {
+                        body.insert("outboundProxy".into(), text(d.outbound));
+                    }
+                    if d.auth != r.auth {
+                        body.insert("authUser".into(), text(d.auth));
+                    }
+                    if !body.is_empty() {
+                        writes.push((format!("PATCH /api/sip/registrations/reg-{i}"), Value::Object(body)));
+                    }
+                }
+            }
+        }
+        for (i, _) in matched.iter().enumerate().filter(|(_, m)| !**m) {
+            writes.push((format!("DELETE /api/sip/registrations/reg-{i}"), Value::Null));
+        }
+    }
+    writes
+}
+
+fn run_sip_case(emu: &Emulator, runtime: &tokio::runtime::Runtime, case: &SipCase) -> Result<(), TestCaseError> {
+    emu.set_account(API_KEY, sip_seed(case));
+    emu.set_omitted_pattern(case.omitted);
+    emu.clear_requests();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (text, files) = sip_file(case);
+    for (path, content) in &files {
+        let full = dir.path().join(path);
+        std::fs::create_dir_all(full.parent().expect("a parent")).expect("mkdir");
+        std::fs::write(full, content).expect("write");
+    }
+    let loaded = config::from_source(&dir.path().join("telephony.yaml"), text.clone())
+        .map_err(|e| TestCaseError::fail(format!("the generated file is refused: {e}\n{text}")))?;
+    let resolved =
+        resolve::resolve(&loaded).map_err(|e| TestCaseError::fail(format!("cannot resolve: {e}\n{text}")))?;
+    let base = parse_base_url(&emu.url()).expect("the emulator's URL");
+    let client = Client::new(base, resolved.api_key.clone(), ClientOptions::default()).expect("a client");
+    let family = Family::Auto;
+    let (first, applied, second) = runtime.block_on(async {
+        let remote = reconcile::apply::read_state(&client, family, &resolved.desired).await.expect("GET");
+        let first = Plan::new(&resolved.desired, &remote, family, PlanOptions { rotate: case.rotate });
+        let applied = reconcile::apply::apply(&client, &first, &resolved.desired).await;
+        let after = reconcile::apply::read_state(&client, family, &resolved.desired).await.expect("GET after");
+        let second = Plan::new(&resolved.desired, &after, family, PlanOptions::default());
+        (first, applied, second)
+    });
+    prop_assert!(applied.is_ok(), "apply failed: {:?}\n{text}", applied.err());
+    prop_assert!(
+        second.is_empty(),
+        "changes remain after apply: {:?}\nfirst: {:?}\n{text}",
+        second.requests(),
+        first.requests()
+    );
+    let violations = emu.schema_violations();
+    prop_assert!(violations.is_empty(), "bodies break the official schema: {violations:?}");
+
+    let writes: Vec<(String, Value)> = emu
+        .requests()
+        .into_iter()
+        .filter(|r| r.method != "GET")
+        .map(|r| (format!("{} {}", r.method, r.path), r.json.unwrap_or(Value::Null)))
+        .collect();
+    let expected = sip_expected_writes(case);
+    // The SIP config's PATCH first, then creates and updates, then deletes; the POSTs' paths name no registration.
+    prop_assert_eq!(writes, expected, "each write holds exactly what differs\n{}", text);
+    Ok(())
+}
+
+#[test]
+fn sip_converges_and_each_write_holds_exactly_what_differs() {
+    let emu = Emulator::start(EmulatorConfig::default());
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");
+    let mut runner = proptest::test_runner::TestRunner::new(cases(64));
+    let result = runner.run(&sip_case(), |case| run_sip_case(&emu, &runtime, &case));
     if let Err(e) = result {
         panic!("{e}");
     }

@@ -94,6 +94,18 @@ const INVALID: &[&str] = &[
     "plivo:\n  authId: MA1\n  authToken: { sops: s.enc.yaml, key: \"\" }\n",
     "plivo:\n  authId: MA1\n  authToken: { sops: \"\", key: plivo.authToken }\n",
     "plivo:\n  authId: MA1\n  authToken: { command: \"cat /run/token\" }\n",
+    "sip: null\n",
+    "sip:\n  domain: acme.sip.ultravox.ai\n",
+    "sip:\n  allowedCidrRanges: [not-a-network]\n",
+    "sip:\n  allowedAgents: [3c90c3cc-0d44-4b50-8888-8dd25736052a]\n",
+    "sip:\n  allowedAgents:\n    - toUserPattern: x\n",
+    "sip:\n  fallbackHandler: { url: https://h.example.com, secrets: [] }\n",
+    "sip:\n  fallbackHandler: { url: https://h.example.com, secrets: [literal-secret] }\n",
+    "sip:\n  fallbackHandler: { secrets: [{ env: S }] }\n",
+    "sipRegistrations: null\n",
+    "sipRegistrations:\n  - { username: alice, proxy: t.example.com }\n",
+    "sipRegistrations:\n  - { username: alice, proxy: t.example.com, password: literal }\n",
+    "sipRegistrations:\n  - { username: alice, proxy: t.example.com, password: { env: P }, registrationId: r1 }\n",
 ];
 
 #[test]

@@ -147,6 +147,66 @@ fn the_first_signal_stops_every_account_at_once_and_the_writes_in_flight_are_in_
     }
 }
 
+/// The SIP writes stop too: with the SIP config's PATCH held in flight, a real SIGINT. No request reaches the emulator
+/// after it; the PATCH is in doubt, named `sip`, and the registrations' writes after it are not written; exit 1. In
+/// text and in JSON (`inDoubtSip`, `notWrittenSip`).
+#[test]
+fn a_signal_during_a_sip_write_leaves_it_in_doubt_and_sends_nothing_more() {
+    for format in ["text", "json"] {
+        let mut f = Fixture::with_state(
+            AccountState::default()
+                .with_sip(ultravox_emulator::SipConfig::default().ranges(["10.0.0.0/8"]))
+                .with_registration(ultravox_emulator::SipRegistration::new(
+                    "reg-carol",
+                    "carol",
+                    "old-trunk.example.com",
+                    "Cr4lTz9QwY",
+                )),
+        );
+        f.write(
+            "telephony.yaml",
+            "sip:\n  allowedCidrRanges: [203.0.113.0/24]\nsipRegistrations:\n  - username: alice\n    proxy: \
+             trunk.example.com\n    password: { env: SIP_ALICE_PASSWORD }\n",
+        );
+        f.env.insert("SIP_ALICE_PASSWORD".into(), "Ap4nValicePassT6r2".into());
+        f.emu.set_write_latency(Duration::from_secs(600));
+        let child = spawn(&f, &["apply", "--auto-approve", "--format", format]);
+        wait_until("the SIP config's PATCH to be held", || {
+            f.emu.in_flight() == 1 && f.emu.requests().iter().any(is_write)
+        });
+        let before = f.emu.requests().len();
+        kill(child.id(), libc::SIGINT);
+        let output = child.wait_with_output().unwrap();
+        let (out, err) = (String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+        assert_eq!(f.emu.requests().len() - before, 0, "{format}: requests after the signal");
+        assert_eq!(output.status.code(), Some(1), "{format}: {out}{err}");
+        let writes: Vec<String> = f.request_lines().into_iter().filter(|l| !l.starts_with("GET ")).collect();
+        assert_eq!(writes, ["PATCH /api/sip"], "{format}");
+        let message = format!(
+            "PATCH {}/api/sip was in flight when the run was interrupted (SIGINT): it may or may not have landed",
+            f.emu.url()
+        );
+        if format == "text" {
+            assert!(
+                err.contains(&format!(
+                    "{message}\n  written: none; in doubt (it may or may not have landed): sip; not written: \
+                     registration alice@trunk.example.com, registration carol@old-trunk.example.com"
+                )),
+                "{err}"
+            );
+        } else {
+            let doc: serde_json::Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
+            assert_eq!(
+                doc["apply"],
+                serde_json::json!({"status": "failed", "written": [], "inDoubtSip": ["sip"], "notWrittenSip":
+                    ["registration alice@trunk.example.com", "registration carol@old-trunk.example.com"]}),
+                "{out}"
+            );
+            assert!(doc["error"]["message"].as_str().unwrap().contains(&message), "{out}");
+        }
+    }
+}
+
 /// The reads are stopped too: `plan` over several accounts, each GET held by the emulator, ends at once on the
 /// first signal with nothing more sent.
 #[test]

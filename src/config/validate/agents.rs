@@ -1,5 +1,5 @@
 //! `callCreationAllowedAgentIds`: agent IDs (UUIDs) and agents named `{ agent: NAME }`, without duplicates and
-//! within the API's limits.
+//! within the API's limits; one agent entry is read the same way in `sip.allowedAgents` (`agentId`).
 
 use std::collections::HashMap;
 
@@ -38,28 +38,9 @@ impl Validator {
         }
         let mut seen: HashMap<String, Loc> = HashMap::new();
         let mut out = Vec::new();
-        let uuid_hint = "agent IDs look like 3c90c3cc-0d44-4b50-8888-8dd25736052a; copy them from the Ultravox console or API, or write `{ agent: NAME }`";
         for (i, item) in items.iter().enumerate() {
             let item_path = format!("{path}[{i}]");
-            let entry = match &item.kind {
-                NodeKind::Str(s) => match canonical_uuid(s) {
-                    Some(id) => Some((format!("agent ID {id}"), AgentEntry::Id(id))),
-                    None => {
-                        let message = format!("`{}` is not a UUID", crate::clean::truncate(s, 60));
-                        self.report(Code::InvalidAgentId, item.loc, &item_path, message, uuid_hint);
-                        None
-                    }
-                },
-                NodeKind::Map(entries) => self
-                    .agent_by_name(&item_path, item, entries)
-                    .map(|name| (format!("agent named {name:?}"), AgentEntry::Name(name))),
-                other => {
-                    let message = format!("expected an agent ID (a UUID string), found {}", other.describe());
-                    self.report(Code::WrongType, item.loc, &item_path, message, uuid_hint);
-                    None
-                }
-            };
-            let Some((label, entry)) = entry else { continue };
+            let Some((label, entry)) = self.agent_entry(&item_path, item) else { continue };
             let identity = match &entry {
                 AgentEntry::Id(id) => id.clone(),
                 AgentEntry::Name(name) => format!("name:{name}"),
@@ -73,6 +54,29 @@ impl Validator {
             }
         }
         if self.invalid.diagnostics.len() > before { None } else { Some(out) }
+    }
+
+    /// One agent: an ID (a UUID) or `{ agent: NAME }`, with how messages name it (`agent ID ...`, `agent named ...`).
+    pub(super) fn agent_entry(&mut self, path: &str, item: &Node) -> Option<(String, AgentEntry)> {
+        let uuid_hint = "agent IDs look like 3c90c3cc-0d44-4b50-8888-8dd25736052a; copy them from the Ultravox console or API, or write `{ agent: NAME }`";
+        match &item.kind {
+            NodeKind::Str(s) => match canonical_uuid(s) {
+                Some(id) => Some((format!("agent ID {id}"), AgentEntry::Id(id))),
+                None => {
+                    let message = format!("`{}` is not a UUID", crate::clean::truncate(s, 60));
+                    self.report(Code::InvalidAgentId, item.loc, path, message, uuid_hint);
+                    None
+                }
+            },
+            NodeKind::Map(entries) => self
+                .agent_by_name(path, item, entries)
+                .map(|name| (format!("agent named {name:?}"), AgentEntry::Name(name))),
+            other => {
+                let message = format!("expected an agent ID (a UUID string), found {}", other.describe());
+                self.report(Code::WrongType, item.loc, path, message, uuid_hint);
+                None
+            }
+        }
     }
 
     /// One `{ agent: NAME }` entry: a non-blank name within the API's length.

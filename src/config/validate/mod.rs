@@ -11,15 +11,17 @@
 //! - `references`: secret fields and `{ env }` / `{ file }` / `{ sops, key }` references, and the check that each
 //!   `sops` file is a SOPS file (the one check that reads the disk, run by [`crate::config::load`]);
 //! - `providers`: a provider block's identifiers, secrets, flags and `requestContextMapping`;
-//! - `agents`: `callCreationAllowedAgentIds`.
+//! - `agents`: `callCreationAllowedAgentIds` (and one agent entry, which `sip.allowedAgents` reads too);
+//! - `sip`: `sip` (the SIP config) and `sipRegistrations`.
 
 mod agents;
 mod providers;
 mod references;
+mod sip;
 mod structure;
 
 use crate::config::diagnostic::{Code, Diagnostic};
-use crate::config::model::{Declaration, Located};
+use crate::config::model::{Declaration, Located, RegistrationSpec, SipSpec};
 use crate::config::node::{ByteSpan, Loc, Node, NodeKind};
 use crate::secret::Reference;
 
@@ -32,6 +34,8 @@ pub use structure::closest_key;
 pub struct Validated {
     pub api_key: Located<Reference>,
     pub providers: [Declaration; 3],
+    pub sip: Option<SipSpec>,
+    pub registrations: Option<Vec<Located<RegistrationSpec>>>,
 }
 
 /// Every problem found, and the places in the text that must never be shown.

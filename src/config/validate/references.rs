@@ -30,6 +30,11 @@ pub(super) fn secret_hint(provider: Option<Provider>, field: &str) -> String {
         Some(p) => p.conventional_env(field),
         None => DEFAULT_API_KEY_ENV.to_string(),
     };
+    reference_hint(field, &env)
+}
+
+/// How to write `field` as a reference to the variable `env` (or a file).
+pub(super) fn reference_hint(field: &str, env: &str) -> String {
     format!(
         "write `{field}: {{ env: {env} }}` and set {env}, or `{field}: {{ file: PATH }}` with a file kept out of git"
     )
@@ -44,19 +49,29 @@ impl Validator {
         path: &str,
         node: &Node,
     ) -> Option<Located<Reference>> {
+        self.secret_hinted(path, node, || secret_hint(provider, field))
+    }
+
+    /// A secret that is only a reference, with `hint` (how to write it) for a problem.
+    pub(super) fn secret_hinted(
+        &mut self,
+        path: &str,
+        node: &Node,
+        hint: impl FnOnce() -> String,
+    ) -> Option<Located<Reference>> {
         match &node.kind {
             NodeKind::Map(_) => {
                 self.reference(path, node).map(|value| Located { value, loc: Some(node.loc), path: path.to_string() })
             }
             NodeKind::Null => {
                 let message = "has no value; a secret must be a reference";
-                self.report(Code::EmptyValue, node.loc, path, message, secret_hint(provider, field));
+                self.report(Code::EmptyValue, node.loc, path, message, hint());
                 None
             }
             _ => {
                 self.sensitive_all(node);
                 let message = "is a literal secret; secrets must be references so that they never live in git";
-                self.report(Code::LiteralSecret, node.loc, path, message, secret_hint(provider, field));
+                self.report(Code::LiteralSecret, node.loc, path, message, hint());
                 None
             }
         }

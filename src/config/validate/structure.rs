@@ -16,10 +16,12 @@ const ACCOUNT_KEYS: [&str; 1] = [provider::ACCOUNT_API_KEY];
 /// Keys that ask a reference to run something: refused with the reason.
 const NOT_SOURCES: [&str; 6] = ["command", "cmd", "exec", "run", "shell", "script"];
 
-/// The keys of the top level: the format version, the account, and one per provider (from the provider table).
+/// The keys of the top level: the format version, the account, one per provider (from the provider table), and
+/// the SIP config and registrations.
 fn top_keys() -> Vec<&'static str> {
     let mut keys = vec!["version", "account"];
     keys.extend(Provider::ALL.map(Provider::key));
+    keys.extend([crate::sip::SIP, crate::sip::REGISTRATIONS]);
     keys
 }
 
@@ -117,6 +119,8 @@ impl Validator {
         let mut out = Validated {
             api_key: default_api_key,
             providers: [Declaration::Unmanaged, Declaration::Unmanaged, Declaration::Unmanaged],
+            sip: None,
+            registrations: None,
         };
         let Some(root) = root else {
             let message = if has_text { "the file has only comments" } else { "the file is empty" };
@@ -187,8 +191,17 @@ impl Validator {
                 }
             };
         }
+        if let Some((_, node)) = entries.get(crate::sip::SIP) {
+            managed_any = true;
+            out.sip = self.sip(node);
+        }
+        if let Some((_, node)) = entries.get(crate::sip::REGISTRATIONS) {
+            managed_any = true;
+            out.registrations = self.registrations(node);
+        }
         if !managed_any && self.invalid.diagnostics.is_empty() {
-            let hint = "add a `twilio`, `telnyx` or `plivo` block, or `provider: null` to require its absence";
+            let hint = "add a `twilio`, `telnyx` or `plivo` block, or `provider: null` to require its absence (or \
+                        `sip:`, `sipRegistrations:` for the account's SIP settings)";
             self.report(Code::NoProvider, root.loc, "", "no provider is declared, so there is nothing to manage", hint);
         }
         out

@@ -165,6 +165,10 @@ pub const PATCH_CONFIG: &str = "PATCH /api/accounts/me/telephony_config";
 pub const GET_TWILIO: &str = "GET /api/telephony_configs/twilio";
 pub const GET_TELNYX: &str = "GET /api/telephony_configs/telnyx";
 pub const GET_PLIVO: &str = "GET /api/telephony_configs/plivo";
+pub const GET_SIP: &str = "GET /api/sip";
+pub const GET_REGISTRATIONS: &str = "GET /api/sip/registrations";
+pub const PATCH_SIP: &str = "PATCH /api/sip";
+pub const POST_REGISTRATION: &str = "POST /api/sip/registrations";
 
 /// Every field of a provider's block, as [`Fixture::request_lines_with_fields`] lists a complete block.
 pub const ALL_TWILIO: &str =
@@ -199,15 +203,28 @@ pub fn reads(family: &str) -> Vec<String> {
     }
 }
 
+/// What `import` reads on `family`: the family's reads, the SIP config and the registrations, all at once (sorted).
+pub fn import_reads(family: &str) -> Vec<String> {
+    let mut all = with(reads(family), &[GET_SIP, GET_REGISTRATIONS]);
+    all.sort();
+    all
+}
+
 /// `head` followed by `tail`.
 pub fn with(mut head: Vec<String>, tail: &[&str]) -> Vec<String> {
     head.extend(tail.iter().map(|s| s.to_string()));
     head
 }
 
-/// Request lines with each run of consecutive provider-scoped GETs sorted.
+/// Request lines with each run of consecutive reads of the account sorted: the provider-scoped GETs, and the SIP
+/// config's and registrations' GETs beside the telephony reads, are sent at once (the account-level GET sorts first
+/// in a run, as it is sent first).
 fn sort_concurrent_reads(mut lines: Vec<String>) -> Vec<String> {
-    let is_read = |line: &String| line.starts_with("GET /api/telephony_configs/");
+    let is_read = |line: &String| {
+        line.starts_with("GET /api/telephony_configs/")
+            || line.starts_with("GET /api/sip")
+            || line.starts_with("GET /api/accounts/me/telephony_config")
+    };
     let mut start = 0;
     while start < lines.len() {
         let len = lines[start..].iter().take_while(|line| is_read(line)).count();
