@@ -433,10 +433,8 @@ async fn create<A: TelephonyApi>(api: &A, d: &DesiredProvider) -> Result<diff::W
             Err(e) => return Err(e.into()),
         };
         let ambiguous = error.ambiguous();
-        if ambiguous {
-            if let Some(signal) = api.pause(&error, &attempts).await {
-                return Err(error.stopped_after(signal).into());
-            }
+        if ambiguous && let Some(signal) = api.pause(&error, &attempts).await {
+            return Err(error.stopped_after(signal).into());
         }
         unsure = true;
         tracing::info!("{error}; reading {} again before deciding what to send", d.provider);
@@ -497,10 +495,8 @@ async fn create_registration<A: TelephonyApi>(
             Err(e) => return Err(e.into()),
         };
         let ambiguous = error.ambiguous();
-        if ambiguous {
-            if let Some(signal) = api.pause(&error, &attempts).await {
-                return Err(error.stopped_after(signal).into());
-            }
+        if ambiguous && let Some(signal) = api.pause(&error, &attempts).await {
+            return Err(error.stopped_after(signal).into());
         }
         unsure = true;
         tracing::info!("{error}; reading the registrations again before deciding what to send");

@@ -34,12 +34,12 @@ pub fn clean(text: &str, keep: Keep) -> Cow<'_, str> {
     let mut out = String::with_capacity(text.len() + 16);
     let mut rest: &str = text;
     while let Some(c) = rest.chars().next() {
-        if c == '\u{1b}' {
-            if let Some(seq) = colours.iter().find(|s| rest.starts_with(s.as_str())) {
-                out.push_str(seq);
-                rest = &rest[seq.len()..];
-                continue;
-            }
+        if c == '\u{1b}'
+            && let Some(seq) = colours.iter().find(|s| rest.starts_with(s.as_str()))
+        {
+            out.push_str(seq);
+            rest = &rest[seq.len()..];
+            continue;
         }
         if needs(c) {
             out.push_str(&format!("\\u{{{:04x}}}", c as u32));

@@ -233,10 +233,10 @@ pub fn run(cli: Cli) -> (Output, Result<Outcome, Error>) {
     let out = Output::new(cli.global.color, cli.global.quiet);
     init_logging(&cli.global);
     let result = dispatch(&cli, out);
-    if let Err(error) = &result {
-        if !render::stdout_used() {
-            failure_document(&cli, out, error);
-        }
+    if let Err(error) = &result
+        && !render::stdout_used()
+    {
+        failure_document(&cli, out, error);
     }
     (out, result)
 }

@@ -230,10 +230,10 @@ fn load_planned(saved: &PlanFile, endpoints: Option<Family>) -> Result<Loaded, E
     let changed = |text: &str| planfile::file_digest(text) != saved.file_sha256;
     // Only a regular file, within the cap, is read here; anything else is left for `load` to report, located.
     let text = crate::files::read_regular(&path, crate::config::MAX_FILE_BYTES).ok().map(String::from_utf8);
-    if let Some(Ok(text)) = text {
-        if changed(&text) {
-            return Err(StaleError::FileChanged { file: saved.file.clone() }.into());
-        }
+    if let Some(Ok(text)) = text
+        && changed(&text)
+    {
+        return Err(StaleError::FileChanged { file: saved.file.clone() }.into());
     }
     if let Some(given) = endpoints.filter(|given| *given != saved.endpoints) {
         return Err(StaleError::OtherFamily { planned: saved.endpoints, given }.into());

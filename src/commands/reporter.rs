@@ -172,10 +172,8 @@ impl Reporter {
                 return self.collect(file, Err(failure));
             }
         };
-        if show_plan {
-            if let Some(format) = self.shown() {
-                report::show(&mut out, &done.plan, file, format, None);
-            }
+        if show_plan && let Some(format) = self.shown() {
+            report::show(&mut out, &done.plan, file, format, None);
         }
         self.tally.plan(&done.plan);
         if self.several {

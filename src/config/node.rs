@@ -256,10 +256,10 @@ fn flow_extents(text: &str) -> std::collections::HashMap<usize, usize> {
 /// alone. Block collections keep their empty span: their entries are masked one by one, their keys left in view.
 fn widen_flow_spans(node: &mut Node, extents: &std::collections::HashMap<usize, usize>) {
     for span in [&mut node.span, &mut node.defined] {
-        if span.len == 1 {
-            if let Some(&end) = extents.get(&span.start) {
-                span.len = end.saturating_sub(span.start).max(1);
-            }
+        if span.len == 1
+            && let Some(&end) = extents.get(&span.start)
+        {
+            span.len = end.saturating_sub(span.start).max(1);
         }
     }
     match &mut node.kind {

@@ -128,15 +128,15 @@ fn render_one(file: &str, source: &Source<'_>, d: &Diagnostic, palette: Palette)
     let subject = if d.path.is_empty() { String::new() } else { format!("{}: ", d.shown_path()) };
     out.push_str(&format!("{} {}{}\n", palette.error(&format!("error[{}]:", d.code)), subject, d.shown_message()));
     out.push_str(&format!("  {} {location}\n", palette.dim("-->")));
-    if let Some(loc) = d.loc {
-        if let Some(shown) = source.shown_line(loc.line) {
-            let number = loc.line.to_string();
-            let pad = " ".repeat(number.len());
-            out.push_str(&format!("  {pad} {}\n", palette.dim("|")));
-            out.push_str(&format!("  {} {} {}\n", palette.dim(&number), palette.dim("|"), shown));
-            let caret_col = (loc.column as usize).saturating_sub(1).min(shown.chars().count());
-            out.push_str(&format!("  {pad} {} {}{}\n", palette.dim("|"), " ".repeat(caret_col), palette.error("^")));
-        }
+    if let Some(loc) = d.loc
+        && let Some(shown) = source.shown_line(loc.line)
+    {
+        let number = loc.line.to_string();
+        let pad = " ".repeat(number.len());
+        out.push_str(&format!("  {pad} {}\n", palette.dim("|")));
+        out.push_str(&format!("  {} {} {}\n", palette.dim(&number), palette.dim("|"), shown));
+        let caret_col = (loc.column as usize).saturating_sub(1).min(shown.chars().count());
+        out.push_str(&format!("  {pad} {} {}{}\n", palette.dim("|"), " ".repeat(caret_col), palette.error("^")));
     }
     if let Some(hint) = d.shown_hint() {
         out.push_str(&format!("  {} {hint}\n", palette.hint("hint:")));

@@ -244,12 +244,12 @@ fn blocks(stderr: &str) -> (Vec<Block>, Option<String>) {
                 }
             } else if let Some(h) = l.strip_prefix("hint: ") {
                 block.hint = Some(h.to_string());
-            } else if let Some((number, rest)) = l.split_once(" | ") {
-                if let Ok(n) = number.trim().parse::<usize>() {
-                    let caret = lines.get(i + 1).and_then(|c| c.split_once(" | ")).map(|(_, c)| c);
-                    let caret_at = caret.and_then(|c| c.find('^')).unwrap_or(usize::MAX);
-                    block.shown = Some((n, rest.to_string(), caret_at));
-                }
+            } else if let Some((number, rest)) = l.split_once(" | ")
+                && let Ok(n) = number.trim().parse::<usize>()
+            {
+                let caret = lines.get(i + 1).and_then(|c| c.split_once(" | ")).map(|(_, c)| c);
+                let caret_at = caret.and_then(|c| c.find('^')).unwrap_or(usize::MAX);
+                block.shown = Some((n, rest.to_string(), caret_at));
             }
             i += 1;
         }
@@ -274,10 +274,10 @@ fn check(case: &Case) -> Vec<String> {
     if !case.stdout.is_empty() {
         fail(format!("stdout is not empty: {:?}", case.stdout));
     }
-    if let Some((code, validate_err)) = &case.validate {
-        if *code != 0 {
-            fail(format!("resolution case must pass `validate` (exit {code}):\n{validate_err}"));
-        }
+    if let Some((code, validate_err)) = &case.validate
+        && *code != 0
+    {
+        fail(format!("resolution case must pass `validate` (exit {code}):\n{validate_err}"));
     }
     if err.contains("panicked") || err.contains("RUST_BACKTRACE") {
         fail("PANIC".to_string());

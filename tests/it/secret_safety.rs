@@ -438,7 +438,6 @@ fn plan_out_never_overwrites_the_declaration_or_a_secret_file_nor_a_link_or_devi
 
 #[cfg(target_os = "linux")]
 #[test]
-#[allow(clippy::incompatible_msrv)] // std::io::pipe: the tests run on the current toolchain
 fn a_full_stdout_is_exit_1_and_a_closed_pipe_is_not_an_error() {
     let mut state = full_state();
     state.twilio.as_mut().unwrap().account_sid = "AC-other".into();

@@ -145,10 +145,10 @@ impl Validator {
         if let Some((_, node)) = entries.get("version") {
             self.version(node);
         }
-        if let Some((_, node)) = entries.get("account") {
-            if let Some(api_key) = self.account(node) {
-                out.api_key = api_key;
-            }
+        if let Some((_, node)) = entries.get("account")
+            && let Some(api_key) = self.account(node)
+        {
+            out.api_key = api_key;
         }
         let mut managed_any = false;
         for provider in Provider::ALL {

@@ -85,12 +85,13 @@ impl Fixture {
                     }
                     _ => {}
                 }
-            } else if request.method == "PATCH" && request.path == "/api/accounts/me/telephony_config" {
-                if let Some(serde_json::Value::Object(blocks)) = &request.json {
-                    for provider in ["twilio", "telnyx", "plivo"] {
-                        if let Some(block) = blocks.get(provider) {
-                            sent.push((provider.to_string(), block.clone()));
-                        }
+            } else if request.method == "PATCH"
+                && request.path == "/api/accounts/me/telephony_config"
+                && let Some(serde_json::Value::Object(blocks)) = &request.json
+            {
+                for provider in ["twilio", "telnyx", "plivo"] {
+                    if let Some(block) = blocks.get(provider) {
+                        sent.push((provider.to_string(), block.clone()));
                     }
                 }
             }
