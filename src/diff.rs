@@ -271,7 +271,9 @@ fn update(d: &DesiredProvider, r: &RemoteProvider, options: PlanOptions) -> Vec<
     changes
 }
 
-fn as_set(ids: &[String]) -> BTreeSet<String> {
+/// Agent IDs as the set they stand for: order and UUID case do not matter (the API's own spelling is kept elsewhere:
+/// plans show and `import` writes each ID as the account holds it).
+pub fn as_set(ids: &[String]) -> BTreeSet<String> {
     ids.iter().map(|id| id.to_lowercase()).collect()
 }
 

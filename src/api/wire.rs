@@ -118,7 +118,7 @@ pub fn parse_provider(provider: Provider, block: &Map<String, Value>) -> Result<
         Some(Value::Array(items)) => items
             .iter()
             .map(|item| match item {
-                Value::String(s) => Ok(s.to_lowercase()),
+                Value::String(s) => Ok(s.clone()),
                 other => {
                     Err(ShapeError(format!("`{}` should hold strings, found {}", at(provider::AGENT_IDS), kind(other))))
                 }
@@ -346,7 +346,8 @@ mod tests {
         let twilio = state.get(Provider::Twilio).unwrap();
         assert_eq!(twilio.identifier("accountSid"), Some("AC1"));
         assert_eq!(twilio.prefix("authToken").map(|p| p.expose()), Some("ab"));
-        assert_eq!(twilio.settings.allowed_agent_ids, vec!["3c90c3cc-0d44-4b50-8888-8dd25736052a"]);
+        // Kept as the account spells it (import writes it so); the plan compares IDs without regard to case.
+        assert_eq!(twilio.settings.allowed_agent_ids, vec!["3C90C3CC-0D44-4B50-8888-8DD25736052A"]);
         assert!(state.get(Provider::Telnyx).is_none());
         assert!(state.get(Provider::Plivo).is_none());
     }

@@ -6,8 +6,6 @@
 //! GitHub's comment limit: when it would not, it is cut with a note saying so. What each row and note says comes from
 //! the plan's [`View`]; this module lays it out.
 
-use std::collections::BTreeSet;
-
 use crate::diff::{Action, Value};
 use crate::plan::{Plan, Subject};
 use crate::render::view::{self, ProviderView, Row, View, esc, will_be};
@@ -260,10 +258,9 @@ fn section(pv: &ProviderView, level: &str) -> String {
 }
 
 fn list_change(before: &[String], after: &[String]) -> (String, String) {
-    let b: BTreeSet<&String> = before.iter().collect();
-    let a: BTreeSet<&String> = after.iter().collect();
-    let removed: Vec<String> = b.difference(&a).map(|s| format!("− <code>{}</code>", esc(s))).collect();
-    let added: Vec<String> = a.difference(&b).map(|s| format!("+ <code>{}</code>", esc(s))).collect();
+    let (added, removed) = super::added_and_removed(before, after);
+    let removed: Vec<String> = removed.into_iter().map(|s| format!("− <code>{}</code>", esc(s))).collect();
+    let added: Vec<String> = added.into_iter().map(|s| format!("+ <code>{}</code>", esc(s))).collect();
     let or_dash = |v: Vec<String>| if v.is_empty() { "".to_string() } else { v.join("<br>") };
     (or_dash(removed), or_dash(added))
 }

@@ -24,6 +24,19 @@ use crate::clean;
 
 pub use crate::clean::printable;
 
+/// The agent IDs a list change adds and removes, compared as the plan compares them (UUID case does not matter:
+/// [`crate::diff::as_set`]), each shown as its own side spells it, in sorted order.
+fn added_and_removed<'a>(before: &'a [String], after: &'a [String]) -> (Vec<&'a String>, Vec<&'a String>) {
+    let (b, a) = (crate::diff::as_set(before), crate::diff::as_set(after));
+    let only = |ids: &'a [String], other: &std::collections::BTreeSet<String>| {
+        let mut ids: Vec<&String> = ids.iter().filter(|id| !other.contains(&id.to_lowercase())).collect();
+        ids.sort_by(|x, y| x.to_lowercase().cmp(&y.to_lowercase()).then(x.cmp(y)));
+        ids.dedup_by(|x, y| x.eq_ignore_ascii_case(y));
+        ids
+    };
+    (only(after, &b), only(before, &a))
+}
+
 /// The escape sequences the palette writes: the only ones the output path lets through.
 fn colour_sequences() -> &'static [String] {
     static SEQUENCES: std::sync::LazyLock<Vec<String>> = std::sync::LazyLock::new(|| {

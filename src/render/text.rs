@@ -2,8 +2,6 @@
 //! every changed non-secret field, a status for every secret, unmanaged providers listed, and a summary line. It
 //! reads the same without colour. What each line says comes from the plan's [`View`]; this module lays it out.
 
-use std::collections::BTreeSet;
-
 use crate::diff::{Action, Value};
 use crate::plan::{Plan, Request};
 use crate::render::Palette;
@@ -123,13 +121,12 @@ fn row_line(row: &Row, width: usize, p: Palette) -> String {
 }
 
 fn list_change(label: &str, before: &[String], after: &[String], p: Palette) -> String {
-    let b: BTreeSet<&String> = before.iter().collect();
-    let a: BTreeSet<&String> = after.iter().collect();
+    let (added, removed) = super::added_and_removed(before, after);
     let mut out = format!("    {} {label}\n", p.update("~"));
-    for added in a.difference(&b) {
+    for added in added {
         out.push_str(&format!("        {} {}\n", p.create("+"), super::printable(added)));
     }
-    for removed in b.difference(&a) {
+    for removed in removed {
         out.push_str(&format!("        {} {}\n", p.delete("-"), super::printable(removed)));
     }
     out

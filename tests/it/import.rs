@@ -133,6 +133,31 @@ fn three_providers_round_trip_to_no_changes() {
 }
 
 #[test]
+fn agent_ids_are_imported_as_the_account_spells_them() {
+    let mut state = three_provider_state();
+    state.twilio.as_mut().unwrap().allowed_agent_ids = vec![AGENT_A.to_uppercase(), AGENT_B.into()];
+    let mut f = fixture(state.clone());
+    let (code, _, err) = f.run(&["import"]);
+    assert_eq!(code, 0, "{err}");
+    let written = read(&f, "telephony.yaml");
+    let expected = THREE_PROVIDER_FILE.replacen(
+        &format!("    - \"{AGENT_A}\""),
+        &format!("    - \"{}\"", AGENT_A.to_uppercase()),
+        1,
+    );
+    assert_ne!(expected, THREE_PROVIDER_FILE, "the test changes the file it expects");
+    assert_eq!(written, expected);
+    for (name, value) in
+        [("TWILIO_AUTH_TOKEN", TW), ("TELNYX_API_KEY", TX_API), ("TELNYX_PUBLIC_KEY", TX_PUB), ("PLIVO_AUTH_TOKEN", PL)]
+    {
+        f.env.insert(name.into(), value.into());
+    }
+    let (code, out, err) = f.run(&["plan", "--detailed-exitcode"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(f.account(), state, "nothing was written to the account");
+}
+
+#[test]
 fn a_secret_set_to_another_value_shows_as_a_change_after_import() {
     let mut f = fixture(three_provider_state());
     assert_eq!(f.run(&["import"]).0, 0);

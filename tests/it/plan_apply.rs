@@ -222,6 +222,27 @@ fn agent_list_change_shows_added_and_removed_ids() {
 }
 
 #[test]
+fn agent_ids_are_shown_as_each_side_spells_them_and_compared_without_case() {
+    // The account spells B in upper case, the file drops B and keeps A (upper case in the account, lower in the
+    // file): only B is removed, and it is shown as the account holds it.
+    let mut state = full_state();
+    state.twilio.as_mut().unwrap().allowed_agent_ids = vec![AGENT_A.to_uppercase(), AGENT_B.to_uppercase()];
+    let f = Fixture::with_state(state);
+    f.write(
+        "telephony.yaml",
+        &FULL_FILE.replace(&format!("    - {AGENT_A}\n    - {AGENT_B}\n"), &format!("    - {AGENT_A}\n")),
+    );
+    let (code, out, err) = f.run(&["plan", "--detailed-exitcode"]);
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(out.contains(&format!("        - {}\n", AGENT_B.to_uppercase())), "{out}");
+    assert!(!out.to_lowercase().contains(&format!("+ {AGENT_A}")), "A is in both: {out}");
+    assert!(!out.to_lowercase().contains(&format!("- {AGENT_A}")), "A is in both: {out}");
+    let (_, md, _) = f.run(&["plan", "--format", "markdown"]);
+    assert!(md.contains(&format!("− <code>{}</code>", AGENT_B.to_uppercase())), "{md}");
+    assert!(!md.to_lowercase().contains(&format!("<code>{AGENT_A}</code>")), "{md}");
+}
+
+#[test]
 fn null_deletes_a_provider() {
     for family in FAMILIES {
         let f = Fixture::with_state(full_state()).family(family);
