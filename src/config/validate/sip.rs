@@ -7,7 +7,7 @@ use super::references::reference_hint;
 use super::{Validator, join};
 use crate::config::diagnostic::Code;
 use crate::config::model::{AgentEntry, AllowanceSpec, FallbackSpec, Located, RegistrationSpec, SipSpec};
-use crate::config::node::{Key, Loc, Node, NodeKind};
+use crate::config::node::{Loc, Node, NodeKind};
 use crate::secret::Reference;
 use crate::sip::{self, RegistrationKey};
 
@@ -216,20 +216,10 @@ impl Validator {
         };
         let before = self.invalid.diagnostics.len();
         let found = self.entries(entries, path, &ALLOWANCE_KEYS);
-        let agent = match found.get(sip::AGENT_ID) {
-            Some((_, node)) => self.agent_entry(&join(path, sip::AGENT_ID), node),
-            None if found.suggested.contains(sip::AGENT_ID) => None,
-            None => {
-                self.report(
-                    Code::MissingField,
-                    item.loc,
-                    join(path, sip::AGENT_ID),
-                    "missing required field `agentId`",
-                    "name the agent this allowance lets calls reach: `agentId: <uuid>` or `agentId: { agent: NAME }`",
-                );
-                None
-            }
-        };
+        let hint = "name the agent this allowance lets calls reach: `agentId: <uuid>` or `agentId: { agent: NAME }`";
+        let agent = self
+            .required(&found, item.loc, path, sip::AGENT_ID, hint)
+            .and_then(|node| self.agent_entry(&join(path, sip::AGENT_ID), node));
         let pattern = match found.get(sip::TO_USER_PATTERN) {
             Some((_, node)) => self.pattern(&join(path, sip::TO_USER_PATTERN), node),
             None => Some(None),
@@ -268,20 +258,10 @@ impl Validator {
         };
         let before = self.invalid.diagnostics.len();
         let found = self.entries(entries, path, &FALLBACK_KEYS);
-        let url = match found.get(sip::URL) {
-            Some((_, node)) => self.url(&join(path, sip::URL), node),
-            None if found.suggested.contains(sip::URL) => None,
-            None => {
-                self.report(
-                    Code::MissingField,
-                    node.loc,
-                    join(path, sip::URL),
-                    "missing required field `url`",
-                    "the fallback handler is a webhook: write its `url` (https://...), or `fallbackHandler: null` for none",
-                );
-                None
-            }
-        };
+        let hint =
+            "the fallback handler is a webhook: write its `url` (https://...), or `fallbackHandler: null` for none";
+        let url =
+            self.required(&found, node.loc, path, sip::URL, hint).and_then(|url| self.url(&join(path, sip::URL), url));
         let secrets = match found.get(sip::SECRETS) {
             Some((_, node)) => self.fallback_secrets(&join(path, sip::SECRETS), node).map(Some),
             None => Some(None),
@@ -442,45 +422,18 @@ impl Validator {
         };
         let before = self.invalid.diagnostics.len();
         let found = self.entries(entries, path, &sip::REGISTRATION_FIELDS);
-        let required = |v: &mut Validator, field: &'static str, key_of: Option<&(&Key, &Node)>| match key_of {
-            Some((_, node)) => {
-                let hint = match field {
-                    sip::USERNAME => "the SIP username the account registers as",
-                    _ => "the SIP server to register with, e.g. trunk.example.com",
-                };
-                v.text(&join(path, field), node, sip::max_chars(field), hint)
-            }
-            None if found.suggested.contains(field) => None,
-            None => {
-                v.report(
-                    Code::MissingField,
-                    item.loc,
-                    join(path, field),
-                    format!("missing required field `{field}`"),
-                    format!("the API requires {field} for a SIP registration; add it"),
-                );
-                None
-            }
+        let required = |v: &mut Validator, field: &'static str, hint: &str| {
+            let missing = format!("the API requires {field} for a SIP registration; add it");
+            let node = v.required(&found, item.loc, path, field, missing)?;
+            v.text(&join(path, field), node, sip::max_chars(field), hint)
         };
-        let username = required(self, sip::USERNAME, found.get(sip::USERNAME));
-        let proxy = required(self, sip::PROXY, found.get(sip::PROXY));
+        let username = required(self, sip::USERNAME, "the SIP username the account registers as");
+        let proxy = required(self, sip::PROXY, "the SIP server to register with, e.g. trunk.example.com");
         let env = sip::password_env(username.as_deref().unwrap_or("alice"));
-        let password = match found.get(sip::PASSWORD) {
-            Some((_, node)) => {
-                self.secret_hinted(&join(path, sip::PASSWORD), node, || reference_hint(sip::PASSWORD, &env))
-            }
-            None if found.suggested.contains(sip::PASSWORD) => None,
-            None => {
-                self.report(
-                    Code::MissingField,
-                    item.loc,
-                    join(path, sip::PASSWORD),
-                    "missing required field `password`",
-                    reference_hint(sip::PASSWORD, &env),
-                );
-                None
-            }
-        };
+        let password =
+            self.required(&found, item.loc, path, sip::PASSWORD, reference_hint(sip::PASSWORD, &env)).and_then(
+                |node| self.secret_hinted(&join(path, sip::PASSWORD), node, || reference_hint(sip::PASSWORD, &env)),
+            );
         let optional = |v: &mut Validator, field: &'static str| match found.get(field) {
             None => Some(None),
             Some((_, node)) if matches!(node.kind, NodeKind::Null) => Some(None),

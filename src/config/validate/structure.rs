@@ -7,7 +7,7 @@ use super::references::{REFERENCE_KEYS, SOURCES_HINT};
 use super::{Validated, Validator, join};
 use crate::config::diagnostic::Code;
 use crate::config::model::{DEFAULT_API_KEY_ENV, Declaration, FORMAT_VERSION, Located};
-use crate::config::node::{Key, Node, NodeKind};
+use crate::config::node::{Key, Loc, Node, NodeKind};
 use crate::provider::{self, Provider};
 use crate::secret::Reference;
 
@@ -55,6 +55,26 @@ impl<'n> Entries<'n> {
 }
 
 impl Validator {
+    /// A required field's value; when it is absent, a `missing-field` problem at `at` (the mapping that lacks it),
+    /// unless an unknown key was already reported as a misspelling of it.
+    pub(super) fn required<'n>(
+        &mut self,
+        found: &Entries<'n>,
+        at: Loc,
+        path: &str,
+        field: &'static str,
+        hint: impl Into<String>,
+    ) -> Option<&'n Node> {
+        if let Some((_, node)) = found.get(field) {
+            return Some(node);
+        }
+        if !found.suggested.contains(field) {
+            let message = format!("missing required field `{field}`");
+            self.report(Code::MissingField, at, join(path, field), message, hint);
+        }
+        None
+    }
+
     /// Sorts a mapping's entries by key: known keys are returned, unknown and repeated ones reported (the values of
     /// unknown keys are kept from view unless the key is plainly a typo of a field that is not secret).
     pub(super) fn entries<'n>(
