@@ -552,59 +552,68 @@ fn provider_endpoint<P: Provider>(
     }
 }
 
-/// `GET /api/agents`: cursor pagination in creation order, `search` on the name (case-insensitive substring),
-/// `pageSize` clipped to the configured page size. `next`/`previous` are absolute URLs keeping the other parameters.
+/// `GET /api/agents`: cursor pagination in creation order, `search` on the name (case-insensitive substring).
 fn agents_page(agents: &[Agent], query: Option<&str>, page_size: usize, base: &str) -> Reply {
-    let params: Vec<(String, String)> =
-        url::form_urlencoded::parse(query.unwrap_or("").as_bytes()).into_owned().collect();
-    // Django's `QueryDict.get` gives the last value of a repeated parameter.
-    let param = |name: &str| params.iter().rev().find(|(key, _)| key == name).map(|(_, value)| value.as_str());
+    let params = query_params(query);
+    let search = last_param(&params, "search").filter(|s| !s.is_empty()).map(str::to_lowercase);
+    let matching: Vec<(usize, &Agent)> = agents
+        .iter()
+        .enumerate()
+        .filter(|(_, agent)| search.as_deref().is_none_or(|s| agent.name.to_lowercase().contains(s)))
+        .collect();
+    cursor_page(&matching, &params, page_size, base, |&(index, agent)| {
+        json!({
+            "agentId": agent.agent_id,
+            "publishedRevisionId": null,
+            "name": agent.name,
+            "created": created_at(index),
+            "statistics": { "calls": 0 },
+        })
+    })
+}
 
-    let size = match param("pageSize").and_then(|size| size.parse::<usize>().ok()) {
+/// A query string's parameters, in order.
+pub(crate) fn query_params(query: Option<&str>) -> Vec<(String, String)> {
+    url::form_urlencoded::parse(query.unwrap_or("").as_bytes()).into_owned().collect()
+}
+
+/// A parameter's value: the last one when it is repeated, as Django's `QueryDict.get` gives.
+fn last_param<'p>(params: &'p [(String, String)], name: &str) -> Option<&'p str> {
+    params.iter().rev().find(|(key, _)| key == name).map(|(_, value)| value.as_str())
+}
+
+/// One page of `items` as DRF's cursor pagination answers it: `pageSize` clipped to the configured page size, an
+/// unreadable cursor a 404, `next`/`previous` absolute URLs keeping the other parameters, and `total`.
+pub(crate) fn cursor_page<T>(
+    items: &[T],
+    params: &[(String, String)],
+    page_size: usize,
+    base: &str,
+    render: impl Fn(&T) -> Value,
+) -> Reply {
+    let size = match last_param(params, "pageSize").and_then(|size| size.parse::<usize>().ok()) {
         Some(requested) if requested > 0 => requested.min(page_size),
         _ => page_size,
     };
-    let offset = match param("cursor") {
+    let offset = match last_param(params, "cursor") {
         None | Some("") => 0,
         Some(cursor) => match decode_cursor(cursor) {
             Some(offset) => offset,
             None => return Reply::detail(404, "Invalid cursor"),
         },
     };
-    let search = param("search").filter(|s| !s.is_empty()).map(str::to_lowercase);
-
-    let matching: Vec<(usize, &Agent)> = agents
-        .iter()
-        .enumerate()
-        .filter(|(_, agent)| search.as_deref().is_none_or(|s| agent.name.to_lowercase().contains(s)))
-        .collect();
-    let total = matching.len();
-    let results: Vec<Value> = matching
-        .iter()
-        .skip(offset)
-        .take(size)
-        .map(|&(index, agent)| {
-            json!({
-                "agentId": agent.agent_id,
-                "publishedRevisionId": null,
-                "name": agent.name,
-                "created": created_at(index),
-                "statistics": { "calls": 0 },
-            })
-        })
-        .collect();
-
-    let link = |to: usize| page_link(base, &params, to);
+    let results: Vec<Value> = items.iter().skip(offset).take(size).map(render).collect();
+    let link = |to: usize| page_link(base, params, to);
     // A crafted cursor can hold any offset: no arithmetic on it may overflow.
     let end = offset.saturating_add(size);
-    let next = (end < total).then(|| link(end));
+    let next = (end < items.len()).then(|| link(end));
     let previous = (offset > 0).then(|| link(offset.saturating_sub(size)));
-    Reply::json(200, json!({ "next": next, "previous": previous, "results": results, "total": total }))
+    Reply::json(200, json!({ "next": next, "previous": previous, "results": results, "total": items.len() }))
 }
 
 /// The page at `offset`: every parameter of the request but `cursor`, plus the new cursor, sorted by name as
 /// DRF's `replace_query_param` does.
-pub(crate) fn page_link(base: &str, params: &[(String, String)], offset: usize) -> Option<String> {
+fn page_link(base: &str, params: &[(String, String)], offset: usize) -> Option<String> {
     let mut url = url::Url::parse(base).ok()?;
     let mut pairs: Vec<(&str, String)> =
         params.iter().filter(|(key, _)| key != "cursor").map(|(key, value)| (key.as_str(), value.clone())).collect();
@@ -640,7 +649,7 @@ fn encode_cursor(offset: usize) -> String {
     out
 }
 
-pub(crate) fn decode_cursor(cursor: &str) -> Option<usize> {
+fn decode_cursor(cursor: &str) -> Option<usize> {
     let mut bits = 0u32;
     let mut count = 0;
     let mut bytes = Vec::new();

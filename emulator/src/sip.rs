@@ -19,7 +19,7 @@ use hyper::body::Bytes;
 use hyper::http::request::Parts;
 use serde_json::{Map, Value, json};
 
-use crate::api::{Reply, decode_cursor, json_body, page_link};
+use crate::api::{Reply, cursor_page, json_body, query_params};
 use crate::model::{AccountState, AgentAllowance, FallbackHandler, SipConfig, SipRegistration};
 use crate::validate::{NOT_NULL, NOT_STRING, REQUIRED, boolean, char_field, messages, non_field_error, not_a_dict};
 use crate::{DuplicateRegistration, MissingRegistration, OmittedPattern};
@@ -245,27 +245,9 @@ fn created_at(n: u64) -> String {
     format!("2026-02-{:02}T{:02}:{:02}:00.000000Z", 1 + minutes / (24 * 60), minutes / 60 % 24, minutes % 60)
 }
 
-/// `GET /api/sip/registrations`: cursor pagination in creation order, `pageSize` clipped to the page size.
+/// `GET /api/sip/registrations`: cursor pagination in creation order.
 fn page(all: &[SipRegistration], query: Option<&str>, page_size: usize, base: &str) -> Reply {
-    let params: Vec<(String, String)> =
-        url::form_urlencoded::parse(query.unwrap_or("").as_bytes()).into_owned().collect();
-    let param = |name: &str| params.iter().rev().find(|(key, _)| key == name).map(|(_, value)| value.as_str());
-    let size = match param("pageSize").and_then(|size| size.parse::<usize>().ok()) {
-        Some(requested) if requested > 0 => requested.min(page_size),
-        _ => page_size,
-    };
-    let offset = match param("cursor") {
-        None | Some("") => 0,
-        Some(cursor) => match decode_cursor(cursor) {
-            Some(offset) => offset,
-            None => return Reply::detail(404, "Invalid cursor"),
-        },
-    };
-    let results: Vec<Value> = all.iter().skip(offset).take(size).map(render_registration).collect();
-    let end = offset.saturating_add(size);
-    let next = (end < all.len()).then(|| page_link(base, &params, end));
-    let previous = (offset > 0).then(|| page_link(base, &params, offset.saturating_sub(size)));
-    Reply::json(200, json!({ "next": next, "previous": previous, "results": results, "total": all.len() }))
+    cursor_page(all, &query_params(query), page_size, base, render_registration)
 }
 
 /// Validates `PatchedSipConfig` against the account's config and returns it as it would be afterwards: each field
