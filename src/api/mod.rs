@@ -207,7 +207,7 @@ pub enum ApiError {
         messages: Vec<ServerMessage>,
         attempts: u32,
         gave_up: Option<GaveUp>,
-        /// Whether the body is exactly the API's `{"detail": "..."}`: only such a 404 means "not configured".
+        /// Whether the body is the API's `{"detail": "..."}`: only such a 404 means "not configured".
         detail_body: bool,
         /// Whether an earlier attempt of the same request may have been processed (its answer was lost).
         earlier_unknown: bool,

@@ -285,12 +285,13 @@ impl std::fmt::Display for DrfMessage {
     }
 }
 
-/// Whether a body is exactly the API's error `{"detail": "..."}`: a JSON object holding one key, `detail`, whose
-/// value is a string. Only a 404 with such a body says "not configured"; another JSON (a gateway's `{"error": ...}`),
-/// an HTML page or an empty body says the path does not exist there.
+/// Whether a body is the API's error `{"detail": "..."}`: a JSON object whose `detail` is a string (beside it, a
+/// key some DRF exception handlers add, such as `code`, is accepted). Only a 404 with such a body says "not
+/// configured"; another JSON (a gateway's `{"error": ...}`), an HTML page or an empty body says the path does not
+/// exist there.
 pub fn is_detail_body(body: &[u8]) -> bool {
     match serde_json::from_slice::<Value>(body) {
-        Ok(Value::Object(map)) => map.len() == 1 && map.get("detail").is_some_and(Value::is_string),
+        Ok(Value::Object(map)) => map.get("detail").is_some_and(Value::is_string),
         _ => false,
     }
 }
@@ -390,9 +391,10 @@ mod tests {
     #[test]
     fn only_a_detail_body_is_the_apis_own() {
         assert!(is_detail_body(br#"{"detail": "Not found."}"#));
+        assert!(is_detail_body(br#"{"detail": "Not found.", "code": "not_found"}"#));
         for other in [
             &br#"{"error": "no such route"}"#[..],
-            br#"{"detail": "Not found.", "error": "x"}"#,
+            br#"{"message": "Not found.", "status": 404}"#,
             br#"{"detail": 404}"#,
             br#"["Not found."]"#,
             b"<html><h1>Not Found</h1></html>",

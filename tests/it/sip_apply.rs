@@ -2,7 +2,7 @@
 //! written) named by its subject in text and in JSON; a registration's POST as a create (at most four POSTs in all,
 //! the registrations read again after an ambiguous failure before any new POST: present and matching is done,
 //! present and different gets a PATCH, absent gets the POST again); and a registration's PATCH or DELETE answered
-//! 404, which means "gone" only with the API's exact `{"detail": ...}` body. The stop signal's SIP case is in
+//! 404, which means "gone" only with the API's `{"detail": ...}` body. The stop signal's SIP case is in
 //! `stop.rs`.
 
 use std::time::Duration;
@@ -194,7 +194,7 @@ fn a_lost_post_answer_is_read_again_and_decides_what_follows() {
     }
 }
 
-/// A registration's PATCH or DELETE answered 404: with the API's exact `{"detail": "..."}` body the registration is
+/// A registration's PATCH or DELETE answered 404: with the API's `{"detail": "..."}` body the registration is
 /// gone (a DELETE is then done; a PATCH failed: the registration is no longer there to update); any other 404 body (a
 /// gateway's JSON, an HTML page) is "no such endpoint", naming the URL, and nothing more is sent.
 #[test]
