@@ -409,7 +409,7 @@ pub fn applied_line(plan: &Plan, written: &[Subject]) -> String {
     let sip = written.iter().any(|s| !matches!(s, Subject::Provider(_)));
     let how = if sip {
         ""
-    } else if plan.writes_whole_blocks() {
+    } else if plan.writes_whole_blocks() || written.len() == 1 {
         " in one write"
     } else {
         ": one request each"

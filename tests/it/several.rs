@@ -234,7 +234,7 @@ fn one_failing_file_does_not_stop_the_others_and_the_run_exits_1() {
     assert_eq!(requests_of(&f, PROD_KEY), vec![GET_CONFIG, PATCH_TWILIO]);
     assert_eq!(requests_of(&f, DEV_KEY), vec![GET_CONFIG]);
     assert_eq!(f.emu.account(PROD_KEY).unwrap().twilio.unwrap().auth_token, PROD_TOKEN);
-    assert!(out.contains("Apply complete: 0 created, 1 updated, 0 deleted (twilio: one request each)."), "{out}");
+    assert!(out.contains("Apply complete: 0 created, 1 updated, 0 deleted (twilio in one write)."), "{out}");
     assert!(
         out.contains("Overall: 4 files: 1 applied (0 created, 1 updated, 0 deleted), 1 without changes, 2 failed"),
         "{out}"
