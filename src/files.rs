@@ -26,6 +26,18 @@ pub enum ReadError {
     Io(std::io::Error),
 }
 
+/// Why a file was not read, as the end of a sentence naming it: `cannot read plan.json: it is a FIFO (named pipe),
+/// not a regular file`. An I/O error is given in words of its kind ([`read_reason`]).
+impl std::fmt::Display for ReadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ReadError::NotRegular(kind) => write!(f, "it is {kind}, not a regular file"),
+            ReadError::TooLarge(limit) => write!(f, "it is larger than {limit} bytes"),
+            ReadError::Io(e) => f.write_str(&read_reason(e)),
+        }
+    }
+}
+
 /// Reads a whole regular file (or the regular file a link points to) of at most `limit` bytes.
 pub fn read_regular(path: &Path, limit: u64) -> Result<Vec<u8>, ReadError> {
     let check = |meta: &std::fs::Metadata| match not_regular(meta) {
@@ -155,6 +167,16 @@ pub fn write_atomic(path: &Path, text: &str, replace: bool, protected: &[(PathBu
     }
 }
 
+/// Why a file could not be read, in a few words (`no such file`, `permission denied`, else the error's kind).
+pub fn read_reason(err: &std::io::Error) -> String {
+    match err.kind() {
+        std::io::ErrorKind::NotFound => "no such file".to_string(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
+        _ => err.kind().to_string(),
+    }
+}
+
+/// Why a file could not be written, in a few words.
 fn io_reason(err: &std::io::Error) -> String {
     match err.kind() {
         std::io::ErrorKind::NotFound => "the folder does not exist".into(),

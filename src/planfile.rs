@@ -23,7 +23,6 @@ use sha2::{Digest, Sha256};
 
 use crate::diff::{FieldChange, ProviderPlan, RegistrationPlan, SecretStatus, SipPlan};
 use crate::endpoints::Family;
-use crate::files::ReadError;
 use crate::plan::{Plan, Request};
 use crate::state::RemoteState;
 
@@ -283,11 +282,7 @@ pub fn read(path: &Path) -> Result<Vec<PlanFile>, StaleError> {
     let shown = path.display().to_string();
     let unreadable = |reason: String| StaleError::Unreadable { path: shown.clone(), reason };
     // A regular file only (a FIFO would make the run wait for a writer), never read past the cap.
-    let bytes = crate::files::read_regular(path, MAX_PLAN_FILE_BYTES).map_err(|e| match e {
-        ReadError::NotRegular(kind) => unreadable(format!("it is {kind}, not a regular file")),
-        ReadError::TooLarge(limit) => unreadable(format!("it is larger than {limit} bytes")),
-        ReadError::Io(e) => unreadable(e.kind().to_string()),
-    })?;
+    let bytes = crate::files::read_regular(path, MAX_PLAN_FILE_BYTES).map_err(|e| unreadable(e.to_string()))?;
     let text = String::from_utf8(bytes).map_err(|_| unreadable("it is not UTF-8 text".into()))?;
     let value: Value = serde_json::from_str(&text)
         .map_err(|e| StaleError::NotAPlan { path: shown.clone(), reason: format!("not JSON ({e})") })?;

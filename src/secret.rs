@@ -144,7 +144,7 @@ fn read_secret_file(shown: &Path, full: &Path) -> Result<SecretString, ResolveEr
     let unreadable = |err: std::io::Error| ResolveError::FileUnreadable {
         shown: shown_text.clone(),
         path: full.display().to_string(),
-        reason: io_reason(&err),
+        reason: crate::files::read_reason(&err),
     };
     // A regular file only, never read past the cap: a FIFO would make the run wait for a writer, forever.
     let bytes = match crate::files::read_regular(full, MAX_SECRET_FILE_BYTES) {
@@ -179,14 +179,6 @@ fn read_secret_file(shown: &Path, full: &Path) -> Result<SecretString, ResolveEr
         return Err(ResolveError::FileEmpty { shown: shown_text, newline_only: had_newline });
     }
     Ok(SecretString::from(text))
-}
-
-fn io_reason(err: &std::io::Error) -> String {
-    match err.kind() {
-        std::io::ErrorKind::NotFound => "no such file".to_string(),
-        std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
-        _ => err.kind().to_string(),
-    }
 }
 
 #[cfg(test)]

@@ -12,7 +12,7 @@
 //! report (the same numbers as `jq '.summary | {create, update, delete}'`).
 
 use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::error::Error;
 use crate::plan::Plan;
@@ -35,7 +35,7 @@ pub enum ShowFormat {
 /// Reads the document at `path` (`-`: standard input) and prints it in `format` on stdout.
 pub fn show(path: &Path, format: ShowFormat, out: Output) -> Result<(), Error> {
     let shown = path.display().to_string();
-    let text = read(path).map_err(|e| Error::ShowRead { path: shown.clone(), reason: e.to_string() })?;
+    let text = read(path).map_err(|reason| Error::ShowRead { path: shown.clone(), reason })?;
     let value: serde_json::Value =
         serde_json::from_str(&text).map_err(|e| Error::NotAPlan { path: shown.clone(), reason: e.to_string() })?;
     if value.get("planFileVersion").is_some() {
@@ -56,14 +56,21 @@ pub fn show(path: &Path, format: ShowFormat, out: Output) -> Result<(), Error> {
     Ok(())
 }
 
-fn read(path: &Path) -> std::io::Result<String> {
-    let mut text = String::new();
-    if path == Path::new("-") {
-        std::io::stdin().read_to_string(&mut text)?;
+/// The document's text: standard input for `-`, else a regular file (a FIFO or a device is refused at once, never
+/// waited on), never read past the cap a saved plan has.
+fn read(path: &Path) -> Result<String, String> {
+    let limit = crate::planfile::MAX_PLAN_FILE_BYTES;
+    let bytes = if path == Path::new("-") {
+        let mut bytes = Vec::new();
+        std::io::stdin().take(limit + 1).read_to_end(&mut bytes).map_err(|e| e.kind().to_string())?;
+        if bytes.len() as u64 > limit {
+            return Err(format!("it is larger than {limit} bytes"));
+        }
+        bytes
     } else {
-        std::fs::File::open(PathBuf::from(path))?.read_to_string(&mut text)?;
-    }
-    Ok(text)
+        crate::files::read_regular(path, limit).map_err(|e| e.to_string())?
+    };
+    String::from_utf8(bytes).map_err(|_| "it is not UTF-8 text".to_string())
 }
 
 /// One file of several: its name, and its plan with apply's report line, or its error.

@@ -213,7 +213,7 @@ pub fn check_file(shown: &Path, full: &Path) -> Result<(), SopsError> {
         Ok(bytes) => bytes,
         Err(ReadError::NotRegular(kind)) => return Err(unreadable(format!("it is {kind}, not a regular file"))),
         Err(ReadError::TooLarge(_)) => return Err(SopsError::TooLarge { file }),
-        Err(ReadError::Io(e)) => return Err(unreadable(io_reason(&e))),
+        Err(ReadError::Io(e)) => return Err(unreadable(crate::files::read_reason(&e))),
     };
     let format = Format::of(full);
     let not_sops =
@@ -253,19 +253,11 @@ fn regular(shown: &Path, full: &Path) -> Result<(), SopsError> {
         path: full.display().to_string(),
         reason,
     };
-    let meta = std::fs::metadata(full).map_err(|e| unreadable(io_reason(&e)))?;
+    let meta = std::fs::metadata(full).map_err(|e| unreadable(crate::files::read_reason(&e)))?;
     if let Some(kind) = crate::files::not_regular(&meta) {
         return Err(unreadable(format!("it is {kind}, not a regular file")));
     }
     Ok(())
-}
-
-fn io_reason(err: &std::io::Error) -> String {
-    match err.kind() {
-        std::io::ErrorKind::NotFound => "no such file".to_string(),
-        std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
-        _ => err.kind().to_string(),
-    }
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -350,7 +342,7 @@ pub fn value(shown: &Path, full: &Path, key: &str) -> Result<SecretString, SopsE
     let canonical = full.canonicalize().map_err(|e| SopsError::Unreadable {
         file: file.clone(),
         path: full.display().to_string(),
-        reason: io_reason(&e),
+        reason: crate::files::read_reason(&e),
     })?;
     // Held while sops runs: a second reference to the same file waits for the first decryption, never starts another.
     let mut decrypted = DECRYPTED.lock().unwrap_or_else(|e| e.into_inner());
@@ -516,7 +508,11 @@ fn decrypt(file: &str, full: &Path) -> Decrypted {
             return Err(SopsError::NotInstalled { file: file.to_string() });
         }
         Err(e) => {
-            return Err(SopsError::CannotRun { file: file.to_string(), program: shown_program, reason: io_reason(&e) });
+            return Err(SopsError::CannotRun {
+                file: file.to_string(),
+                program: shown_program,
+                reason: crate::files::read_reason(&e),
+            });
         }
     };
     let (tx, rx) = mpsc::channel();
@@ -567,7 +563,7 @@ fn decrypt(file: &str, full: &Path) -> Decrypted {
                 return Err(SopsError::CannotRun {
                     file: file.to_string(),
                     program: shown_program,
-                    reason: io_reason(&e),
+                    reason: crate::files::read_reason(&e),
                 });
             }
         }
@@ -591,9 +587,11 @@ fn decrypt(file: &str, full: &Path) -> Decrypted {
             serde_json::from_slice::<Document>(&bytes).map_err(|_| SopsError::OutputNotJson { file: file.to_string() })
         }
         Some(Ok(None)) => Err(SopsError::OutputTooLarge { file: file.to_string() }),
-        Some(Err(e)) => {
-            Err(SopsError::CannotRun { file: file.to_string(), program: shown_program, reason: io_reason(&e) })
-        }
+        Some(Err(e)) => Err(SopsError::CannotRun {
+            file: file.to_string(),
+            program: shown_program,
+            reason: crate::files::read_reason(&e),
+        }),
         None => Err(SopsError::OutputNotJson { file: file.to_string() }),
     }
 }

@@ -144,5 +144,15 @@ fn what_is_not_a_json_plan_is_refused_saying_what_it_is() {
     }
     let (code, _, err) = f.run(&["show", "missing.json"]);
     assert_eq!(code, 1);
-    assert!(err.contains("cannot read missing.json"), "{err}");
+    assert!(err.contains("error: cannot read missing.json: no such file"), "{err}");
+    // A FIFO is refused at once (never waited on for a writer), as a folder is.
+    let fifo = f.path("plan.fifo");
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status().expect("mkfifo");
+    assert!(made.success());
+    let (code, _, err) = f.run(&["show", "plan.fifo"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("error: cannot read plan.fifo: it is a FIFO (named pipe), not a regular file"), "{err}");
+    let (code, _, err) = f.run(&["show", "."]);
+    assert_eq!(code, 1);
+    assert!(err.contains("error: cannot read .: it is a directory, not a regular file"), "{err}");
 }
