@@ -42,6 +42,8 @@ pub const TIMEOUT_ENV: &str = "RECONCILE_SOPS_TIMEOUT";
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 /// The longest [`TIMEOUT_ENV`] accepted (an hour): a longer wait is a mistake, not a key service.
 const MAX_TIMEOUT_SECS: u64 = 3600;
+/// How often a wait on sops looks for a stop signal.
+const SIGNAL_POLL: Duration = Duration::from_millis(20);
 /// The most sops may print for one file (the decrypted document, as JSON). A file of credentials is a few kilobytes.
 pub const MAX_OUTPUT_BYTES: usize = 1024 * 1024;
 /// The largest encrypted file `validate` reads to check that it is a SOPS file.
@@ -81,6 +83,8 @@ pub enum SopsError {
     Refused { file: String, message: crate::redact::Outside },
     #[error("sops did not finish decrypting {file} within {seconds}s; it was stopped")]
     Timeout { file: String, seconds: u64 },
+    #[error("interrupted ({signal}) while sops was decrypting {file}; it was stopped")]
+    Stopped { file: String, signal: crate::stop::Signal },
     #[error("sops printed more than {MAX_OUTPUT_BYTES} bytes decrypting {file}")]
     OutputTooLarge { file: String },
     #[error("sops's output for {file} is not a JSON document")]
@@ -136,6 +140,7 @@ impl SopsError {
             SopsError::OutputNotJson { .. } => {
                 format!("{PROGRAM_ENV} must name sops 3.9 or later, which prints the decrypted document as JSON")
             }
+            SopsError::Stopped { .. } => "nothing was sent; run the command again".into(),
             SopsError::KeyAbsent { file, suggestion, .. } => {
                 let lead = suggestion.as_ref().map(|s| format!("did you mean {s}? ")).unwrap_or_default();
                 format!(
@@ -365,6 +370,7 @@ fn with_file(mut error: SopsError, shown: &str) -> SopsError {
         | SopsError::NotSops { file, .. }
         | SopsError::Refused { file, .. }
         | SopsError::Timeout { file, .. }
+        | SopsError::Stopped { file, .. }
         | SopsError::OutputTooLarge { file }
         | SopsError::OutputNotJson { file }
         | SopsError::KeyAbsent { file, .. }
@@ -544,11 +550,23 @@ fn decrypt(file: &str, full: &Path) -> Decrypted {
         tracing::debug!("sops did not finish decrypting {file} within {}s; stopped it", limit.as_secs());
         SopsError::Timeout { file: file.to_string(), seconds: limit.as_secs() }
     };
+    // The first SIGINT or SIGTERM stops the run at once: sops too, without waiting for its timeout.
+    let stopped = |child: &mut std::process::Child, signal: crate::stop::Signal| {
+        let _ = child.kill();
+        let _ = child.wait();
+        tracing::debug!("interrupted ({signal}) while sops was decrypting {file}; stopped it");
+        SopsError::Stopped { file: file.to_string(), signal }
+    };
     let (mut output, mut errors) = (None, None);
     while output.is_none() || errors.is_none() {
-        match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+        if let Some(signal) = crate::stop::requested() {
+            return Err(stopped(&mut child, signal));
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(left.min(SIGNAL_POLL)) {
             Ok(Piece::Out(read)) => output = Some(read),
             Ok(Piece::Err(bytes)) => errors = Some(bytes),
+            Err(mpsc::RecvTimeoutError::Timeout) if Instant::now() < deadline => {}
             Err(mpsc::RecvTimeoutError::Timeout) => return Err(timed_out(&mut child)),
             Err(mpsc::RecvTimeoutError::Disconnected) => break,
         }
@@ -557,7 +575,10 @@ fn decrypt(file: &str, full: &Path) -> Decrypted {
     let status = loop {
         match child.try_wait() {
             Ok(Some(status)) => break status,
-            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(5)),
+            Ok(None) if Instant::now() < deadline => match crate::stop::requested() {
+                Some(signal) => return Err(stopped(&mut child, signal)),
+                None => std::thread::sleep(Duration::from_millis(5)),
+            },
             Ok(None) => return Err(timed_out(&mut child)),
             Err(e) => {
                 return Err(SopsError::CannotRun {

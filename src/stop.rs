@@ -3,7 +3,8 @@
 //! [`listen`] starts one thread that waits for the signals, whatever the run's own thread is doing (a request, a
 //! sops decryption, a write to a full pipe). The first signal is *noted*: [`requested`] says so from then on and
 //! [`signalled`] completes, so that every part of the run that talks to the API stops at once: the HTTP client sends
-//! no new request and abandons the one it waits for (see [`crate::api::client`]), and each file reports what it had
+//! no new request and abandons the one it waits for (see [`crate::api::client`]), a sops decryption under way is
+//! stopped (see [`crate::sops`]), and each file reports what it had
 //! written, what was in flight ("in doubt": it may or may not have landed) and what was not sent. The run then ends
 //! with exit code 1. A second signal ends the process at once, exit code 1.
 //!

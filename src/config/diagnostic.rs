@@ -181,9 +181,11 @@ impl Code {
                 Code::SopsUnavailable
             }
             E::Unreadable { .. } | E::TooLarge { .. } | E::NotSops { .. } => Code::NotASopsFile,
-            E::Refused { .. } | E::Timeout { .. } | E::OutputTooLarge { .. } | E::OutputNotJson { .. } => {
-                Code::SopsDecryptFailed
-            }
+            E::Refused { .. }
+            | E::Timeout { .. }
+            | E::Stopped { .. }
+            | E::OutputTooLarge { .. }
+            | E::OutputNotJson { .. } => Code::SopsDecryptFailed,
             E::KeyAbsent { .. } | E::NotString { .. } => Code::SopsKey,
         }
     }

@@ -338,6 +338,39 @@ fn a_signal_at_the_question_cancels_with_no_write_sent() {
     assert!(f.emu.requests().iter().all(|r| r.method == "GET"), "{:?}", f.request_lines());
 }
 
+/// A signal while sops decrypts (here a stand-in that would take 30 s, the default timeout): sops is stopped there and
+/// then, the run says so rather than waiting for the timeout, and nothing is sent.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_signal_while_sops_decrypts_stops_it_and_sends_nothing() {
+    let mut f = Fixture::with_state(full_state()).with_sops();
+    f.write(
+        "telephony.yaml",
+        "plivo:\n  authId: MAXXXXXXXXXXXXXXXXXX\n  authToken: { sops: secrets.enc.yaml, key: plivo.authToken }\n",
+    );
+    let slow = f.script("slow-sops", "exec sleep 30\n");
+    f.env.insert("RECONCILE_SOPS".into(), slow.display().to_string());
+    for signal in [libc::SIGINT, libc::SIGTERM] {
+        let child = spawn(&f, &["apply", "--auto-approve"]);
+        let sops = wait_for_descendant(child.id(), "sleep");
+        kill(child.id(), signal);
+        let output = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{err}");
+        let name = if signal == libc::SIGINT { "SIGINT" } else { "SIGTERM" };
+        assert!(
+            err.contains(&format!(
+                "error[sops-decrypt-failed]: plivo.authToken: interrupted ({name}) while sops was decrypting \
+                 secrets.enc.yaml; it was stopped"
+            )),
+            "{err}"
+        );
+        assert!(!err.contains("within 30s"), "not the timeout: {err}");
+        assert!(!std::path::Path::new(&format!("/proc/{sops}")).exists(), "sops was stopped and reaped");
+        assert!(f.emu.requests().is_empty(), "{:?}", f.request_lines());
+    }
+}
+
 /// The process named `name` among the descendants of `pid` (read from /proc), once it is there.
 #[cfg(target_os = "linux")]
 fn wait_for_descendant(pid: u32, name: &str) -> u32 {
