@@ -22,7 +22,7 @@ use serde_json::{Map, Value, json};
 use crate::api::{Reply, cursor_page, json_body, query_params};
 use crate::model::{AccountState, AgentAllowance, FallbackHandler, SipConfig, SipRegistration};
 use crate::validate::{NOT_NULL, NOT_STRING, REQUIRED, boolean, char_field, messages, non_field_error, not_a_dict};
-use crate::{DuplicateRegistration, MissingRegistration, OmittedPattern};
+use crate::{DuplicateRegistration, MissingRegistration, OmittedPattern, UnsetText};
 
 const MAX_ALLOWANCES: usize = 20;
 const MAX_PATTERN_CHARS: usize = 200;
@@ -39,6 +39,7 @@ pub(crate) struct SipBehaviour {
     pub duplicate: DuplicateRegistration,
     pub missing: MissingRegistration,
     pub omitted_pattern: OmittedPattern,
+    pub unset_text: UnsetText,
     /// Numbers registrations and generated secrets.
     pub counter: u64,
     random: RandomState,
@@ -52,6 +53,7 @@ impl SipBehaviour {
             duplicate: DuplicateRegistration::Refuse,
             missing: MissingRegistration::NotFound,
             omitted_pattern: OmittedPattern::Filled,
+            unset_text: UnsetText::Null,
             counter: 0,
             random: RandomState::new(),
         }
@@ -111,7 +113,7 @@ pub(crate) fn registrations(
     base: &str,
 ) -> Reply {
     match parts.method {
-        Method::GET | Method::HEAD => page(&account.sip_registrations, parts.uri.query(), behaviour.page_size, base),
+        Method::GET | Method::HEAD => page(&account.sip_registrations, parts.uri.query(), behaviour, base),
         Method::POST => {
             let body = match json_body(&parts.headers, body) {
                 Ok(body) => body,
@@ -127,7 +129,7 @@ pub(crate) fn registrations(
             registration.registration_id = behaviour.registration_id();
             registration.created = created_at(behaviour.counter);
             registration.successful = behaviour.new_status;
-            let reply = Reply::json(201, render_registration(&registration));
+            let reply = Reply::json(201, render_registration(&registration, behaviour.unset_text));
             account.sip_registrations.push(registration);
             reply
         }
@@ -151,7 +153,9 @@ pub(crate) fn registration(
         };
     };
     match parts.method {
-        Method::GET | Method::HEAD => Reply::json(200, render_registration(&account.sip_registrations[index])),
+        Method::GET | Method::HEAD => {
+            Reply::json(200, render_registration(&account.sip_registrations[index], behaviour.unset_text))
+        }
         Method::PATCH => {
             let body = match json_body(&parts.headers, body) {
                 Ok(body) => body,
@@ -165,7 +169,7 @@ pub(crate) fn registration(
                 return reply;
             }
             account.sip_registrations[index] = next;
-            Reply::json(200, render_registration(&account.sip_registrations[index]))
+            Reply::json(200, render_registration(&account.sip_registrations[index], behaviour.unset_text))
         }
         Method::DELETE => {
             account.sip_registrations.remove(index);
@@ -227,8 +231,9 @@ pub(crate) fn render_config(sip: &SipConfig, omitted: OmittedPattern) -> Value {
 }
 
 /// A registration as the API shows it: never its password.
-pub(crate) fn render_registration(r: &SipRegistration) -> Value {
-    json!({
+/// An unset `outboundProxy` or `authUser` is shown as `unset` says.
+pub(crate) fn render_registration(r: &SipRegistration, unset: UnsetText) -> Value {
+    let mut shown = json!({
         "registrationId": r.registration_id,
         "created": r.created,
         "username": r.username,
@@ -236,7 +241,17 @@ pub(crate) fn render_registration(r: &SipRegistration) -> Value {
         "outboundProxy": r.outbound_proxy,
         "authUser": r.auth_user,
         "successful": r.successful,
-    })
+    });
+    for (field, value) in [("outboundProxy", &r.outbound_proxy), ("authUser", &r.auth_user)] {
+        match (value, unset) {
+            (Some(_), _) | (None, UnsetText::Null) => {}
+            (None, UnsetText::Empty) => shown[field] = json!(""),
+            (None, UnsetText::Omitted) => {
+                shown.as_object_mut().map(|o| o.remove(field));
+            }
+        }
+    }
+    shown
 }
 
 /// A creation time one minute apart per registration from 2026-02-01T00:00:00Z.
@@ -246,8 +261,8 @@ fn created_at(n: u64) -> String {
 }
 
 /// `GET /api/sip/registrations`: cursor pagination in creation order.
-fn page(all: &[SipRegistration], query: Option<&str>, page_size: usize, base: &str) -> Reply {
-    cursor_page(all, &query_params(query), page_size, base, render_registration)
+fn page(all: &[SipRegistration], query: Option<&str>, behaviour: &SipBehaviour, base: &str) -> Reply {
+    cursor_page(all, &query_params(query), behaviour.page_size, base, |r| render_registration(r, behaviour.unset_text))
 }
 
 /// Validates `PatchedSipConfig` against the account's config and returns it as it would be afterwards: each field

@@ -128,11 +128,14 @@ pub fn parse_registration(value: &Value) -> Result<RemoteRegistration, ShapeErro
         Some(Value::Bool(b)) => Some(*b),
         Some(other) => return Err(wrong("successful", "a boolean or null", other)),
     };
+    // Unset is `null`, no key, or `""` (a server storing a blank text field): the file cannot hold a blank one, so
+    // reading `""` as a value would be a change that no write can make go away.
+    let unset_if_blank = |field: &str| opt_string(object, "", field).map(|v| v.filter(|s| !s.is_empty()));
     Ok(RemoteRegistration {
         id,
         key,
-        outbound_proxy: opt_string(object, "", sip::OUTBOUND_PROXY)?,
-        auth_user: opt_string(object, "", sip::AUTH_USER)?,
+        outbound_proxy: unset_if_blank(sip::OUTBOUND_PROXY)?,
+        auth_user: unset_if_blank(sip::AUTH_USER)?,
         successful,
     })
 }
@@ -262,6 +265,9 @@ mod tests {
         let r = &page.registrations[0];
         assert_eq!((r.id.as_str(), r.key.to_string().as_str()), ("r1", "alice@t.example.com"));
         assert_eq!((r.auth_user.as_deref(), r.successful), (Some("a"), Some(false)));
+        let blank = br#"{"registrationId": "r2", "username": "a", "proxy": "p", "outboundProxy": "", "authUser": ""}"#;
+        let blank = parse_registration_body(blank).unwrap();
+        assert_eq!((blank.outbound_proxy, blank.auth_user), (None, None), "a blank one is unset");
         let bad_id = br#"{"registrationId": "../x", "username": "a", "proxy": "p"}"#;
         assert!(parse_registration_body(bad_id).is_err());
     }
