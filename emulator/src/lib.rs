@@ -592,6 +592,12 @@ impl Emulator {
         self.shared.lock().sip.omitted_pattern = mode;
     }
 
+    /// Whether a one-address range (`/32`) is shown as its bare address (`203.0.113.7`), as PostgreSQL's `inet`
+    /// prints it.
+    pub fn set_bare_host_ranges(&self, bare: bool) {
+        self.shared.lock().sip.bare_host_ranges = bare;
+    }
+
     /// How a registration's unset `outboundProxy` or `authUser` is answered.
     pub fn set_unset_registration_text(&self, mode: UnsetText) {
         self.shared.lock().sip.unset_text = mode;

@@ -9,7 +9,7 @@
 //!     [--sip-endpoints served|404|html] [--registrations-page-size N]
 //!     [--registration-status active|inactive|unknown] [--duplicate-registration 400|409|accept]
 //!     [--missing-registration 404|410|html] [--omitted-pattern filled|null|omitted]
-//!     [--unset-registration-fields null|empty|omitted]
+//!     [--unset-registration-fields null|empty|omitted] [--bare-host-ranges]
 //! ```
 //!
 //! `--account-endpoint 404` answers the deprecated account-level pair as after its removal (405, 410, an HTML 404
@@ -116,6 +116,9 @@ struct Args {
     /// A registration's unset `outboundProxy` or `authUser` is answered as `null`, `empty` (`""`), or `omitted`.
     #[arg(long, value_name = "MODE", default_value = "null", value_parser = UnsetText::parse)]
     unset_registration_fields: UnsetText,
+    /// Show a one-address range (`/32`) of the SIP config as its bare address, as PostgreSQL's `inet` prints it.
+    #[arg(long)]
+    bare_host_ranges: bool,
 }
 
 fn main() -> ExitCode {
@@ -173,6 +176,7 @@ fn run(args: Args) -> Result<(), String> {
     emulator.set_missing_registration(args.missing_registration);
     emulator.set_omitted_pattern(args.omitted_pattern);
     emulator.set_unset_registration_text(args.unset_registration_fields);
+    emulator.set_bare_host_ranges(args.bare_host_ranges);
     if args.deprecation.is_some() || args.sunset.is_some() {
         emulator.set_deprecation(Some(DeprecationHeaders { deprecation: args.deprecation, sunset: args.sunset }));
     }

@@ -40,6 +40,8 @@ pub(crate) struct SipBehaviour {
     pub missing: MissingRegistration,
     pub omitted_pattern: OmittedPattern,
     pub unset_text: UnsetText,
+    /// A one-address range (`/32`) is shown as its bare address, as PostgreSQL's `inet` prints it.
+    pub bare_host_ranges: bool,
     /// Numbers registrations and generated secrets.
     pub counter: u64,
     random: RandomState,
@@ -54,6 +56,7 @@ impl SipBehaviour {
             missing: MissingRegistration::NotFound,
             omitted_pattern: OmittedPattern::Filled,
             unset_text: UnsetText::Null,
+            bare_host_ranges: false,
             counter: 0,
             random: RandomState::new(),
         }
@@ -86,7 +89,7 @@ impl SipBehaviour {
 /// `/api/sip`: `GET`, `PATCH` (each field given replaces the account's; `fallbackHandler` as a whole).
 pub(crate) fn config(account: &mut AccountState, behaviour: &mut SipBehaviour, parts: &Parts, body: &Bytes) -> Reply {
     match parts.method {
-        Method::GET | Method::HEAD => Reply::json(200, render_config(&account.sip, behaviour.omitted_pattern)),
+        Method::GET | Method::HEAD => Reply::json(200, render_config(&account.sip, behaviour)),
         Method::PATCH => {
             let body = match json_body(&parts.headers, body) {
                 Ok(body) => body,
@@ -95,7 +98,7 @@ pub(crate) fn config(account: &mut AccountState, behaviour: &mut SipBehaviour, p
             match patch_config(&body, &account.sip, || behaviour.generated_secret()) {
                 Ok(next) => {
                     account.sip = next;
-                    Reply::json(200, render_config(&account.sip, behaviour.omitted_pattern))
+                    Reply::json(200, render_config(&account.sip, behaviour))
                 }
                 Err(errors) => Reply::json(400, errors),
             }
@@ -199,7 +202,16 @@ fn duplicate(
 }
 
 /// `SipConfig` as the API shows it: every field, the fallback handler's secrets whole.
-pub(crate) fn render_config(sip: &SipConfig, omitted: OmittedPattern) -> Value {
+pub(crate) fn render_config(sip: &SipConfig, behaviour: &SipBehaviour) -> Value {
+    let omitted = behaviour.omitted_pattern;
+    let ranges: Vec<&str> = sip
+        .allowed_cidr_ranges
+        .iter()
+        .map(|range| match range.strip_suffix("/32") {
+            Some(address) if behaviour.bare_host_ranges => address,
+            _ => range,
+        })
+        .collect();
     let agents: Vec<Value> = sip
         .allowed_agents
         .iter()
@@ -222,7 +234,7 @@ pub(crate) fn render_config(sip: &SipConfig, omitted: OmittedPattern) -> Value {
         })
         .collect();
     json!({
-        "allowedCidrRanges": sip.allowed_cidr_ranges,
+        "allowedCidrRanges": ranges,
         "allowAllAgents": sip.allow_all_agents,
         "allowedAgents": agents,
         "fallbackHandler": sip.fallback_handler.as_ref().map(|f| json!({"url": f.url, "secrets": f.secrets})),

@@ -63,10 +63,14 @@ pub fn parse_sip(body: &[u8]) -> Result<RemoteSip, ShapeError> {
     let Value::Object(top) = json(body)? else {
         return Err(ShapeError("expected a JSON object (the SIP config)".into()));
     };
-    // As the API keeps them; a network in another spelling is compared in its canonical form.
+    // As the API keeps them; a network in another spelling is compared in its canonical form. A one-address
+    // network may be shown without its `/32` (as PostgreSQL's `inet` prints it): the file must write it `/32`.
     let allowed_cidr_ranges = strings(&top, "", sip::CIDR_RANGES)?
         .into_iter()
-        .map(|range| sip::parse_cidr(&range).unwrap_or(range))
+        .map(|range| {
+            let spelled = if range.contains('/') { range.clone() } else { format!("{range}/32") };
+            sip::parse_cidr(&spelled).unwrap_or(range)
+        })
         .collect();
     let allow_all_agents = match top.get(sip::ALLOW_ALL_AGENTS) {
         None | Some(Value::Null) => false,
@@ -250,6 +254,8 @@ mod tests {
         assert_eq!(fallback.secrets.iter().map(RemoteSecret::expose).collect::<Vec<_>>(), ["s1", "s2"]);
         assert!(!format!("{fallback:?}").contains("s1"), "Debug never shows a secret");
         assert_eq!(parse_sip(b"{\"domain\": \"x\"}").unwrap().fallback, None);
+        let ranges = parse_sip(br#"{"allowedCidrRanges": ["203.0.113.7", "10.0.0.0/8", "nonsense"]}"#).unwrap();
+        assert_eq!(ranges.allowed_cidr_ranges, ["203.0.113.7/32", "10.0.0.0/8", "nonsense"]);
         for bad in [&b"[]"[..], b"{\"allowedAgents\": [{}]}", b"{\"fallbackHandler\": {\"secrets\": []}}", b"{"] {
             assert!(parse_sip(bad).is_err(), "{}", String::from_utf8_lossy(bad));
         }

@@ -643,6 +643,28 @@ fn an_unset_outbound_proxy_or_auth_user_converges_however_the_server_shows_it() 
 }
 
 #[test]
+fn a_one_address_range_shown_without_its_prefix_length_is_the_same_network() {
+    // A server keeping ranges as PostgreSQL's `inet` prints a `/32` network as its bare address.
+    let mut f = Fixture::with_state(AccountState::default());
+    f.emu.set_bare_host_ranges(true);
+    sip_only(&f, "sip:\n  allowedCidrRanges: [10.0.0.0/8, 203.0.113.7/32]\n");
+    let (code, out, err) = f.run(&["apply", "--auto-approve"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(body(&f, "PATCH", "/api/sip"), json!({"allowedCidrRanges": ["10.0.0.0/8", "203.0.113.7/32"]}));
+    let (code, out, err) = f.run(&["plan", "--detailed-exitcode"]);
+    assert_eq!(code, 0, "{out}{err}");
+    // Import writes it as a network the file accepts, and the plan after it has no changes.
+    f.env.retain(|k, _| k == "ULTRAVOX_API_KEY");
+    std::fs::remove_file(f.path("telephony.yaml")).unwrap();
+    let (code, _, err) = f.run(&["import"]);
+    assert_eq!(code, 0, "{err}");
+    let written = std::fs::read_to_string(f.path("telephony.yaml")).unwrap();
+    assert!(written.contains("\"203.0.113.7/32\""), "{written}");
+    let (code, out, err) = f.run(&["plan", "--detailed-exitcode"]);
+    assert_eq!(code, 0, "{out}{err}");
+}
+
+#[test]
 fn a_server_without_the_sip_endpoints_is_an_error_naming_the_url() {
     let f = fixture(account());
     f.emu.set_sip_endpoints(EndpointMode::GoneHtml);
