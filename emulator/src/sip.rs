@@ -39,6 +39,7 @@ pub(crate) struct SipBehaviour {
     pub duplicate: DuplicateRegistration,
     pub missing: MissingRegistration,
     pub omitted_pattern: OmittedPattern,
+    /// How a registration's unset `outboundProxy` or `authUser` is shown.
     pub unset_text: UnsetText,
     /// A one-address range (`/32`) is shown as its bare address, as PostgreSQL's `inet` prints it.
     pub bare_host_ranges: bool,
