@@ -198,6 +198,31 @@ impl OmittedPattern {
     }
 }
 
+/// How a registration's unset `outboundProxy` or `authUser` is answered: the reference says they are nullable, not
+/// how an unset one is shown (a server storing a blank text field shows `""`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum UnsetText {
+    /// `null`.
+    #[default]
+    Null,
+    /// `""`.
+    Empty,
+    /// No key.
+    Omitted,
+}
+
+impl UnsetText {
+    /// `null`, `empty` or `omitted`.
+    pub fn parse(text: &str) -> Result<UnsetText, String> {
+        match text {
+            "null" => Ok(UnsetText::Null),
+            "empty" => Ok(UnsetText::Empty),
+            "omitted" => Ok(UnsetText::Omitted),
+            _ => Err(format!("`{text}`: expected null, empty or omitted")),
+        }
+    }
+}
+
 /// A new registration's `successful`: `active` (`true`), `inactive` (`false`) or `unknown` (`null`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RegistrationStatus(pub Option<bool>);
@@ -565,6 +590,17 @@ impl Emulator {
     /// How an allowance written without `toUserPattern` is answered.
     pub fn set_omitted_pattern(&self, mode: OmittedPattern) {
         self.shared.lock().sip.omitted_pattern = mode;
+    }
+
+    /// Whether a one-address range (`/32`) is shown as its bare address (`203.0.113.7`), as PostgreSQL's `inet`
+    /// prints it.
+    pub fn set_bare_host_ranges(&self, bare: bool) {
+        self.shared.lock().sip.bare_host_ranges = bare;
+    }
+
+    /// How a registration's unset `outboundProxy` or `authUser` is answered.
+    pub fn set_unset_registration_text(&self, mode: UnsetText) {
+        self.shared.lock().sip.unset_text = mode;
     }
 }
 

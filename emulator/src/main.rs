@@ -9,6 +9,7 @@
 //!     [--sip-endpoints served|404|html] [--registrations-page-size N]
 //!     [--registration-status active|inactive|unknown] [--duplicate-registration 400|409|accept]
 //!     [--missing-registration 404|410|html] [--omitted-pattern filled|null|omitted]
+//!     [--unset-registration-fields null|empty|omitted] [--bare-host-ranges]
 //! ```
 //!
 //! `--account-endpoint 404` answers the deprecated account-level pair as after its removal (405, 410, an HTML 404
@@ -35,7 +36,7 @@ use clap::Parser;
 
 use ultravox_emulator::{
     AccountState, DeprecationHeaders, DuplicateRegistration, Emulator, EmulatorConfig, EndpointMode,
-    MissingRegistration, OmittedPattern, RegistrationStatus, Seed,
+    MissingRegistration, OmittedPattern, RegistrationStatus, Seed, UnsetText,
 };
 
 /// A local, stateful emulator of the Ultravox telephony-config and agents API.
@@ -112,6 +113,12 @@ struct Args {
     /// An allowance written without `toUserPattern` is answered with the default `filled` in, `null`, or `omitted`.
     #[arg(long, value_name = "MODE", default_value = "filled", value_parser = OmittedPattern::parse)]
     omitted_pattern: OmittedPattern,
+    /// A registration's unset `outboundProxy` or `authUser` is answered as `null`, `empty` (`""`), or `omitted`.
+    #[arg(long, value_name = "MODE", default_value = "null", value_parser = UnsetText::parse)]
+    unset_registration_fields: UnsetText,
+    /// Show a one-address range (`/32`) of the SIP config as its bare address, as PostgreSQL's `inet` prints it.
+    #[arg(long)]
+    bare_host_ranges: bool,
 }
 
 fn main() -> ExitCode {
@@ -168,6 +175,8 @@ fn run(args: Args) -> Result<(), String> {
     emulator.set_duplicate_registration(args.duplicate_registration);
     emulator.set_missing_registration(args.missing_registration);
     emulator.set_omitted_pattern(args.omitted_pattern);
+    emulator.set_unset_registration_text(args.unset_registration_fields);
+    emulator.set_bare_host_ranges(args.bare_host_ranges);
     if args.deprecation.is_some() || args.sunset.is_some() {
         emulator.set_deprecation(Some(DeprecationHeaders { deprecation: args.deprecation, sunset: args.sunset }));
     }

@@ -22,7 +22,7 @@ use serde_json::{Map, Value, json};
 use crate::api::{Reply, cursor_page, json_body, query_params};
 use crate::model::{AccountState, AgentAllowance, FallbackHandler, SipConfig, SipRegistration};
 use crate::validate::{NOT_NULL, NOT_STRING, REQUIRED, boolean, char_field, messages, non_field_error, not_a_dict};
-use crate::{DuplicateRegistration, MissingRegistration, OmittedPattern};
+use crate::{DuplicateRegistration, MissingRegistration, OmittedPattern, UnsetText};
 
 const MAX_ALLOWANCES: usize = 20;
 const MAX_PATTERN_CHARS: usize = 200;
@@ -39,6 +39,10 @@ pub(crate) struct SipBehaviour {
     pub duplicate: DuplicateRegistration,
     pub missing: MissingRegistration,
     pub omitted_pattern: OmittedPattern,
+    /// How a registration's unset `outboundProxy` or `authUser` is shown.
+    pub unset_text: UnsetText,
+    /// A one-address range (`/32`) is shown as its bare address, as PostgreSQL's `inet` prints it.
+    pub bare_host_ranges: bool,
     /// Numbers registrations and generated secrets.
     pub counter: u64,
     random: RandomState,
@@ -52,6 +56,8 @@ impl SipBehaviour {
             duplicate: DuplicateRegistration::Refuse,
             missing: MissingRegistration::NotFound,
             omitted_pattern: OmittedPattern::Filled,
+            unset_text: UnsetText::Null,
+            bare_host_ranges: false,
             counter: 0,
             random: RandomState::new(),
         }
@@ -84,7 +90,7 @@ impl SipBehaviour {
 /// `/api/sip`: `GET`, `PATCH` (each field given replaces the account's; `fallbackHandler` as a whole).
 pub(crate) fn config(account: &mut AccountState, behaviour: &mut SipBehaviour, parts: &Parts, body: &Bytes) -> Reply {
     match parts.method {
-        Method::GET | Method::HEAD => Reply::json(200, render_config(&account.sip, behaviour.omitted_pattern)),
+        Method::GET | Method::HEAD => Reply::json(200, render_config(&account.sip, behaviour)),
         Method::PATCH => {
             let body = match json_body(&parts.headers, body) {
                 Ok(body) => body,
@@ -93,7 +99,7 @@ pub(crate) fn config(account: &mut AccountState, behaviour: &mut SipBehaviour, p
             match patch_config(&body, &account.sip, || behaviour.generated_secret()) {
                 Ok(next) => {
                     account.sip = next;
-                    Reply::json(200, render_config(&account.sip, behaviour.omitted_pattern))
+                    Reply::json(200, render_config(&account.sip, behaviour))
                 }
                 Err(errors) => Reply::json(400, errors),
             }
@@ -111,7 +117,7 @@ pub(crate) fn registrations(
     base: &str,
 ) -> Reply {
     match parts.method {
-        Method::GET | Method::HEAD => page(&account.sip_registrations, parts.uri.query(), behaviour.page_size, base),
+        Method::GET | Method::HEAD => page(&account.sip_registrations, parts.uri.query(), behaviour, base),
         Method::POST => {
             let body = match json_body(&parts.headers, body) {
                 Ok(body) => body,
@@ -127,7 +133,7 @@ pub(crate) fn registrations(
             registration.registration_id = behaviour.registration_id();
             registration.created = created_at(behaviour.counter);
             registration.successful = behaviour.new_status;
-            let reply = Reply::json(201, render_registration(&registration));
+            let reply = Reply::json(201, render_registration(&registration, behaviour.unset_text));
             account.sip_registrations.push(registration);
             reply
         }
@@ -151,7 +157,9 @@ pub(crate) fn registration(
         };
     };
     match parts.method {
-        Method::GET | Method::HEAD => Reply::json(200, render_registration(&account.sip_registrations[index])),
+        Method::GET | Method::HEAD => {
+            Reply::json(200, render_registration(&account.sip_registrations[index], behaviour.unset_text))
+        }
         Method::PATCH => {
             let body = match json_body(&parts.headers, body) {
                 Ok(body) => body,
@@ -165,7 +173,7 @@ pub(crate) fn registration(
                 return reply;
             }
             account.sip_registrations[index] = next;
-            Reply::json(200, render_registration(&account.sip_registrations[index]))
+            Reply::json(200, render_registration(&account.sip_registrations[index], behaviour.unset_text))
         }
         Method::DELETE => {
             account.sip_registrations.remove(index);
@@ -195,7 +203,16 @@ fn duplicate(
 }
 
 /// `SipConfig` as the API shows it: every field, the fallback handler's secrets whole.
-pub(crate) fn render_config(sip: &SipConfig, omitted: OmittedPattern) -> Value {
+pub(crate) fn render_config(sip: &SipConfig, behaviour: &SipBehaviour) -> Value {
+    let omitted = behaviour.omitted_pattern;
+    let ranges: Vec<&str> = sip
+        .allowed_cidr_ranges
+        .iter()
+        .map(|range| match range.strip_suffix("/32") {
+            Some(address) if behaviour.bare_host_ranges => address,
+            _ => range,
+        })
+        .collect();
     let agents: Vec<Value> = sip
         .allowed_agents
         .iter()
@@ -218,7 +235,7 @@ pub(crate) fn render_config(sip: &SipConfig, omitted: OmittedPattern) -> Value {
         })
         .collect();
     json!({
-        "allowedCidrRanges": sip.allowed_cidr_ranges,
+        "allowedCidrRanges": ranges,
         "allowAllAgents": sip.allow_all_agents,
         "allowedAgents": agents,
         "fallbackHandler": sip.fallback_handler.as_ref().map(|f| json!({"url": f.url, "secrets": f.secrets})),
@@ -227,8 +244,9 @@ pub(crate) fn render_config(sip: &SipConfig, omitted: OmittedPattern) -> Value {
 }
 
 /// A registration as the API shows it: never its password.
-pub(crate) fn render_registration(r: &SipRegistration) -> Value {
-    json!({
+/// An unset `outboundProxy` or `authUser` is shown as `unset` says.
+pub(crate) fn render_registration(r: &SipRegistration, unset: UnsetText) -> Value {
+    let mut shown = json!({
         "registrationId": r.registration_id,
         "created": r.created,
         "username": r.username,
@@ -236,7 +254,17 @@ pub(crate) fn render_registration(r: &SipRegistration) -> Value {
         "outboundProxy": r.outbound_proxy,
         "authUser": r.auth_user,
         "successful": r.successful,
-    })
+    });
+    for (field, value) in [("outboundProxy", &r.outbound_proxy), ("authUser", &r.auth_user)] {
+        match (value, unset) {
+            (Some(_), _) | (None, UnsetText::Null) => {}
+            (None, UnsetText::Empty) => shown[field] = json!(""),
+            (None, UnsetText::Omitted) => {
+                shown.as_object_mut().map(|o| o.remove(field));
+            }
+        }
+    }
+    shown
 }
 
 /// A creation time one minute apart per registration from 2026-02-01T00:00:00Z.
@@ -246,8 +274,8 @@ fn created_at(n: u64) -> String {
 }
 
 /// `GET /api/sip/registrations`: cursor pagination in creation order.
-fn page(all: &[SipRegistration], query: Option<&str>, page_size: usize, base: &str) -> Reply {
-    cursor_page(all, &query_params(query), page_size, base, render_registration)
+fn page(all: &[SipRegistration], query: Option<&str>, behaviour: &SipBehaviour, base: &str) -> Reply {
+    cursor_page(all, &query_params(query), behaviour.page_size, base, |r| render_registration(r, behaviour.unset_text))
 }
 
 /// Validates `PatchedSipConfig` against the account's config and returns it as it would be afterwards: each field

@@ -63,10 +63,14 @@ pub fn parse_sip(body: &[u8]) -> Result<RemoteSip, ShapeError> {
     let Value::Object(top) = json(body)? else {
         return Err(ShapeError("expected a JSON object (the SIP config)".into()));
     };
-    // As the API keeps them; a network in another spelling is compared in its canonical form.
+    // As the API keeps them; a network in another spelling is compared in its canonical form. A one-address
+    // network may be shown without its `/32` (as PostgreSQL's `inet` prints it): the file must write it `/32`.
     let allowed_cidr_ranges = strings(&top, "", sip::CIDR_RANGES)?
         .into_iter()
-        .map(|range| sip::parse_cidr(&range).unwrap_or(range))
+        .map(|range| {
+            let spelled = if range.contains('/') { range.clone() } else { format!("{range}/32") };
+            sip::parse_cidr(&spelled).unwrap_or(range)
+        })
         .collect();
     let allow_all_agents = match top.get(sip::ALLOW_ALL_AGENTS) {
         None | Some(Value::Null) => false,
@@ -128,11 +132,14 @@ pub fn parse_registration(value: &Value) -> Result<RemoteRegistration, ShapeErro
         Some(Value::Bool(b)) => Some(*b),
         Some(other) => return Err(wrong("successful", "a boolean or null", other)),
     };
+    // Unset is `null`, no key, or `""` (a server storing a blank text field): the file cannot hold a blank one, so
+    // reading `""` as a value would be a change that no write can make go away.
+    let unset_if_blank = |field: &str| opt_string(object, "", field).map(|v| v.filter(|s| !s.is_empty()));
     Ok(RemoteRegistration {
         id,
         key,
-        outbound_proxy: opt_string(object, "", sip::OUTBOUND_PROXY)?,
-        auth_user: opt_string(object, "", sip::AUTH_USER)?,
+        outbound_proxy: unset_if_blank(sip::OUTBOUND_PROXY)?,
+        auth_user: unset_if_blank(sip::AUTH_USER)?,
         successful,
     })
 }
@@ -247,6 +254,8 @@ mod tests {
         assert_eq!(fallback.secrets.iter().map(RemoteSecret::expose).collect::<Vec<_>>(), ["s1", "s2"]);
         assert!(!format!("{fallback:?}").contains("s1"), "Debug never shows a secret");
         assert_eq!(parse_sip(b"{\"domain\": \"x\"}").unwrap().fallback, None);
+        let ranges = parse_sip(br#"{"allowedCidrRanges": ["203.0.113.7", "10.0.0.0/8", "nonsense"]}"#).unwrap();
+        assert_eq!(ranges.allowed_cidr_ranges, ["203.0.113.7/32", "10.0.0.0/8", "nonsense"]);
         for bad in [&b"[]"[..], b"{\"allowedAgents\": [{}]}", b"{\"fallbackHandler\": {\"secrets\": []}}", b"{"] {
             assert!(parse_sip(bad).is_err(), "{}", String::from_utf8_lossy(bad));
         }
@@ -262,6 +271,9 @@ mod tests {
         let r = &page.registrations[0];
         assert_eq!((r.id.as_str(), r.key.to_string().as_str()), ("r1", "alice@t.example.com"));
         assert_eq!((r.auth_user.as_deref(), r.successful), (Some("a"), Some(false)));
+        let blank = br#"{"registrationId": "r2", "username": "a", "proxy": "p", "outboundProxy": "", "authUser": ""}"#;
+        let blank = parse_registration_body(blank).unwrap();
+        assert_eq!((blank.outbound_proxy, blank.auth_user), (None, None), "a blank one is unset");
         let bad_id = br#"{"registrationId": "../x", "username": "a", "proxy": "p"}"#;
         assert!(parse_registration_body(bad_id).is_err());
     }

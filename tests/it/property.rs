@@ -10,7 +10,8 @@
 //!   declares it.
 //! - Convergence of the SIP settings: random SIP configs (ranges, allowances with patterns left out, written as the
 //!   default in either case, or custom; fallback handlers with secrets declared, left out, or none) and registration
-//!   lists against random accounts (the server showing an omitted pattern in each of its ways), with and without
+//!   lists against random accounts (the server showing an omitted pattern, a registration's unset text fields and a
+//!   `/32` range in each of its ways), with and without
 //!   `--rotate`: plan, apply, plan again. The second plan is empty, and the writes were exactly those the test works
 //!   out from the contract, each body holding exactly what differed (the account's fallback secrets re-sent with a
 //!   new URL when the file leaves them out).
@@ -1023,6 +1024,10 @@ struct SipCase {
     declared_regs: Option<Vec<Reg>>,
     rotate: bool,
     omitted: ultravox_emulator::OmittedPattern,
+    /// How the server shows a registration's unset `outboundProxy` or `authUser`.
+    unset: ultravox_emulator::UnsetText,
+    /// Whether the server shows a `/32` range as its bare address.
+    bare: bool,
 }
 
 fn allowance() -> impl Strategy<Value = SipAllowance> {
@@ -1098,7 +1103,7 @@ fn sip_case() -> impl Strategy<Value = SipCase> {
         proptest::option::weighted(0.8, registrations("local")),
         any::<u8>(),
         proptest::bool::weighted(0.15),
-        0u8..3,
+        0u8..18,
     )
         .prop_map(|(remote, declared, remote_regs, declared_regs, mix, rotate, omitted)| {
             // Files often keep most of what the account has: the registrations the account has, some changed.
@@ -1126,12 +1131,20 @@ fn sip_case() -> impl Strategy<Value = SipCase> {
             } else {
                 (declared, remote_regs)
             };
-            let omitted = match omitted {
+            // One number for the server's ways of showing what the reference leaves open.
+            let shown = omitted;
+            let omitted = match shown % 3 {
                 0 => ultravox_emulator::OmittedPattern::Filled,
                 1 => ultravox_emulator::OmittedPattern::Null,
                 _ => ultravox_emulator::OmittedPattern::Omitted,
             };
-            SipCase { remote, declared, remote_regs, declared_regs, rotate, omitted }
+            let unset = match shown / 3 % 3 {
+                0 => ultravox_emulator::UnsetText::Null,
+                1 => ultravox_emulator::UnsetText::Empty,
+                _ => ultravox_emulator::UnsetText::Omitted,
+            };
+            let bare = shown >= 9;
+            SipCase { remote, declared, remote_regs, declared_regs, rotate, omitted, unset, bare }
         })
 }
 
@@ -1329,6 +1342,8 @@ fn sip_expected_writes(case: &SipCase) -> Vec<(String, Value)> {
 fn run_sip_case(emu: &Emulator, runtime: &tokio::runtime::Runtime, case: &SipCase) -> Result<(), TestCaseError> {
     emu.set_account(API_KEY, sip_seed(case));
     emu.set_omitted_pattern(case.omitted);
+    emu.set_unset_registration_text(case.unset);
+    emu.set_bare_host_ranges(case.bare);
     emu.clear_requests();
     let dir = tempfile::tempdir().expect("temp dir");
     let (text, files) = sip_file(case);

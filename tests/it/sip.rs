@@ -6,6 +6,7 @@
 use serde_json::{Value, json};
 use ultravox_emulator::{
     Agent, DuplicateRegistration, EndpointMode, MissingRegistration, OmittedPattern, SipConfig, SipRegistration,
+    UnsetText,
 };
 
 use crate::common::*;
@@ -599,6 +600,68 @@ fn an_omitted_pattern_converges_however_the_server_shows_it() {
         ),
     );
     assert_eq!(f.run(&["plan", "--detailed-exitcode"]).0, 0);
+}
+
+#[test]
+fn an_unset_outbound_proxy_or_auth_user_converges_however_the_server_shows_it() {
+    // The reference makes both nullable but does not say how an unset one is shown: a server storing a blank text
+    // field answers `""`. Each spelling is "unset": apply creates, the plan after it has no changes, and import
+    // writes a file that plans "No changes".
+    for mode in [UnsetText::Null, UnsetText::Empty, UnsetText::Omitted] {
+        let mut f = Fixture::with_state(AccountState::default().with_registration(SipRegistration::new(
+            "reg-bob",
+            "bob",
+            "trunk.example.com",
+            BOB_PASSWORD,
+        )));
+        f.emu.set_unset_registration_text(mode);
+        f.env.insert("SIP_ALICE_PASSWORD".into(), ALICE_PASSWORD.into());
+        f.env.insert("SIP_BOB_PASSWORD".into(), BOB_PASSWORD.into());
+        sip_only(
+            &f,
+            "sipRegistrations:\n  - { username: alice, proxy: trunk.example.com, password: { env: SIP_ALICE_PASSWORD } }\n  \
+             - { username: bob, proxy: trunk.example.com, password: { env: SIP_BOB_PASSWORD }, authUser: null }\n",
+        );
+        let (code, out, err) = f.run(&["apply", "--auto-approve"]);
+        assert_eq!(code, 0, "{mode:?}: {out}{err}");
+        assert_eq!(
+            f.write_lines(),
+            ["POST /api/sip/registrations authUser,outboundProxy,password,proxy,username"],
+            "{mode:?}: only alice is created; bob's unset fields are no change"
+        );
+        let (code, out, err) = f.run(&["plan", "--detailed-exitcode"]);
+        assert_eq!(code, 0, "{mode:?}: {out}{err}");
+        std::fs::remove_file(f.path("telephony.yaml")).unwrap();
+        let (code, _, err) = f.run(&["import"]);
+        assert_eq!(code, 0, "{mode:?}: {err}");
+        assert!(!err.contains("does not pass validation"), "{mode:?}: {err}");
+        let written = std::fs::read_to_string(f.path("telephony.yaml")).unwrap();
+        assert!(!written.contains("outboundProxy") && !written.contains("authUser"), "{mode:?}: {written}");
+        let (code, out, err) = f.run(&["plan", "--detailed-exitcode"]);
+        assert_eq!(code, 0, "{mode:?}: {out}{err}");
+    }
+}
+
+#[test]
+fn a_one_address_range_shown_without_its_prefix_length_is_the_same_network() {
+    // A server keeping ranges as PostgreSQL's `inet` prints a `/32` network as its bare address.
+    let mut f = Fixture::with_state(AccountState::default());
+    f.emu.set_bare_host_ranges(true);
+    sip_only(&f, "sip:\n  allowedCidrRanges: [10.0.0.0/8, 203.0.113.7/32]\n");
+    let (code, out, err) = f.run(&["apply", "--auto-approve"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(body(&f, "PATCH", "/api/sip"), json!({"allowedCidrRanges": ["10.0.0.0/8", "203.0.113.7/32"]}));
+    let (code, out, err) = f.run(&["plan", "--detailed-exitcode"]);
+    assert_eq!(code, 0, "{out}{err}");
+    // Import writes it as a network the file accepts, and the plan after it has no changes.
+    f.env.retain(|k, _| k == "ULTRAVOX_API_KEY");
+    std::fs::remove_file(f.path("telephony.yaml")).unwrap();
+    let (code, _, err) = f.run(&["import"]);
+    assert_eq!(code, 0, "{err}");
+    let written = std::fs::read_to_string(f.path("telephony.yaml")).unwrap();
+    assert!(written.contains("\"203.0.113.7/32\""), "{written}");
+    let (code, out, err) = f.run(&["plan", "--detailed-exitcode"]);
+    assert_eq!(code, 0, "{out}{err}");
 }
 
 #[test]
