@@ -111,7 +111,7 @@ fn row_line(row: &Row, width: usize, p: Palette) -> String {
             format!("    {mark} {label} {}\n", shown.words(Style::Text))
         }
         Row::Value { before, after, .. } => match (before, after) {
-            (Some(Value::List(b)), Some(Value::List(a))) => list_change(&label, b, a, p),
+            (Some(Value::List(b)), Some(Value::List(a))) => list_change(label.trim_end(), b, a, p),
             (None, Some(a)) => format!("    {} {label} {}\n", p.create("+"), show(a)),
             (Some(b), None) => format!("    {} {label} {}\n", p.delete("-"), show(b)),
             (Some(b), Some(a)) => format!("    {} {label} {} -> {}\n", p.update("~"), show(b), show(a)),

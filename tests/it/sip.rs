@@ -91,6 +91,7 @@ fn a_plan_creates_updates_and_deletes_registrations_changes_the_sip_config_and_c
     let (code, out, err) = f.run(&["plan", "--detailed-exitcode"]);
     assert_eq!(code, 2, "{out}{err}");
     insta::assert_snapshot!("sip_plan_text", out);
+    assert!(out.lines().all(|line| !line.ends_with(' ')), "no line ends in padding: {out:?}");
     assert_no_sip_secret(&out);
     assert_eq!(
         f.request_lines(),
