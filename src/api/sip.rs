@@ -8,26 +8,10 @@
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Map, Value};
 
-use super::wire::ShapeError;
+use super::wire::{ShapeError, json, kind};
 use crate::endpoints::is_registration_id;
 use crate::sip::{self, Allowance, RegistrationKey};
 use crate::state::{DesiredRegistration, DesiredSip, RemoteFallback, RemoteRegistration, RemoteSecret, RemoteSip};
-
-fn json(body: &[u8]) -> Result<Value, ShapeError> {
-    serde_json::from_slice(body)
-        .map_err(|e| ShapeError(format!("the answer is not valid JSON (line {}, column {})", e.line(), e.column())))
-}
-
-fn kind(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "a list",
-        Value::Object(_) => "an object",
-    }
-}
 
 fn wrong(at: &str, expected: &str, found: &Value) -> ShapeError {
     ShapeError(format!("`{at}` should be {expected}, found {}", kind(found)))

@@ -24,8 +24,7 @@ pub fn parse_account_config(body: &[u8]) -> Result<RemoteState, ShapeError> {
 /// about each of `required`: every provider for a `GET`; the providers it wrote for a `PATCH` (a server may answer a
 /// merge with only what it changed). A provider the answer is silent about, and need not speak of, reads as absent.
 pub fn parse_account_answer(body: &[u8], required: &[Provider]) -> Result<RemoteState, ShapeError> {
-    let value: Value = serde_json::from_slice(body)
-        .map_err(|e| ShapeError(format!("the answer is not valid JSON (line {}, column {})", e.line(), e.column())))?;
+    let value = json(body)?;
     let Value::Object(top) = value else {
         return Err(ShapeError(format!("expected a JSON object, found {}", kind(&value))));
     };
@@ -57,8 +56,7 @@ pub fn parse_account_answer(body: &[u8], required: &[Provider]) -> Result<Remote
 
 /// Reads the body of a provider-scoped answer (`GET`/`POST`/`PATCH /api/telephony_configs/{provider}`).
 pub fn parse_provider_config(provider: Provider, body: &[u8]) -> Result<RemoteProvider, ShapeError> {
-    let value: Value = serde_json::from_slice(body)
-        .map_err(|e| ShapeError(format!("the answer is not valid JSON (line {}, column {})", e.line(), e.column())))?;
+    let value = json(body)?;
     match value {
         Value::Object(block) => parse_provider(provider, &block),
         other => Err(ShapeError(format!("expected a JSON object, found {}", kind(&other)))),
@@ -185,8 +183,7 @@ pub struct AgentsPage {
 
 /// Reads one page of `GET /api/agents`: `{next, previous, results: [{agentId, name, ...}], total}`.
 pub fn parse_agents_page(body: &[u8]) -> Result<AgentsPage, ShapeError> {
-    let value: Value = serde_json::from_slice(body)
-        .map_err(|e| ShapeError(format!("the answer is not valid JSON (line {}, column {})", e.line(), e.column())))?;
+    let value = json(body)?;
     let Value::Object(top) = value else {
         return Err(ShapeError(format!("expected a JSON object, found {}", kind(&value))));
     };
@@ -213,7 +210,14 @@ pub fn parse_agents_page(body: &[u8]) -> Result<AgentsPage, ShapeError> {
     Ok(AgentsPage { agents, next })
 }
 
-fn kind(value: &Value) -> &'static str {
+/// An answer's body as JSON, or where it stops being JSON.
+pub(super) fn json(body: &[u8]) -> Result<Value, ShapeError> {
+    serde_json::from_slice(body)
+        .map_err(|e| ShapeError(format!("the answer is not valid JSON (line {}, column {})", e.line(), e.column())))
+}
+
+/// What a JSON value is, in words: `a string`, `null`, ...
+pub(super) fn kind(value: &Value) -> &'static str {
     match value {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",
