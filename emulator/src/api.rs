@@ -325,6 +325,15 @@ fn respond(shared: &Shared, parts: &Parts, body: &Bytes) -> Reply {
         EndpointMode::GoneHtml => return Reply::no_route(),
         EndpointMode::GoneForeignJson => return Reply::json(404, json!({ "error": "no such route" })),
     }
+    let telephony_write = matches!(route, Route::AccountConfig | Route::Twilio | Route::Telnyx | Route::Plivo)
+        && matches!(parts.method, Method::POST | Method::PATCH);
+    if telephony_write && inner.empty_write_answers {
+        let mut reply = route_request(shared, inner, route, parts, body);
+        if reply.status.is_success() {
+            reply.body = Body::Empty;
+        }
+        return reply;
+    }
     if let (Route::AccountConfig, Some(headers)) = (&route, inner.deprecation.clone()) {
         let mut reply = account_config(inner, parts, body);
         if let Some(value) = headers.deprecation {

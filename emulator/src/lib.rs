@@ -28,7 +28,8 @@
 //! in flight ([`Emulator::set_write_latency`]), the agents listing's page links can name another origin than the
 //! one the request was sent to ([`Emulator::set_page_links_origin`]), as a server behind a proxy writes them, and
 //! a PATCH can be answered with only the fields (or, account-level, the providers) it sent
-//! ([`Emulator::set_partial_patch_answers`]).
+//! ([`Emulator::set_partial_patch_answers`]), and a telephony-config `POST` or `PATCH` can be carried out and answered
+//! with its status and no body ([`Emulator::set_empty_write_answers`]).
 
 mod admin;
 mod api;
@@ -537,6 +538,13 @@ impl Emulator {
         self.shared.lock().partial_patch_answers = partial;
     }
 
+    /// With `true`, a telephony-config `POST` or `PATCH` (provider-scoped or account-level) that succeeds is carried
+    /// out and answered with its status (201 or 200) and an empty body, as a server that does not echo what it
+    /// stored would; `false` (the default) answers the stored config, as the API's schema says.
+    pub fn set_empty_write_answers(&self, empty: bool) {
+        self.shared.lock().empty_write_answers = empty;
+    }
+
     /// Default and largest page of `GET /api/agents`.
     pub fn set_agents_page_size(&self, size: usize) {
         self.shared.lock().agents_page_size = size.max(1);
@@ -644,6 +652,7 @@ impl Shared {
                 agents_page_size,
                 page_links_origin: None,
                 partial_patch_answers: false,
+                empty_write_answers: false,
                 latency: config.latency,
                 latency_by_key: BTreeMap::new(),
                 write_latency: Duration::ZERO,
@@ -678,6 +687,8 @@ struct Inner {
     page_links_origin: Option<String>,
     /// Provider-scoped PATCHes answered with only the fields they sent.
     partial_patch_answers: bool,
+    /// Successful telephony-config POSTs and PATCHes answered with no body.
+    empty_write_answers: bool,
     latency: Duration,
     latency_by_key: BTreeMap<String, Duration>,
     /// Added to every write, before it is carried out.

@@ -75,6 +75,11 @@ struct Args {
     /// [default: the whole provider or account].
     #[arg(long)]
     partial_patch_answers: bool,
+    /// Carry out a telephony-config POST or PATCH (provider-scoped or account-level) and answer it with its status
+    /// (201 or 200) and an empty body, as a server that does not echo what it stored would [default: the stored
+    /// config].
+    #[arg(long)]
+    empty_write_answers: bool,
     /// Accounts to start with: `{"accounts": {"KEY": {...}}}`, secrets in clear.
     #[arg(long, value_name = "FILE.json")]
     seed: Option<PathBuf>,
@@ -167,6 +172,7 @@ fn run(args: Args) -> Result<(), String> {
     emulator.set_write_latency(std::time::Duration::from_millis(args.write_latency_ms));
     emulator.set_page_links_origin(args.page_links_origin.as_deref());
     emulator.set_partial_patch_answers(args.partial_patch_answers);
+    emulator.set_empty_write_answers(args.empty_write_answers);
     emulator.set_account_omits(&args.account_omits.iter().map(String::as_str).collect::<Vec<_>>());
     emulator.set_account_endpoint(args.account_endpoint);
     emulator.set_provider_endpoints(args.provider_endpoints);

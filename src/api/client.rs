@@ -122,6 +122,46 @@ impl Client {
         Ok(read)
     }
 
+    /// Reads a provider back after a write that the server answered `status` (2xx) with no body (a `204`, or an empty
+    /// `200`/`201`): the server says it was done, but shows nothing to check, so one `GET` shows what it left. Answers
+    /// the provider and the GET's body. A read that fails, or that finds the provider not configured, leaves the
+    /// write's outcome unchecked: an unreadable answer to the write, which the caller reports as in doubt.
+    async fn read_back(
+        &self,
+        method: &Method,
+        status: StatusCode,
+        provider: Provider,
+    ) -> Result<(RemoteProvider, Vec<u8>), ApiError> {
+        let path = provider_path(provider);
+        tracing::info!("{method} {path} answered HTTP {} with no body: reading {provider} back", status.as_u16());
+        let unread = |read: &ApiError| self.unread_write(method, &path, status, read);
+        let answer = match self.send(Method::GET, &path, None, true).await {
+            Ok(answer) => answer,
+            Err(read @ ApiError::Status { status: 404, detail_body: true, .. }) => {
+                return Err(ApiError::BadAnswer {
+                    method: method.to_string(),
+                    url: display_url(&self.url(&path)),
+                    reason: format!(
+                        "it answered HTTP {} with no body, and reading {provider} back found it not configured ({read})",
+                        status.as_u16()
+                    ),
+                });
+            }
+            Err(read) => return Err(unread(&no_such_endpoint(read))),
+        };
+        let read = self.read_provider(&Method::GET, provider, &answer.body).map_err(|read| unread(&read))?;
+        Ok((read, answer.body))
+    }
+
+    /// A write answered `status` with no body, whose outcome could not be read back (`read` failed).
+    fn unread_write(&self, method: &Method, path: &str, status: StatusCode, read: &ApiError) -> ApiError {
+        ApiError::BadAnswer {
+            method: method.to_string(),
+            url: display_url(&self.url(path)),
+            reason: format!("it answered HTTP {} with no body, and reading it back failed: {read}", status.as_u16()),
+        }
+    }
+
     fn url(&self, path: &str) -> Url {
         join(&self.base, path)
     }
@@ -439,6 +479,11 @@ fn no_such_endpoint(error: ApiError) -> ApiError {
     }
 }
 
+/// Whether a successful answer has no body to read (a `204`, or an empty `200`/`201`).
+fn has_no_body(answer: &Answer) -> bool {
+    answer.body.iter().all(u8::is_ascii_whitespace)
+}
+
 /// The largest answer read; a telephony config is a few kilobytes.
 const MAX_ANSWER_BYTES: usize = 4 * 1024 * 1024;
 /// Server messages shown per error, and characters per message.
@@ -479,6 +524,17 @@ impl TelephonyApi for Client {
         let body = wire::account_patch_body(writes);
         // Idempotent: every written provider is a complete block or `null`, so a repeat sets the same account.
         let answer = self.send(Method::PATCH, ACCOUNT_CONFIG_PATH, Some(body), true).await?;
+        if has_no_body(&answer) {
+            // Done, by the server's word, but not shown: what it left is read with one GET.
+            tracing::info!(
+                "PATCH {ACCOUNT_CONFIG_PATH} answered HTTP {} with no body: reading the account back",
+                answer.status.as_u16()
+            );
+            return self
+                .fetch_config()
+                .await
+                .map_err(|read| self.unread_write(&Method::PATCH, ACCOUNT_CONFIG_PATH, answer.status, &read));
+        }
         let written: Vec<Provider> = writes.iter().map(|(provider, _)| *provider).collect();
         self.read_config(&Method::PATCH, &answer.body, &written)
     }
@@ -502,6 +558,9 @@ impl TelephonyApi for Client {
         let url = self.url(&provider_path(desired.provider));
         // Not idempotent: a second POST over a created provider is refused (400).
         let answer = self.send_to(Method::POST, url, Some(body), false, attempts).await.map_err(no_such_endpoint)?;
+        if has_no_body(&answer) {
+            return self.read_back(&Method::POST, answer.status, desired.provider).await.map(|(provider, _)| provider);
+        }
         self.read_provider(&Method::POST, desired.provider, &answer.body)
     }
 
@@ -533,6 +592,10 @@ impl TelephonyApi for Client {
             .send(Method::PATCH, &provider_path(desired.provider), Some(body), true)
             .await
             .map_err(no_such_endpoint)?;
+        if has_no_body(&answer) {
+            let (provider, body) = self.read_back(&Method::PATCH, answer.status, desired.provider).await?;
+            return Ok(PatchAnswer { provider, carried: wire::carried_fields(desired.provider, &body) });
+        }
         let provider = self.read_provider(&Method::PATCH, desired.provider, &answer.body)?;
         Ok(PatchAnswer { provider, carried: wire::carried_fields(desired.provider, &answer.body) })
     }

@@ -526,3 +526,53 @@ fn a_wrong_api_url_path_is_an_error_not_everything_to_create() {
     assert!(!out.contains("will be created"), "{out}");
     assert!(f.emu.requests().iter().all(|r| r.method == "GET"), "{:?}", f.request_lines());
 }
+
+/// The account with twilio's agent list cut to one and telnyx absent: the sample file updates one and creates one.
+fn one_update_one_create() -> AccountState {
+    let mut state = full_state();
+    state.twilio.as_mut().unwrap().allowed_agent_ids = vec![AGENT_A.into()];
+    state.telnyx = None;
+    state
+}
+
+#[test]
+fn provider_writes_answered_with_no_body_are_read_back_and_checked() {
+    // A server may answer a create (201) or an update (200) with no body: done, by its word, but nothing to check.
+    // One GET of that provider shows what the write left; the apply converges, and nothing is "in doubt".
+    for family in PROVIDER_WRITES {
+        let f = Fixture::with_state(one_update_one_create()).family(family);
+        f.emu.set_empty_write_answers(true);
+        let (code, out, err) = f.run(&["apply", "--auto-approve"]);
+        assert_eq!(code, 0, "{family}: {out}{err}");
+        assert!(out.contains("Apply complete: 1 created, 1 updated, 0 deleted"), "{family}: {out}");
+        let post_telnyx = format!("POST /api/telephony_configs/telnyx {ALL_TELNYX}");
+        assert_eq!(
+            lines(&f),
+            with(
+                reads(family),
+                &[
+                    "PATCH /api/telephony_configs/twilio callCreationAllowedAgentIds",
+                    GET_TWILIO,
+                    &post_telnyx,
+                    GET_TELNYX
+                ]
+            ),
+            "{family}"
+        );
+        assert_eq!(f.account(), full_state());
+        let (code, out, _) = f.run(&["plan", "--detailed-exitcode"]);
+        assert_eq!(code, 0, "{family}: {out}");
+    }
+}
+
+#[test]
+fn an_account_level_patch_answered_with_no_body_is_read_back_and_checked() {
+    let f = Fixture::with_state(one_update_one_create()).family("account");
+    f.emu.set_empty_write_answers(true);
+    let (code, out, err) = f.run(&["apply", "--auto-approve"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(lines(&f), [GET_CONFIG, &format!("{PATCH_CONFIG} telnyx,twilio"), GET_CONFIG]);
+    assert_eq!(f.account(), full_state());
+    let (code, out, _) = f.run(&["plan", "--detailed-exitcode"]);
+    assert_eq!(code, 0, "{out}");
+}
