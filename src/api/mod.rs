@@ -408,6 +408,14 @@ impl ApiError {
             ApiError::InsecureUrl { .. } => "use https://; plain http:// is accepted only for localhost (the emulator)",
             ApiError::BadApiKey => "check the value of the API key variable: one line, no spaces or control characters",
             ApiError::Client { .. } => return None,
+            // Only `--endpoints account` shows these: `auto` reads through the provider-scoped endpoints instead.
+            ApiError::Status { status: 404 | 405 | 410, url, .. }
+                if url.ends_with(crate::endpoints::ACCOUNT_CONFIG_PATH) =>
+            {
+                "this server may no longer serve the deprecated account-level endpoint (a removed endpoint answers 404, \
+                 405 or 410): `--endpoints provider`, or the default `auto`, reads and writes through the provider-scoped \
+                 endpoints; otherwise check --api-url (it should point at the Ultravox API root)"
+            }
             ApiError::Status { status: 401, .. } => {
                 "check the Ultravox API key (account.apiKey in the file, by default the ULTRAVOX_API_KEY variable)"
             }

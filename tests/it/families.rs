@@ -576,3 +576,21 @@ fn an_account_level_patch_answered_with_no_body_is_read_back_and_checked() {
     let (code, out, _) = f.run(&["plan", "--detailed-exitcode"]);
     assert_eq!(code, 0, "{out}");
 }
+
+#[test]
+fn the_account_family_against_a_removed_account_endpoint_offers_the_provider_family() {
+    // `auto` falls back on these statuses; `--endpoints account` cannot, and says what to do.
+    for mode in [EndpointMode::Gone(404), EndpointMode::Gone(405), EndpointMode::Gone(410)] {
+        let f = Fixture::with_state(full_state()).family("account");
+        f.emu.set_account_endpoint(mode);
+        let (code, out, err) = f.run(&["plan"]);
+        assert_eq!(code, 1, "{mode:?}: {out}{err}");
+        assert!(out.is_empty(), "{out}");
+        assert!(err.contains("GET ") && err.contains("/api/accounts/me/telephony_config answered HTTP"), "{err}");
+        assert!(
+            err.contains("hint: ") && err.contains("`--endpoints provider`, or the default `auto`"),
+            "{mode:?}: {err}"
+        );
+        assert_eq!(lines(&f), [GET_CONFIG]);
+    }
+}
