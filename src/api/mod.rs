@@ -34,11 +34,13 @@ pub trait TelephonyApi {
     /// One `GET` of the account-level config.
     async fn fetch_config(&self) -> Result<RemoteState, ApiError>;
     /// One account-level `PATCH` holding exactly `writes`; answers the account's config after it (the answer must
-    /// speak of every written provider; one it is silent about and that was not written reads as absent).
+    /// speak of every written provider; one it is silent about and that was not written reads as absent; an answer
+    /// with no body is followed by one account-level `GET`).
     async fn write_config(&self, writes: &[ProviderWrite<'_>]) -> Result<RemoteState, ApiError>;
     /// One provider-scoped `GET`: `None` when the provider is not configured (the framework's JSON 404).
     async fn fetch_provider(&self, provider: Provider) -> Result<Option<RemoteProvider>, ApiError>;
-    /// `POST` of the complete block; answers the created provider. `attempts` is the create's allowance, shared by
+    /// `POST` of the complete block; answers the created provider (read back with one `GET` when the server's answer
+    /// has no body). `attempts` is the create's allowance, shared by
     /// every POST of one create (see [`crate::apply`]): the client counts the attempts it makes against it.
     async fn create_provider(
         &self,
@@ -53,7 +55,7 @@ pub trait TelephonyApi {
     /// wait at once and is returned.
     async fn pause(&self, after: &ApiError, attempts: &Attempts) -> Option<crate::stop::Signal>;
     /// `PATCH` holding only `fields` of the desired block; answers the provider after the merge, and which fields
-    /// the answer carried.
+    /// the answer carried (read back with one `GET` when the server's answer has no body).
     async fn update_provider(&self, desired: &DesiredProvider, fields: &[String]) -> Result<PatchAnswer, ApiError>;
     /// `DELETE`; a provider already absent (404) counts as deleted.
     async fn delete_provider(&self, provider: Provider) -> Result<(), ApiError>;
