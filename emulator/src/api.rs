@@ -161,6 +161,13 @@ pub(crate) async fn handle(
             drop_connection.notify_one();
             return std::future::pending().await;
         }
+        Some(Fault::ApplyThenFailReads { status, reads }) => {
+            let reply = respond(&shared, &parts, &body);
+            if reads > 0 {
+                shared.lock().failing_reads = Some((status, reads));
+            }
+            return reply.into_response();
+        }
         Some(Fault::DropAfterApplyThenSet(state)) => {
             let _applied = respond(&shared, &parts, &body);
             if let Some(key) = parts.headers.get("x-api-key").and_then(|k| k.to_str().ok()) {
@@ -234,7 +241,8 @@ fn fault_reply(fault: Fault, path: &str) -> Reply {
         | Fault::Drop
         | Fault::DropAfterApply
         | Fault::DropAfterApplyThenSet(_)
-        | Fault::DropAfterApplyThenFailReads { .. } => Reply::detail(500, "A server error occurred."),
+        | Fault::DropAfterApplyThenFailReads { .. }
+        | Fault::ApplyThenFailReads { .. } => Reply::detail(500, "A server error occurred."),
     }
 }
 

@@ -304,6 +304,10 @@ pub enum Fault {
     /// Like [`Fault::DropAfterApply`], and then the next `reads` GET requests (any path, any account) answer
     /// `status` with its usual body: the write landed, its answer was lost, and reading it back fails too.
     DropAfterApplyThenFailReads { status: u16, reads: usize },
+    /// Carry the request out and answer it as usual, then the next `reads` GET requests (any path, any account)
+    /// answer `status` with its usual body: with [`Emulator::set_empty_write_answers`], a write done whose answer
+    /// shows nothing and whose read-back fails.
+    ApplyThenFailReads { status: u16, reads: usize },
     /// 200 with truncated JSON: `{"twilio": `.
     Malformed,
     /// 200 with valid JSON of the wrong shape: `{"twilio": 5}` on the account config, `[]` elsewhere.
@@ -331,7 +335,8 @@ impl Fault {
 
 /// A fault as the admin surface takes it: `{"kind": "status", "code": 503, "retryAfter": "1", "method": "PATCH"}`,
 /// `{"kind": "delay", "ms": 500}`, `{"kind": "drop"}`, `{"kind": "dropAfterApply"}`,
-/// `{"kind": "dropAfterApplyThenFailReads", "code": 503, "count": 4}`, `{"kind": "malformed"}`,
+/// `{"kind": "dropAfterApplyThenFailReads", "code": 503, "count": 4}`, `{"kind": "applyThenFailReads", "code": 500,
+/// "count": 1}`, `{"kind": "malformed"}`,
 /// `{"kind": "wrongShape"}`, `{"kind": "redirect", "code": 307, "location": "http://..."}`; `method` is optional for
 /// every kind.
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -370,6 +375,10 @@ impl FaultSpec {
                 status: self.code.ok_or("a `dropAfterApplyThenFailReads` fault needs `code`")?,
                 reads: self.count.ok_or("a `dropAfterApplyThenFailReads` fault needs `count`")?,
             },
+            "applyThenFailReads" => Fault::ApplyThenFailReads {
+                status: self.code.ok_or("a `applyThenFailReads` fault needs `code`")?,
+                reads: self.count.ok_or("a `applyThenFailReads` fault needs `count`")?,
+            },
             "malformed" => Fault::Malformed,
             "wrongShape" => Fault::WrongShape,
             "redirect" => Fault::Redirect {
@@ -379,7 +388,7 @@ impl FaultSpec {
             other => {
                 return Err(format!(
                     "unknown fault kind `{other}` (status, delay, drop, dropAfterApply, dropAfterApplyThenFailReads, \
-                     malformed, wrongShape, redirect)"
+                     applyThenFailReads, malformed, wrongShape, redirect)"
                 ));
             }
         };

@@ -1045,6 +1045,42 @@ async fn a_lost_answer_followed_by_failing_reads() {
     assert_eq!(response.status(), StatusCode::BAD_REQUEST, "`count` is required");
 }
 
+/// Writes carried out and answered with their status and no body; a refusal still has its body. With
+/// `applyThenFailReads`, the reads after such a write fail.
+#[tokio::test]
+async fn writes_can_be_answered_with_no_body() {
+    let emu = start(AccountState::empty());
+    emu.set_empty_write_answers(true);
+    let path = "/api/telephony_configs/twilio";
+    let raw = |method: Method, path: &str, body: Value| {
+        client().request(method, format!("{}{path}", emu.url())).header("X-API-Key", KEY).json(&body).send()
+    };
+    let created = raw(Method::POST, path, twilio_body()).await.unwrap();
+    assert_eq!(created.status(), StatusCode::CREATED);
+    assert_eq!(created.text().await.unwrap(), "");
+    let patched = raw(Method::PATCH, path, json!({"accountSid": "AC2"})).await.unwrap();
+    assert_eq!(patched.status(), StatusCode::OK);
+    assert_eq!(patched.text().await.unwrap(), "");
+    let refused = raw(Method::POST, path, twilio_body()).await.unwrap();
+    assert_eq!(refused.status(), StatusCode::BAD_REQUEST, "one exists");
+    assert!(!refused.text().await.unwrap().is_empty());
+    let account = raw(Method::PATCH, ACCOUNT_CONFIG, json!({"plivo": null})).await.unwrap();
+    assert_eq!((account.status(), account.text().await.unwrap()), (StatusCode::OK, String::new()));
+    let (status, body) = call(&emu, Method::GET, path, None).await;
+    assert_eq!((status, &body["accountSid"]), (StatusCode::OK, &json!("AC2")), "the writes were carried out");
+
+    emu.push_fault_for("PATCH", Fault::ApplyThenFailReads { status: 500, reads: 1 });
+    let patched = raw(Method::PATCH, path, json!({"accountSid": "AC3"})).await.unwrap();
+    assert_eq!(patched.status(), StatusCode::OK);
+    let (status, _) = call(&emu, Method::GET, path, None).await;
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+    let (_, body) = call(&emu, Method::GET, path, None).await;
+    assert_eq!(body["accountSid"], "AC3");
+    let faults = json!([{"kind": "applyThenFailReads", "code": 503, "count": 2}]);
+    let response = client().post(format!("{}/_emulator/faults", emu.url())).json(&faults).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+}
+
 /// A 404 with JSON that is not the API's `{"detail": ...}`, as a gateway in front of a server without the path
 /// answers; and account-level answers that leave a provider out.
 #[tokio::test]

@@ -125,7 +125,7 @@ impl Client {
     /// Reads a provider back after a write that the server answered `status` (2xx) with no body (a `204`, or an empty
     /// `200`/`201`): the server says it was done, but shows nothing to check, so one `GET` shows what it left. Answers
     /// the provider and the GET's body. A read that fails, or that finds the provider not configured, leaves the
-    /// write's outcome unchecked: an unreadable answer to the write, which the caller reports as in doubt.
+    /// write's outcome unchecked: [`ApiError::NotReadBack`], which the caller reports as in doubt.
     async fn read_back(
         &self,
         method: &Method,
@@ -138,13 +138,11 @@ impl Client {
         let answer = match self.send(Method::GET, &path, None, true).await {
             Ok(answer) => answer,
             Err(read @ ApiError::Status { status: 404, detail_body: true, .. }) => {
-                return Err(ApiError::BadAnswer {
+                return Err(ApiError::NotReadBack {
                     method: method.to_string(),
                     url: display_url(&self.url(&path)),
-                    reason: format!(
-                        "it answered HTTP {} with no body, and reading {provider} back found it not configured ({read})",
-                        status.as_u16()
-                    ),
+                    status: status.as_u16(),
+                    read: format!("reading {provider} back found it not configured ({read})"),
                 });
             }
             Err(read) => return Err(unread(&no_such_endpoint(read))),
@@ -155,10 +153,11 @@ impl Client {
 
     /// A write answered `status` with no body, whose outcome could not be read back (`read` failed).
     fn unread_write(&self, method: &Method, path: &str, status: StatusCode, read: &ApiError) -> ApiError {
-        ApiError::BadAnswer {
+        ApiError::NotReadBack {
             method: method.to_string(),
             url: display_url(&self.url(path)),
-            reason: format!("it answered HTTP {} with no body, and reading it back failed: {read}", status.as_u16()),
+            status: status.as_u16(),
+            read: format!("reading it back failed: {read}"),
         }
     }
 

@@ -254,6 +254,10 @@ pub enum ApiError {
     },
     #[error("{method} {url} answered something that is not a telephony config: {reason}")]
     BadAnswer { method: String, url: String, reason: String },
+    /// A write the server answered 2xx with no body (done, by its word, but nothing to check), whose outcome the read
+    /// after it could not show: `read` says why (the read's own error as shown, its server text checked as outside text).
+    #[error("{method} {url} answered HTTP {status} with no body, and {read}")]
+    NotReadBack { method: String, url: String, status: u16, read: String },
     /// A page of `GET /api/agents` that cannot be read or followed.
     #[error("GET {url} answered something that is not a page of agents: {reason}")]
     BadAgentsPage { url: String, reason: String },
@@ -336,7 +340,7 @@ impl ApiError {
             }
             ApiError::Timeout { method, .. } => (method, true),
             ApiError::Transport { method, sent, earlier_unknown, .. } => (method, *sent || *earlier_unknown),
-            ApiError::BadAnswer { method, .. } => (method, true),
+            ApiError::BadAnswer { method, .. } | ApiError::NotReadBack { method, .. } => (method, true),
             ApiError::Interrupted { method, may_have_landed, .. } => (method, *may_have_landed),
             _ => return false,
         };
@@ -402,6 +406,9 @@ impl ApiError {
                 ApiError::BadAnswer { .. } => {
                     format!("the API accepted the write but its answer is unreadable; {WRITE_UNKNOWN}")
                 }
+                ApiError::NotReadBack { .. } => {
+                    format!("the API said the write was done but showed nothing to check it by; {WRITE_UNKNOWN}")
+                }
                 _ => WRITE_UNKNOWN.to_string(),
             });
         }
@@ -440,7 +447,7 @@ impl ApiError {
             }
             ApiError::Timeout { .. } => "the server is slow or unreachable; try again, or raise --timeout",
             ApiError::Transport { .. } => "check the network and --api-url, then try again",
-            ApiError::BadAnswer { .. } | ApiError::BadAgentsPage { .. } => {
+            ApiError::BadAnswer { .. } | ApiError::NotReadBack { .. } | ApiError::BadAgentsPage { .. } => {
                 "check --api-url: it should point at the Ultravox API"
             }
             ApiError::TooManyAgents { .. } => {

@@ -594,3 +594,28 @@ fn the_account_family_against_a_removed_account_endpoint_offers_the_provider_fam
         assert_eq!(lines(&f), [GET_CONFIG]);
     }
 }
+
+#[test]
+fn a_write_answered_with_no_body_whose_read_back_fails_is_in_doubt() {
+    // Done, by the server's word, but neither its answer nor the read after it shows what it left: in doubt, never
+    // "failed", and the next run converges.
+    let f = Fixture::with_state(one_update_one_create());
+    f.emu.set_empty_write_answers(true);
+    f.emu.push_fault_for("PATCH", Fault::ApplyThenFailReads { status: 500, reads: 1 });
+    let (code, out, err) = f.run(&["apply", "--auto-approve"]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(
+        err.contains("/api/telephony_configs/twilio answered HTTP 200 with no body, and reading it back failed: GET "),
+        "{err}"
+    );
+    assert!(err.contains("in doubt (it may or may not have landed): twilio; not written: telnyx"), "{err}");
+    assert!(err.contains("the API said the write was done but showed nothing to check it by"), "{err}");
+    assert_eq!(
+        lines(&f),
+        [GET_CONFIG, "PATCH /api/telephony_configs/twilio callCreationAllowedAgentIds", GET_TWILIO],
+        "the telnyx create is not sent after a write in doubt"
+    );
+    let (code, out, err) = f.run(&["apply", "--auto-approve"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(f.account(), full_state());
+}
