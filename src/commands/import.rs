@@ -71,11 +71,17 @@ async fn import_file(
     Ok(Outcome::Success)
 }
 
-/// A SIP read's result, with a server that has no such endpoint read as nothing to import (warned about).
+/// A SIP read's result, with a server that has no such endpoint read as nothing to import (warned about): a 404 of
+/// any body (the SIP config is a singleton that every account has, so no 404 means "not configured"), a 405 or a
+/// 410, as a server without the SIP endpoints, or one that removed them, answers.
 fn without_sip<T>(result: Result<Option<T>, ApiError>, what: &str, out: Output) -> Result<Option<T>, ApiError> {
     match result {
         Err(ApiError::NoSuchEndpoint { url, .. }) => {
-            out.warning(&report::import_without_sip(what, &url));
+            out.warning(&report::import_without_sip(what, &url, "HTTP 404 with no API error body"));
+            Ok(None)
+        }
+        Err(ApiError::Status { url, status: status @ (404 | 405 | 410), .. }) => {
+            out.warning(&report::import_without_sip(what, &url, &format!("HTTP {status}")));
             Ok(None)
         }
         other => other,

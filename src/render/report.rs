@@ -128,11 +128,8 @@ pub fn confirm_question(files: usize) -> String {
 }
 
 /// The warning when the server has no SIP endpoint for `what` (`sip`, `sipRegistrations`): import leaves it out.
-pub fn import_without_sip(what: &str, url: &str) -> String {
-    format!(
-        "{url} answered HTTP 404 with no API error body: this server has no such endpoint, so the file leaves `{what}` \
-         out (unmanaged)"
-    )
+pub fn import_without_sip(what: &str, url: &str, answer: &str) -> String {
+    format!("{url} answered {answer}: this server has no such endpoint, so the file leaves `{what}` out (unmanaged)")
 }
 
 /// The warning when an imported file does not pass the file's own rules.

@@ -677,15 +677,34 @@ fn a_server_without_the_sip_endpoints_is_an_error_naming_the_url() {
 
 #[test]
 fn import_leaves_the_sip_settings_out_on_a_server_without_them_and_says_so() {
-    let mut f = Fixture::with_state(full_state());
-    std::fs::remove_file(f.path("telephony.yaml")).unwrap();
-    f.env.retain(|k, _| k == "ULTRAVOX_API_KEY");
-    f.emu.set_sip_endpoints(EndpointMode::GoneHtml);
-    let (code, out, err) = f.run(&["import", "--out", "-"]);
-    assert_eq!(code, 0, "{err}");
-    assert!(!out.contains("sip"), "{out}");
-    assert!(err.contains("/api/sip answered HTTP 404 with no API error body: this server has no such endpoint, so the file leaves `sip` out (unmanaged)"), "{err}");
-    assert!(err.contains("leaves `sipRegistrations` out"), "{err}");
+    // However such a server answers: a 404 page, the API's own JSON 404 (the SIP config is a singleton every account
+    // has, so it never means "not configured"), a 405 or a 410.
+    for (mode, answer) in [
+        (EndpointMode::GoneHtml, "HTTP 404 with no API error body"),
+        (EndpointMode::Gone(404), "HTTP 404"),
+        (EndpointMode::Gone(405), "HTTP 405"),
+        (EndpointMode::Gone(410), "HTTP 410"),
+    ] {
+        let mut f = Fixture::with_state(full_state());
+        std::fs::remove_file(f.path("telephony.yaml")).unwrap();
+        f.env.retain(|k, _| k == "ULTRAVOX_API_KEY");
+        f.emu.set_sip_endpoints(mode);
+        let (code, out, err) = f.run(&["import", "--out", "-"]);
+        assert_eq!(code, 0, "{mode:?}: {err}");
+        assert!(out.contains("twilio:"), "{mode:?}: {out}");
+        assert!(!out.contains("sip"), "{mode:?}: {out}");
+        assert!(
+            err.contains(&format!(
+                "/api/sip answered {answer}: this server has no such endpoint, so the file leaves `sip` out (unmanaged)"
+            )),
+            "{mode:?}: {err}"
+        );
+        assert!(
+            err.contains(&format!("/api/sip/registrations answered {answer}: this server has no such endpoint")),
+            "{mode:?}: {err}"
+        );
+        assert!(err.contains("leaves `sipRegistrations` out"), "{mode:?}: {err}");
+    }
 }
 
 #[test]
