@@ -429,6 +429,10 @@ impl ApiError {
                 "check the Ultravox API key (account.apiKey in the file, by default the ULTRAVOX_API_KEY variable)"
             }
             ApiError::Status { status: 403, .. } => "the API key may not do this; use a key of the account's owner",
+            ApiError::Status { status: 404, method, detail_body: true, .. } if method == "PATCH" => {
+                "what this write was to change is no longer on the account (deleted since the plan was made?): run \
+                 `reconcile plan` to see the account as it is now"
+            }
             ApiError::Status { status: 404, .. } => "check --api-url: it should point at the Ultravox API root",
             ApiError::Status { status: 400, .. } => {
                 "the server refused the change; fix the fields it names in the file"

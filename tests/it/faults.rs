@@ -802,3 +802,23 @@ fn huge_binary_and_non_utf8_secret_files_are_clear_errors_naming_the_file() {
         assert!(f.emu.requests().is_empty(), "{name}: nothing is sent");
     }
 }
+
+/// A PATCH answered with the API's own 404 (`{"detail": "Not found."}`): what it was to change is no longer there
+/// (deleted by someone else since the plan was made). The hint says so and sends to `plan`, never to --api-url; on
+/// `account`, where the 404 is the account-level endpoint's, the hint is that endpoint's own.
+#[test]
+fn a_patch_answered_with_the_apis_404_says_what_was_to_change_is_gone() {
+    for family in FAMILIES {
+        let f = stale_token(family);
+        f.emu.push_fault_for("PATCH", Fault::status(404));
+        let (code, out, err) = f.run(&["apply", "--auto-approve"]);
+        assert_eq!(code, 1, "{family}: {out}{err}");
+        assert!(err.contains(&format!("PATCH {} answered HTTP 404", token_write_url(&f, family))), "{family}: {err}");
+        assert_eq!(f.write_lines(), [token_write(family)], "{family}");
+        let gone = "hint: what this write was to change is no longer on the account (deleted since the plan was made?): \
+                    run `reconcile plan` to see the account as it is now";
+        assert_eq!(err.contains(gone), family != "account", "{family}: {err}");
+        assert!(!err.contains("hint: check --api-url"), "{family}: {err}");
+        assert_no_secret(&err);
+    }
+}
