@@ -137,8 +137,12 @@ pub fn split_shown(entry: &str) -> (&str, Option<&str>) {
 /// What stands between an allowance's agent ID and its pattern as plans show it.
 const PATTERN_SEPARATOR: &str = " toUserPattern=";
 
-/// What identifies a registration: its username and proxy together. Shown as `username@proxy`.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
+/// What identifies a registration: its username and proxy together. Shown as `username@proxy`, each as it was
+/// written. Two keys are the same registration when the usernames are equal and the proxies are equal without regard
+/// to ASCII case: a proxy is a host name (with an optional port), and a server that stores it lower-cased must not
+/// make every apply delete and re-create the registration. The username is compared exactly (SIP user names are
+/// case-sensitive).
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 pub struct RegistrationKey {
     pub username: String,
     pub proxy: String,
@@ -147,6 +151,37 @@ pub struct RegistrationKey {
 impl RegistrationKey {
     pub fn new(username: impl Into<String>, proxy: impl Into<String>) -> RegistrationKey {
         RegistrationKey { username: username.into(), proxy: proxy.into() }
+    }
+
+    /// What equality, order and hashing look at.
+    fn identity(&self) -> (&str, String) {
+        (&self.username, self.proxy.to_ascii_lowercase())
+    }
+}
+
+impl PartialEq for RegistrationKey {
+    fn eq(&self, other: &Self) -> bool {
+        self.username == other.username && self.proxy.eq_ignore_ascii_case(&other.proxy)
+    }
+}
+
+impl Eq for RegistrationKey {}
+
+impl std::hash::Hash for RegistrationKey {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.identity().hash(state);
+    }
+}
+
+impl PartialOrd for RegistrationKey {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for RegistrationKey {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.identity().cmp(&other.identity())
     }
 }
 

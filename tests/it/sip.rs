@@ -901,3 +901,45 @@ fn short_sip_secrets_are_refused_in_the_file_and_kept_out_of_server_text() {
     assert!(err.contains("if the SIP trunk's password really is this short, set a longer one"), "{err}");
     assert!(f.emu.requests().is_empty(), "nothing is sent");
 }
+
+/// A registration's proxy is a host name: the file's `Trunk.Example.COM` is the account's `trunk.example.com` (a server
+/// may keep it lower-cased), so nothing is deleted and re-created; the username stays exact. Two entries whose
+/// proxies differ only in case are the same registration twice, refused where the second stands.
+#[test]
+fn a_registrations_proxy_is_compared_as_a_host_name_without_case() {
+    let state = AccountState {
+        sip_registrations: vec![SipRegistration::new("reg-bob", "bob", "trunk.example.com", "Ob5wKq1mZrX")],
+        ..AccountState::default()
+    };
+    let mut f = Fixture::with_state(state);
+    f.env.insert("SIP_BOB_PASSWORD".into(), BOB_PASSWORD.into());
+    sip_only(
+        &f,
+        "sipRegistrations:\n  - username: bob\n    proxy: Trunk.Example.COM\n    password: { env: SIP_BOB_PASSWORD }\n",
+    );
+    let (code, out, err) = f.run(&["plan", "--detailed-exitcode"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("No changes."), "{out}");
+    assert_eq!(f.run(&["apply", "--auto-approve"]).0, 0);
+    assert!(f.write_lines().is_empty(), "{:?}", f.write_lines());
+
+    // Another username is another registration: bob is deleted, Bob created.
+    sip_only(
+        &f,
+        "sipRegistrations:\n  - username: Bob\n    proxy: trunk.example.com\n    password: { env: SIP_BOB_PASSWORD }\n",
+    );
+    let (code, out, _) = f.run(&["plan", "--detailed-exitcode"]);
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("+ registration Bob@trunk.example.com will be created"), "{out}");
+    assert!(out.contains("- registration bob@trunk.example.com will be deleted"), "{out}");
+
+    sip_only(
+        &f,
+        "sipRegistrations:\n  - username: bob\n    proxy: trunk.example.com\n    password: { env: SIP_BOB_PASSWORD }\n  \
+         - username: bob\n    proxy: TRUNK.example.com\n    password: { env: SIP_BOB_PASSWORD }\n",
+    );
+    let (code, _, err) = f.run(&["validate"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("error[duplicate-registration]"), "{err}");
+    assert!(err.contains("--> telephony.yaml:5:"), "{err}");
+}
