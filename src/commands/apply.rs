@@ -11,7 +11,7 @@ use crate::endpoints::Family;
 use crate::error::{ApplyFailed, Error, Outcome};
 use crate::plan::Plan;
 use crate::planfile::{self, PlanFile, StaleError};
-use crate::render::json::PlanDocument;
+use crate::render::json::{ErrorReport, FailedFile, FileEntry, PlanDocument, SeveralDocument};
 use crate::render::{self, Format, Output, Sink, report};
 use crate::selection;
 
@@ -203,6 +203,8 @@ async fn apply_saved(
     let mut ready = Vec::new();
     // Only the files that cannot be applied are named: the rest are not shown until all pass.
     let mut checks = Reporter::new(out, Format::Text, several, Command::Apply);
+    // Each file's verdict, in file order, for the JSON document of a refusal (`None`: it could be applied).
+    let mut verdicts: Vec<(String, Option<ErrorReport>)> = Vec::new();
     let api_ref = &api;
     batch::in_order(
         loaded,
@@ -215,13 +217,39 @@ async fn apply_saved(
             Ok(r) => {
                 checks.passed();
                 ready.push(r);
+                verdicts.push((name, None));
             }
-            Err(e) => checks.failure_only(&name, e),
+            Err(e) => {
+                verdicts.push((name.clone(), Some(report::error_report(&e))));
+                checks.failure_only(&name, e);
+            }
         },
     )
     .await;
+    if several && s.format == Format::Json && verdicts.iter().any(|(_, v)| v.is_some()) {
+        out.document(&render::json::render_several(&refused_document(verdicts)));
+    }
     checks.all_passed()?;
     write_ready(ready, settings.jobs, false, Reporter::new(out, s.format, several, Command::Apply)).await
+}
+
+/// The JSON document of a saved plan over several files refused whole: one entry per file, in file order, each a
+/// failure saying why it was not applied (its own reason, or that another file held the whole plan back).
+fn refused_document(verdicts: Vec<(String, Option<ErrorReport>)>) -> SeveralDocument {
+    let held_back = || {
+        ErrorReport::new(
+            "not applied: the saved plan is applied whole or not at all, and another of its files cannot be applied \
+             as planned; nothing was sent to this file's account"
+                .into(),
+            Some("make a new plan (`reconcile plan --out PLANFILE`), review it, and apply that one".into()),
+        )
+    };
+    SeveralDocument::new(
+        verdicts
+            .into_iter()
+            .map(|(file, verdict)| FileEntry::Failed(FailedFile { file, error: verdict.unwrap_or_else(held_back) }))
+            .collect(),
+    )
 }
 
 /// Reads the file a saved plan names, refusing it when its text changed since.

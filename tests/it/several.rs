@@ -443,6 +443,37 @@ fn a_saved_plan_is_refused_whole_when_one_file_is_stale() {
     assert!(err.contains("the plan was made from repo/dev/telephony.yaml, repo/prod/telephony.yaml"), "{err}");
 }
 
+/// `apply --format json PLANFILE` refused because one file of several is stale: one document, grouped per file in file
+/// order, each entry saying why it was not applied (the stale file its own reason, never "see above", which a
+/// script reading stdout cannot see).
+#[test]
+fn a_saved_plan_refused_whole_is_one_json_document_naming_each_file_and_why() {
+    let f = repo();
+    assert_eq!(f.run(&["plan", "-f", "repo", "--out", "plan.json"]).0, 0);
+    f.emu.set_account(PROD_KEY, AccountState::empty().with_twilio(twilio(SID_A, "hand-rotated-token-YYYY")));
+    f.emu.clear_requests();
+    let (code, out, err) = f.run(&["apply", "--format", "json", "plan.json"]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(f.emu.requests().iter().all(|r| r.method == "GET"), "{:?}", f.request_lines());
+    let doc: serde_json::Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
+    let files = doc["files"].as_array().unwrap_or_else(|| panic!("no files: {out}"));
+    let names: Vec<&str> = files.iter().map(|f| f["file"].as_str().unwrap()).collect();
+    assert_eq!(names, vec![DEV, PROD, STAGING], "{out}");
+    let message = |i: usize| files[i]["error"]["message"].as_str().unwrap_or_else(|| panic!("{out}")).to_string();
+    assert!(message(1).contains("refusing to apply the saved plan: the account's telephony config changed"), "{out}");
+    for i in [0, 2] {
+        assert!(message(i).starts_with("not applied: the saved plan is applied whole or not at all"), "{out}");
+        assert!(message(i).contains("nothing was sent"), "{out}");
+    }
+    assert!(!out.contains("see above"), "{out}");
+    assert_eq!(doc["summary"]["failed"], json!([DEV, PROD, STAGING]), "{out}");
+    assert_eq!(doc["summary"]["hasChanges"], json!(false), "{out}");
+    // stderr still names the stale file and the refusal of the whole.
+    assert!(err.contains(&format!("{PROD}: refusing to apply the saved plan")), "{err}");
+    assert!(err.contains("1 of its 3 files cannot be applied as planned"), "{err}");
+    assert_no_secret(&format!("{out}{err}"));
+}
+
 #[test]
 fn a_plan_is_not_saved_when_a_file_failed_and_apply_off_a_terminal_refuses_before_any_request() {
     let f = repo();
