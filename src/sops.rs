@@ -590,6 +590,11 @@ fn decrypt(file: &str, full: &Path) -> Decrypted {
         }
     };
     tracing::debug!("sops ended for {file} after {} ms ({status})", started.elapsed().as_millis());
+    // Past the cap the pipe was closed, which ends sops with SIGPIPE or a write error: the cap is the reason, whatever
+    // its exit says.
+    if matches!(output, Some(Ok(None))) {
+        return Err(SopsError::OutputTooLarge { file: file.to_string() });
+    }
     if !status.success() {
         let message = match first_line(&errors.unwrap_or_default()) {
             Some(line) => line,

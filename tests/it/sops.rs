@@ -340,6 +340,26 @@ fn sops_that_does_not_finish_in_time_is_stopped() {
     );
 }
 
+/// A sops that prints past the cap is stopped by the closed pipe (SIGPIPE, or a write error): the message says its
+/// output passed the cap, not that decryption was refused (which would send the user after their keys).
+#[test]
+fn sops_printing_past_the_cap_is_reported_as_such_whatever_its_exit() {
+    let mut f = Fixture::with_state(full_state()).family("auto").with_sops();
+    f.write("telephony.yaml", PLIVO_FROM_SOPS);
+    for body in ["exec yes '{\"pad\": 1}'\n", "yes '{\"pad\": 1}'\nexit 1\n"] {
+        let loud = f.script("loud-sops", body);
+        f.env.insert("RECONCILE_SOPS".into(), loud.display().to_string());
+        fails_with(
+            &f,
+            &located(
+                "sops-decrypt-failed",
+                "sops printed more than 1048576 bytes decrypting secrets.enc.yaml",
+                "keep the credentials reconcile reads in a SOPS file of their own",
+            ),
+        );
+    }
+}
+
 #[test]
 fn a_failed_decryption_is_advised_once_and_located_at_every_reference() {
     let mut f = sops_fixture(full_state());
