@@ -1,5 +1,6 @@
 //! The one terminal cleaner: in text meant for a terminal (text plans, messages, logs), control characters and
-//! invisible formatting characters (bidirectional overrides, zero-width) are written as `\u{...}`, so that no value,
+//! invisible ones (format characters such as bidirectional controls and zero-width ones, the line and paragraph
+//! separators, fillers and variation selectors: see [`is_hidden`]) are written as `\u{...}`, so that no value,
 //! file line or server message can rewrite the line it is printed on, recolour the terminal or hide what it is. Pure
 //! text, and never applied to a finished document (JSON escapes them in its serialiser, `import` quotes them in YAML,
 //! Markdown escapes them in its values): the output path (`render`) says which colour sequences of its own may pass.
@@ -18,10 +19,40 @@ pub enum Keep {
     LinesAndColours(&'static [String]),
 }
 
-/// Whether a character is written as `\u{...}` in text for a terminal (and escaped in every document).
+/// Whether a character is written as `\u{...}` in text for a terminal (and escaped in every document): a control
+/// character, a format character (Unicode's `Cf`: zero-width, bidirectional controls and marks, the soft hyphen,
+/// tag characters that can carry hidden text), the line and paragraph separators, and the other default-ignorable
+/// code points a terminal shows as nothing (fillers, variation selectors).
 pub fn is_hidden(c: char) -> bool {
     c.is_control()
-        || matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2060}'..='\u{2069}' | '\u{feff}')
+        || matches!(
+            c,
+            '\u{ad}'
+                | '\u{34f}'
+                | '\u{600}'..='\u{605}'
+                | '\u{61c}'
+                | '\u{6dd}'
+                | '\u{70f}'
+                | '\u{890}'..='\u{891}'
+                | '\u{8e2}'
+                | '\u{115f}'..='\u{1160}'
+                | '\u{17b4}'..='\u{17b5}'
+                | '\u{180b}'..='\u{180f}'
+                | '\u{200b}'..='\u{200f}'
+                | '\u{2028}'..='\u{202e}'
+                | '\u{2060}'..='\u{206f}'
+                | '\u{3164}'
+                | '\u{fe00}'..='\u{fe0f}'
+                | '\u{feff}'
+                | '\u{ffa0}'
+                | '\u{fff0}'..='\u{fffb}'
+                | '\u{110bd}'
+                | '\u{110cd}'
+                | '\u{13430}'..='\u{1343f}'
+                | '\u{1bca0}'..='\u{1bca3}'
+                | '\u{1d173}'..='\u{1d17a}'
+                | '\u{e0000}'..='\u{e0fff}'
+        )
 }
 
 /// Escapes what `keep` does not let through.
@@ -81,8 +112,11 @@ impl serde_json::ser::Formatter for Escaping<'_> {
         while let Some(at) = rest.find(is_hidden) {
             writer.write_all(&rest.as_bytes()[..at])?;
             let c = rest[at..].chars().next().unwrap_or(' ');
-            // Every hidden character is in the Basic Multilingual Plane: one `\uXXXX` each.
-            write!(writer, "\\u{:04x}", c as u32)?;
+            // One `\uXXXX` each, or a surrogate pair for a character past the Basic Multilingual Plane (a tag).
+            let mut units = [0u16; 2];
+            for unit in c.encode_utf16(&mut units) {
+                write!(writer, "\\u{:04x}", unit)?;
+            }
             rest = &rest[at + c.len_utf8()..];
         }
         writer.write_all(rest.as_bytes())

@@ -661,3 +661,66 @@ fn a_dotenv_that_is_not_even_valid_yaml_is_not_echoed() {
     assert!(!err.contains("EXTRA_JSON") && !err.contains("TWILIO_AUTH_TOKEN="), "{err}");
     assert_no_piece(".env", &format!("{out}{err}"));
 }
+
+/// Invisible and line-breaking characters beyond the zero-width and bidirectional ones (the Unicode line and
+/// paragraph separators, a soft hyphen, the Arabic letter mark, tag characters that smuggle hidden text, a variation
+/// selector) in the account's values: never printed as they are, in any format, yet kept exactly (JSON reads back
+/// to them, `import` writes them so that the plan of the imported file has no changes).
+#[test]
+fn every_invisible_or_line_breaking_character_is_neutralised_in_every_format_and_kept_exactly() {
+    const HIDDEN: [char; 7] = ['\u{2028}', '\u{2029}', '\u{ad}', '\u{61c}', '\u{e0041}', '\u{e007f}', '\u{fe0f}'];
+    let mapping: std::collections::BTreeMap<String, String> = [
+        ("From", "user.phone_number"),
+        ("ls", "a\u{2028}b"),
+        ("ps", "c\u{2029}d"),
+        ("shy", "soft\u{ad}hyphen"),
+        ("alm", "x\u{61c}y"),
+        ("tag", "t\u{e0041}\u{e007f}z"),
+        ("vs", "v\u{fe0f}w"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    let mut state = full_state();
+    state.twilio.as_mut().unwrap().request_context_mapping = mapping.clone();
+    let mut f = Fixture::with_state(state);
+    let raw = |what: &str, text: &str| {
+        let found: Vec<String> =
+            HIDDEN.iter().filter(|c| text.contains(**c)).map(|c| format!("U+{:04X}", *c as u32)).collect();
+        assert!(found.is_empty(), "{what} holds {found:?} as they are:\n{text}");
+    };
+
+    let (code, out, err) = f.run(&["plan"]);
+    assert_eq!(code, 0, "{err}");
+    raw("the text plan", &format!("{out}{err}"));
+    for escaped in ["a\\u{2028}b", "c\\u{2029}d", "soft\\u{00ad}hyphen", "x\\u{061c}y", "t\\u{e0041}\\u{e007f}z"] {
+        assert!(out.contains(escaped), "{escaped} not in:\n{out}");
+    }
+
+    let (code, out, err) = f.run(&["plan", "--format", "json"]);
+    assert_eq!(code, 0, "{err}");
+    raw("the JSON plan", &out);
+    let doc: serde_json::Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}:\n{out}"));
+    let twilio = doc["providers"].as_array().unwrap().iter().find(|p| p["provider"] == "twilio").unwrap();
+    let change = twilio["changes"].as_array().unwrap().iter().find(|c| c["field"] == "requestContextMapping").unwrap();
+    assert_eq!(change["before"], serde_json::to_value(&mapping).unwrap(), "{out}");
+
+    let (code, out, err) = f.run(&["plan", "--format", "markdown"]);
+    assert_eq!(code, 0, "{err}");
+    raw("the Markdown plan", &out);
+
+    assert_eq!(f.run(&["plan", "--out", "plan.json"]).0, 0);
+    let saved = std::fs::read_to_string(f.path("plan.json")).unwrap();
+    raw("the saved plan", &saved);
+    serde_json::from_str::<serde_json::Value>(&saved).unwrap_or_else(|e| panic!("{e}:\n{saved}"));
+
+    let (code, imported, err) = f.run(&["import", "--out", "-"]);
+    assert_eq!(code, 0, "{err}");
+    raw("the imported file", &imported);
+    f.write("imported.yaml", &imported);
+    // The imported file reads every secret from the environment.
+    f.env.insert("TELNYX_API_KEY".into(), TELNYX_API_KEY.into());
+    let (code, out, err) = f.run(&["plan", "-f", "imported.yaml"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("No changes. The account matches imported.yaml."), "{out}{err}");
+}
