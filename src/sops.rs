@@ -9,7 +9,8 @@
 //! process, which is one run.
 //!
 //! The decrypted document lives only in memory: its structure (key names are not secret) with every string held as a
-//! [`SecretString`]; other scalars keep only their kind (a number, a boolean), never their value. sops's output is
+//! [`SecretString`], each a secret of the run whether a reference reads it or not (so that no value holding one is
+//! ever shown); other scalars keep only their kind (a number, a boolean), never their value. sops's output is
 //! read into a buffer of fixed capacity that is zeroed once parsed. Nothing here logs or puts into an error a value, or sops's output;
 //! of sops's error output, only the first line is kept, as text from outside ([`crate::redact::Outside`]): masked whole
 //! when it holds a secret of the run.
@@ -277,6 +278,18 @@ enum Document {
     Str(SecretString),
     /// A number, a boolean or null: what it is, never its value.
     Other(&'static str),
+}
+
+impl Document {
+    /// Remembers every string of the document as a secret of the run ([`crate::redact::register_secret`]).
+    fn register_secrets(&self) {
+        match self {
+            Document::Map(entries) => entries.iter().for_each(|(_, value)| value.register_secrets()),
+            Document::List(items) => items.iter().for_each(Document::register_secrets),
+            Document::Str(value) => crate::redact::register_secret(value),
+            Document::Other(_) => {}
+        }
+    }
 }
 
 impl<'de> Deserialize<'de> for Document {
@@ -610,7 +623,11 @@ fn decrypt(file: &str, full: &Path) -> Decrypted {
     }
     match output {
         Some(Ok(Some(bytes))) => {
-            serde_json::from_slice::<Document>(&bytes).map_err(|_| SopsError::OutputNotJson { file: file.to_string() })
+            let document = serde_json::from_slice::<Document>(&bytes)
+                .map_err(|_| SopsError::OutputNotJson { file: file.to_string() })?;
+            // Every string sops decrypted is a secret of the run, referenced or not: no value holding one is shown.
+            document.register_secrets();
+            Ok(document)
         }
         Some(Ok(None)) => Err(SopsError::OutputTooLarge { file: file.to_string() }),
         Some(Err(e)) => Err(SopsError::CannotRun {

@@ -246,6 +246,29 @@ fn a_missing_sops_file_is_located() {
     );
 }
 
+/// Every string sops decrypted is held as a secret of the run, whether or not the file references it: a value of the
+/// account holding one that the file does not use (telnyx's key, from the same encrypted file as plivo's token) is
+/// shown masked in every format, and the saved plan still applies.
+#[test]
+fn a_decrypted_value_the_file_does_not_reference_is_never_shown() {
+    let mut state = full_state();
+    state.plivo.as_mut().unwrap().request_context_mapping =
+        [("note".to_string(), format!("key {TELNYX_API_KEY}"))].into_iter().collect();
+    let f = Fixture::with_state(state).family("auto").with_sops();
+    f.write("telephony.yaml", PLIVO_FROM_SOPS);
+    for args in [&["plan"][..], &["plan", "--format", "json"], &["plan", "--format", "markdown"]] {
+        let (code, out, err) = f.run(args);
+        assert_eq!(code, 0, "{args:?}: {err}");
+        assert!(!format!("{out}{err}").contains(&TELNYX_API_KEY[..8]), "{args:?}:\n{out}{err}");
+        assert!(out.contains("[hidden: holds part of a secret]"), "{args:?}:\n{out}");
+    }
+    assert_eq!(f.run(&["plan", "--out", "plan.json"]).0, 0);
+    assert!(!std::fs::read_to_string(f.path("plan.json")).unwrap().contains(&TELNYX_API_KEY[..8]));
+    let (code, out, err) = f.run(&["apply", "plan.json"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(f.account().plivo.unwrap().request_context_mapping.is_empty());
+}
+
 #[test]
 fn a_refused_decryption_shows_the_first_line_of_sops_message() {
     let mut f = Fixture::with_state(full_state()).family("auto").with_sops();
