@@ -208,8 +208,19 @@ pub struct PlanArgs {
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
     /// Also save the plan to this file, for `reconcile apply PLANFILE` (holds no secret material).
-    #[arg(long, value_name = "PLANFILE")]
+    #[arg(long, value_name = "PLANFILE", value_parser = plan_file_path)]
     pub out: Option<PathBuf>,
+}
+
+/// `plan --out`'s path: a file, never `-` (which `import --out` takes for stdout, and which would otherwise be a file
+/// named `-`): stdout already carries the plan in the `--format` asked for.
+fn plan_file_path(text: &str) -> Result<PathBuf, String> {
+    if text == "-" {
+        return Err("a saved plan is written to a file, not to stdout; name a file (e.g. --out plan.json), or use \
+                    --format json to print the plan on stdout"
+            .into());
+    }
+    Ok(PathBuf::from(text))
 }
 
 #[derive(Debug, Args)]

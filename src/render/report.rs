@@ -282,7 +282,7 @@ pub fn overall_counts(tally: &Tally, applied: bool, p: Palette) -> String {
     if !tally.failed.is_empty() {
         parts.push(p.error(&format!("{} failed ({})", tally.failed.len(), tally.failed.join(", "))));
     }
-    format!("{} files: {}", tally.files, parts.join(", "))
+    format!("{} file{}: {}", tally.files, if tally.files == 1 { "" } else { "s" }, parts.join(", "))
 }
 
 /// Why `plan --out` saved nothing with several files.

@@ -206,3 +206,16 @@ fn the_api_listing_agents_in_another_order_is_not_a_change() {
     assert_eq!(code, 0, "{out}{err}");
     assert_eq!(f.account(), full_state());
 }
+
+/// `plan --out -` is refused before anything is read or sent (it would otherwise write a file named `-`, where
+/// `import --out -` prints on stdout), saying how to get the plan on stdout.
+#[test]
+fn plan_out_dash_is_refused_and_names_the_way_to_stdout() {
+    let f = Fixture::with_state(full_state());
+    let (code, out, err) = f.run(&["plan", "--out", "-"]);
+    assert_eq!((code, out.as_str()), (1, ""), "{err}");
+    assert!(err.contains("a saved plan is written to a file, not to stdout"), "{err}");
+    assert!(err.contains("--format json to print the plan on stdout"), "{err}");
+    assert!(!f.path("-").exists());
+    assert!(f.emu.requests().is_empty());
+}

@@ -674,3 +674,12 @@ fn an_unreadable_folder_beneath_f_fails_in_its_place_and_the_others_run() {
     assert_eq!(doc["summary"]["failed"], json!(["repo/locked"]));
     assert_eq!(doc["files"][1]["error"]["diagnostics"][0]["code"], "unreadable-file", "{out}");
 }
+
+/// A folder holding one file still reads as a run over a folder, and its summary counts in the singular.
+#[test]
+fn a_folder_of_one_file_is_summed_up_in_the_singular() {
+    let f = repo();
+    let (code, out, err) = f.run(&["plan", "-f", "repo/dev"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.trim_end().ends_with("Overall: 1 file: 1 without changes."), "{out}");
+}
