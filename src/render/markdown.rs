@@ -132,12 +132,26 @@ pub enum FileResult<'a> {
     Failed { message: &'a str },
 }
 
+/// Text placed in Markdown outside a code span (the several files' headline, which names failed files): escaped for
+/// HTML ([`esc`]), and Markdown's link, emphasis and escape characters backslash-escaped, so that a folder named
+/// `[x](https://example.com)` shows as that text, never as a link.
+fn esc_inline(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in esc(s).chars() {
+        if matches!(c, '\\' | '[' | ']' | '*' | '_' | '~' | '!') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// Several files' plans as one comment: the marker, an overall headline, then a section per file in file order.
 /// When the whole would pass GitHub's limit, each section gets a fair share of the room (a short section leaves its
 /// unused share to the others) and is cut to it with a note; if even the files' headlines do not fit, the last
 /// sections are left out, with a note saying how many.
 pub fn render_several(files: &[(String, FileResult<'_>)], headline: &str) -> String {
-    let mut out = format!("{MARKER}\n### reconcile plan: {}\n", esc(headline));
+    let mut out = format!("{MARKER}\n### reconcile plan: {}\n", esc_inline(headline));
     let full: Vec<String> = files.iter().map(|(file, result)| file_part(file, result, usize::MAX)).collect();
     let room = BUDGET.saturating_sub(out.len());
     let total: usize = full.iter().map(String::len).sum();
@@ -316,6 +330,18 @@ mod tests {
         );
         assert!(!text.contains("was cut"), "{text}");
         let _ = b;
+    }
+
+    #[test]
+    fn a_file_named_like_a_link_is_never_a_link_in_the_headline() {
+        let files: Vec<(String, FileResult<'_>)> = Vec::new();
+        let text = render_several(&files, "2 files: 2 failed ([x](https://evil.example)/telephony.yaml, my_a*b*)");
+        assert!(
+            text.contains(
+                "### reconcile plan: 2 files: 2 failed (\\[x\\](https://evil.example)/telephony.yaml, my\\_a\\*b\\*)\n"
+            ),
+            "{text}"
+        );
     }
 
     #[test]
