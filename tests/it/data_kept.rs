@@ -20,6 +20,7 @@ use proptest::prelude::*;
 use proptest::test_runner::{Config as ProptestConfig, TestCaseError, TestRunner};
 use serde_json::Value;
 
+use crate::blocks::{self, Block};
 use crate::common::*;
 use ultravox_emulator::PrefixRule;
 
@@ -41,16 +42,6 @@ const MAPPING_VALUES: [&str; 6] = ["user.phone_number", "call.to", "true", "null
 /// Characters a terminal would hide or act on, which may sit in the account's values (never in a file: the file's
 /// rules refuse them).
 const INVISIBLE: [char; 6] = ['\u{200b}', '\u{202e}', '\u{2066}', '\u{7f}', '\u{85}', '\u{1b}'];
-
-/// A provider's values, in the order of its identifier and secret fields.
-#[derive(Clone, Debug)]
-struct Block {
-    identifiers: Vec<String>,
-    secrets: Vec<String>,
-    agents: Vec<usize>,
-    allow_all: bool,
-    mapping: BTreeMap<String, String>,
-}
 
 #[derive(Clone, Debug)]
 enum Declared {
@@ -256,41 +247,11 @@ fn derive(remote: &Block, fresh: &Block, mask: u32) -> Block {
 }
 
 fn agent_ids(block: &Block) -> Vec<String> {
-    block.agents.iter().map(|&a| AGENTS[a].to_string()).collect()
+    block.agent_ids(&AGENTS)
 }
 
 fn seed(case: &Case) -> AccountState {
-    let mut state = AccountState::default();
-    if let Some(b) = &case.remote[0] {
-        state.twilio = Some(Twilio {
-            account_sid: b.identifiers[0].clone(),
-            auth_token: b.secrets[0].clone(),
-            allowed_agent_ids: agent_ids(b),
-            allow_all_agents: b.allow_all,
-            request_context_mapping: b.mapping.clone(),
-        });
-    }
-    if let Some(b) = &case.remote[1] {
-        state.telnyx = Some(Telnyx {
-            account_sid: b.identifiers[0].clone(),
-            application_sid: b.identifiers[1].clone(),
-            api_key: b.secrets[0].clone(),
-            public_key: b.secrets[1].clone(),
-            allowed_agent_ids: agent_ids(b),
-            allow_all_agents: b.allow_all,
-            request_context_mapping: b.mapping.clone(),
-        });
-    }
-    if let Some(b) = &case.remote[2] {
-        state.plivo = Some(Plivo {
-            auth_id: b.identifiers[0].clone(),
-            auth_token: b.secrets[0].clone(),
-            allowed_agent_ids: agent_ids(b),
-            allow_all_agents: b.allow_all,
-            request_context_mapping: b.mapping.clone(),
-        });
-    }
-    state
+    blocks::account(&case.remote, &AGENTS)
 }
 
 /// The declaration file, and its secrets as environment variables.

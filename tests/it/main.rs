@@ -8,6 +8,7 @@
 mod action;
 mod agents;
 mod annotations;
+mod blocks;
 mod common;
 mod completions;
 mod data_kept;

@@ -26,7 +26,8 @@ use proptest::prelude::*;
 use proptest::test_runner::{Config as ProptestConfig, TestCaseError};
 use serde_json::{Value, json};
 
-use crate::common::{AccountState, Emulator, FULL_FILE, Plivo, Telnyx, Twilio};
+use crate::blocks::{self, Block};
+use crate::common::{AccountState, Emulator, FULL_FILE};
 use reconcile::api::{Client, ClientOptions, client::parse_base_url};
 use reconcile::config::{self, resolve};
 use reconcile::diff::PlanOptions;
@@ -420,17 +421,6 @@ const AGENTS: [&str; 6] = [
 const MAPPING_KEYS: [&str; 4] = ["From", "To", "CallSid", "custom.field"];
 const MAPPING_VALUES: [&str; 3] = ["user.phone_number", "call.to", "meta.sid"];
 
-/// One provider block, provider-agnostic: identifiers and secrets in the order of the provider's fields.
-#[derive(Clone, Debug, PartialEq)]
-struct Block {
-    identifiers: Vec<String>,
-    secrets: Vec<String>,
-    /// Indexes into [`AGENTS`], in order.
-    agents: Vec<usize>,
-    allow_all: bool,
-    mapping: BTreeMap<String, String>,
-}
-
 /// What the file says about one provider.
 #[derive(Clone, Debug)]
 enum Declared {
@@ -610,42 +600,12 @@ fn write_file(case: &Case) -> (String, Vec<(String, String)>) {
 }
 
 fn agent_ids(block: &Block) -> Vec<String> {
-    block.agents.iter().map(|&a| AGENTS[a].to_string()).collect()
+    block.agent_ids(&AGENTS)
 }
 
 /// The account the emulator starts with.
 fn seed(case: &Case) -> AccountState {
-    let mut state = AccountState::default();
-    if let Some(b) = &case.remote[0] {
-        state.twilio = Some(Twilio {
-            account_sid: b.identifiers[0].clone(),
-            auth_token: b.secrets[0].clone(),
-            allowed_agent_ids: agent_ids(b),
-            allow_all_agents: b.allow_all,
-            request_context_mapping: b.mapping.clone(),
-        });
-    }
-    if let Some(b) = &case.remote[1] {
-        state.telnyx = Some(Telnyx {
-            account_sid: b.identifiers[0].clone(),
-            application_sid: b.identifiers[1].clone(),
-            api_key: b.secrets[0].clone(),
-            public_key: b.secrets[1].clone(),
-            allowed_agent_ids: agent_ids(b),
-            allow_all_agents: b.allow_all,
-            request_context_mapping: b.mapping.clone(),
-        });
-    }
-    if let Some(b) = &case.remote[2] {
-        state.plivo = Some(Plivo {
-            auth_id: b.identifiers[0].clone(),
-            auth_token: b.secrets[0].clone(),
-            allowed_agent_ids: agent_ids(b),
-            allow_all_agents: b.allow_all,
-            request_context_mapping: b.mapping.clone(),
-        });
-    }
-    state
+    blocks::account(&case.remote, &AGENTS)
 }
 
 /// The prefix the emulator shows for a secret under a rule; empty or missing proves nothing.
